@@ -1,0 +1,52 @@
+"""The ASGI application of one connector: its HTTP edges, its worker, its lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from connector.config import Settings
+from connector.services.container import Container, build
+
+log = logging.getLogger("pontis")
+
+
+def create_app(settings: Settings, container: Container | None = None, *, run_worker: bool = True) -> FastAPI:
+    services = container or build(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+        services.db.migrate()
+        if settings.seed_file:
+            from connector.services.seed import load_seed
+
+            load_seed(services, settings.seed_file)
+        task = asyncio.create_task(services.worker.run()) if run_worker else None
+        log.info("connector %s serving DSP at %s", settings.participant_id, settings.dsp_url)
+        try:
+            yield
+        finally:
+            services.worker.stop()
+            if task is not None:
+                await asyncio.wait([task], timeout=5)
+            await services.client.aclose()
+            services.db.dispose()
+
+    app = FastAPI(title="Pontis connector", version="0.1.0", lifespan=lifespan)
+    app.state.services = services
+
+    from connector.dsp import router as dsp_router
+    from connector.dsp import well_known_router
+
+    app.include_router(well_known_router)
+    app.include_router(dsp_router)
+    try:
+        from connector.management import router as management_router
+    except ImportError:  # pragma: no cover - the management edge is optional while it is being built
+        management_router = None
+    if management_router is not None:
+        app.include_router(management_router)
+    return app

@@ -1,0 +1,1 @@
+"""The ``connector`` command: init a company's config, serve it, run the demo data space."""

@@ -1,0 +1,78 @@
+"""``connector init | serve | demo``."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from connector.config import ConfigError, load_settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Pontis: a data-space connector.")
+console = Console(stderr=True)
+
+
+@app.command()
+def init(
+    participant_id: str = typer.Option(..., "--participant-id", help="your participant id (DID or BPN)"),
+    bpn: str = typer.Option(None, "--bpn", help="your Business Partner Number (BPNL...)"),
+    name: str = typer.Option(None, "--name", help="your company's name"),
+    port: int = typer.Option(8181, "--port"),
+    out: Path = typer.Option(Path("connector.toml"), "--out", help="where to write the config"),
+    force: bool = typer.Option(False, "--force", help="overwrite an existing file"),
+) -> None:
+    """Write a config for a new company, with a fresh API key and peer token."""
+    if out.exists() and not force:
+        console.print(f"[red]{out} exists; pass --force to overwrite it[/red]")
+        raise typer.Exit(2)
+    from connector.cli.configs import render_config
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render_config(
+        participant_id=participant_id, bpn=bpn, name=name, port=port,
+        database_url=f"sqlite:///var/{out.stem}.db",
+        api_key=secrets.token_urlsafe(24), token=secrets.token_urlsafe(24), peers=[],
+    ))
+    out.chmod(0o600)  # it holds the API key
+    console.print(f"wrote {out}; start it with: connector serve --config {out}")
+
+
+@app.command()
+def serve(
+    config: Path = typer.Option(..., "--config", "-c", help="the company's TOML config"),
+    log_level: str = typer.Option("info", "--log-level"),
+) -> None:
+    """Run the connector: DSP for peers, the management API for staff."""
+    import uvicorn
+
+    from connector.app import create_app
+
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings(config)
+    except ConfigError as exc:
+        console.print(f"[red]config error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    uvicorn.run(
+        create_app(settings), host=settings.server.host, port=settings.server.port,
+        log_level=log_level, access_log=log_level == "debug",
+    )
+
+
+@app.command()
+def demo(
+    keep_running: bool = typer.Option(False, "--keep-running", help="leave the data space up afterwards"),
+    workdir: Path = typer.Option(Path("var/demo"), "--workdir", help="where configs, databases and logs go"),
+) -> None:
+    """Start a three-company data space on SQLite and tell its story."""
+    from connector.cli.demo import run_demo
+
+    sys.exit(run_demo(workdir, keep_running=keep_running))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

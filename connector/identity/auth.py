@@ -1,0 +1,51 @@
+"""Authentication of DSP callers, and the token we present to peers."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Participant:
+    """A verified caller: its participant id and the claims the policy engine may use."""
+
+    id: str
+    claims: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def bpn(self) -> str | None:
+        value = self.claims.get("bpn")
+        return value if isinstance(value, str) else None
+
+
+class Authenticator(Protocol):
+    def authenticate(self, authorization: str | None) -> Participant | None:
+        """The caller behind an Authorization header, or None when it proves nothing."""
+
+    def outgoing_token(self, counterparty_id: str | None) -> str | None:
+        """The Authorization header value to send to a peer."""
+
+
+class StaticTokenAuthenticator:
+    """Maps configured tokens to participant ids. For dev, tests and the TCK profile only."""
+
+    def __init__(self, tokens: dict[str, Participant], own_token: str | None) -> None:
+        self._tokens = dict(tokens)
+        self._own_token = own_token
+
+    def authenticate(self, authorization: str | None) -> Participant | None:
+        if not authorization:
+            return None
+        token = authorization.strip()
+        if token.lower().startswith("bearer "):
+            token = token[7:].strip()
+        for known, participant in self._tokens.items():
+            # constant-time compare: a token is a secret
+            if hmac.compare_digest(known.encode(), token.encode()):
+                return participant
+        return None
+
+    def outgoing_token(self, counterparty_id: str | None) -> str | None:
+        return self._own_token

@@ -1,0 +1,78 @@
+"""What a connector does on its own after each step of a negotiation.
+
+A company's connector agrees to a valid request, verifies an agreement it receives and finalizes
+a verified agreement, with no person in the loop. The DSP TCK needs other behaviour per dataset
+(offer instead of agree, terminate after an accept, ...); ``Playbook`` takes those as overrides
+keyed by dataset id, from the config's ``[playbook]`` table. Off by default.
+
+Events are what just happened: ``received:<event>`` for a peer's message we acknowledged, and
+``sent:<event>`` for one of ours the peer acknowledged. Actions name the message to send next.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from connector.protocol import NegotiationMessage, Role
+
+M = NegotiationMessage
+
+ACTIONS: dict[str, NegotiationMessage | None] = {
+    "offer": M.CONTRACT_OFFER,
+    "agree": M.AGREEMENT,
+    "finalize": M.FINALIZED,
+    "terminate": M.TERMINATION,
+    "accept": M.ACCEPTED,
+    "verify": M.VERIFICATION,
+    "counter": M.CONTRACT_REQUEST,
+    "none": None,
+}
+
+EVENT_NAMES: dict[NegotiationMessage, str] = {
+    M.CONTRACT_REQUEST: "request",
+    M.CONTRACT_OFFER: "offer",
+    M.ACCEPTED: "accepted",
+    M.AGREEMENT: "agreement",
+    M.VERIFICATION: "verification",
+    M.FINALIZED: "finalized",
+    M.TERMINATION: "termination",
+}
+
+DEFAULTS: dict[tuple[Role, str], str] = {
+    (Role.PROVIDER, "received:request"): "agree",
+    (Role.PROVIDER, "received:accepted"): "agree",
+    (Role.PROVIDER, "received:verification"): "finalize",
+    (Role.CONSUMER, "received:offer"): "accept",
+    (Role.CONSUMER, "received:agreement"): "verify",
+}
+
+
+class PlaybookError(ValueError):
+    pass
+
+
+class Playbook:
+    def __init__(self, overrides: Mapping[str, Mapping[str, str]] | None = None) -> None:
+        self._overrides: dict[str, dict[str, str]] = {}
+        for key, table in (overrides or {}).items():
+            for event, action in table.items():
+                if action not in ACTIONS:
+                    raise PlaybookError(
+                        f"playbook.{key}.{event}: unknown action {action!r}; expected one of {', '.join(ACTIONS)}"
+                    )
+            self._overrides[key] = dict(table)
+
+    def next_action(
+        self, role: Role, event: str, message: NegotiationMessage, keys: tuple[str | None, ...]
+    ) -> NegotiationMessage | None:
+        """The message to send after ``event``; ``keys`` are the dataset/offer ids to look up."""
+        name = f"{event}:{EVENT_NAMES[message]}"
+        for key in keys:
+            if key and key in self._overrides:
+                table = self._overrides[key]
+                if name in table:
+                    return ACTIONS[table[name]]
+                # a scripted dataset does only what its script says
+                return None
+        action = DEFAULTS.get((role, name))
+        return ACTIONS[action] if action else None

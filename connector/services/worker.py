@@ -1,0 +1,116 @@
+"""The worker that sends stored DSP messages, retries them, and records the results.
+
+It claims due messages with a lease, sends them concurrently, and hands each result to the
+negotiation service in its own transaction. It wakes at once when a transaction queues a
+message in this process, and polls otherwise (for retries and for other replicas' rows).
+``run_once`` does one round, so tests can drive it step by step with a fake clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+
+from anyio import to_thread
+
+from connector.services import outbox
+from connector.services.negotiation import NegotiationService
+from connector.services.transport import DspClient, PeerUnreachable
+from connector.store.models import OutgoingMessage
+
+log = logging.getLogger("pontis.worker")
+
+
+def _reasons(body: object) -> list[str]:
+    if isinstance(body, dict):
+        raw = body.get("reason")
+        items = raw if isinstance(raw, list) else ([raw] if raw else [])
+        return [str(i.get("message", i)) if isinstance(i, dict) else str(i) for i in items]
+    if isinstance(body, list):  # EDC management-style error arrays
+        return [str(i.get("message", i)) if isinstance(i, dict) else str(i) for i in body]
+    return [str(body)] if body else []
+
+
+class OutboxWorker:
+    def __init__(
+        self,
+        negotiations: NegotiationService,
+        client: DspClient,
+        token_for: Callable[[str], str | None],
+        *,
+        batch: int = 64,
+        lease_ms: int = 30_000,
+        idle_seconds: float = 0.5,
+    ) -> None:
+        self.negotiations = negotiations
+        self.db = negotiations.db
+        self.client = client
+        self.token_for = token_for
+        self.batch = batch
+        self.lease_ms = lease_ms
+        self.idle_seconds = idle_seconds
+        self.owner = f"worker-{uuid.uuid4()}"
+        self._wakeup: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping = False
+
+    def wake(self) -> None:
+        """Thread-safe: called from request handlers after they commit a queued message."""
+        if self._loop is not None and self._wakeup is not None:
+            self._loop.call_soon_threadsafe(self._wakeup.set)
+
+    def _claim(self) -> list[OutgoingMessage]:
+        now = self.negotiations.clock()
+        with self.db.write() as session:
+            rows = outbox.claim(session, self.owner, now, self.batch, self.lease_ms, not self.db.is_sqlite)
+            return [row for row in rows if self.negotiations.fits(session, row)]
+
+    async def _send(self, message: OutgoingMessage) -> None:
+        token = self.token_for(message.process_id)
+        try:
+            response = await self.client.post(message.url, message.body, token)
+        except PeerUnreachable as exc:
+            await to_thread.run_sync(lambda: self.negotiations.failed(message.id, str(exc), permanent=False))
+            return
+        if response.ok:
+            body = response.body if isinstance(response.body, dict) else None
+            await to_thread.run_sync(self.negotiations.acknowledged, message.id, body)
+        else:
+            permanent = 400 <= response.status < 500 and response.status not in (408, 425, 429)
+            error = f"the peer answered HTTP {response.status}"
+            reasons = _reasons(response.body)
+            await to_thread.run_sync(lambda: self.negotiations.failed(
+                message.id, error, permanent=permanent, peer_reasons=reasons, peer_status=response.status))
+
+    async def run_once(self) -> int:
+        """Send what is due now; returns how many messages were sent or attempted."""
+        rows = await to_thread.run_sync(self._claim)
+        if rows:
+            results = await asyncio.gather(*(self._send(r) for r in rows), return_exceptions=True)
+            for row, result in zip(rows, results):
+                if isinstance(result, Exception):
+                    log.exception("sending message %s failed unexpectedly", row.id, exc_info=result)
+        return len(rows)
+
+    async def run(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._wakeup = asyncio.Event()
+        while not self._stopping:
+            self._wakeup.clear()
+            try:
+                sent = await self.run_once()
+            except Exception:  # a database hiccup must not kill the sender; it logs and retries
+                log.exception("worker round failed")
+                sent = 0
+            if sent:
+                continue
+            try:
+                await asyncio.wait_for(self._wakeup.wait(), timeout=self.idle_seconds)
+            except asyncio.TimeoutError:
+                pass
+
+    def stop(self) -> None:
+        self._stopping = True
+        self.wake()

@@ -1,0 +1,133 @@
+"""The tables, one SQLModel class per entity. JSON columns hold compact, already-validated shapes.
+
+Times are epoch milliseconds (int), the same on both engines and what EDC's API shows.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def _json(**kw: Any) -> Any:
+    return Field(default=None, sa_column=Column(JSON, **kw))
+
+
+def _ms(**kw: Any) -> Any:
+    return Field(default=0, sa_column=Column(BigInteger, nullable=False, **kw))
+
+
+class Asset(SQLModel, table=True):
+    __tablename__ = "asset"
+
+    id: str = Field(primary_key=True, max_length=512)
+    properties: dict = _json(nullable=False)
+    private_properties: dict = _json(nullable=False)
+    data_address: dict = _json(nullable=False)
+    created_at: int = _ms()
+
+
+class PolicyDefinition(SQLModel, table=True):
+    __tablename__ = "policy_definition"
+
+    id: str = Field(primary_key=True, max_length=512)
+    # the policy in the DSP compact vocabulary (a Set), as connector.policy.codec writes it
+    policy: dict = _json(nullable=False)
+    private_properties: dict = _json(nullable=False)
+    created_at: int = _ms()
+
+
+class ContractDefinition(SQLModel, table=True):
+    __tablename__ = "contract_definition"
+
+    id: str = Field(primary_key=True, max_length=512)
+    access_policy_id: str = Field(max_length=512)
+    contract_policy_id: str = Field(max_length=512)
+    # a list of criteria {operandLeft, operator, operandRight}, all of which must hold
+    assets_selector: list = _json(nullable=False)
+    # set when the selector is exactly ``id = X``: the catalog finds such definitions by index
+    asset_id: Optional[str] = Field(default=None, max_length=512, index=True)
+    private_properties: dict = _json(nullable=False)
+    created_at: int = _ms()
+
+
+class Negotiation(SQLModel, table=True):
+    """A contract negotiation, in either role. ``id`` is our own process id (our *Pid)."""
+
+    __tablename__ = "negotiation"
+    __table_args__ = (
+        UniqueConstraint("role", "counterparty_id", "consumer_pid", name="uq_negotiation_consumer_pid"),
+        Index("ix_negotiation_provider_pid", "provider_pid"),
+        Index("ix_negotiation_consumer_pid", "consumer_pid"),
+    )
+
+    id: str = Field(primary_key=True, max_length=200)
+    role: str = Field(max_length=16)
+    # the DSP wire state; INITIAL until the peer has acknowledged our first message
+    state: str = Field(max_length=32)
+    provider_pid: Optional[str] = Field(default=None, max_length=512)
+    consumer_pid: Optional[str] = Field(default=None, max_length=512)
+    counterparty_id: str = Field(max_length=512)
+    # where the peer's DSP endpoints are: the provider's base, or the consumer's callbackAddress
+    counterparty_address: str = Field(max_length=2048)
+    offer_id: Optional[str] = Field(default=None, max_length=1024)
+    asset_id: Optional[str] = Field(default=None, max_length=512)
+    contract_definition_id: Optional[str] = Field(default=None, max_length=512)
+    # the latest offer on the table, DSP compact form
+    offer: Optional[dict] = _json(nullable=True)
+    agreement_id: Optional[str] = Field(default=None, max_length=512)
+    error_detail: Optional[str] = Field(default=None)
+    # the structured reason behind a termination: {code, reasons: [...], by: local|peer}
+    error: Optional[dict] = _json(nullable=True)
+    callback_addresses: Optional[list] = _json(nullable=True)
+    created_at: int = _ms()
+    updated_at: int = _ms()
+
+
+class Agreement(SQLModel, table=True):
+    __tablename__ = "agreement"
+
+    id: str = Field(primary_key=True, max_length=512)
+    negotiation_id: str = Field(max_length=200, index=True)
+    asset_id: str = Field(max_length=512, index=True)
+    provider_id: str = Field(max_length=512)
+    consumer_id: str = Field(max_length=512)
+    # the Agreement in DSP compact form, as exchanged
+    policy: dict = _json(nullable=False)
+    signing_date: int = _ms()
+    created_at: int = _ms()
+
+
+class OutgoingMessage(SQLModel, table=True):
+    """A DSP message waiting to be sent, with its retry schedule and lease stored as data."""
+
+    __tablename__ = "outgoing_message"
+    __table_args__ = (Index("ix_outgoing_due", "status", "next_attempt_at"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    process_id: str = Field(max_length=200, index=True)
+    kind: str = Field(max_length=64)
+    url: str = Field(max_length=2048)
+    body: dict = _json(nullable=False)
+    # pending → done | cancelled | failed
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = Field(default=0)
+    next_attempt_at: int = _ms()
+    lease_owner: Optional[str] = Field(default=None, max_length=128)
+    lease_until: int = _ms()
+    last_error: Optional[str] = Field(default=None)
+    created_at: int = _ms()
+
+
+class ReceivedMessage(SQLModel, table=True):
+    """The answer given to a DSP message, so that a replay gets the same answer and changes nothing."""
+
+    __tablename__ = "received_message"
+
+    digest: str = Field(primary_key=True, max_length=64)
+    process_id: str = Field(max_length=200, index=True)
+    status_code: int
+    response: Optional[dict] = _json(nullable=True)
+    created_at: int = _ms()
