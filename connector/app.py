@@ -43,6 +43,10 @@ def create_app(settings: Settings, container: Container | None = None, *, run_wo
 
     app.include_router(well_known_router)
     app.include_router(dsp_router)
+    if settings.tck:
+        from connector.dsp.tck import router as tck_router
+
+        app.include_router(tck_router)
     try:
         from connector.management import router as management_router
     except ImportError:  # pragma: no cover - the management edge is optional while it is being built

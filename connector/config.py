@@ -55,9 +55,14 @@ class Settings(BaseSettings):
     # the TCK profile: scripted counter-party actions keyed by dataset or agreement id
     playbook: dict[str, dict[str, str]] = Field(default_factory=dict)
     seed_file: str | None = None
+    # serve the DSP TCK's consumer trigger endpoints under /tck (test profile only)
+    tck: bool = False
     # outgoing transport: "aiohttp" (fast) or "httpx" (the stock transport, mockable by pytest-httpx)
     transport: str = "aiohttp"
     worker_batch: int = 64
+    # names this replica's row leases; a restarted replica takes back what it held when it died.
+    # Replicas sharing one PostgreSQL database need distinct node ids.
+    node_id: str | None = None
     retry_limit: int = 7
     retry_base_seconds: float = 0.5
 
@@ -71,6 +76,10 @@ class Settings(BaseSettings):
     @property
     def public_url(self) -> str:
         return (self.server.public_url or f"http://{self.server.host}:{self.server.port}").rstrip("/")
+
+    @property
+    def worker_owner(self) -> str:
+        return self.node_id or f"{self.participant_id}@{self.server.host}:{self.server.port}"
 
     @property
     def dsp_url(self) -> str:

@@ -55,6 +55,6 @@ def build(settings: Settings, *, clock=wall_clock_ms, client: DspClient | None =
     )
     client = client or DspClient(make_client(settings.transport))
     worker = OutboxWorker(negotiations, client, lambda _pid: authenticator.outgoing_token(None),
-                          batch=settings.worker_batch)
+                          batch=settings.worker_batch, owner=settings.worker_owner)
     negotiations.wake = worker.wake
     return Container(settings, db, authenticator, catalog, negotiations, client, worker)

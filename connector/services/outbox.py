@@ -59,3 +59,13 @@ def cancel_pending(session: Session, process_id: str, reason: str) -> None:
         row.status = "cancelled"
         row.last_error = reason
         session.add(row)
+
+
+def release(session: Session, owner: str) -> int:
+    """Give up every pending lease held by ``owner`` (a node that restarted after a crash)."""
+    rows = list(session.exec(select(OutgoingMessage).where(
+        OutgoingMessage.lease_owner == owner, OutgoingMessage.status == "pending")))
+    for row in rows:
+        row.lease_owner, row.lease_until = None, 0
+        session.add(row)
+    return len(rows)

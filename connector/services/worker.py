@@ -43,6 +43,7 @@ class OutboxWorker:
         batch: int = 64,
         lease_ms: int = 30_000,
         idle_seconds: float = 0.5,
+        owner: str | None = None,
     ) -> None:
         self.negotiations = negotiations
         self.db = negotiations.db
@@ -51,7 +52,7 @@ class OutboxWorker:
         self.batch = batch
         self.lease_ms = lease_ms
         self.idle_seconds = idle_seconds
-        self.owner = f"worker-{uuid.uuid4()}"
+        self.owner = owner or f"worker-{uuid.uuid4()}"
         self._wakeup: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
@@ -60,6 +61,10 @@ class OutboxWorker:
         """Thread-safe: called from request handlers after they commit a queued message."""
         if self._loop is not None and self._wakeup is not None:
             self._loop.call_soon_threadsafe(self._wakeup.set)
+
+    def _release_own_leases(self) -> int:
+        with self.db.write() as session:
+            return outbox.release(session, self.owner)
 
     def _claim(self) -> list[OutgoingMessage]:
         now = self.negotiations.clock()
@@ -85,31 +90,53 @@ class OutboxWorker:
                 message.id, error, permanent=permanent, peer_reasons=reasons, peer_status=response.status))
 
     async def run_once(self) -> int:
-        """Send what is due now; returns how many messages were sent or attempted."""
+        """Send what is due now and wait for the answers; returns how many were attempted."""
         rows = await to_thread.run_sync(self._claim)
         if rows:
-            results = await asyncio.gather(*(self._send(r) for r in rows), return_exceptions=True)
-            for row, result in zip(rows, results):
-                if isinstance(result, Exception):
-                    log.exception("sending message %s failed unexpectedly", row.id, exc_info=result)
+            await asyncio.gather(*(self._guarded(r) for r in rows))
         return len(rows)
 
+    async def _guarded(self, row: OutgoingMessage) -> None:
+        try:
+            await self._send(row)
+        except Exception:  # the row's lease runs out and it is tried again; never kill the loop
+            log.exception("sending message %s failed unexpectedly", row.id)
+
     async def run(self) -> None:
+        """Keep up to ``batch`` sends in flight; a slow peer never holds up the others."""
         self._loop = asyncio.get_running_loop()
         self._wakeup = asyncio.Event()
+        # what this node had leased when it last died is ours to send again, now
+        released = await to_thread.run_sync(self._release_own_leases)
+        if released:
+            log.info("took back %d message(s) leased before a restart", released)
+        in_flight: set[asyncio.Task] = set()
         while not self._stopping:
             self._wakeup.clear()
-            try:
-                sent = await self.run_once()
-            except Exception:  # a database hiccup must not kill the sender; it logs and retries
-                log.exception("worker round failed")
-                sent = 0
-            if sent:
+            rows: list[OutgoingMessage] = []
+            if len(in_flight) < self.batch:
+                try:
+                    rows = await to_thread.run_sync(self._claim)
+                except Exception:  # a database hiccup must not kill the sender
+                    log.exception("claiming messages failed")
+            for row in rows:
+                task = asyncio.create_task(self._guarded(row))
+                in_flight.add(task)
+                task.add_done_callback(lambda t: self._done(in_flight, t))
+            if rows:
                 continue
             try:
                 await asyncio.wait_for(self._wakeup.wait(), timeout=self.idle_seconds)
             except asyncio.TimeoutError:
                 pass
+        if in_flight:
+            await asyncio.wait(in_flight, timeout=5)
+
+    def _done(self, in_flight: set, task: asyncio.Task) -> None:
+        was_full = len(in_flight) >= self.batch
+        in_flight.discard(task)
+        if was_full and self._wakeup is not None:
+            self._wakeup.set()  # room again: claim what waited
 
     def stop(self) -> None:
         self._stopping = True
