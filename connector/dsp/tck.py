@@ -1,0 +1,67 @@
+"""The DSP TCK's consumer trigger webhooks. Test profile only: mounted only when ``settings.tck``.
+
+    POST /tck/negotiations/requests  {"datasetId","offerId","providerId","connectorAddress"}
+         → 201 {"consumerPid"}; the connector then sends an initial ContractRequestMessage
+    POST /tck/transfers/requests     {"agreementId","format","providerId","connectorAddress"}
+         → 501: transfers arrive with the transfer-process issue
+
+The TCK posts plain JSON (no JSON-LD). A bad body gets 400 naming the field. These routes are
+unauthenticated, like the TCK's own callers expect, which is one more reason they exist only
+in the test profile.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from connector.dsp.deps import Services
+from connector.services.errors import ServiceError
+from connector.services.tck import NegotiationTrigger, TransferTrigger, start_negotiation
+
+log = logging.getLogger("pontis.tck")
+
+router = APIRouter(prefix="/tck", tags=["tck"])
+
+MAX_TRIGGER_BYTES = 16_384
+
+
+def _error(status: int, code: str, message: str, path: str | None) -> JSONResponse:
+    log.info("TCK trigger refused with %s (%s): %s", status, code, message)
+    return JSONResponse({"code": code, "path": path, "message": message}, status_code=status)
+
+
+async def _body(request: Request) -> object:
+    raw = await request.body()
+    if len(raw) > MAX_TRIGGER_BYTES:
+        raise ServiceError("tck.body-invalid", f"$: a body of at most {MAX_TRIGGER_BYTES} bytes", path="$")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ServiceError("tck.body-invalid", f"$: a JSON object ({exc})", path="$") from exc
+
+
+@router.post("/negotiations/requests")
+async def negotiation_request(request: Request, services: Services) -> JSONResponse:
+    try:
+        trigger = NegotiationTrigger.from_json(await _body(request))
+        negotiation = await run_in_threadpool(start_negotiation, services, trigger)
+    except ServiceError as exc:
+        return _error(exc.status, exc.code, "; ".join(exc.reasons), exc.path)
+    log.info("TCK trigger: negotiating %s (offer %s) with %s at %s as %s", trigger.dataset_id,
+             trigger.offer_id, trigger.provider_id, trigger.connector_address, negotiation.consumer_pid)
+    return JSONResponse({"consumerPid": negotiation.consumer_pid}, status_code=201)
+
+
+@router.post("/transfers/requests")
+async def transfer_request(request: Request) -> JSONResponse:
+    try:
+        TransferTrigger.from_json(await _body(request))
+    except ServiceError as exc:
+        return _error(exc.status, exc.code, "; ".join(exc.reasons), exc.path)
+    return _error(501, "tck.transfers-not-implemented",
+                  "transfer processes are not implemented yet; they arrive with the transfer-process issue", None)
