@@ -12,7 +12,7 @@ from sqlmodel import Field, SQLModel
 
 
 def _json(**kw: Any) -> Any:
-    return Field(default=None, sa_column=Column(JSON, **kw))
+    return Field(default=None, sa_column=Column(JSON(none_as_null=True), **kw))
 
 
 def _ms(**kw: Any) -> Any:

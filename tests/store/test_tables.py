@@ -1,0 +1,205 @@
+"""Every table round-trips on both engines: JSON columns, epoch milliseconds, constraints, rollback."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import SQLModel, select
+
+from connector.store import Database
+from connector.store.models import (
+    Agreement,
+    Asset,
+    ContractDefinition,
+    Negotiation,
+    OutgoingMessage,
+    PolicyDefinition,
+    ReceivedMessage,
+)
+
+# beyond 2**31 (an INTEGER column would overflow on PostgreSQL) and beyond 2**32 ms
+MS = 1_790_000_000_123
+LATE_MS = 2**53 - 1
+
+# nested objects and lists, unicode in keys and values, every JSON scalar
+NESTED = {
+    "@context": ["https://w3id.org/dspace/2025/1/context.jsonld", {"cx": "https://w3id.org/catenax/"}],
+    "name": "Bremsscheibe Ø 330 mm — 制动盘 🚗",
+    "Größe": {"wert": 3.25, "einheit": "mm", "tags": ["α", "β", {"γ": None}]},
+    "flags": [True, False, None, 0, -1, 1.5e300],
+    "empty": {"list": [], "object": {}, "string": ""},
+    "quote\"and\\backslash": "line\nbreak\ttab",
+}
+
+
+def negotiation(id: str = "urn:uuid:n1", **kw) -> Negotiation:  # type: ignore[no-untyped-def]
+    fields = dict(
+        id=id, role="PROVIDER", state="REQUESTED", provider_pid=id, consumer_pid="urn:uuid:c1",
+        counterparty_id="did:web:consumer", counterparty_address="https://consumer.example/dsp",
+        created_at=MS, updated_at=MS,
+    )
+    fields.update(kw)
+    return Negotiation(**fields)
+
+
+ROWS: list[SQLModel] = [
+    Asset(id="asset-ä", properties=NESTED, private_properties={"secret": "ß"},
+          data_address={"type": "HttpData", "baseUrl": "https://backend.example/ü", "headers": {"X-A": ["1", "2"]}},
+          created_at=MS),
+    PolicyDefinition(id="policy-1", policy={"@type": "Set", "permission": [{"action": "use", "constraint": [NESTED]}]},
+                     private_properties={}, created_at=MS),
+    ContractDefinition(id="cd-1", access_policy_id="policy-1", contract_policy_id="policy-1",
+                       assets_selector=[{"operandLeft": "id", "operator": "=", "operandRight": "asset-ä"}],
+                       asset_id="asset-ä", private_properties={"note": "ünïcödé"}, created_at=MS),
+    negotiation(offer_id="offer:1", asset_id="asset-ä", contract_definition_id="cd-1", offer=NESTED,
+                agreement_id="agr-1", error_detail="nichts", error={"by": "peer", "code": "x", "reasons": ["ä", "b"]},
+                callback_addresses=[{"uri": "https://cb.example", "events": ["contract.negotiation"]}],
+                updated_at=LATE_MS),
+    Agreement(id="agr-1", negotiation_id="urn:uuid:n1", asset_id="asset-ä", provider_id="did:web:p",
+              consumer_id="did:web:c", policy=NESTED, signing_date=LATE_MS, created_at=MS),
+    OutgoingMessage(process_id="urn:uuid:n1", kind="ContractAgreementMessage", url="https://consumer.example/dsp/x",
+                    body=NESTED, status="pending", attempts=3, next_attempt_at=LATE_MS, lease_owner="worker-ü",
+                    lease_until=MS, last_error="timeout — again", created_at=MS),
+    ReceivedMessage(digest="ab" * 32, process_id="urn:uuid:n1", status_code=201, response=NESTED, created_at=MS),
+]
+
+
+def key(row: SQLModel):  # type: ignore[no-untyped-def]
+    return row.digest if isinstance(row, ReceivedMessage) else row.id  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("row", ROWS, ids=lambda r: type(r).__tablename__)
+def test_round_trip(db: Database, row: SQLModel) -> None:
+    model = type(row)
+    written = row.model_dump()
+    with db.write() as session:
+        stored = model.model_validate(written)
+        session.add(stored)
+        session.flush()
+        ident = key(stored)
+    assert ident is not None
+
+    with db.read() as session:
+        loaded = session.get(model, ident)
+        assert loaded is not None
+        read = loaded.model_dump()
+    if model is OutgoingMessage:
+        assert isinstance(read.pop("id"), int)
+        written.pop("id")
+    assert read == written
+    for name, value in read.items():
+        assert type(value) is type(written[name]), name  # an int comes back an int, not a str or Decimal
+
+    # update: JSON columns are replaced as a whole, numbers keep their width
+    with db.write() as session:
+        loaded = session.get(model, ident)
+        for name, value in written.items():
+            if isinstance(value, (dict, list)):
+                setattr(loaded, name, {"replaced": ["ü", {"n": 1}]} if isinstance(value, dict) else [{"ü": 2}])
+            elif name in ("created_at", "updated_at", "signing_date", "next_attempt_at", "lease_until"):
+                setattr(loaded, name, value + 1)
+        session.add(loaded)
+    with db.read() as session:
+        again = session.get(model, ident).model_dump()
+    for name, value in written.items():
+        if isinstance(value, dict):
+            assert again[name] == {"replaced": ["ü", {"n": 1}]}, name
+        elif isinstance(value, list):
+            assert again[name] == [{"ü": 2}], name
+        elif name in ("created_at", "updated_at", "signing_date", "next_attempt_at", "lease_until"):
+            assert again[name] == value + 1, name
+
+    with db.write() as session:
+        session.delete(session.get(model, ident))
+    with db.read() as session:
+        assert session.get(model, ident) is None
+        assert session.exec(select(func.count()).select_from(model)).one() == 0
+
+
+def test_every_table_is_covered() -> None:
+    assert {type(r).__tablename__ for r in ROWS} == set(SQLModel.metadata.tables)
+
+
+def test_nullable_columns_take_none(db: Database) -> None:
+    with db.write() as session:
+        session.add(negotiation(provider_pid=None, consumer_pid=None))
+    with db.read() as session:
+        neg = session.get(Negotiation, "urn:uuid:n1")
+        assert (neg.provider_pid, neg.consumer_pid, neg.offer, neg.error, neg.callback_addresses) == (None,) * 5
+
+
+def test_outgoing_message_ids_are_assigned_in_order(db: Database) -> None:
+    with db.write() as session:
+        rows = [OutgoingMessage(process_id="p", kind="k", url="u", body={"i": i}) for i in range(3)]
+        session.add_all(rows)
+        session.flush()
+        ids = [r.id for r in rows]
+    assert ids == sorted(ids) and len(set(ids)) == 3
+    with db.read() as session:
+        loaded = session.exec(select(OutgoingMessage).order_by(OutgoingMessage.id)).all()
+        assert [m.body["i"] for m in loaded] == [0, 1, 2]
+        assert {(m.status, m.attempts, m.lease_owner) for m in loaded} == {("pending", 0, None)}
+
+
+def test_a_second_process_for_the_same_consumer_pid_is_refused(db: Database) -> None:
+    with db.write() as session:
+        session.add(negotiation("urn:uuid:n1"))
+    with pytest.raises(IntegrityError):
+        with db.write() as session:
+            session.add(negotiation("urn:uuid:n2"))
+    # the same consumerPid from another counterparty, or in the other role, is another process
+    with db.write() as session:
+        session.add(negotiation("urn:uuid:n3", counterparty_id="did:web:other"))
+        session.add(negotiation("urn:uuid:n4", role="CONSUMER"))
+    with db.read() as session:
+        assert sorted(session.exec(select(Negotiation.id)).all()) == ["urn:uuid:n1", "urn:uuid:n3", "urn:uuid:n4"]
+
+
+def test_a_primary_key_is_unique(db: Database) -> None:
+    with db.write() as session:
+        session.add(ReceivedMessage(digest="d", process_id="p", status_code=200))
+    with pytest.raises(IntegrityError):
+        with db.write() as session:
+            session.add(ReceivedMessage(digest="d", process_id="q", status_code=201))
+    with db.read() as session:
+        assert session.get(ReceivedMessage, "d").process_id == "p"
+
+
+class Boom(Exception):
+    pass
+
+
+def test_write_rolls_back_on_exception(db: Database) -> None:
+    with db.write() as session:
+        session.add(negotiation(state="REQUESTED"))
+    with pytest.raises(Boom):
+        with db.write() as session:
+            neg = session.get(Negotiation, "urn:uuid:n1", with_for_update=True)
+            neg.state = "AGREED"
+            session.add(neg)
+            session.add(Agreement(id="agr-1", negotiation_id=neg.id, asset_id="a", provider_id="p",
+                                  consumer_id="c", policy={}))
+            session.add(OutgoingMessage(process_id=neg.id, kind="k", url="u", body={}))
+            session.flush()  # the rows reached the database inside the transaction
+            raise Boom()
+    with db.read() as session:
+        assert session.get(Negotiation, "urn:uuid:n1").state == "REQUESTED"
+        assert session.exec(select(Agreement)).all() == []
+        assert session.exec(select(OutgoingMessage)).all() == []
+    # and the store is usable afterwards (no lock or transaction left behind)
+    with db.write() as session:
+        session.get(Negotiation, "urn:uuid:n1", with_for_update=True).state = "AGREED"
+    with db.read() as session:
+        assert session.get(Negotiation, "urn:uuid:n1").state == "AGREED"
+
+
+def test_write_commits_on_success(db: Database) -> None:
+    with db.write() as session:
+        session.add(negotiation())
+    other = Database(db.url)  # another engine: nothing is served from a cache or an open transaction
+    try:
+        with other.read() as session:
+            assert session.get(Negotiation, "urn:uuid:n1") is not None
+    finally:
+        other.dispose()
