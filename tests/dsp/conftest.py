@@ -67,7 +67,8 @@ def seed_offer(services: Container, asset_id: str = "asset-1", policy: dict | No
                                    private_properties={}, created_at=1))
         s.add(ContractDefinition(id=f"cd-{asset_id}", access_policy_id="policy-1", contract_policy_id="policy-1",
                                  assets_selector=[{"operandLeft": "https://w3id.org/edc/v0.0.1/ns/id", "operator": "=",
-                                                   "operandRight": asset_id}], asset_id=asset_id, created_at=1))
+                                                   "operandRight": asset_id}], asset_id=asset_id,
+                                 private_properties={}, created_at=1))
 
 
 @pytest.fixture
