@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_048_576
     # the TCK profile: scripted counter-party actions keyed by dataset or agreement id
     playbook: dict[str, dict[str, str]] = Field(default_factory=dict)
+    # how long scripted (playbook) actions wait before they are sent; the TCK profile needs ~500 ms
+    playbook_delay_ms: int = 0
     seed_file: str | None = None
     # serve the DSP TCK's consumer trigger endpoints under /tck (test profile only)
     tck: bool = False

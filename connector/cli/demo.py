@@ -35,7 +35,7 @@ from connector.cli.demo_world import (
 from connector.cli.processes import ConnectorProcess, free_port, start_connector, wait_ready
 from connector.config import DSP_PATH, MANAGEMENT_PATH
 
-console = Console()
+console = Console(soft_wrap=True)
 
 
 class StepFailed(Exception):

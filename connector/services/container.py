@@ -49,7 +49,7 @@ def build(settings: Settings, *, clock=wall_clock_ms, client: DspClient | None =
         participant_id=settings.participant_id,
         callback_url=settings.dsp_url,
         catalog=catalog,
-        playbook=Playbook(settings.playbook),
+        playbook=Playbook(settings.playbook, settings.playbook_delay_ms),
         clock=clock,
         retry=RetryPolicy(base_seconds=settings.retry_base_seconds, limit=settings.retry_limit),
     )

@@ -144,7 +144,7 @@ class NegotiationService:
                 offer=offer.to_json(), created_at=now, updated_at=now,
             )
             session.add(neg)
-            self._follow(session, neg, "received", M.CONTRACT_REQUEST, now, enqueued)
+            self._follow(session, neg, "received", M.CONTRACT_REQUEST, now, enqueued, counter=False)
             return neg, 201
         assert isinstance(message, ContractOffer)
         existing = session.exec(select(Negotiation).where(
@@ -185,7 +185,7 @@ class NegotiationService:
         if new is S.TERMINATED:
             outbox.cancel_pending(session, neg.id, "the peer terminated the negotiation")
         session.add(neg)
-        self._follow(session, neg, "received", kind, now, enqueued)
+        self._follow(session, neg, "received", kind, now, enqueued, counter=kind is M.CONTRACT_REQUEST)
         return neg, 200
 
     def _check_pids(self, neg: Negotiation, role: Role, message: Message) -> None:
@@ -245,11 +245,13 @@ class NegotiationService:
 
     # --- our own side --------------------------------------------------------------------------
 
-    def _follow(self, session, neg, event, kind, now, enqueued):  # type: ignore[no-untyped-def]
+    def _follow(self, session, neg, event, kind, now, enqueued, counter=False):  # type: ignore[no-untyped-def]
         role = Role(neg.role)
-        action = self.playbook.next_action(role, event, kind, (neg.asset_id, neg.offer_id))
+        action = self.playbook.next_action(role, event, kind, (neg.asset_id, neg.offer_id), counter=counter)
         if action is not None and next_state(_state(neg), action, role) is not None:
-            enqueued.append(self._enqueue(session, neg, action, now))
+            message = self._enqueue(session, neg, action, now)
+            message.next_attempt_at = now + self.playbook.delay_ms
+            enqueued.append(message)
 
     def _enqueue(self, session: Session, neg: Negotiation, kind: M, now: int,
                  code: str | None = None, reasons: list[str] | None = None) -> OutgoingMessage:
@@ -370,6 +372,7 @@ class NegotiationService:
                 out.status, out.last_error = "cancelled", f"acknowledged, but no longer fits state {neg.state}"
                 session.add(out)
                 return
+            counter = kind is M.CONTRACT_REQUEST and neg.provider_pid is not None
             if kind is M.CONTRACT_REQUEST and neg.provider_pid is None:
                 provider_pid = (response or {}).get("providerPid")
                 if not isinstance(provider_pid, str) or not provider_pid:
@@ -385,7 +388,7 @@ class NegotiationService:
             session.add(neg)
             if new is S.TERMINATED:
                 outbox.cancel_pending(session, neg.id, "the negotiation was terminated")
-            self._follow(session, neg, "sent", kind, now, enqueued)
+            self._follow(session, neg, "sent", kind, now, enqueued, counter=counter)
         if enqueued:
             self.wake()
 
@@ -418,7 +421,11 @@ class NegotiationService:
                     return
                 error = f"{error} (gave up after {out.attempts} attempts)"
             neg = session.get(Negotiation, out.process_id, with_for_update=True)
-            reasons = [f"{out.kind} to {out.url} failed: {error}"] + list(peer_reasons or [])
+            if peer_reasons:
+                who = neg.counterparty_id
+                reasons = [f"{who} refused our {out.kind} ({error}): " + "; ".join(peer_reasons)]
+            else:
+                reasons = [f"{out.kind} to {out.url} failed: {error}"]
             self._fail(session, neg, out, reasons, now, tell_peer=permanent and peer_status not in (404, None))
 
     def _fail(self, session, neg, out, reasons, now, tell_peer=False):  # type: ignore[no-untyped-def]

@@ -40,6 +40,7 @@ EVENT_NAMES: dict[NegotiationMessage, str] = {
 
 DEFAULTS: dict[tuple[Role, str], str] = {
     (Role.PROVIDER, "received:request"): "agree",
+    (Role.PROVIDER, "received:counter-request"): "agree",
     (Role.PROVIDER, "received:accepted"): "agree",
     (Role.PROVIDER, "received:verification"): "finalize",
     (Role.CONSUMER, "received:offer"): "accept",
@@ -52,7 +53,10 @@ class PlaybookError(ValueError):
 
 
 class Playbook:
-    def __init__(self, overrides: Mapping[str, Mapping[str, str]] | None = None) -> None:
+    def __init__(self, overrides: Mapping[str, Mapping[str, str]] | None = None, delay_ms: int = 0) -> None:
+        # a scripted counter-party answers after a pause: the DSP TCK arms its handlers only
+        # after it has seen a state change, and answers 404 to anything that comes earlier
+        self.delay_ms = delay_ms if overrides else 0
         self._overrides: dict[str, dict[str, str]] = {}
         for key, table in (overrides or {}).items():
             for event, action in table.items():
@@ -63,10 +67,15 @@ class Playbook:
             self._overrides[key] = dict(table)
 
     def next_action(
-        self, role: Role, event: str, message: NegotiationMessage, keys: tuple[str | None, ...]
+        self, role: Role, event: str, message: NegotiationMessage, keys: tuple[str | None, ...],
+        *, counter: bool = False,
     ) -> NegotiationMessage | None:
-        """The message to send after ``event``; ``keys`` are the dataset/offer ids to look up."""
-        name = f"{event}:{EVENT_NAMES[message]}"
+        """The message to send after ``event``; ``keys`` are the dataset/offer ids to look up.
+
+        ``counter`` marks a ContractRequestMessage that answers an offer (a counter-request),
+        which a script may treat differently from the initial request.
+        """
+        name = f"{event}:{'counter-request' if counter else EVENT_NAMES[message]}"
         for key in keys:
             if key and key in self._overrides:
                 table = self._overrides[key]

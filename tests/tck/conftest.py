@@ -1,0 +1,38 @@
+"""Fixtures of the TCK harness: one connector-under-test process and one TCK peer per session.
+
+The scenarios share them: each scenario uses its own dataset, process ids and peer session, as
+the real TCK does against one running connector. Modules skip themselves when the shared DSP
+reference schemas are missing (see ``reference.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.tck import cut as cut_process
+from tests.tck import reference
+from tests.tck.peer import Peer, PeerServer
+
+
+@pytest.fixture(scope="session")
+def cut(tmp_path_factory: pytest.TempPathFactory) -> Iterator[cut_process.Cut]:
+    if not reference.available():
+        pytest.skip(reference.MISSING_REASON)
+    running = cut_process.start(tmp_path_factory.mktemp("tck-cut"))
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="session")
+def peer() -> Iterator[Peer]:
+    tck = Peer()
+    server = PeerServer(tck, cut_process.free_port())
+    server.start()
+    try:
+        yield tck
+    finally:
+        server.stop()
