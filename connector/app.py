@@ -47,10 +47,7 @@ def create_app(settings: Settings, container: Container | None = None, *, run_wo
         from connector.dsp.tck import router as tck_router
 
         app.include_router(tck_router)
-    try:
-        from connector.management import router as management_router
-    except ImportError:  # pragma: no cover - the management edge is optional while it is being built
-        management_router = None
-    if management_router is not None:
-        app.include_router(management_router)
+    from connector.management import router as management_router
+
+    app.include_router(management_router)
     return app

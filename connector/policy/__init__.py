@@ -1,7 +1,18 @@
-"""Usage policies: the typed ODRL model, its codec to and from JSON-LD shapes, and (later) evaluation."""
+"""Usage policies: the typed ODRL model, its codec to and from JSON-LD shapes, the Catena-X
+2025-09 profile (validation on write), evaluation with explanations, and containment."""
 
 from .codec import contexts_for, iter_iris, policy_from_compact_dsp, policy_from_expanded, policy_to_compact
 from .errors import PolicyError, PolicyFormatError
+from .evaluation import CompiledPolicy, Decision, Denial, EvaluationContext, compile_policy
+from .explain import (
+    decision_to_dict,
+    dsp_error,
+    evaluation_plan,
+    explain_lines,
+    is_contained,
+    violations_error,
+    violations_to_dict,
+)
 from .model import (
     AtomicConstraint,
     Constraint,
@@ -14,23 +25,41 @@ from .model import (
     canonical_key,
     equivalent,
 )
+from .profile import OperandSpec
+from .validation import Violation, infer_kind, validate
 
 __all__ = [
     "AtomicConstraint",
+    "canonical_key",
+    "compile_policy",
+    "CompiledPolicy",
     "Constraint",
+    "contexts_for",
+    "Decision",
+    "decision_to_dict",
+    "Denial",
+    "dsp_error",
+    "equivalent",
+    "evaluation_plan",
+    "EvaluationContext",
+    "explain_lines",
+    "infer_kind",
     "IriRef",
+    "is_contained",
+    "iter_iris",
     "LogicalConstraint",
+    "OperandSpec",
     "Policy",
+    "policy_from_compact_dsp",
+    "policy_from_expanded",
+    "policy_to_compact",
     "PolicyError",
     "PolicyFormatError",
     "RightOperand",
     "Rule",
     "TypedLiteral",
-    "canonical_key",
-    "contexts_for",
-    "equivalent",
-    "iter_iris",
-    "policy_from_compact_dsp",
-    "policy_from_expanded",
-    "policy_to_compact",
+    "validate",
+    "Violation",
+    "violations_error",
+    "violations_to_dict",
 ]

@@ -68,9 +68,12 @@ def parse_left(raw: str) -> tuple[str, bool]:
         if text.startswith(prefix):
             text, private = text[len(prefix):], is_private
             break
-    # 'iri'.'iri' paths: we only store flat properties, so keep the last segment
-    segments = re.findall(r"'([^']*)'", text)
-    if len(segments) > 1:
+    # 'iri'.'iri' paths: we store flat properties, so the property is the last segment that is
+    # not a JSON-LD value key ('iri'.'@id' means "the @id of property iri", as tractusx-sdk writes)
+    segments = [seg for seg in re.findall(r"'([^']*)'", text)]
+    while len(segments) > 1 and segments[-1] in ("@id", "@value"):
+        segments.pop()
+    if len(segments) > 1 or (segments and text.startswith("'")):
         text = segments[-1]
     return expand_term(text), private
 

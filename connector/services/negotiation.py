@@ -65,6 +65,16 @@ def _state(neg: Negotiation) -> S | None:
     return None if neg.state == INITIAL else S(neg.state)
 
 
+def _signing_ms(timestamp: str | None, fallback: int) -> int:
+    """The agreement's own DSP timestamp, so both sides record the same signing date."""
+    if timestamp:
+        try:
+            return int(datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp() * 1000)
+        except ValueError:
+            pass
+    return fallback
+
+
 def _join(base: str, path: str) -> str:
     return base.rstrip("/") + "/" + path.lstrip("/")
 
@@ -236,7 +246,8 @@ class NegotiationService:
             if session.get(Agreement, doc.id) is None:
                 session.add(Agreement(
                     id=doc.id, negotiation_id=neg.id, asset_id=doc.target, provider_id=doc.assigner,
-                    consumer_id=doc.assignee, policy=doc.to_json(), signing_date=now, created_at=now,
+                    consumer_id=doc.assignee, policy=doc.to_json(), signing_date=_signing_ms(doc.timestamp, now),
+                    created_at=now,
                 ))
         elif isinstance(message, NegotiationTermination):
             reasons = list(message.reason) or ["no reason given"]
@@ -293,6 +304,9 @@ class NegotiationService:
         """Start a negotiation as consumer: store it and queue the ContractRequestMessage."""
         now = self.clock()
         pid = new_pid()
+        if offer.policy.is_empty():
+            raise InvalidRequest("offer.policy", "the offer has no permission or prohibition; copy it from the catalog",
+                                 path="policy")
         neg = Negotiation(
             id=pid, role=Role.CONSUMER.value, state=INITIAL, consumer_pid=pid, counterparty_id=counterparty_id,
             counterparty_address=counterparty_address, offer_id=offer.id, asset_id=offer.target,
@@ -399,7 +413,8 @@ class NegotiationService:
             if session.get(Agreement, doc["@id"]) is None:
                 session.add(Agreement(
                     id=doc["@id"], negotiation_id=neg.id, asset_id=doc["target"], provider_id=doc["assigner"],
-                    consumer_id=doc["assignee"], policy=doc, signing_date=now, created_at=now,
+                    consumer_id=doc["assignee"], policy=doc, signing_date=_signing_ms(doc.get("timestamp"), now),
+                    created_at=now,
                 ))
 
     def failed(self, message_id: int, error: str, *, permanent: bool, peer_reasons: list[str] | None = None,

@@ -8,7 +8,7 @@ pytest-httpx choose the stock transport (``transport = "httpx"``), which pytest-
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -18,6 +18,9 @@ import httpx
 class PeerResponse:
     status: int
     body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+    # DSP catalog pagination: the rel="next" URL from the Link header, if any
+    next_url: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -62,7 +65,8 @@ class DspClient:
             parsed = response.json() if response.content else None
         except ValueError:
             parsed = response.text[:500]
-        return PeerResponse(response.status_code, parsed)
+        next_link = response.links.get("next", {}).get("url")
+        return PeerResponse(response.status_code, parsed, dict(response.headers), next_link)
 
     async def aclose(self) -> None:
         await self.client.aclose()

@@ -1,0 +1,36 @@
+"""``/v3/contractagreements``: the agreements this connector holds, as consumer or as provider."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from connector.management.deps import Body, Queries
+from connector.management.errors import ManagementRoute
+from connector.management.jsonld import read_query_spec
+from connector.management.negotiations import render_agreement, render_negotiation
+
+router = APIRouter(prefix="/v3/contractagreements", route_class=ManagementRoute, tags=["contractagreements"])
+# tractusx-sdk (0.8.x) builds this one path as f"{V3}/{endpoint}" with endpoint "/contractagreements",
+# i.e. with a double slash, which no router matches; this alias answers it unchanged
+sdk_alias = APIRouter(prefix="/v3//contractagreements", route_class=ManagementRoute, include_in_schema=False)
+
+
+@router.post("/request")
+async def query_agreements(body: Body, queries: Queries) -> JSONResponse:
+    def work() -> list:
+        return [render_agreement(a) for a in queries.agreements(read_query_spec(body))]
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+@router.get("/{agreement_id}")
+async def get_agreement(agreement_id: str, queries: Queries) -> JSONResponse:
+    return JSONResponse(render_agreement(await run_in_threadpool(queries.agreement, agreement_id)))
+
+
+@router.get("/{agreement_id}/negotiation")
+@sdk_alias.get("/{agreement_id}/negotiation")
+async def get_agreement_negotiation(agreement_id: str, queries: Queries) -> JSONResponse:
+    return JSONResponse(render_negotiation(await run_in_threadpool(queries.negotiation_of, agreement_id)))

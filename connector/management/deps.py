@@ -1,0 +1,84 @@
+"""FastAPI dependencies of the management edge: the API key, the services, the JSON body."""
+
+from __future__ import annotations
+
+import hmac
+import json
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from connector.management.errors import ApiError
+from connector.services.container import Container
+from connector.services.definitions import DefinitionService
+from connector.services.queries import QueryService
+from connector.services.remote_catalog import RemoteCatalog
+
+
+def get_services(request: Request) -> Container:
+    return request.app.state.services
+
+
+async def require_api_key(request: Request) -> None:
+    """Every management call carries ``X-Api-Key`` equal to the configured key (EDC's scheme)."""
+    services: Container = request.app.state.services
+    given = request.headers.get("x-api-key")
+    expected = services.settings.api_key
+    # constant-time compare: the key is a secret
+    if not given or not hmac.compare_digest(given.encode(), expected.encode()):
+        reason = "is missing" if not given else "is not the configured key"
+        raise ApiError(401, f"Request could not be authenticated: the X-Api-Key header {reason}",
+                       path="X-Api-Key")
+
+
+def _cached(request: Request, name: str, factory):  # type: ignore[no-untyped-def]
+    # one instance per app, built on first use: they hold no state beyond the container's
+    state = request.app.state
+    found = getattr(state, name, None)
+    if found is None:
+        found = factory(state.services)
+        setattr(state, name, found)
+    return found
+
+
+def get_definitions(request: Request) -> DefinitionService:
+    return _cached(request, "mgmt_definitions",
+                   lambda c: DefinitionService(c.db, clock=c.negotiations.clock))
+
+
+def get_queries(request: Request) -> QueryService:
+    return _cached(request, "mgmt_queries", lambda c: QueryService(c.db))
+
+
+def get_remote_catalog(request: Request) -> RemoteCatalog:
+    return _cached(request, "mgmt_remote_catalog", lambda c: RemoteCatalog(c.client, c.authenticator))
+
+
+async def read_body(request: Request) -> Any:
+    """The parsed JSON body, or None when there is none (QuerySpec and terminate bodies are optional).
+
+    The content type is not checked: EDC answers 415 without ``application/json``, which only
+    ever trips up clients, so any body that parses as JSON is read.
+    """
+    limit = request.app.state.services.settings.max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, f"the body declares {declared} bytes; at most {limit} are accepted")
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw.extend(chunk)
+        if len(raw) > limit:
+            raise ApiError(413, f"the body exceeds {limit} bytes")
+    if not raw.strip():
+        return None
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise ApiError(400, f"body: not valid JSON ({type(exc).__name__}: {exc})", path="body") from exc
+
+
+Services = Annotated[Container, Depends(get_services)]
+Definitions = Annotated[DefinitionService, Depends(get_definitions)]
+Queries = Annotated[QueryService, Depends(get_queries)]
+Remote = Annotated[RemoteCatalog, Depends(get_remote_catalog)]
+Body = Annotated[Any, Depends(read_body)]

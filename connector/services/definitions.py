@@ -1,0 +1,218 @@
+"""What a provider publishes: assets, policy definitions and contract definitions.
+
+Create, read, update, delete and QuerySpec for the three, each write in one transaction, so a
+refused write leaves nothing behind. Inputs arrive typed and validated by the edge (a Policy, a
+flat data address); what is stored is what the catalog reads: asset properties keyed by full
+IRI, policies in the compact DSP form, selectors as criteria. A contract definition whose
+selector is exactly ``id = X`` gets ``asset_id = X``, the catalog's indexed fast path.
+
+Like EDC: a contract definition may name policies that do not exist yet (the catalog then
+offers nothing for it), an asset an agreement refers to cannot be deleted, and neither can a
+policy a contract definition uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, or_, select
+
+from connector.policy import Policy, policy_to_compact
+from connector.services.criteria import EDC_NS, single_asset_id
+from connector.services.errors import Conflict, InvalidRequest, NotFound
+from connector.services.queries import Fields, QuerySpec, parse_filter, run_query
+from connector.store import Database
+from connector.store.models import Agreement, Asset, ContractDefinition, PolicyDefinition
+
+E = EDC_NS
+
+
+@dataclass(frozen=True)
+class AssetInput:
+    id: str
+    properties: dict
+    data_address: dict
+    private_properties: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ContractDefinitionInput:
+    id: str
+    access_policy_id: str
+    contract_policy_id: str
+    assets_selector: list  # criteria as JSON: {operandLeft, operator, operandRight}
+    private_properties: dict = field(default_factory=dict)
+
+
+ASSET_FIELDS = Fields(
+    columns={"@id": (Asset.id, False), E + "createdAt": (Asset.created_at, True)},
+    record=lambda a: dict(a.properties or {}),
+    private_record=lambda a: dict(a.private_properties or {}),
+    open_record=True,  # any property may be filtered on, as in EDC
+)
+POLICY_FIELDS = Fields(
+    columns={"@id": (PolicyDefinition.id, False), E + "createdAt": (PolicyDefinition.created_at, True)},
+    record=lambda p: {},
+    private_record=lambda p: dict(p.private_properties or {}),
+)
+CONTRACT_FIELDS = Fields(
+    columns={
+        "@id": (ContractDefinition.id, False), E + "createdAt": (ContractDefinition.created_at, True),
+        E + "accessPolicyId": (ContractDefinition.access_policy_id, False),
+        E + "contractPolicyId": (ContractDefinition.contract_policy_id, False),
+        E + "assetId": (ContractDefinition.asset_id, False),
+    },
+    record=lambda c: {},
+    private_record=lambda c: dict(c.private_properties or {}),
+)
+
+
+def checked_selector(raw: list | dict | None) -> tuple[list, str | None]:
+    """The selector as stored (validated criteria, left operands as written) and its single asset id."""
+    items = raw if isinstance(raw, list) else ([] if raw is None else [raw])
+    criteria = parse_filter(items, "assetsSelector")
+    stored = []
+    for criterion, item in zip(criteria, items):
+        left = next(item[k] for k in ("operandLeft", E + "operandLeft", "edc:operandLeft") if k in item)
+        stored.append({"operandLeft": left, "operator": criterion.operator,
+                       "operandRight": criterion.right})
+    return stored, single_asset_id(criteria)
+
+
+class DefinitionService:
+    def __init__(self, db: Database, *, clock: Callable[[], int]) -> None:
+        self.db = db
+        self.clock = clock
+
+    @contextmanager
+    def _write(self, kind: str, object_id: str) -> Iterator[Session]:
+        """A write transaction in which a racing duplicate insert is a 409, not a 500."""
+        try:
+            with self.db.write() as session:
+                yield session
+        except IntegrityError as exc:
+            raise Conflict(f"{kind}.duplicate", f"{kind} with ID {object_id!r} already exists", path="@id") from exc
+
+    def _get(self, session: Session, model, kind: str, object_id: str):  # type: ignore[no-untyped-def]
+        row = session.get(model, object_id)
+        if row is None:
+            raise NotFound(f"{kind}.unknown", f"{kind} with ID {object_id!r} does not exist", path="@id")
+        return row
+
+    def _absent(self, session: Session, model, kind: str, object_id: str) -> None:  # type: ignore[no-untyped-def]
+        if session.get(model, object_id) is not None:
+            raise Conflict(f"{kind}.duplicate", f"{kind} with ID {object_id!r} already exists", path="@id")
+
+    # --- assets ------------------------------------------------------------------------------
+
+    def create_asset(self, a: AssetInput) -> Asset:
+        row = Asset(id=a.id, properties=a.properties, private_properties=a.private_properties,
+                    data_address=a.data_address, created_at=self.clock())
+        with self._write("Asset", a.id) as session:
+            self._absent(session, Asset, "Asset", a.id)
+            session.add(row)
+        return row
+
+    def update_asset(self, a: AssetInput) -> None:
+        with self.db.write() as session:
+            row = self._get(session, Asset, "Asset", a.id)
+            row.properties, row.private_properties = a.properties, a.private_properties
+            row.data_address = a.data_address
+            session.add(row)
+
+    def asset(self, asset_id: str) -> Asset:
+        with self.db.read() as session:
+            return self._get(session, Asset, "Asset", asset_id)
+
+    def delete_asset(self, asset_id: str) -> None:
+        with self.db.write() as session:
+            row = self._get(session, Asset, "Asset", asset_id)
+            used = session.exec(select(Agreement.id).where(Agreement.asset_id == asset_id).limit(1)).first()
+            if used is not None:
+                raise Conflict("Asset.referenced", f"Asset {asset_id!r} cannot be deleted: contract agreement "
+                                                   f"{used!r} refers to it", path="@id")
+            session.delete(row)
+
+    def assets(self, spec: QuerySpec) -> list[Asset]:
+        with self.db.read() as session:
+            return run_query(session, Asset, spec, ASSET_FIELDS, Asset.id)
+
+    # --- policy definitions ------------------------------------------------------------------
+
+    def create_policy(self, policy_id: str, policy: Policy, private_properties: dict | None = None) -> PolicyDefinition:
+        row = PolicyDefinition(id=policy_id, policy=policy_to_compact(policy, policy_type="Set", policy_id=policy_id),
+                               private_properties=private_properties or {}, created_at=self.clock())
+        with self._write("PolicyDefinition", policy_id) as session:
+            self._absent(session, PolicyDefinition, "PolicyDefinition", policy_id)
+            session.add(row)
+        return row
+
+    def update_policy(self, policy_id: str, policy: Policy, private_properties: dict | None = None) -> None:
+        with self.db.write() as session:
+            row = self._get(session, PolicyDefinition, "PolicyDefinition", policy_id)
+            row.policy = policy_to_compact(policy, policy_type="Set", policy_id=policy_id)
+            row.private_properties = private_properties or {}
+            session.add(row)
+
+    def policy(self, policy_id: str) -> PolicyDefinition:
+        with self.db.read() as session:
+            return self._get(session, PolicyDefinition, "PolicyDefinition", policy_id)
+
+    def delete_policy(self, policy_id: str) -> None:
+        with self.db.write() as session:
+            row = self._get(session, PolicyDefinition, "PolicyDefinition", policy_id)
+            users = list(session.exec(select(ContractDefinition.id).where(or_(
+                ContractDefinition.access_policy_id == policy_id,
+                ContractDefinition.contract_policy_id == policy_id)).limit(5)))
+            if users:
+                raise Conflict("PolicyDefinition.referenced",
+                               f"PolicyDefinition {policy_id!r} cannot be deleted: contract definition(s) "
+                               f"{', '.join(users)} use it; change or delete them first", path="@id")
+            session.delete(row)
+
+    def policies(self, spec: QuerySpec) -> list[PolicyDefinition]:
+        with self.db.read() as session:
+            return run_query(session, PolicyDefinition, spec, POLICY_FIELDS, PolicyDefinition.id)
+
+    # --- contract definitions ----------------------------------------------------------------
+
+    def _contract_row(self, c: ContractDefinitionInput, created_at: int) -> ContractDefinition:
+        for name, value in (("accessPolicyId", c.access_policy_id), ("contractPolicyId", c.contract_policy_id)):
+            if not value:
+                raise InvalidRequest("ContractDefinition.policy", f"{name}: is required (a policy definition id)",
+                                     path=name)
+        selector, asset_id = checked_selector(c.assets_selector)
+        return ContractDefinition(id=c.id, access_policy_id=c.access_policy_id, contract_policy_id=c.contract_policy_id,
+                                  assets_selector=selector, asset_id=asset_id,
+                                  private_properties=c.private_properties, created_at=created_at)
+
+    def create_contract_definition(self, c: ContractDefinitionInput) -> ContractDefinition:
+        row = self._contract_row(c, self.clock())
+        with self._write("ContractDefinition", c.id) as session:
+            self._absent(session, ContractDefinition, "ContractDefinition", c.id)
+            session.add(row)
+        return row
+
+    def update_contract_definition(self, c: ContractDefinitionInput) -> None:
+        with self.db.write() as session:
+            row = self._get(session, ContractDefinition, "ContractDefinition", c.id)
+            new = self._contract_row(c, row.created_at)
+            for name in ("access_policy_id", "contract_policy_id", "assets_selector", "asset_id", "private_properties"):
+                setattr(row, name, getattr(new, name))
+            session.add(row)
+
+    def contract_definition(self, cd_id: str) -> ContractDefinition:
+        with self.db.read() as session:
+            return self._get(session, ContractDefinition, "ContractDefinition", cd_id)
+
+    def delete_contract_definition(self, cd_id: str) -> None:
+        with self.db.write() as session:
+            session.delete(self._get(session, ContractDefinition, "ContractDefinition", cd_id))
+
+    def contract_definitions(self, spec: QuerySpec) -> list[ContractDefinition]:
+        with self.db.read() as session:
+            return run_query(session, ContractDefinition, spec, CONTRACT_FIELDS, ContractDefinition.id)
+

@@ -1,0 +1,90 @@
+"""``/v3/contractdefinitions``: selectors, the single-asset index, and what the catalog then offers."""
+
+from __future__ import annotations
+
+from connector.store.models import ContractDefinition
+from tests.management.helpers import EDC, VOCAB, asset, contract_definition, ok, publish
+
+BASE = "/management/v3/contractdefinitions"
+
+
+def row(api, cd_id: str) -> ContractDefinition | None:
+    with api.app.state.services.db.read() as session:
+        return session.get(ContractDefinition, cd_id)
+
+
+def test_create_get_and_the_single_asset_index(api):
+    created = ok(api.post(BASE, json=contract_definition("cd-1", "asset-1")))
+    assert created["@type"] == "IdResponse" and created["@id"] == "cd-1"
+    got = ok(api.get(f"{BASE}/cd-1"))
+    assert got["@type"] == "ContractDefinition"
+    assert (got["accessPolicyId"], got["contractPolicyId"]) == ("access-1", "usage-1")
+    assert got["assetsSelector"] == [{"@type": "Criterion", "operandLeft": EDC + "id", "operator": "=",
+                                      "operandRight": "asset-1"}]
+    assert row(api, "cd-1").asset_id == "asset-1"
+
+
+def test_a_general_selector_has_no_asset_id_and_one_criterion_may_come_unwrapped(api):
+    body = contract_definition("cd-general", "x")
+    body["assetsSelector"] = {"operandLeft": "name", "operator": "like", "operandRight": "pcf-%"}
+    ok(api.post(BASE, json=body))
+    assert row(api, "cd-general").asset_id is None
+    assert ok(api.get(f"{BASE}/cd-general"))["assetsSelector"][0]["operator"] == "like"
+
+
+def test_no_selector_selects_every_asset(api):
+    body = contract_definition("cd-all", "x")
+    del body["assetsSelector"]
+    ok(api.post(BASE, json=body))
+    assert row(api, "cd-all").assets_selector == [] and row(api, "cd-all").asset_id is None
+
+
+def test_the_catalog_offers_what_a_definition_selects(api):
+    publish(api, "pcf-1", "cd-1")
+    ok(api.post("/management/v3/assets", json=asset("pcf-2")))
+    body = contract_definition("cd-like", "x")
+    body["assetsSelector"] = [{"operandLeft": EDC + "name", "operator": "like", "operandRight": "pcf-%"}]
+    ok(api.post(BASE, json=body))
+    catalog, _ = api.app.state.services.catalog.page(None, None, 100)
+    offers = {d["@id"]: len(d["hasPolicy"]) for d in catalog["dataset"]}
+    assert offers == {"pcf-1": 2, "pcf-2": 1}
+
+
+def test_bad_criteria_are_400_naming_the_criterion_and_nothing_is_stored(api):
+    body = contract_definition("cd-bad", "x")
+    body["assetsSelector"] = [{"operandLeft": EDC + "id", "operator": "=", "operandRight": "a"},
+                              {"operandLeft": EDC + "id", "operator": "~", "operandRight": "a"}]
+    r = api.post(BASE, json=body)
+    assert r.status_code == 400
+    [error] = r.json()
+    assert error["path"] == "assetsSelector[1].operator" and "like" in error["message"]
+    assert row(api, "cd-bad") is None
+
+
+def test_policy_ids_are_required(api):
+    body = contract_definition("cd-nopol", "x")
+    del body["contractPolicyId"]
+    r = api.post(BASE, json=body)
+    assert r.status_code == 400 and r.json()[0]["path"] == "contractPolicyId"
+    assert row(api, "cd-nopol") is None
+
+
+def test_duplicate_update_delete(api):
+    ok(api.post(BASE, json=contract_definition("cd-1", "a")))
+    assert api.post(BASE, json=contract_definition("cd-1", "b")).status_code == 409
+    assert api.put(BASE, json=contract_definition("cd-1", "b", usage="usage-2")).status_code == 204
+    got = ok(api.get(f"{BASE}/cd-1"))
+    assert got["contractPolicyId"] == "usage-2" and got["assetsSelector"][0]["operandRight"] == "b"
+    assert row(api, "cd-1").asset_id == "b"
+    assert api.put(BASE, json=contract_definition("cd-none", "b")).status_code == 404
+    assert api.delete(f"{BASE}/cd-1").status_code == 204
+    assert api.get(f"{BASE}/cd-1").status_code == 404
+    assert api.delete(f"{BASE}/cd-1").status_code == 404
+
+
+def test_query_by_policy_id(api):
+    ok(api.post(BASE, json=contract_definition("cd-a", "a", usage="u-1")))
+    ok(api.post(BASE, json=contract_definition("cd-b", "b", usage="u-2")))
+    got = ok(api.post(f"{BASE}/request", json={"@context": VOCAB, "filterExpression": [
+        {"operandLeft": "contractPolicyId", "operator": "=", "operandRight": "u-2"}]}))
+    assert [c["@id"] for c in got] == ["cd-b"]
