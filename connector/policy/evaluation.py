@@ -1,36 +1,25 @@
-"""Evaluating a policy for one request: compile once, then evaluate fast, explain on denial.
+"""Evaluating a policy for one request: compile once, evaluate fast, explain a denial.
 
-``compile_policy(policy)`` turns every atomic constraint into a small closure (IRIs,
-dates and sets are resolved at compile time), so ``CompiledPolicy.evaluate(ctx)`` is a
-handful of function calls when the request is allowed. Only a denial walks the policy
-again to build ``Denial`` records, each naming the rule, the constraint, what the
-requester had (or that it was missing) and why that is not enough.
+``compile_policy`` turns each atomic constraint into a closure (IRIs, dates and sets are
+resolved once), so an allowed ``evaluate(ctx)`` is a few function calls. Only a denial walks
+the policy again to build ``Denial`` records: rule, constraint, what the requester had (or
+that it was missing), and why that is not enough.
 
-Semantics (as tractusx-edc, plus plain ODRL where the profile says nothing):
+Semantics (tractusx-edc's, plus plain ODRL where the profile says nothing): the policy
+permits when every permission's constraints hold, no prohibition applies, and the
+obligations' and duties' time limits hold. End dates hold while now is not after them (to
+the second); *DurationDays while now is before (agreement start day, UTC) + N days, and
+odrl:elapsedTime compares now - agreement start with its duration; these need the agreement,
+so they are checked in transfer.process only. Agreed terms (UsagePurpose, ContractReference,
+...) never decide, and ``Decision.unchecked`` lists them. A prohibition applies only when
+all its constraints are proven, so one made of agreed terms binds the consumer but never
+denies. An operand or value this connector cannot interpret denies (fail closed).
 
-* the policy permits when every permission's constraints hold, no prohibition applies,
-  and the time-bound constraints of obligations and duties hold;
-* claim-backed operands read ``ctx.claims`` (keys below) and ``ctx.groups``;
-* DataUsageEndDate / DataProvisioningEndDate hold while now is not after the date (to the
-  second); odrl:dateTime compares now with its right operand;
-* *DurationDays hold while now is before (agreement start day, UTC) + N days, and
-  odrl:elapsedTime compares now - agreement start with its duration; both need the
-  agreement, so they are checked in the transfer.process scope only;
-* the other CX terms (UsagePurpose, ContractReference, Warranty, ...) are agreed by
-  accepting the offer; they never decide, and ``Decision.unchecked`` says so. A
-  prohibition applies only if all its constraints are proven to hold, so one made of
-  agreed terms (UsageRestriction) binds the consumer but never denies a request;
-* a left operand or right operand this connector cannot interpret denies (fail closed).
-
-Claim keys read from ``ctx.claims`` (the verified identity; see connector.identity):
-
-* ``"bpn"``: the requester's BPNL (str);
-* ``"membership"``: True or "active" when the Catena-X membership is proven;
-* ``"frameworkAgreements"``: {"DataExchangeGovernance": "1.0", ...}: signed framework
-  agreements (credential name without "Credential") and their contract versions;
-* ``"credentials"``: credential types held, e.g. ["MembershipCredential",
-  "DataExchangeGovernanceCredential"]; a type alone satisfies Membership, and
-  FrameworkAgreement when no version claim for that agreement says otherwise.
+Claim keys read from ``ctx.claims`` (the verified identity, see connector.identity):
+``"bpn"`` (the requester's BPNL); ``"membership"`` (True or "active"); ``"frameworkAgreements"``
+({"DataExchangeGovernance": "1.0"}: agreement name -> signed contract version); and
+``"credentials"`` (types held, e.g. ["MembershipCredential", "DataExchangeGovernanceCredential"]:
+a type alone satisfies Membership, and FrameworkAgreement unless a version claim disagrees).
 """
 
 from __future__ import annotations
@@ -43,10 +32,8 @@ from typing import Any, Callable, Mapping
 from .model import AtomicConstraint, Constraint, LogicalConstraint, Policy, Rule
 from .profile import SCOPES, local_name, lookup, operator_name, parse_datetime, parse_duration, plain, show
 
-CLAIM_BPN = "bpn"
-CLAIM_MEMBERSHIP = "membership"
-CLAIM_FRAMEWORKS = "frameworkAgreements"
-CLAIM_CREDENTIALS = "credentials"
+CLAIM_BPN, CLAIM_MEMBERSHIP = "bpn", "membership"
+CLAIM_FRAMEWORKS, CLAIM_CREDENTIALS = "frameworkAgreements", "credentials"
 
 _COMPARE = {"eq": _op.eq, "neq": _op.ne, "lt": _op.lt, "lteq": _op.le, "gt": _op.gt, "gteq": _op.ge}
 _ONE_SECOND = timedelta(seconds=1)
@@ -263,6 +250,10 @@ def _rule_why_not(rule: _Rule, ctx: EvaluationContext) -> list[Denial]:
 
 
 class _Compiler:
+    """Builds the nodes for one scope. ``unproven`` is the value a term that cannot be
+    proven (agreed, or out of scope) takes: True where constraints must hold, False in a
+    prohibition, which applies only when everything in it is proven."""
+
     def __init__(self, scope: str) -> None:
         self.scope = scope
         self.unchecked: list[str] = []
@@ -278,41 +269,41 @@ class _Compiler:
         allowed = Decision(True, (), self.scope, tuple(self.unchecked))
         return fast, must, must_not, allowed, tuple(self.broken)
 
-    def rule(self, rule: Rule, path: str, unknown: bool) -> _Rule:
+    def rule(self, rule: Rule, path: str, unproven: bool) -> _Rule:
         self.rule_path = path
-        nodes = [self.node(c, f"{path}.constraint[{i}]", unknown) for i, c in enumerate(rule.constraints)]
+        nodes = [self.node(c, f"{path}.constraint[{i}]", unproven) for i, c in enumerate(rule.constraints)]
         duties = [self.rule(d, f"{path}.duty[{j}]", True) for j, d in enumerate(rule.duties)]
         return _Rule(path, nodes, duties, _all([n.value for n in nodes] + [d.value for d in duties]))
 
-    def node(self, c: Constraint, path: str, unknown: bool):
+    def node(self, c: Constraint, path: str, unproven: bool):
         if isinstance(c, LogicalConstraint):
-            children = [self.node(m, f"{path}.{c.operator}[{i}]", unknown) for i, m in enumerate(c.constraints)]
+            children = [self.node(m, f"{path}.{c.operator}[{i}]", unproven) for i, m in enumerate(c.constraints)]
             return _Logic(f"{path}.{c.operator}", c.operator, children, _COMBINE[c.operator]([ch.value for ch in children]))
-        return self.atom(c, path, unknown)
+        return self.atom(c, path, unproven)
 
-    def atom(self, c: AtomicConstraint, path: str, unknown: bool) -> _Atom:
+    def atom(self, c: AtomicConstraint, path: str, unproven: bool) -> _Atom:
         spec = lookup(c.left_operand)
         name = spec.name if spec else local_name(c.left_operand)
         text = f"{path}: {name} {operator_name(c.operator)} {show(c.right_operand)}"
         if spec is None:
-            return self.bad(_Atom(path, c, name, False, None, f"{c.left_operand!r} is not a left operand this connector knows"), unknown)
+            return self.bad(_Atom(path, c, name, False, None, f"{c.left_operand!r} is not a left operand this connector knows"), unproven)
         if spec.check == "agreed" or (spec.check == "duration" and self.scope != "transfer.process"):
             why = ("agreed by accepting the offer, not proven" if spec.check == "agreed" else
                    f"not checked in {self.scope}: it needs the agreement's start (checked at transfer.process)")
             self.unchecked.append(f"{text} ({why})")
-            return _Atom(path, c, name, unknown, lambda ctx: (unknown, None, False, why))
+            return _Atom(path, c, name, unproven, lambda ctx: (unproven, None, False, why))
         if c.operator not in spec.operator_iris:
             return self.bad(_Atom(path, c, name, False, None, f"operator {operator_name(c.operator)} is not defined "
-                                  f"for {name} (allowed: {', '.join(spec.operators)})"), unknown)
+                                  f"for {name} (allowed: {', '.join(spec.operators)})"), unproven)
         try:
             test, explain = _FACTORIES[spec.check if spec.check != "claim" else spec.name](c, operator_name(c.operator))
         except (ValueError, TypeError) as exc:
             reason = f"the policy's right operand {show(c.right_operand)} is not usable: {exc}"
-            return self.bad(_Atom(path, c, name, False, None, reason), unknown)
+            return self.bad(_Atom(path, c, name, False, None, reason), unproven)
         return _Atom(path, c, name, test, explain)
 
-    def bad(self, atom: _Atom, unknown: bool) -> _Atom:
-        if not unknown:  # in a prohibition a False atom would just make it not apply
+    def bad(self, atom: _Atom, unproven: bool) -> _Atom:
+        if not unproven:  # in a prohibition a False atom would just make it not apply
             self.broken.append((self.rule_path, atom))
         return atom
 
@@ -354,9 +345,7 @@ def _framework(c: AtomicConstraint, op: str):
     credential, folded = name[:1].upper() + name[1:] + "Credential", name.casefold()
 
     def version_of(claims: Mapping[str, Any]) -> Any:
-        agreements = claims.get(CLAIM_FRAMEWORKS)
-        if not agreements:
-            return None
+        agreements = claims.get(CLAIM_FRAMEWORKS) or {}
         found = agreements.get(name)
         if found is None:  # legacy policies write "pcf:1.0" for the "Pcf" agreement
             found = next((v for k, v in agreements.items() if k.casefold() == folded), None)
@@ -387,13 +376,10 @@ def _string_set(c: AtomicConstraint) -> frozenset[str]:
 
 def _bpn(c: AtomicConstraint, op: str):
     listed, anyof = _string_set(c), op == "isAnyOf"
-    if anyof:
-        def test(ctx: EvaluationContext) -> bool:
-            return ctx.claims.get(CLAIM_BPN) in listed
-    else:
-        def test(ctx: EvaluationContext) -> bool:
-            bpn = ctx.claims.get(CLAIM_BPN)
-            return bpn is not None and bpn not in listed
+
+    def test(ctx: EvaluationContext) -> bool:
+        bpn = ctx.claims.get(CLAIM_BPN)
+        return bpn is not None and (bpn in listed) is anyof
 
     def explain(ctx: EvaluationContext):
         bpn = ctx.claims.get(CLAIM_BPN)

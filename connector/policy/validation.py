@@ -126,7 +126,7 @@ class _Validator:
     def access(self, policy: Policy) -> None:
         for name, rules in (("prohibition", policy.prohibitions), ("obligation", policy.obligations)):
             for i, _ in enumerate(rules):
-                self.add(f"{name}[{i}]", f"a {name} in an access policy",
+                self.add(f"{name}[{i}]", f"{_a(name)} in an access policy",
                          "an access policy to have permissions only", "structure")
         for i, rule in enumerate(policy.permissions):
             path = f"permission[{i}]"
