@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     # outgoing transport: "aiohttp" (fast) or "httpx" (the stock transport, mockable by pytest-httpx)
     transport: str = "aiohttp"
     worker_batch: int = 64
+    # how long an EDR token (the pull consumer's key to our data plane) is valid
+    edr_ttl_seconds: int = 300
     # names this replica's row leases; a restarted replica takes back what it held when it died.
     # Replicas sharing one PostgreSQL database need distinct node ids.
     node_id: str | None = None

@@ -9,9 +9,11 @@ from connector.config import Settings
 from connector.identity import Authenticator, Participant, StaticTokenAuthenticator
 from connector.protocol.retry import RetryPolicy
 from connector.services.catalog import CatalogService
+from connector.services.edr import EdrIssuer, ProviderDataFlows
 from connector.services.negotiation import NegotiationService
 from connector.services.playbook import Playbook
 from connector.services.transport import DspClient, make_client
+from connector.services.transfer import TransferService
 from connector.services.worker import OutboxWorker
 from connector.store import Database
 
@@ -27,6 +29,8 @@ class Container:
     authenticator: Authenticator
     catalog: CatalogService
     negotiations: NegotiationService
+    transfers: TransferService
+    edrs: EdrIssuer
     client: DspClient
     worker: OutboxWorker
 
@@ -44,17 +48,29 @@ def build(settings: Settings, *, clock=wall_clock_ms, client: DspClient | None =
     db = Database(settings.database_url)
     authenticator = static_authenticator(settings)
     catalog = CatalogService(db, settings.participant_id, settings.dsp_url)
+    playbook = Playbook(settings.playbook, settings.playbook_delay_ms)
+    retry = RetryPolicy(base_seconds=settings.retry_base_seconds, limit=settings.retry_limit)
     negotiations = NegotiationService(
         db,
         participant_id=settings.participant_id,
         callback_url=settings.dsp_url,
         catalog=catalog,
-        playbook=Playbook(settings.playbook, settings.playbook_delay_ms),
+        playbook=playbook,
         clock=clock,
-        retry=RetryPolicy(base_seconds=settings.retry_base_seconds, limit=settings.retry_limit),
+        retry=retry,
+    )
+    edrs = EdrIssuer(settings.participant_id, settings.public_url, settings.edr_ttl_seconds)
+    transfers = TransferService(
+        db,
+        participant_id=settings.participant_id,
+        callback_url=settings.dsp_url,
+        playbook=playbook,
+        clock=clock,
+        retry=retry,
+        flows=ProviderDataFlows(edrs),
     )
     client = client or DspClient(make_client(settings.transport))
-    worker = OutboxWorker(negotiations, client, lambda _pid: authenticator.outgoing_token(None),
+    worker = OutboxWorker([negotiations, transfers], client, lambda _pid: authenticator.outgoing_token(None),
                           batch=settings.worker_batch, owner=settings.worker_owner)
-    negotiations.wake = worker.wake
-    return Container(settings, db, authenticator, catalog, negotiations, client, worker)
+    negotiations.wake = transfers.wake = worker.wake
+    return Container(settings, db, authenticator, catalog, negotiations, transfers, edrs, client, worker)

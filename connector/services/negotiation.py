@@ -169,7 +169,7 @@ class NegotiationService(ProcessService):
 
     # --- what we send --------------------------------------------------------------------------
 
-    def _build(self, neg: Negotiation, kind: M, now: int, code: str | None, reasons: list[str] | None) -> tuple[str, dict]:
+    def _build(self, session: Session, neg: Negotiation, kind: M, now: int, code: str | None, reasons: list[str] | None) -> tuple[str, dict]:
         pp, cp = neg.provider_pid or "", neg.consumer_pid or ""
         base = neg.counterparty_address
         offer = _offer_from(neg)

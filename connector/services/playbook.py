@@ -14,21 +14,35 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from connector.protocol import NegotiationMessage, Role
+from connector.protocol.transfer import TransferMessage
 
 M = NegotiationMessage
+T = TransferMessage
+Message = NegotiationMessage | TransferMessage
 
-ACTIONS: dict[str, NegotiationMessage | None] = {
-    "offer": M.CONTRACT_OFFER,
-    "agree": M.AGREEMENT,
-    "finalize": M.FINALIZED,
-    "terminate": M.TERMINATION,
-    "accept": M.ACCEPTED,
-    "verify": M.VERIFICATION,
-    "counter": M.CONTRACT_REQUEST,
-    "none": None,
+# an action names a message in the domain of the event it answers
+ACTIONS: dict[type, dict[str, Message | None]] = {
+    NegotiationMessage: {
+        "offer": M.CONTRACT_OFFER,
+        "agree": M.AGREEMENT,
+        "finalize": M.FINALIZED,
+        "terminate": M.TERMINATION,
+        "accept": M.ACCEPTED,
+        "verify": M.VERIFICATION,
+        "counter": M.CONTRACT_REQUEST,
+        "none": None,
+    },
+    TransferMessage: {
+        "start": T.START,
+        "complete": T.COMPLETION,
+        "suspend": T.SUSPENSION,
+        "terminate": T.TERMINATION,
+        "none": None,
+    },
 }
+ALL_ACTIONS = sorted({name for table in ACTIONS.values() for name in table})
 
-EVENT_NAMES: dict[NegotiationMessage, str] = {
+EVENT_NAMES: dict[Message, str] = {
     M.CONTRACT_REQUEST: "request",
     M.CONTRACT_OFFER: "offer",
     M.ACCEPTED: "accepted",
@@ -36,15 +50,22 @@ EVENT_NAMES: dict[NegotiationMessage, str] = {
     M.VERIFICATION: "verification",
     M.FINALIZED: "finalized",
     M.TERMINATION: "termination",
+    T.REQUEST: "request",
+    T.START: "start",
+    T.SUSPENSION: "suspension",
+    T.COMPLETION: "completion",
+    T.TERMINATION: "termination",
 }
 
-DEFAULTS: dict[tuple[Role, str], str] = {
-    (Role.PROVIDER, "received:request"): "agree",
-    (Role.PROVIDER, "received:counter-request"): "agree",
-    (Role.PROVIDER, "received:accepted"): "agree",
-    (Role.PROVIDER, "received:verification"): "finalize",
-    (Role.CONSUMER, "received:offer"): "accept",
-    (Role.CONSUMER, "received:agreement"): "verify",
+DEFAULTS: dict[tuple[type, Role, str], str] = {
+    (NegotiationMessage, Role.PROVIDER, "received:request"): "agree",
+    (NegotiationMessage, Role.PROVIDER, "received:counter-request"): "agree",
+    (NegotiationMessage, Role.PROVIDER, "received:accepted"): "agree",
+    (NegotiationMessage, Role.PROVIDER, "received:verification"): "finalize",
+    (NegotiationMessage, Role.CONSUMER, "received:offer"): "accept",
+    (NegotiationMessage, Role.CONSUMER, "received:agreement"): "verify",
+    # a provider starts a transfer it accepted; a pull transfer then runs until someone ends it
+    (TransferMessage, Role.PROVIDER, "received:request"): "start",
 }
 
 
@@ -60,14 +81,14 @@ class Playbook:
         self._overrides: dict[str, dict[str, str]] = {}
         for key, table in (overrides or {}).items():
             for event, action in table.items():
-                if action not in ACTIONS:
+                if action not in ALL_ACTIONS:
                     raise PlaybookError(
-                        f"playbook.{key}.{event}: unknown action {action!r}; expected one of {', '.join(ACTIONS)}"
+                        f"playbook.{key}.{event}: unknown action {action!r}; expected one of {', '.join(ALL_ACTIONS)}"
                     )
             self._overrides[key] = dict(table)
 
     def next_action(
-        self, role: Role, event: str, message: NegotiationMessage, keys: tuple[str | None, ...],
+        self, role: Role, event: str, message: Message, keys: tuple[str | None, ...],
         *, counter: bool = False,
     ) -> NegotiationMessage | None:
         """The message to send after ``event``; ``keys`` are the dataset/offer ids to look up.
@@ -76,12 +97,15 @@ class Playbook:
         which a script may treat differently from the initial request.
         """
         name = f"{event}:{'counter-request' if counter else EVENT_NAMES[message]}"
+        domain = type(message)
         for key in keys:
             if key and key in self._overrides:
                 table = self._overrides[key]
                 if name in table:
-                    return ACTIONS[table[name]]
-                # a scripted dataset does only what its script says
+                    if table[name] not in ACTIONS[domain]:
+                        raise PlaybookError(f"playbook.{key}.{name}: {table[name]!r} is not an action for {domain.__name__}")
+                    return ACTIONS[domain][table[name]]
+                # a scripted dataset or agreement does only what its script says
                 return None
-        action = DEFAULTS.get((role, name))
-        return ACTIONS[action] if action else None
+        action = DEFAULTS.get((domain, role, name))
+        return ACTIONS[domain][action] if action else None

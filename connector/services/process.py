@@ -96,7 +96,7 @@ class ProcessService:
     def _absorb(self, session: Session, row: Any, message: Any, now: int) -> None:
         """Keep what a received message carries."""
 
-    def _build(self, row: Any, kind: Any, now: int, code: str | None, reasons: list[str] | None) -> tuple[str, dict]:
+    def _build(self, session: Session, row: Any, kind: Any, now: int, code: str | None, reasons: list[str] | None) -> tuple[str, dict]:
         raise NotImplementedError
 
     def _on_acknowledged(self, session: Session, row: Any, out: OutgoingMessage, response: dict | None, now: int) -> str | None:
@@ -218,7 +218,7 @@ class ProcessService:
 
     def enqueue(self, session: Session, row: Any, kind: Any, now: int,
                 code: str | None = None, reasons: list[str] | None = None) -> OutgoingMessage:
-        url, body = self._build(row, kind, now, code, reasons)
+        url, body = self._build(session, row, kind, now, code, reasons)
         return outbox.enqueue(session, row.id, kind.value, url, body, now)
 
     def command(self, pid: str, kind: Any, *, code: str | None = None, reasons: list[str] | None = None,

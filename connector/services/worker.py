@@ -16,7 +16,7 @@ from collections.abc import Callable
 from anyio import to_thread
 
 from connector.services import outbox
-from connector.services.negotiation import NegotiationService
+from connector.services.process import ProcessService
 from connector.services.transport import DspClient, PeerUnreachable
 from connector.store.models import OutgoingMessage
 
@@ -36,7 +36,7 @@ def _reasons(body: object) -> list[str]:
 class OutboxWorker:
     def __init__(
         self,
-        negotiations: NegotiationService,
+        processes: list[ProcessService],
         client: DspClient,
         token_for: Callable[[str], str | None],
         *,
@@ -45,8 +45,12 @@ class OutboxWorker:
         idle_seconds: float = 0.5,
         owner: str | None = None,
     ) -> None:
-        self.negotiations = negotiations
-        self.db = negotiations.db
+        # each outgoing message's kind names the service whose process it belongs to
+        self.by_kind: dict[str, ProcessService] = {
+            kind.value: service for service in processes for kind in service.machine.Message
+        }
+        self.clock = processes[0].clock
+        self.db = processes[0].db
         self.client = client
         self.token_for = token_for
         self.batch = batch
@@ -67,26 +71,27 @@ class OutboxWorker:
             return outbox.release(session, self.owner)
 
     def _claim(self) -> list[OutgoingMessage]:
-        now = self.negotiations.clock()
+        now = self.clock()
         with self.db.write() as session:
             rows = outbox.claim(session, self.owner, now, self.batch, self.lease_ms, not self.db.is_sqlite)
-            return [row for row in rows if self.negotiations.fits(session, row)]
+            return [row for row in rows if self.by_kind[row.kind].fits(session, row)]
 
     async def _send(self, message: OutgoingMessage) -> None:
+        service = self.by_kind[message.kind]
         token = self.token_for(message.process_id)
         try:
             response = await self.client.post(message.url, message.body, token)
         except PeerUnreachable as exc:
-            await to_thread.run_sync(lambda: self.negotiations.failed(message.id, str(exc), permanent=False))
+            await to_thread.run_sync(lambda: service.failed(message.id, str(exc), permanent=False))
             return
         if response.ok:
             body = response.body if isinstance(response.body, dict) else None
-            await to_thread.run_sync(self.negotiations.acknowledged, message.id, body)
+            await to_thread.run_sync(service.acknowledged, message.id, body)
         else:
             permanent = 400 <= response.status < 500 and response.status not in (408, 425, 429)
             error = f"the peer answered HTTP {response.status}"
             reasons = _reasons(response.body)
-            await to_thread.run_sync(lambda: self.negotiations.failed(
+            await to_thread.run_sync(lambda: service.failed(
                 message.id, error, permanent=permanent, peer_reasons=reasons, peer_status=response.status))
 
     async def run_once(self) -> int:

@@ -131,3 +131,47 @@ class ReceivedMessage(SQLModel, table=True):
     status_code: int
     response: Optional[dict] = _json(nullable=True)
     created_at: int = _ms()
+
+
+class TransferProcess(SQLModel, table=True):
+    """A transfer process, in either role. ``id`` is our own process id (our *Pid)."""
+
+    __tablename__ = "transfer_process"
+    __table_args__ = (
+        UniqueConstraint("role", "counterparty_id", "consumer_pid", name="uq_transfer_consumer_pid"),
+        Index("ix_transfer_provider_pid", "provider_pid"),
+        Index("ix_transfer_agreement", "agreement_id"),
+    )
+
+    id: str = Field(primary_key=True, max_length=200)
+    role: str = Field(max_length=16)
+    # the DSP wire state; INITIAL until the provider has acknowledged our request
+    state: str = Field(max_length=32)
+    provider_pid: Optional[str] = Field(default=None, max_length=512)
+    consumer_pid: Optional[str] = Field(default=None, max_length=512)
+    counterparty_id: str = Field(max_length=512)
+    counterparty_address: str = Field(max_length=2048)
+    agreement_id: str = Field(max_length=512)
+    asset_id: Optional[str] = Field(default=None, max_length=512)
+    # the DSP format, e.g. HttpData-PULL or HttpData-PUSH
+    transfer_type: str = Field(max_length=128)
+    # push: where the provider sends the data (the consumer's DataAddress)
+    data_destination: Optional[dict] = _json(nullable=True)
+    # pull: the endpoint and token the provider issued (consumer side: what it received)
+    data_address: Optional[dict] = _json(nullable=True)
+    error: Optional[dict] = _json(nullable=True)
+    error_detail: Optional[str] = Field(default=None)
+    private_properties: Optional[dict] = _json(nullable=True)
+    callback_addresses: Optional[list] = _json(nullable=True)
+    created_at: int = _ms()
+    updated_at: int = _ms()
+
+
+class ConnectorSecret(SQLModel, table=True):
+    """Secrets every replica of this connector shares, such as the key that signs EDR tokens."""
+
+    __tablename__ = "connector_secret"
+
+    name: str = Field(primary_key=True, max_length=128)
+    value: dict = _json(nullable=False)
+    created_at: int = _ms()

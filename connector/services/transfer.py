@@ -1,0 +1,221 @@
+"""Transfer processes in both roles: requests under an agreement, start with a data address, end.
+
+The durable machinery is ``process.ProcessService``'s. What a transfer needs besides is the
+data flow: on a pull start the provider issues an EDR (endpoint + short-lived token) through its
+data plane; on a push start it sends the data to the consumer's address; when a transfer ends,
+its EDRs stop working. ``DataFlows`` is that seam, implemented by ``dataplane``-side services.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from sqlmodel import Session, select
+
+from connector.protocol import Role
+from connector.protocol.errors import LocalProtocolError
+from connector.protocol.retry import RetryPolicy
+from connector.protocol.transfer import (
+    TRANSFER_TERMINAL_STATES,
+    TransferMessage as T,
+    TransferState as S,
+    next_transfer_state,
+    receive_transfer,
+    send_transfer,
+)
+from connector.protocol.transfer_messages import (
+    DataAddress,
+    TransferCompletion,
+    TransferRequest,
+    TransferStart,
+    TransferSuspension,
+    TransferTermination,
+    transfer_ack,
+)
+from connector.services.errors import InvalidRequest, NotFound
+from connector.services.playbook import Playbook
+from connector.services.process import INITIAL, Machine, ProcessService, join_url, new_pid
+from connector.store import Database
+from connector.store.models import Agreement, OutgoingMessage, TransferProcess
+
+TRANSFER = Machine(
+    name="transfer", State=S, Message=T, next_state=next_transfer_state, receive=receive_transfer,
+    send=send_transfer, terminal=TRANSFER_TERMINAL_STATES, terminated=S.TERMINATED, termination=T.TERMINATION,
+    initial_message=T.REQUEST,
+)
+
+PULL = "HttpData-PULL"
+PUSH = "HttpData-PUSH"
+FORMATS = (PULL, PUSH)
+
+
+class DataFlows(Protocol):
+    """The provider's data plane, as the transfer service sees it."""
+
+    def start_address(self, session: Session, transfer: TransferProcess, now: int) -> DataAddress | None:
+        """The address a pull consumer fetches from (an EDR); None for push."""
+
+    def check_transfer(self, session: Session, transfer: TransferProcess, agreement: Agreement, now: int) -> None:
+        """Refuse (ServiceError) a transfer the agreement no longer allows, e.g. after its end date.
+
+        The consumer's verified claims at request time are in ``transfer.private_properties``.
+        """
+
+    def ended(self, session: Session, transfer: TransferProcess, now: int) -> None:
+        """A transfer completed, was suspended or terminated: its EDRs stop working."""
+
+
+def ack(row: TransferProcess) -> dict:
+    state = S.REQUESTED if row.state == INITIAL else S(row.state)
+    return transfer_ack(row.provider_pid or "", row.consumer_pid or "", state)
+
+
+class TransferService(ProcessService):
+    machine = TRANSFER
+    model = TransferProcess
+
+    def __init__(self, db: Database, *, participant_id: str, callback_url: str, playbook: Playbook,
+                 clock: Callable[[], int], retry: RetryPolicy, flows: DataFlows,
+                 wake: Callable[[], None] = lambda: None) -> None:
+        super().__init__(db, participant_id=participant_id, callback_url=callback_url, playbook=playbook,
+                         clock=clock, retry=retry, wake=wake)
+        self.flows = flows
+
+    def _ack(self, row: TransferProcess) -> dict:
+        return ack(row)
+
+    def _playbook_keys(self, row: TransferProcess) -> tuple[str | None, ...]:
+        return (row.agreement_id,)
+
+    # --- a consumer asks for a transfer ----------------------------------------------------------
+
+    def _start_from_peer(self, session, caller, role, message, now, enqueued):  # type: ignore[no-untyped-def]
+        if role is not Role.PROVIDER or not isinstance(message, TransferRequest):
+            raise InvalidRequest("transfer.initial", "only a TransferRequestMessage starts a transfer process")
+        existing = session.exec(select(TransferProcess).where(
+            TransferProcess.role == Role.PROVIDER.value,
+            TransferProcess.counterparty_id == caller.id,
+            TransferProcess.consumer_pid == message.consumer_pid,
+        )).first()
+        if existing is not None:  # DSP: providers are idempotent on consumerPid
+            return existing, 201
+        agreement = session.get(Agreement, message.agreement_id)
+        if agreement is None or agreement.consumer_id != caller.id or agreement.provider_id != self.participant_id:
+            raise InvalidRequest("agreement.unknown",
+                                 f"no agreement {message.agreement_id!r} between you and {self.participant_id}",
+                                 path="agreementId")
+        if message.format not in FORMATS:
+            raise InvalidRequest("format.unsupported",
+                                 f"format {message.format!r} is not offered; use one of {', '.join(FORMATS)}",
+                                 path="format")
+        if message.format == PUSH and message.data_address is None:
+            raise InvalidRequest("dataAddress", "a push transfer needs the dataAddress to send the data to",
+                                 path="dataAddress")
+        receive_transfer(Role.PROVIDER, None, T.REQUEST)
+        pid = new_pid()
+        row = TransferProcess(
+            id=pid, role=Role.PROVIDER.value, state=S.REQUESTED.value, provider_pid=pid,
+            consumer_pid=message.consumer_pid, counterparty_id=caller.id,
+            counterparty_address=message.callback_address, agreement_id=agreement.id, asset_id=agreement.asset_id,
+            transfer_type=message.format,
+            data_destination=message.data_address.to_json() if message.data_address else None,
+            # what the consumer proved when it asked; the data plane re-checks the agreement with it
+            private_properties={"consumerClaims": dict(caller.claims)},
+            created_at=now, updated_at=now,
+        )
+        self.flows.check_transfer(session, row, agreement, now)
+        session.add(row)
+        self._follow(session, row, "received", T.REQUEST, now, enqueued)
+        return row, 201
+
+    def _absorb(self, session: Session, row: TransferProcess, message: Any, now: int) -> None:
+        if isinstance(message, TransferStart) and message.data_address is not None:
+            row.data_address = message.data_address.to_json()
+        elif isinstance(message, (TransferTermination, TransferSuspension)):
+            reasons = list(message.reason) or ["no reason given"]
+            verb = "terminated" if isinstance(message, TransferTermination) else "suspended"
+            row.error = {"by": "peer", "code": message.code, "reasons": reasons}
+            row.error_detail = f"{verb} by {row.counterparty_id}: " + "; ".join(reasons)
+        if isinstance(message, (TransferTermination, TransferSuspension, TransferCompletion)) \
+                and row.role == Role.PROVIDER.value:
+            self.flows.ended(session, row, now)
+        if isinstance(message, TransferStart) and row.role == Role.PROVIDER.value:
+            # the consumer resumes: check the agreement still allows it before data flows again
+            agreement = session.get(Agreement, row.agreement_id)
+            if agreement is not None:
+                self.flows.check_transfer(session, row, agreement, now)
+
+    def _on_acknowledged(self, session: Session, row: TransferProcess, out: OutgoingMessage, response, now: int):  # type: ignore[no-untyped-def]
+        kind = T(out.kind)
+        if row.role == Role.PROVIDER.value and kind in (T.TERMINATION, T.SUSPENSION, T.COMPLETION):
+            self.flows.ended(session, row, now)
+        return None
+
+    # --- what we send --------------------------------------------------------------------------
+
+    def _build(self, session: Session, row: TransferProcess, kind: T, now: int, code: str | None, reasons: list[str] | None) -> tuple[str, dict]:
+        pp, cp = row.provider_pid or "", row.consumer_pid or ""
+        base = row.counterparty_address
+        provider = Role(row.role) is Role.PROVIDER
+        if kind is T.REQUEST and not provider:
+            destination = DataAddress.from_json(row.data_destination) if row.data_destination else None
+            message = TransferRequest(cp, row.agreement_id, row.transfer_type, self.callback_url, destination)
+            return join_url(base, "transfers/request"), message.to_json()
+        target = f"transfers/{cp}" if provider else f"transfers/{pp}"
+        if kind is T.START:
+            address = None
+            if provider and row.transfer_type == PULL:
+                address = self.flows.start_address(session, row, now)
+                row.data_address = address.to_json() if address else None
+            return join_url(base, f"{target}/start"), TransferStart(pp, cp, address).to_json()
+        if kind is T.COMPLETION:
+            return join_url(base, f"{target}/completion"), TransferCompletion(pp, cp).to_json()
+        if kind is T.SUSPENSION:
+            return join_url(base, f"{target}/suspension"), TransferSuspension(pp, cp, code, reasons or []).to_json()
+        if kind is T.TERMINATION:
+            return join_url(base, f"{target}/termination"), TransferTermination(pp, cp, code, reasons or []).to_json()
+        raise LocalProtocolError(row.state, kind.value, f"the {row.role.lower()} does not send {kind.value}")
+
+    # --- staff commands ------------------------------------------------------------------------
+
+    def request(self, *, agreement_id: str, counterparty_address: str, counterparty_id: str | None = None,
+                transfer_type: str = PULL, data_destination: dict | None = None,
+                private_properties: dict | None = None, callback_addresses: list | None = None) -> TransferProcess:
+        """Start a transfer as consumer under one of our agreements."""
+        if transfer_type not in FORMATS:
+            raise InvalidRequest("transferType", f"expected one of {', '.join(FORMATS)}, got {transfer_type!r}",
+                                 path="transferType")
+        if transfer_type == PUSH and not data_destination:
+            raise InvalidRequest("dataDestination", "a push transfer needs a dataDestination to receive the data",
+                                 path="dataDestination")
+        now = self.clock()
+        with self.db.write() as session:
+            agreement = session.get(Agreement, agreement_id)
+            if agreement is None or agreement.consumer_id != self.participant_id:
+                raise NotFound("agreement.unknown", f"no agreement {agreement_id!r} of which we are the consumer")
+            pid = new_pid()
+            row = TransferProcess(
+                id=pid, role=Role.CONSUMER.value, state=INITIAL, consumer_pid=pid,
+                counterparty_id=counterparty_id or agreement.provider_id, counterparty_address=counterparty_address,
+                agreement_id=agreement_id, asset_id=agreement.asset_id, transfer_type=transfer_type,
+                data_destination=data_destination, private_properties=private_properties or {},
+                callback_addresses=callback_addresses or [], created_at=now, updated_at=now,
+            )
+            session.add(row)
+            self.enqueue(session, row, T.REQUEST, now)
+        self.wake()
+        return row
+
+    def start(self, pid: str) -> None:
+        """Start (provider) or resume (either side) a transfer."""
+        self.command(pid, T.START)
+
+    def complete(self, pid: str) -> None:
+        self.command(pid, T.COMPLETION)
+
+    def suspend(self, pid: str, reason: str | None) -> None:
+        self.command(pid, T.SUSPENSION, code="suspended-by-user", reasons=[reason or "suspended by staff"])
+
+    def terminate(self, pid: str, reason: str | None, code: str = "terminated-by-user") -> None:
+        self.command(pid, T.TERMINATION, code=code, reasons=[reason or "terminated by staff"])
