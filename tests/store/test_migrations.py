@@ -15,7 +15,7 @@ from connector.store.migrate import alembic_config
 
 TABLES = {
     "asset", "policy_definition", "contract_definition", "negotiation", "agreement",
-    "outgoing_message", "received_message",
+    "outgoing_message", "received_message", "transfer_process", "connector_secret",
 }
 
 
