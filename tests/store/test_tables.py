@@ -11,11 +11,13 @@ from connector.store import Database
 from connector.store.models import (
     Agreement,
     Asset,
+    ConnectorSecret,
     ContractDefinition,
     Negotiation,
     OutgoingMessage,
     PolicyDefinition,
     ReceivedMessage,
+    TransferProcess,
 )
 
 # beyond 2**31 (an INTEGER column would overflow on PostgreSQL) and beyond 2**32 ms
@@ -62,11 +64,23 @@ ROWS: list[SQLModel] = [
                     body=NESTED, status="pending", attempts=3, next_attempt_at=LATE_MS, lease_owner="worker-ü",
                     lease_until=MS, last_error="timeout — again", created_at=MS),
     ReceivedMessage(digest="ab" * 32, process_id="urn:uuid:n1", status_code=201, response=NESTED, created_at=MS),
+    TransferProcess(id="urn:uuid:t1", role="CONSUMER", state="STARTED", provider_pid="urn:uuid:p1",
+                    consumer_pid="urn:uuid:t1", counterparty_id="did:web:p", counterparty_address="https://p/dsp",
+                    agreement_id="agr-1", asset_id="asset-ä", transfer_type="HttpData-PULL",
+                    data_destination={"@type": "DataAddress", "endpointType": "HTTP"}, data_address=NESTED,
+                    error={"by": "local", "code": "x", "reasons": ["ü"]}, error_detail="ü",
+                    private_properties={"consumerClaims": {"bpn": "BPNL00000ACHSEAG"}}, callback_addresses=[],
+                    created_at=MS, updated_at=LATE_MS),
+    ConnectorSecret(name="edr-signing-key", value={"seed": "AAAA", "note": "ß"}, created_at=MS),
 ]
 
 
 def key(row: SQLModel):  # type: ignore[no-untyped-def]
-    return row.digest if isinstance(row, ReceivedMessage) else row.id  # type: ignore[attr-defined]
+    if isinstance(row, ReceivedMessage):
+        return row.digest
+    if isinstance(row, ConnectorSecret):
+        return row.name
+    return row.id  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("row", ROWS, ids=lambda r: type(r).__tablename__)
