@@ -82,7 +82,7 @@ async def negotiate_all(consumer_mgmt: str, api_key: str, provider_dsp: str, pro
                     state = (await client.get(f"/v3/contractnegotiations/{nid}/state")).json()["state"]
                     if state in ("FINALIZED", "TERMINATED"):
                         break
-                    await asyncio.sleep(0.01)
+                    await asyncio.sleep(0.05)
                 if state == "FINALIZED":
                     latencies.append(time.perf_counter() - start)
                 else:
@@ -135,7 +135,8 @@ def main() -> None:
         (work / f"{name}.toml").write_text(render_config(
             participant_id=ids[name], bpn=None, name=name, port=ports[name],
             database_url=f"sqlite:///{work / (name + '.db')}", api_key=keys[name], token=tokens[name],
-            peers=[{"id": ids[other], "token": tokens[other]}], extra=extra))
+            peers=[{"id": ids[other], "token": tokens[other], "claims": {
+                "membership": True, "frameworkAgreements": {"DataExchangeGovernance": "1.0"}}}], extra=extra))
         procs.append(start_connector(name, work / f"{name}.toml", work / f"{name}.log",
                                      f"http://127.0.0.1:{ports[name]}", log_level="warning"))
     try:

@@ -25,6 +25,9 @@ def create_app(settings: Settings, container: Container | None = None, *, run_wo
 
             load_seed(services, settings.seed_file)
         task = asyncio.create_task(services.worker.run()) if run_worker else None
+        # the data plane's pushes and its sweep of stale pull transfers run beside the worker
+        flows = getattr(services, "dataflows", None)
+        flow_task = asyncio.create_task(flows.run()) if run_worker and flows is not None else None
         log.info("connector %s serving DSP at %s", settings.participant_id, settings.dsp_url)
         try:
             yield
@@ -32,6 +35,11 @@ def create_app(settings: Settings, container: Container | None = None, *, run_wo
             services.worker.stop()
             if task is not None:
                 await asyncio.wait([task], timeout=5)
+            if flows is not None:
+                flows.stop()
+                if flow_task is not None:
+                    await asyncio.wait([flow_task], timeout=5)
+                await flows.aclose()
             await services.client.aclose()
             services.db.dispose()
 
@@ -42,6 +50,9 @@ def create_app(settings: Settings, container: Container | None = None, *, run_wo
     from connector.dsp import well_known_router
 
     app.include_router(well_known_router)
+    from connector.identity.web import did_router
+
+    app.include_router(did_router(settings, getattr(services, "identity", None)))
     app.include_router(dsp_router)
     if settings.tck:
         from connector.dsp.tck import router as tck_router
@@ -50,4 +61,7 @@ def create_app(settings: Settings, container: Container | None = None, *, run_wo
     from connector.management import router as management_router
 
     app.include_router(management_router)
+    from connector.dataplane import router as dataplane_router
+
+    app.include_router(dataplane_router)
     return app

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -39,6 +39,63 @@ class ServerSettings(BaseModel):
     public_url: str | None = Field(default=None, description="the URL peers use to reach us")
 
 
+class DataPlaneSettings(BaseModel):
+    """The provider's data plane: which private backends it may reach, and how long EDRs live."""
+
+    # hosts ("backend.internal", "localhost") or addresses/CIDRs ("127.0.0.1", "10.0.0.0/8") that a
+    # data address or push destination may point at although they are loopback/private/link-local
+    allowlist: list[str] = Field(default_factory=list)
+    # how long a refresh token is good for; a pull transfer not refreshed in that time is terminated
+    refresh_ttl_seconds: int = 86_400
+    # where PontisFile data addresses are read from (relative paths are relative to the cwd)
+    files_dir: str | None = None
+    # pushes running at once, and how often STARTED pull transfers are checked for expiry
+    push_concurrency: int = 8
+    sweep_seconds: float = 30.0
+
+    @field_validator("allowlist")
+    @classmethod
+    def _allowlist(cls, value: list[str]) -> list[str]:
+        import ipaddress
+        import re
+
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?", entry):
+                    raise ValueError(f"allowlist entry {entry!r}: expected a host name, an IP address or a CIDR")
+        return value
+
+
+class IdentitySettings(BaseModel):
+    """``[identity]``: our keys and credentials, and how DSP callers are authenticated.
+
+    The key-file passphrase is never configured here: it comes from ``PONTIS_KEY_PASSPHRASE``.
+    """
+
+    # "static-token" (dev, tests, the TCK profile) or "dcp" (self-issued ID tokens + credentials)
+    auth_mode: Literal["static-token", "dcp"] = "static-token"
+    # our Ed25519 key set (0600), written by `connector init`; relative paths are relative to the config
+    key_file: str | None = None
+    # our credentials (the wallet); default: next to the key file, <name>.credentials.json
+    credentials_file: str | None = None
+    # the DIDs of the issuers whose credentials we accept
+    trusted_issuers: list[str] = Field(default_factory=list)
+    # resolve did:web:localhost%3APORT over plain http (development only)
+    allow_insecure_did_web: bool = False
+    # serve this issuer folder's DID document and status list (`connector issuer init`)
+    issuer_dir: str | None = None
+    token_ttl_seconds: int = 120
+    # clock skew tolerated on token and credential times
+    leeway_seconds: int = 10
+    did_cache_seconds: float = 300.0
+    # how long a fetched status list is trusted; a revocation takes at most this long to bite
+    status_list_cache_seconds: float = 300.0
+    # credential types every DSP caller must present in dcp mode
+    required_credentials: list[str] = Field(default_factory=lambda: ["MembershipCredential"])
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PONTIS_", env_nested_delimiter="__", extra="forbid")
 
@@ -57,6 +114,9 @@ class Settings(BaseSettings):
     # how long scripted (playbook) actions wait before they are sent; the TCK profile needs ~500 ms
     playbook_delay_ms: int = 0
     seed_file: str | None = None
+    # how policies are checked when written: "catena-x" (the 2025-09 profile) or "lenient"
+    # (unknown constraints are still refused, the profile's structure rules are not enforced)
+    policy_profile: Literal["catena-x", "lenient"] = "catena-x"
     # serve the DSP TCK's consumer trigger endpoints under /tck (test profile only)
     tck: bool = False
     # outgoing transport: "aiohttp" (fast) or "httpx" (the stock transport, mockable by pytest-httpx)
@@ -64,6 +124,14 @@ class Settings(BaseSettings):
     worker_batch: int = 64
     # how long an EDR token (the pull consumer's key to our data plane) is valid
     edr_ttl_seconds: int = 300
+    # the consumer's EDR cache: refresh an EDR this long before it expires; check STARTED pull
+    # transfers for expired EDRs this often; terminate one whose refresh endpoint stays unreachable
+    # this long after expiry (services.consumer_edrs)
+    edr_refresh_margin_seconds: int = 30
+    edr_sweep_seconds: float = 30.0
+    edr_refresh_grace_seconds: int = 300
+    dataplane: DataPlaneSettings = Field(default_factory=DataPlaneSettings)
+    identity: IdentitySettings = Field(default_factory=IdentitySettings)
     # names this replica's row leases; a restarted replica takes back what it held when it died.
     # Replicas sharing one PostgreSQL database need distinct node ids.
     node_id: str | None = None
@@ -124,6 +192,11 @@ def load_settings(path: str | Path, **overrides: Any) -> Settings:
         data["database_url"] = "sqlite:///" + str(base / url[len("sqlite:///"):])
     if data.get("seed_file") and not Path(data["seed_file"]).is_absolute():
         data["seed_file"] = str(base / data["seed_file"])
+    identity = data.get("identity")
+    if isinstance(identity, dict):  # key, wallet and issuer paths are relative to the config file too
+        for key in ("key_file", "credentials_file", "issuer_dir"):
+            if isinstance(identity.get(key), str) and not Path(identity[key]).is_absolute():
+                identity[key] = str(base / identity[key])
     try:
         return Settings(**data)
     except Exception as exc:  # pydantic's ValidationError: re-say it with the file's name

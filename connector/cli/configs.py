@@ -6,7 +6,14 @@ import json
 
 
 def _q(value: object) -> str:
-    return json.dumps(value)  # a JSON string literal is a valid TOML basic string
+    """A TOML value: JSON's strings, numbers, booleans and arrays are TOML too; tables are inline."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(str(k))} = {_q(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_q(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value)
 
 
 def render_config(*, participant_id: str, bpn: str | None, name: str | None, port: int, database_url: str,

@@ -15,6 +15,18 @@ from connector.config import ConfigError, load_settings
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Pontis: a data-space connector.")
 console = Console(stderr=True)
 
+from connector.cli import policy as _policy  # noqa: E402  (sub-commands register after the app)
+
+app.add_typer(_policy.app, name="policy")
+
+from connector.cli import identity as _identity  # noqa: E402
+
+_identity.register(app)  # keys, issuer, sign, verify, agreement
+
+from connector.cli import fetch as _fetch  # noqa: E402
+
+_fetch.register(app)  # fetch: catalog → negotiate → transfer → download
+
 
 @app.command()
 def init(
@@ -24,18 +36,22 @@ def init(
     port: int = typer.Option(8181, "--port"),
     out: Path = typer.Option(Path("connector.toml"), "--out", help="where to write the config"),
     force: bool = typer.Option(False, "--force", help="overwrite an existing file"),
+    auth: str = typer.Option("static-token", "--auth", help="how peers authenticate: static-token or dcp"),
 ) -> None:
-    """Write a config for a new company, with a fresh API key and peer token."""
+    """Write a config for a new company, with a fresh API key and peer token, and Ed25519 keys
+    (<name>.keys.json, mode 0600, encrypted with $PONTIS_KEY_PASSPHRASE if it is set)."""
     if out.exists() and not force:
         console.print(f"[red]{out} exists; pass --force to overwrite it[/red]")
         raise typer.Exit(2)
     from connector.cli.configs import render_config
 
     out.parent.mkdir(parents=True, exist_ok=True)
+    identity_section = _identity.init_identity(out, participant_id, auth, force=force)
     out.write_text(render_config(
         participant_id=participant_id, bpn=bpn, name=name, port=port,
         database_url=f"sqlite:///var/{out.stem}.db",
         api_key=secrets.token_urlsafe(24), token=secrets.token_urlsafe(24), peers=[],
+        extra=identity_section,
     ))
     out.chmod(0o600)  # it holds the API key
     console.print(f"wrote {out}; start it with: connector serve --config {out}")

@@ -3,7 +3,8 @@
     POST /tck/negotiations/requests  {"datasetId","offerId","providerId","connectorAddress"}
          → 201 {"consumerPid"}; the connector then sends an initial ContractRequestMessage
     POST /tck/transfers/requests     {"agreementId","format","providerId","connectorAddress"}
-         → 501: transfers arrive with the transfer-process issue
+         → 201 {"consumerPid"}; the connector then sends a TransferRequestMessage under that
+           agreement (one it holds as consumer: the seeded ATPC...) to connectorAddress/transfers/request
 
 The TCK posts plain JSON (no JSON-LD). A bad body gets 400 naming the field. These routes are
 unauthenticated, like the TCK's own callers expect, which is one more reason they exist only
@@ -21,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from connector.dsp.deps import Services
 from connector.services.errors import ServiceError
-from connector.services.tck import NegotiationTrigger, TransferTrigger, start_negotiation
+from connector.services.tck import NegotiationTrigger, TransferTrigger, start_negotiation, start_transfer
 
 log = logging.getLogger("pontis.tck")
 
@@ -58,10 +59,12 @@ async def negotiation_request(request: Request, services: Services) -> JSONRespo
 
 
 @router.post("/transfers/requests")
-async def transfer_request(request: Request) -> JSONResponse:
+async def transfer_request(request: Request, services: Services) -> JSONResponse:
     try:
-        TransferTrigger.from_json(await _body(request))
+        trigger = TransferTrigger.from_json(await _body(request))
+        transfer = await run_in_threadpool(start_transfer, services, trigger)
     except ServiceError as exc:
         return _error(exc.status, exc.code, "; ".join(exc.reasons), exc.path)
-    return _error(501, "tck.transfers-not-implemented",
-                  "transfer processes are not implemented yet; they arrive with the transfer-process issue", None)
+    log.info("TCK trigger: transfer under %s (%s) from %s at %s as %s", trigger.agreement_id, trigger.format,
+             trigger.provider_id, trigger.connector_address, transfer.consumer_pid)
+    return JSONResponse({"consumerPid": transfer.consumer_pid}, status_code=201)

@@ -8,17 +8,31 @@ It owns the HTTP edge only: reading JSON-LD bodies (``jsonld``, ``odrl``), EDC's
 ``contracts``, ``catalog``, ``negotiations``, ``agreements``). The work is done by
 ``services.definitions`` (what we publish), ``services.queries`` (QuerySpecs, negotiations and
 agreements), ``services.remote_catalog`` (a peer's catalog over DSP) and
-``services.negotiation`` (negotiating).
+``services.negotiation`` (negotiating). ``transferprocesses`` (``transfers``) and the consumer's EDR
+cache (``edrs``) are done by ``services.transfer`` and ``services.consumer_edrs``.
 """
 
 from fastapi import APIRouter, Depends
 
 from connector.config import MANAGEMENT_PATH
-from connector.management import agreements, assets, catalog, contracts, negotiations, policies
+from connector.management import (
+    accepted,
+    agreements,
+    assets,
+    catalog,
+    contracts,
+    edrs,
+    explain,
+    groups,
+    negotiations,
+    policies,
+    transfers,
+)
 from connector.management.deps import require_api_key
 
 router = APIRouter(prefix=MANAGEMENT_PATH, dependencies=[Depends(require_api_key)])
-for _module in (assets, policies, contracts, catalog, negotiations, agreements):
+for _module in (assets, policies, contracts, catalog, negotiations, agreements, groups, explain, accepted,
+                transfers, edrs):
     router.include_router(_module.router)
 router.include_router(agreements.sdk_alias)
 

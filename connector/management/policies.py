@@ -17,8 +17,8 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from connector.management.deps import Body, Definitions
-from connector.management.errors import ManagementRoute, bad_request
+from connector.management.deps import Body, Definitions, Services
+from connector.management.errors import ManagementRoute, bad_request, entry
 from connector.management.jsonld import (
     child,
     expand_body,
@@ -39,7 +39,8 @@ router = APIRouter(prefix="/v3/policydefinitions", route_class=ManagementRoute, 
 SCOPES = ("catalog", "contract.negotiation", "transfer.process")
 
 
-def read_definition(body: Any, *, update: bool, path_id: str | None = None) -> tuple[str, Policy, dict]:
+def read_definition(body: Any, *, update: bool, path_id: str | None = None,
+                    profile: str = "catena-x") -> tuple[str, Policy, dict]:
     node = expand_body(body, "PolicyDefinition", "PolicyDefinitionDto")
     body_id = node_id(node)
     if path_id is not None and body_id is not None and body_id != path_id:
@@ -50,7 +51,31 @@ def read_definition(body: Any, *, update: bool, path_id: str | None = None) -> t
             raise bad_request("@id", "is required: which policy definition to update")
         policy_id = str(uuid.uuid4())  # as EDC does on create
     policy, _ = read_policy(child(node, "policy", required=True), "policy", ("Set", "Policy"))
+    check_profile(policy, profile)
     return policy_id, policy, properties(node, "privateProperties")
+
+
+# what the lenient profile still refuses: never silently accept a constraint nobody can evaluate
+LENIENT_CODES = frozenset({"unknown-operand", "operator", "right-operand", "duplicate"})
+
+
+def check_profile(policy: Policy, profile: str) -> None:
+    """Refuse, before anything is stored, a policy the configured profile does not allow.
+
+    ``catena-x``: the whole 2025-09 profile. ``lenient``: unknown operands, wrong operators and
+    wrong right-operand types are still refused, but not the profile's structure rules (such as
+    two constraints per usage permission), for data spaces that are not Catena-X.
+    """
+    violations = validate(policy)
+    if profile == "lenient":
+        violations = [v for v in violations if v.code in LENIENT_CODES]
+    if violations:
+        error = bad_request("policy." + violations[0].path if violations[0].path else "policy",
+                            f"{violations[0].found}; expected {violations[0].expected}")
+        for v in violations[1:]:
+            error.entries.append(entry(f"policy.{v.path}: {v.found}; expected {v.expected}", 400,
+                                       "policy." + v.path if v.path else "policy", None))
+        raise error
 
 
 def render_definition(row: PolicyDefinition) -> dict:
@@ -64,17 +89,18 @@ def render_definition(row: PolicyDefinition) -> dict:
 
 
 @router.post("")
-async def create_policy(body: Body, definitions: Definitions) -> JSONResponse:
+async def create_policy(body: Body, definitions: Definitions, services: Services) -> JSONResponse:
     def work() -> dict:
-        row = definitions.create_policy(*read_definition(body, update=False))
+        row = definitions.create_policy(*read_definition(body, update=False, profile=services.settings.policy_profile))
         return id_response(row.id, row.created_at)
 
     return JSONResponse(await run_in_threadpool(work))
 
 
 @router.put("")
-async def update_policy_in_body(body: Body, definitions: Definitions) -> Response:
-    await run_in_threadpool(lambda: definitions.update_policy(*read_definition(body, update=True)))
+async def update_policy_in_body(body: Body, definitions: Definitions, services: Services) -> Response:
+    profile = services.settings.policy_profile
+    await run_in_threadpool(lambda: definitions.update_policy(*read_definition(body, update=True, profile=profile)))
     return Response(status_code=204)
 
 
@@ -92,8 +118,10 @@ async def get_policy(policy_id: str, definitions: Definitions) -> JSONResponse:
 
 
 @router.put("/{policy_id}")
-async def update_policy(policy_id: str, body: Body, definitions: Definitions) -> Response:
-    await run_in_threadpool(lambda: definitions.update_policy(*read_definition(body, update=True, path_id=policy_id)))
+async def update_policy(policy_id: str, body: Body, definitions: Definitions, services: Services) -> Response:
+    profile = services.settings.policy_profile
+    await run_in_threadpool(lambda: definitions.update_policy(
+        *read_definition(body, update=True, path_id=policy_id, profile=profile)))
     return Response(status_code=204)
 
 

@@ -219,10 +219,17 @@ class CompiledPolicy:
 
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
-        self._scopes = {scope: _Compiler(scope).policy(policy) for scope in SCOPES}
+        # each scope is compiled when first asked for: a catalog needs only "catalog"
+        self._scopes: dict[str, tuple] = {}
+
+    def _compiled(self, scope: str) -> tuple:
+        compiled = self._scopes.get(scope)
+        if compiled is None:
+            compiled = self._scopes[scope] = _Compiler(scope).policy(self.policy)
+        return compiled
 
     def evaluate(self, ctx: EvaluationContext) -> Decision:
-        fast, must, must_not, allowed, broken = self._scopes[ctx.scope]
+        fast, must, must_not, allowed, broken = self._compiled(ctx.scope)
         if fast is True or (fast is not False and fast(ctx)):
             return allowed  # immutable, so one instance per scope serves every call
         # Fail closed: a prohibition term we cannot read denies, though it cannot "apply".

@@ -8,21 +8,30 @@ an index; the others (general selectors) are matched in memory against each asse
 from __future__ import annotations
 
 import hashlib
+import logging
+import time
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlmodel import Session, select
 
 from connector.identity import Participant
-from connector.policy import Policy, equivalent, policy_from_compact_dsp, policy_to_compact
+from connector.policy import Policy, contexts_for, equivalent, policy_from_compact_dsp, policy_to_compact
 from connector.policy.model import canonical_key
 from connector.protocol.messages import DSPACE_CONTEXT, OfferRef
 from connector.services.criteria import Criterion, matches, parse_criteria
 from connector.services.errors import InvalidRequest, NotFound
+from connector.services.groups import groups_of
 from connector.services.offers import make_offer_id, parse_offer_id
+from connector.services.usage import AccessGate, stored_policy
 from connector.store import Database
 from connector.store.models import Asset, ContractDefinition, PolicyDefinition
 
+log = logging.getLogger("pontis.catalog")
+
 PULL_FORMAT = "HttpData-PULL"
+CD_COLUMNS = (ContractDefinition.id, ContractDefinition.access_policy_id, ContractDefinition.contract_policy_id,
+              ContractDefinition.asset_id, ContractDefinition.assets_selector)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +42,7 @@ class ResolvedOffer:
     asset_id: str
     contract_definition_id: str
     policy: Policy
+    access_policy: Policy | None = None
 
 
 def asset_record(asset: Asset) -> dict:
@@ -42,8 +52,9 @@ def asset_record(asset: Asset) -> dict:
 
 
 class CatalogService:
-    def __init__(self, db: Database, participant_id: str, dsp_url: str) -> None:
+    def __init__(self, db: Database, participant_id: str, dsp_url: str, gate: AccessGate | None = None) -> None:
         self.db = db
+        self.gate = gate or AccessGate(lambda: int(time.time() * 1000))
         self.participant_id = participant_id
         self.dsp_url = dsp_url
         self.service_id = "urn:pontis:dataservice:" + hashlib.sha256(dsp_url.encode()).hexdigest()[:16]
@@ -51,8 +62,9 @@ class CatalogService:
     # --- what is offered ---------------------------------------------------------------------
 
     def _definitions_for(self, session: Session, asset_ids: list[str]) -> dict[str, list[ContractDefinition]]:
-        indexed = session.exec(select(ContractDefinition).where(ContractDefinition.asset_id.in_(asset_ids)))
-        general = list(session.exec(select(ContractDefinition).where(ContractDefinition.asset_id.is_(None))))
+        # plain rows, not ORM objects: a page reads hundreds of rows and only looks at them
+        indexed = session.execute(select(*CD_COLUMNS).where(ContractDefinition.asset_id.in_(asset_ids))).all()
+        general = session.execute(select(*CD_COLUMNS).where(ContractDefinition.asset_id.is_(None))).all()
         out: dict[str, list[ContractDefinition]] = {aid: [] for aid in asset_ids}
         for cd in indexed:
             out.setdefault(cd.asset_id or "", []).append(cd)
@@ -69,17 +81,24 @@ class CatalogService:
         return out
 
     def _policies(self, session: Session, ids: set[str]) -> dict[str, Policy]:
-        rows = session.exec(select(PolicyDefinition).where(PolicyDefinition.id.in_(list(ids))))
-        return {row.id: policy_from_compact_dsp(row.policy) for row in rows}
+        rows = session.execute(select(PolicyDefinition.id, PolicyDefinition.policy)
+                               .where(PolicyDefinition.id.in_(list(ids)))).all()
+        return {row.id: stored_policy(row.policy) for row in rows}
 
     def _offers(self, asset: Asset, cds: list[ContractDefinition], policies: dict[str, Policy],
-                caller: Participant | None) -> list[dict]:
+                caller: Participant | None, groups: frozenset[str], hidden: list[str]) -> list[dict]:
         offers = []
         for cd in sorted(cds, key=lambda c: c.id):
             policy = policies.get(cd.contract_policy_id)
-            if policy is None or cd.access_policy_id not in policies:
+            access = policies.get(cd.access_policy_id)
+            if policy is None or access is None:
                 continue  # a definition naming a missing policy offers nothing
-            offer_id = make_offer_id(cd.id, asset.id, canonical_key(policy))
+            decision = self.gate.decide(access, caller.claims if caller else {}, groups, "catalog")
+            if not decision.allowed:
+                # hidden without a word to the requester; the reason is for our own admin
+                hidden.append(f"{asset.id} ({cd.id}): " + "; ".join(d.text for d in decision.denials))
+                continue
+            offer_id = make_offer_id(cd.id, asset.id, _offer_key(policy))
             offers.append(policy_to_compact(policy, policy_type="Offer", policy_id=offer_id))
         return offers
 
@@ -98,13 +117,18 @@ class CatalogService:
         """One catalog page and the cursor of the next one (None at the end)."""
         limit = max(1, min(limit, 1000))
         datasets: list[dict] = []
+        hidden: list[str] = []
+        if caller is not None:
+            self.gate.remember(caller.id, caller.claims)
         contexts = [DSPACE_CONTEXT]
         after = cursor or ""
         with self.db.read() as session:
+            groups = groups_of(session, caller.bpn if caller else None)
             while len(datasets) < limit:
-                chunk = list(session.exec(
-                    select(Asset).where(Asset.id > after).order_by(Asset.id).limit(limit - len(datasets) + 1)
-                ))
+                chunk = session.execute(
+                    select(Asset.id, Asset.properties).where(Asset.id > after).order_by(Asset.id)
+                    .limit(limit - len(datasets) + 1)
+                ).all()
                 if not chunk:
                     after = ""
                     break
@@ -115,7 +139,7 @@ class CatalogService:
                 needed = {p for lst in cds.values() for cd in lst for p in (cd.access_policy_id, cd.contract_policy_id)}
                 policies = self._policies(session, needed)
                 for asset in chunk:
-                    offers = self._offers(asset, cds.get(asset.id, []), policies, caller)
+                    offers = self._offers(asset, cds.get(asset.id, []), policies, caller, groups, hidden)
                     if offers:
                         datasets.append(self._dataset(asset, offers))
                 after = chunk[-1].id
@@ -124,6 +148,9 @@ class CatalogService:
                     break
             if any(_uses_cx(d) for d in datasets):
                 contexts.append("https://w3id.org/catenax/2025/9/policy/context.jsonld")
+        if hidden:
+            log.info("catalog for %s: %d offer(s) hidden by their access policy: %s", caller.id if caller else "?",
+                     len(hidden), " | ".join(hidden[:5]) + (" | ..." if len(hidden) > 5 else ""))
         catalog: dict = {
             "@context": contexts,
             "@id": "urn:pontis:catalog:" + hashlib.sha256(self.participant_id.encode()).hexdigest()[:16],
@@ -142,7 +169,11 @@ class CatalogService:
                 raise NotFound("dataset.unknown", f"no dataset {dataset_id!r} is offered here")
             cds = self._definitions_for(session, [asset.id])
             needed = {p for cd in cds[asset.id] for p in (cd.access_policy_id, cd.contract_policy_id)}
-            offers = self._offers(asset, cds[asset.id], self._policies(session, needed), caller)
+            groups = groups_of(session, caller.bpn if caller else None)
+            hidden: list[str] = []
+            offers = self._offers(asset, cds[asset.id], self._policies(session, needed), caller, groups, hidden)
+            if hidden:
+                log.info("dataset %s hidden from %s: %s", dataset_id, caller.id if caller else "?", " | ".join(hidden))
         if not offers:
             raise NotFound("dataset.unknown", f"no dataset {dataset_id!r} is offered here")
         dataset = self._dataset(asset, offers)
@@ -182,17 +213,22 @@ class CatalogService:
                     "send the offer exactly as the catalog shows it",
                     path="offer",
                 )
-            return ResolvedOffer(offer, asset.id, cd.id, published)
+            access_row = session.get(PolicyDefinition, cd.access_policy_id)
+            access = policy_from_compact_dsp(access_row.policy) if access_row else None
+            return ResolvedOffer(offer, asset.id, cd.id, published, access)
         raise InvalidRequest("offer.unknown", f"offer {offer.id!r} is not offered here", path="offer.@id")
 
 
 def _uses_cx(dataset: dict) -> bool:
-    from connector.policy import contexts_for
-
     for offer in dataset.get("hasPolicy", []):
-        if len(contexts_for(policy_from_compact_dsp(offer))) > 1:
+        if len(contexts_for(stored_policy(offer))) > 1:
             return True
     return False
+
+
+@lru_cache(maxsize=65536)
+def _offer_key(policy: Policy) -> str:
+    return canonical_key(policy)
 
 
 def criteria_for_asset(asset_id: str) -> list[Criterion]:

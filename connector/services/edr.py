@@ -1,35 +1,68 @@
-"""Endpoint Data References: the short-lived tokens a pull consumer presents to our data plane.
+"""Endpoint Data References: the tokens a pull consumer presents to our data plane, and their lifecycle.
 
-An EDR token is a JWT signed with Ed25519 by a key every replica shares (stored in the
-database), scoped to one transfer process and its agreement. The data plane checks the
-signature, the expiry, and then the transfer and agreement themselves on every request, so
-suspending or terminating a transfer revokes its tokens at once without a revocation list.
+An EDR access token is a JWT signed with Ed25519 by a key every replica shares (stored in the
+database), scoped to one transfer process and its agreement, valid for ``edr_ttl_seconds``. It
+comes with a refresh token (Tractus-X refresh-token grant profile): an opaque random string,
+stored only as a SHA-256 hash, bound to the access token it was issued with, usable once.
+
+One *grant* row (``EdrGrant``) is one generation of the pair. The access token works only while
+its grant is ``active``: a refresh rotates the grant, and the transfer ending (completion,
+suspension, termination) or its agreement lapsing revokes it. On every request the data plane
+also re-reads the transfer and re-checks the agreement (``authorize``), so nothing that happened
+since the token was issued can be outrun by it.
+
+Token formats (what the consumer sees in the DataAddress of the TransferStartMessage)::
+
+    endpoint                                        {public_url}/api/public
+    authorization                                   <JWT: iss=aud=us, sub=consumer, tp, agreement, jti, exp>
+    authType                                        bearer
+    expiresIn                                       "300"
+    https://w3id.org/tractusx/auth/refreshToken     <opaque>
+    https://w3id.org/tractusx/auth/refreshEndpoint  {public_url}/api/public/token
+    https://w3id.org/tractusx/auth/expiresIn        "300"
+    https://w3id.org/tractusx/auth/refreshAudience  <our participant id>
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import secrets
 import uuid
 from dataclasses import dataclass
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
-from sqlmodel import Session
+from sqlalchemy import update
+from sqlmodel import Session, select
 
+from connector.jsonld.terms import TX_AUTH_NS
+from connector.protocol import Role
 from connector.protocol.transfer_messages import DataAddress
-from connector.store.models import Agreement, ConnectorSecret, TransferProcess
+from connector.services.errors import ServiceError
+from connector.store.models import Agreement, ConnectorSecret, EdrGrant, TransferProcess
 
 HTTP_ENDPOINT_TYPE = "https://w3id.org/idsa/v4.1/HTTP"
 KEY_NAME = "edr-signing-key"
+REFRESH_TOKEN = TX_AUTH_NS + "refreshToken"
+REFRESH_ENDPOINT = TX_AUTH_NS + "refreshEndpoint"
+EXPIRES_IN = TX_AUTH_NS + "expiresIn"
+REFRESH_AUDIENCE = TX_AUTH_NS + "refreshAudience"
 
 
 class EdrError(Exception):
-    """A token that grants nothing; ``status`` is 401 (no or bad token) or 403 (not for this)."""
+    """A request the data plane refuses: ``status`` 401 (no or bad token), 403 (not any more), ...
 
-    def __init__(self, status: int, reason: str) -> None:
+    ``code`` is machine-readable (OAuth 2 error codes on the token endpoint); ``revoke`` names a
+    transfer whose grants the caller should revoke, after its failed transaction rolled back.
+    """
+
+    def __init__(self, status: int, reason: str, code: str = "invalid_token", revoke: str | None = None) -> None:
         self.status = status
         self.reason = reason
+        self.code = code
+        self.revoke = revoke
         super().__init__(reason)
 
 
@@ -42,15 +75,49 @@ class EdrClaims:
     token_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    expires_at: int  # epoch seconds
+
+
+@dataclass(frozen=True, slots=True)
+class Authorized:
+    """A data request that may proceed: its token's claims, the transfer and the agreement."""
+
+    claims: EdrClaims
+    transfer: TransferProcess
+    agreement: Agreement
+
+
+def refresh_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def bare_token(header: str | None) -> str:
+    """The token of an Authorization header: raw (as EDC consumers send it) or ``Bearer ...``."""
+    token = (header or "").strip()
+    if token[:7].lower() == "bearer ":
+        token = token[7:].strip()
+    return token
+
+
 class EdrIssuer:
-    def __init__(self, participant_id: str, public_url: str, ttl_seconds: int = 300) -> None:
+    def __init__(self, participant_id: str, public_url: str, ttl_seconds: int = 300,
+                 refresh_ttl_seconds: int = 86_400) -> None:
         self.participant_id = participant_id
         self.endpoint = public_url.rstrip("/") + "/api/public"
+        self.refresh_endpoint = self.endpoint + "/token"
         self.ttl_seconds = ttl_seconds
+        self.refresh_ttl_seconds = refresh_ttl_seconds
         self._key: Ed25519PrivateKey | None = None
 
+    # --- the signing key ---------------------------------------------------------------------
+
     def key(self, session: Session) -> Ed25519PrivateKey:
-        """The shared signing key, created by whichever replica needs it first."""
+        """The shared signing key, created by whichever replica needs it first (in a write session)."""
         if self._key is None:
             row = session.get(ConnectorSecret, KEY_NAME)
             if row is None:
@@ -61,42 +128,158 @@ class EdrIssuer:
             self._key = Ed25519PrivateKey.from_private_bytes(base64.b64decode(row.value["seed"]))
         return self._key
 
-    def public_key(self, session: Session) -> Ed25519PublicKey:
-        return self.key(session).public_key()
+    def public_key(self, session: Session) -> Ed25519PublicKey | None:
+        """The verification key, never created here: verifying runs in read sessions, and a key
+        made there would be cached but never stored (a restart or another replica would differ)."""
+        if self._key is None:
+            row = session.get(ConnectorSecret, KEY_NAME)
+            if row is None:
+                return None
+            self._key = Ed25519PrivateKey.from_private_bytes(base64.b64decode(row.value["seed"]))
+        return self._key.public_key()
 
-    def issue(self, session: Session, transfer: TransferProcess, now_ms: int) -> tuple[str, int]:
-        expires = now_ms // 1000 + self.ttl_seconds
+    # --- issuing ----------------------------------------------------------------------------
+
+    def grant(self, session: Session, transfer: TransferProcess, now_ms: int) -> TokenPair:
+        """A new access + refresh token pair for ``transfer``, recorded as an active grant."""
+        now = now_ms // 1000
+        jti = str(uuid.uuid4())
         claims = {
             "iss": self.participant_id, "aud": self.participant_id, "sub": transfer.counterparty_id,
-            "iat": now_ms // 1000, "exp": expires, "jti": str(uuid.uuid4()),
+            "iat": now, "exp": now + self.ttl_seconds, "jti": jti,
             "tp": transfer.id, "agreement": transfer.agreement_id,
         }
-        return jwt.encode(claims, self.key(session), algorithm="EdDSA"), expires
+        access = jwt.encode(claims, self.key(session), algorithm="EdDSA")
+        refresh = secrets.token_urlsafe(32)
+        session.add(EdrGrant(id=jti, transfer_id=transfer.id, refresh_hash=refresh_hash(refresh), status="active",
+                             issued_at=now_ms, expires_at=(now + self.ttl_seconds) * 1000,
+                             refresh_expires_at=now_ms + self.refresh_ttl_seconds * 1000))
+        return TokenPair(access, refresh, self.ttl_seconds, now + self.ttl_seconds)
+
+    def issue(self, session: Session, transfer: TransferProcess, now_ms: int) -> tuple[str, int]:
+        """An access token and its expiry (epoch seconds)."""
+        pair = self.grant(session, transfer, now_ms)
+        return pair.access_token, pair.expires_at
 
     def address(self, session: Session, transfer: TransferProcess, now_ms: int) -> DataAddress:
-        token, _ = self.issue(session, transfer, now_ms)
+        """The EDR the provider puts in its TransferStartMessage."""
+        pair = self.grant(session, transfer, now_ms)
+        ttl = str(self.ttl_seconds)
         return DataAddress(HTTP_ENDPOINT_TYPE, self.endpoint, (
-            ("authorization", token), ("authType", "bearer"), ("expiresIn", str(self.ttl_seconds)),
+            ("authorization", pair.access_token), ("authType", "bearer"), ("expiresIn", ttl),
+            (REFRESH_TOKEN, pair.refresh_token), (REFRESH_ENDPOINT, self.refresh_endpoint),
+            (EXPIRES_IN, ttl), (REFRESH_AUDIENCE, self.participant_id),
         ))
 
-    def verify(self, session: Session, token: str | None, now_ms: int) -> EdrClaims:
-        """The claims of a valid token, or EdrError saying exactly why it is not valid."""
+    # --- checking ---------------------------------------------------------------------------
+
+    def _decode(self, session: Session, token: str | None) -> dict:
+        token = bare_token(token)
         if not token:
             raise EdrError(401, "no token: send the EDR's authorization value in the Authorization header")
-        token = token.removeprefix("Bearer ").removeprefix("bearer ").strip()
+        key = self.public_key(session)
+        if key is None:
+            raise EdrError(401, "the token is not one this connector issued (it has issued none)")
         try:
-            claims = jwt.decode(token, self.public_key(session), algorithms=["EdDSA"], audience=self.participant_id,
-                                issuer=self.participant_id, options={"verify_exp": False, "require": ["exp", "tp"]})
+            return jwt.decode(token, key, algorithms=["EdDSA"], audience=self.participant_id,
+                              issuer=self.participant_id,
+                              options={"verify_exp": False, "verify_iat": False, "verify_nbf": False,
+                                       "require": ["exp", "tp", "jti"]})  # time is ours to check
         except jwt.PyJWTError as exc:
             raise EdrError(401, f"the token is not one this connector issued: {exc}") from exc
-        if claims["exp"] * 1000 <= now_ms:
+
+    @staticmethod
+    def _claims(raw: dict) -> EdrClaims:
+        return EdrClaims(raw["tp"], raw.get("agreement", ""), raw.get("sub", ""), raw["exp"], raw["jti"])
+
+    def verify(self, session: Session, token: str | None, now_ms: int) -> EdrClaims:
+        """The claims of a valid, unexpired token of a live grant, or EdrError saying why not."""
+        claims = self._claims(self._decode(session, token))
+        if claims.expires_at * 1000 <= now_ms:
             raise EdrError(401, "the token has expired; refresh the EDR")
-        return EdrClaims(claims["tp"], claims.get("agreement", ""), claims.get("sub", ""), claims["exp"],
-                         claims.get("jti", ""))
+        grant = session.get(EdrGrant, claims.token_id)
+        if grant is None or grant.transfer_id != claims.transfer_id:
+            raise EdrError(403, f"the token was not issued for transfer {claims.transfer_id}")
+        if grant.status == "rotated":
+            raise EdrError(401, "the token was replaced by a refresh; use the newest access token")
+        if grant.status != "active":
+            raise EdrError(403, f"the token was revoked: {grant.reason or 'the transfer ended'}")
+        return claims
+
+    def authorize(self, session: Session, token: str | None, now_ms: int) -> Authorized:
+        """Everything a data request needs checked: token, transfer state, agreement in force."""
+        claims = self.verify(session, token, now_ms)
+        transfer, agreement = self.check_flow(session, claims, now_ms)
+        return Authorized(claims, transfer, agreement)
+
+    def check_flow(self, session: Session, claims: EdrClaims, now_ms: int) -> tuple[TransferProcess, Agreement]:
+        from connector.services.usage import check_agreement_in_force
+
+        transfer = session.get(TransferProcess, claims.transfer_id)
+        if transfer is None or transfer.role != Role.PROVIDER.value or transfer.counterparty_id != claims.consumer_id:
+            raise EdrError(403, f"no transfer {claims.transfer_id} of yours is known here")
+        if transfer.agreement_id != claims.agreement_id:
+            raise EdrError(403, f"the token names agreement {claims.agreement_id}, the transfer another")
+        if transfer.state != "STARTED":
+            detail = f": {transfer.error_detail}" if transfer.error_detail else ""
+            raise EdrError(403, f"transfer {transfer.id} is {transfer.state}, not STARTED{detail}",
+                           code="transfer_not_started")
+        agreement = session.get(Agreement, transfer.agreement_id)
+        if agreement is None:
+            raise EdrError(403, f"agreement {transfer.agreement_id} is not known here", code="agreement_unknown")
+        try:
+            check_agreement_in_force(agreement, now_ms, (transfer.private_properties or {}).get("consumerClaims"))
+        except ServiceError as exc:
+            raise EdrError(403, "; ".join(exc.reasons), code="agreement_not_in_force", revoke=transfer.id) from exc
+        return transfer, agreement
+
+    # --- refresh and revocation --------------------------------------------------------------
+
+    def refresh(self, session: Session, authorization: str | None, refresh_token: str, now_ms: int) -> TokenPair:
+        """Rotate a grant (in a write session): the refresh token is used up, a new pair issued.
+
+        ``authorization`` is the access token issued with the refresh token; it may have expired
+        (that is what refreshing is for) but must be ours and unaltered.
+        """
+        try:
+            claims = self._claims(self._decode(session, authorization))
+        except EdrError as exc:
+            raise EdrError(401, exc.reason, code="invalid_client") from exc
+        grant = session.exec(select(EdrGrant).where(EdrGrant.refresh_hash == refresh_hash(refresh_token))
+                             .with_for_update()).first()
+        if grant is None or grant.transfer_id != claims.transfer_id:
+            raise EdrError(400, "the refresh token is not known for this transfer", code="invalid_grant")
+        if grant.id != claims.token_id:
+            raise EdrError(400, "the refresh token was not issued with this access token", code="invalid_grant")
+        if grant.status == "rotated":
+            raise EdrError(400, "the refresh token was already used; it is good for one refresh",
+                           code="invalid_grant")
+        if grant.status != "active":
+            raise EdrError(400, f"the refresh token was revoked: {grant.reason or 'the transfer ended'}",
+                           code="invalid_grant")
+        if grant.refresh_expires_at <= now_ms:
+            raise EdrError(400, "the refresh token has expired; start a new transfer", code="invalid_grant")
+        try:
+            transfer, _ = self.check_flow(session, claims, now_ms)
+        except EdrError as exc:
+            raise EdrError(403, exc.reason, code="access_denied", revoke=claims.transfer_id) from exc
+        # single use even under concurrency: only the request that flips the row wins
+        won = session.execute(update(EdrGrant).where(EdrGrant.id == grant.id, EdrGrant.status == "active")
+                              .values(status="rotated", reason="refreshed")).rowcount
+        if won != 1:
+            raise EdrError(400, "the refresh token was already used; it is good for one refresh",
+                           code="invalid_grant")
+        return self.grant(session, transfer, now_ms)
+
+    def revoke(self, session: Session, transfer_id: str, reason: str) -> int:
+        """Make every live token and refresh token of a transfer useless, at once."""
+        return session.execute(update(EdrGrant).where(EdrGrant.transfer_id == transfer_id,
+                                                      EdrGrant.status == "active")
+                               .values(status="revoked", reason=reason)).rowcount
 
 
 class ProviderDataFlows:
-    """The transfer service's view of our data plane: issue EDRs and check agreements."""
+    """The transfer service's view of our data plane: issue EDRs, check agreements, revoke."""
 
     def __init__(self, issuer: EdrIssuer) -> None:
         self.issuer = issuer
@@ -111,4 +294,5 @@ class ProviderDataFlows:
         check_agreement_in_force(agreement, now, claims)
 
     def ended(self, session: Session, transfer: TransferProcess, now: int) -> None:
-        """Nothing to revoke by hand: the data plane checks the transfer's state on every request."""
+        """Revoke the transfer's grants; a resumed transfer gets a new EDR with its start message."""
+        self.issuer.revoke(session, transfer.id, "the transfer was completed, suspended or terminated")

@@ -6,6 +6,7 @@ in-flight rule) is ``process.ProcessService``'s; this module knows offers and ag
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime, timezone
 
@@ -28,8 +29,11 @@ from connector.protocol.messages import (
     read_offer,
 )
 from connector.protocol.retry import RetryPolicy
+from connector.services.accepted import check_acceptable
 from connector.services.catalog import CatalogService
+from connector.policy import decision_to_dict, dsp_error
 from connector.services.errors import InvalidRequest
+from connector.services.groups import groups_of
 from connector.services.playbook import Playbook
 from connector.services.process import (  # noqa: F401  (Answer, message_digest: the edges' names)
     INITIAL,
@@ -42,6 +46,8 @@ from connector.services.process import (  # noqa: F401  (Answer, message_digest:
 )
 from connector.store import Database
 from connector.store.models import Agreement, Negotiation, OutgoingMessage
+
+log = logging.getLogger("pontis.negotiation")
 
 NEGOTIATION = Machine(
     name="negotiation", State=S, Message=M, next_state=next_state, receive=receive, send=send,
@@ -103,6 +109,18 @@ class NegotiationService(ProcessService):
             if existing is not None:  # a repeated initial request creates no second process
                 return existing, 201
             resolved = self.catalog.resolve(session, message.offer)
+            groups = groups_of(session, caller.bpn)
+            gate = self.catalog.gate
+            gate.remember(caller.id, caller.claims)
+            if resolved.access_policy is not None:
+                access = gate.decide(resolved.access_policy, caller.claims, groups, "catalog", now)
+                if not access.allowed:
+                    # an offer the caller may not see does not exist for it; our admin learns why
+                    log.info("negotiation request from %s for hidden offer %s refused: %s", caller.id,
+                             message.offer.id, "; ".join(d.text for d in access.denials))
+                    raise InvalidRequest("offer.unknown", f"offer {message.offer.id!r} is not offered here",
+                                         path="offer.@id")
+            decision = gate.decide(resolved.policy, caller.claims, groups, "contract.negotiation", now)
             receive(Role.PROVIDER, None, M.CONTRACT_REQUEST)
             pid = new_pid()
             offer = OfferRef(message.offer.id, resolved.policy, resolved.asset_id, self.participant_id)
@@ -114,7 +132,16 @@ class NegotiationService(ProcessService):
                 offer=offer.to_json(), created_at=now, updated_at=now,
             )
             session.add(neg)
-            self._follow(session, neg, "received", M.CONTRACT_REQUEST, now, enqueued, counter=False)
+            if decision.allowed:
+                self._follow(session, neg, "received", M.CONTRACT_REQUEST, now, enqueued, counter=False)
+            else:
+                # the requester saw these constraints in the offer: tell it exactly which failed
+                code, reasons = dsp_error(decision)
+                neg.error = {"by": "local", "code": code, "reasons": reasons,
+                             "denials": decision_to_dict(decision).get("denials", [])}
+                neg.error_detail = "; ".join(reasons)
+                enqueued.append(self.enqueue(session, neg, M.TERMINATION, now, code, reasons))
+                log.info("negotiation %s with %s denied: %s", pid, caller.id, neg.error_detail)
             return neg, 201
         assert isinstance(message, ContractOffer)
         existing = session.exec(select(Negotiation).where(
@@ -217,10 +244,27 @@ class NegotiationService(ProcessService):
             offer=offer.to_json(), callback_addresses=callback_addresses or [], created_at=now, updated_at=now,
         )
         with self.db.write() as session:
+            reason = check_acceptable(session, offer.policy)
+            if reason is not None:
+                raise InvalidRequest("offer.not-acceptable",
+                                     f"the offer is not within the policies this company accepts: {reason}",
+                                     path="policy")
             session.add(neg)
             self.enqueue(session, neg, M.CONTRACT_REQUEST, now)
         self.wake()
         return neg
+
+    def _follow(self, session, row, event, kind, now, enqueued, counter=False):  # type: ignore[no-untyped-def]
+        if Role(row.role) is Role.CONSUMER and event == "received" and kind is M.CONTRACT_OFFER:
+            # a provider's (counter-)offer is accepted only if it fits what we accept
+            reason = check_acceptable(session, _offer_from(row).policy)
+            if reason is not None:
+                reasons = [f"the offer is not within the policies this company accepts: {reason}"]
+                row.error = {"by": "local", "code": "offer-not-acceptable", "reasons": reasons}
+                row.error_detail = reasons[0]
+                enqueued.append(self.enqueue(session, row, M.TERMINATION, now, "offer-not-acceptable", reasons))
+                return
+        super()._follow(session, row, event, kind, now, enqueued, counter=counter)
 
     def terminate(self, negotiation_id: str, reason: str | None, code: str = "terminated-by-user") -> None:
         """Queue a termination that staff asked for; refuse if the negotiation is already over."""

@@ -244,6 +244,7 @@ class ProcessService:
             if kind is self.machine.termination:
                 outbox.cancel_pending(session, row.id, "superseded by a termination")
                 row.error = {"by": "local", "code": code, "reasons": reasons or []}
+                row.error_detail = "; ".join(reasons or []) or None
             self.enqueue(session, row, kind, now, code, reasons)
             session.add(row)
         self.wake()

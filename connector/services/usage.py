@@ -6,6 +6,7 @@ the verified caller's claims, the business-partner groups, the agreement's start
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from functools import lru_cache
 
@@ -19,14 +20,23 @@ def when(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, timezone.utc)
 
 
-@lru_cache(maxsize=4096)
-def _compiled(key: str, policy: Policy) -> CompiledPolicy:
+@lru_cache(maxsize=65536)
+def compiled(policy: Policy) -> CompiledPolicy:
+    """Compiled policies are cached: the same policy serves many requests (and catalog rows)."""
     return compile_policy(policy)
 
 
-def compiled(policy: Policy) -> CompiledPolicy:
-    """Compiled policies are cached: the same policy serves many requests (and catalog rows)."""
-    return _compiled(repr(policy), policy)
+@lru_cache(maxsize=65536)
+def _parsed(text: str) -> Policy:
+    return policy_from_compact_dsp(json.loads(text))
+
+
+def stored_policy(doc: dict) -> Policy:
+    """A stored policy (compact DSP JSON) as a typed Policy, parsed once per distinct policy.
+
+    A catalog page reads a hundred stored policies; parsing each anew costs more than the page.
+    """
+    return _parsed(json.dumps(doc, sort_keys=True, separators=(",", ":")))
 
 
 def evaluate(policy: Policy, *, scope: str, now_ms: int, claims: dict | None = None,
@@ -46,3 +56,25 @@ def check_agreement_in_force(agreement: Agreement, now_ms: int, claims: dict | N
     if not decision.allowed:
         code, reasons = dsp_error(decision)
         raise InvalidRequest(code, *[f"agreement {agreement.id}: {r}" for r in reasons], path="agreementId")
+
+
+class AccessGate:
+    """Who may see an offer (access policy) and who may agree to it (contract policy).
+
+    An access denial hides the offer: the requester learns nothing, the provider's log and
+    ``explain`` say which constraint failed. A contract denial is told to the requester, who saw
+    the requirement in the offer.
+    """
+
+    def __init__(self, clock) -> None:  # type: ignore[no-untyped-def]
+        self.clock = clock
+        # the claims each participant last proved to us, for the admin's "why was it hidden?"
+        self.last_claims: dict[str, dict] = {}
+
+    def remember(self, participant_id: str, claims: dict) -> None:
+        self.last_claims[participant_id] = dict(claims)
+
+    def decide(self, policy: Policy, claims: dict, groups: frozenset[str] | None, scope: str,
+               now_ms: int | None = None) -> Decision:
+        return evaluate(policy, scope=scope, now_ms=now_ms if now_ms is not None else self.clock(),
+                        claims=claims, groups=groups)

@@ -117,7 +117,6 @@ class OutboxWorker:
             log.info("took back %d message(s) leased before a restart", released)
         in_flight: set[asyncio.Task] = set()
         while not self._stopping:
-            self._wakeup.clear()
             rows: list[OutgoingMessage] = []
             if len(in_flight) < self.batch:
                 try:
@@ -131,9 +130,11 @@ class OutboxWorker:
             if rows:
                 continue
             try:
+                # a wake-up that came while we were claiming is still set: no message waits for a poll
                 await asyncio.wait_for(self._wakeup.wait(), timeout=self.idle_seconds)
             except asyncio.TimeoutError:
                 pass
+            self._wakeup.clear()
         if in_flight:
             await asyncio.wait(in_flight, timeout=5)
 

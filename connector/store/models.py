@@ -175,3 +175,62 @@ class ConnectorSecret(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=128)
     value: dict = _json(nullable=False)
     created_at: int = _ms()
+
+
+class EdrGrant(SQLModel, table=True):
+    """One generation of a pull transfer's EDR: an access token (by its ``jti``) and its refresh token.
+
+    The access token works only while its grant is ``active``; refreshing rotates the grant
+    (single use), and ending the transfer revokes it. Only a hash of the refresh token is kept.
+    """
+
+    __tablename__ = "edr_grant"
+
+    id: str = Field(primary_key=True, max_length=64)  # the access token's jti
+    transfer_id: str = Field(max_length=200, index=True)
+    refresh_hash: str = Field(max_length=64, unique=True)  # sha256 hex of the refresh token
+    # active → rotated (refreshed) | revoked (the transfer ended, or the agreement no longer holds)
+    status: str = Field(default="active", max_length=16)
+    issued_at: int = _ms()
+    expires_at: int = _ms()
+    refresh_expires_at: int = _ms(index=True)
+    reason: Optional[str] = Field(default=None)
+
+
+class DataFlow(SQLModel, table=True):
+    """A provider push waiting to run, running (with a lease), or finished, keyed by its transfer."""
+
+    __tablename__ = "data_flow"
+    __table_args__ = (Index("ix_data_flow_due", "status", "lease_until"),)
+
+    transfer_id: str = Field(primary_key=True, max_length=200)
+    # pending → running → done | failed; cancelled when its transfer ended before it ran
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = Field(default=0)
+    lease_owner: Optional[str] = Field(default=None, max_length=128)
+    lease_until: int = _ms()
+    bytes_sent: int = _ms()
+    error: Optional[str] = Field(default=None)
+    created_at: int = _ms()
+    updated_at: int = _ms()
+
+
+class BusinessPartnerGroup(SQLModel, table=True):
+    """The groups a business partner (by BPN) belongs to, for BusinessPartnerGroup constraints."""
+
+    __tablename__ = "business_partner_group"
+
+    bpn: str = Field(primary_key=True, max_length=64)
+    groups: list = _json(nullable=False)
+    updated_at: int = _ms()
+
+
+class AcceptedPolicy(SQLModel, table=True):
+    """A policy this connector, as consumer, is willing to agree to (an offer must fit inside one)."""
+
+    __tablename__ = "accepted_policy"
+
+    id: str = Field(primary_key=True, max_length=512)
+    # the policy in the DSP compact vocabulary, as connector.policy.codec writes it
+    policy: dict = _json(nullable=False)
+    created_at: int = _ms()

@@ -77,8 +77,11 @@ def world(tmp_path):
     router = Router()
     parties: dict[str, Party] = {}
     for name, port, other in (("provider", 1001, "consumer"), ("consumer", 1002, "provider")):
+        # in static-token mode a peer's claims come from the config (with DIDs: from its credentials)
         peer = Peer(id=f"did:web:{other}.test", token=f"{other}-token",
-                    dsp_url=f"http://{other}.test:{1001 if other == 'provider' else 1002}/api/dsp/2025-1")
+                    dsp_url=f"http://{other}.test:{1001 if other == 'provider' else 1002}/api/dsp/2025-1",
+                    bpn="BPNL00000ACHSEAG" if other == "consumer" else "BPNL0000000NGUSS",
+                    claims={"membership": True, "frameworkAgreements": {"DataExchangeGovernance": "1.0"}})
         settings = make_settings(name, port, f"sqlite:///{tmp_path}/{name}.db", [peer])
         client = DspClient(httpx.AsyncClient(transport=router, timeout=5))
         services = build(settings, client=client)

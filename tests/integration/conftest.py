@@ -16,6 +16,9 @@ from connector.cli.processes import ConnectorProcess, free_port, start_connector
 from connector.config import DSP_PATH
 
 
+PEER_CLAIMS = {"membership": True, "frameworkAgreements": {"DataExchangeGovernance": "1.0"}}
+
+
 @dataclass
 class Node:
     name: str
@@ -45,7 +48,9 @@ class Node:
         self.config.write_text(render_config(
             participant_id=self.participant_id, bpn=None, name=self.name, port=self.port,
             database_url=f"sqlite:///{self.workdir / (self.name + '.db')}", api_key=self.api_key, token=self.token,
-            peers=[{"id": p.participant_id, "token": p.token, "dsp_url": p.dsp} for p in peers], extra=extra))
+            # static-token mode: what each peer may claim comes from the config (with DIDs: credentials)
+            peers=[{"id": p.participant_id, "token": p.token, "dsp_url": p.dsp, "claims": PEER_CLAIMS}
+                   for p in peers], extra=extra))
 
     def start(self) -> None:
         self.process = start_connector(self.name, self.config, self.workdir / f"{self.name}.log", self.base)

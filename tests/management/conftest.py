@@ -73,7 +73,9 @@ def pair(tmp_path) -> Iterator[Pair]:
         settings = make_settings(
             f"sqlite:///{tmp_path / (name + '.db')}", ids[name], token=f"token-of-{name}",
             server=ServerSettings(public_url=urls[name]),
-            peers=[Peer(id=ids[other], token=f"token-of-{other}")],
+            # static-token mode: the peer's claims come from the config
+            peers=[Peer(id=ids[other], token=f"token-of-{other}", claims={
+                "membership": True, "frameworkAgreements": {"DataExchangeGovernance": "1.0"}})],
         )
         # the transport resolves lazily, so each side can reach the other's app built after it
         transport = _LazyAsgi(apps, other)

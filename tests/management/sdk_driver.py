@@ -11,6 +11,12 @@ picks the offer with the SDK's own ``DspTools``, starts a negotiation and polls 
 it ends, then reads the agreement. Every step is printed as one JSON document on stdout:
 ``{"sdk_version", "steps": {name: {"ok", "status", "body"}}}``; the exit code is 0 only if every
 step worked. tests/management/test_tractusx_sdk.py runs this against real connector processes.
+
+``--edr-flow --endpoints FILE --asset ID`` instead runs the SDK's consumer flow on the consumer
+named in an endpoints.json (examples/two-party): ``do_get`` (catalog → policy allow-list →
+``POST /v3/edrs`` → negotiation state → transfer process by agreement id → EDR data address →
+GET the provider's data plane), then the EDR entry and ``/v3/edrs/{tp}/refresh`` through the
+SDK's own EDR controller. tests/transfers/test_two_party.py runs it.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import sys
 import time
 import traceback
 from importlib.metadata import version
+from urllib.parse import urlsplit
 
 from tractusx_sdk.dataspace.controllers.connector.controller_factory import ControllerFactory, ControllerType
 from tractusx_sdk.dataspace.models.connector.model_factory import ModelFactory
@@ -130,19 +137,64 @@ def consumer_side(args: argparse.Namespace) -> None:
     record("agreement_negotiation", controller.get_negotiation_by_id(negotiation["contractAgreementId"]))
 
 
+# the usage policy a Catena-X consumer app accepts for PCF data: what it configures, not what it is shown
+PCF_POLICY = {"permission": {"action": "use", "constraint": {"and": [
+    {"leftOperand": "FrameworkAgreement", "operator": "eq", "rightOperand": "DataExchangeGovernance:1.0"},
+    {"leftOperand": "Membership", "operator": "eq", "rightOperand": "active"},
+    {"leftOperand": "UsagePurpose", "operator": "isAnyOf", "rightOperand": ["cx.pcf.base:1"]}]}}}
+
+
+def edr_flow(args: argparse.Namespace) -> None:
+    """tractusx-sdk's consumer flow, ``do_get`` style, against the consumer of an endpoints.json."""
+    with open(args.endpoints) as handle:
+        endpoints = json.load(handle)
+    me, provider = endpoints["consumer"], endpoints["provider"]
+    parts = urlsplit(me["management_url"])
+    consumer = ServiceFactory.get_connector_consumer_service(
+        dataspace_version=SATURN, base_url=f"{parts.scheme}://{parts.netloc}", dma_path=parts.path,
+        headers={"X-Api-Key": me["api_key"]}, verbose=False)
+    by_id = [consumer.get_filter_expression(key="https://w3id.org/edc/v0.0.1/ns/id", value=args.asset)]
+    response = consumer.do_get(
+        counter_party_id=provider["participant_id"], counter_party_address=provider["dsp_url"],
+        filter_expression=by_id, policies=[PCF_POLICY], max_wait=int(args.timeout), poll_interval=0.25)
+    record("do_get", response)
+    # the SDK cached the EDR entry: the same query and policies give its transfer id without a negotiation
+    transfer_id = consumer.get_transfer_id(
+        counter_party_id=provider["participant_id"], counter_party_address=provider["dsp_url"],
+        filter_expression=by_id, policies=[PCF_POLICY])
+    record("cached_transfer_id", body={"transferProcessId": transfer_id}, ok=bool(transfer_id))
+    endpoint, token = consumer.get_endpoint_with_token(transfer_id=transfer_id)
+    record("edr", body={"endpoint": endpoint, "has_token": bool(token)})
+    record("edr_refresh", consumer.edrs.refresh(transfer_id))
+    record("transfer", consumer.transfer_processes.get_by_id(transfer_id))
+    # a second call finds the EDR in the SDK's cache: no new negotiation, the same transfer
+    record("do_get_again", consumer.do_get(
+        counter_party_id=provider["participant_id"], counter_party_address=provider["dsp_url"],
+        filter_expression=by_id, policies=[PCF_POLICY], max_wait=int(args.timeout), poll_interval=0.25))
+    record("transfer_id_again", body={"transferProcessId": consumer.get_transfer_id(
+        counter_party_id=provider["participant_id"], counter_party_address=provider["dsp_url"],
+        filter_expression=by_id, policies=[PCF_POLICY])})
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--provider", required=True, help="the provider's base URL (without /management)")
-    parser.add_argument("--consumer", required=True, help="the consumer's base URL (without /management)")
-    parser.add_argument("--api-key", required=True)
-    parser.add_argument("--provider-id", required=True, help="the provider's participant id")
-    parser.add_argument("--provider-dsp", required=True, help="the provider's DSP URL")
+    parser.add_argument("--edr-flow", action="store_true", help="run the SDK's consumer EDR flow (see above)")
+    parser.add_argument("--endpoints", help="endpoints.json (with --edr-flow)")
+    parser.add_argument("--asset", default="demo-pcf", help="the asset to get (with --edr-flow)")
+    parser.add_argument("--provider", help="the provider's base URL (without /management)")
+    parser.add_argument("--consumer", help="the consumer's base URL (without /management)")
+    parser.add_argument("--api-key")
+    parser.add_argument("--provider-id", help="the provider's participant id")
+    parser.add_argument("--provider-dsp", help="the provider's DSP URL")
     parser.add_argument("--timeout", type=float, default=30)
     args = parser.parse_args()
     failure = None
     try:
-        provider_side(args)
-        consumer_side(args)
+        if args.edr_flow:
+            edr_flow(args)
+        else:
+            provider_side(args)
+            consumer_side(args)
     except Exception as exc:  # noqa: BLE001 - reported in the JSON, with the step it stopped at
         failure = f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"
     result = {"sdk_version": version("tractusx-sdk"), "steps": steps, "failure": failure}

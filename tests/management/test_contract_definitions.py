@@ -45,7 +45,9 @@ def test_the_catalog_offers_what_a_definition_selects(api):
     body = contract_definition("cd-like", "x")
     body["assetsSelector"] = [{"operandLeft": EDC + "name", "operator": "like", "operandRight": "pcf-%"}]
     ok(api.post(BASE, json=body))
-    catalog, _ = api.app.state.services.catalog.page(None, None, 100)
+    from connector.identity import Participant
+    member = Participant("did:web:member.test", {"membership": True})  # the access policy asks for Membership
+    catalog, _ = api.app.state.services.catalog.page(member, None, 100)
     offers = {d["@id"]: len(d["hasPolicy"]) for d in catalog["dataset"]}
     assert offers == {"pcf-1": 2, "pcf-2": 1}
 

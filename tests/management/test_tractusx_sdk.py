@@ -62,7 +62,9 @@ def write_config(path: Path, participant_id: str, port: int, token: str, peer_id
         f'token = "{token}"',
         f'database_url = "sqlite:///{path.with_suffix(".db")}"',
         "[server]", 'host = "127.0.0.1"', f"port = {port}",
-        "[[peers]]", f'id = "{peer_id}"', f'token = "{peer_token}"', "",
+        "[[peers]]", f'id = "{peer_id}"', f'token = "{peer_token}"',
+        # static-token mode: what the peer may claim comes from the config
+        'claims = {membership = true, frameworkAgreements = {DataExchangeGovernance = "1.0"}}', "",
     ]))
 
 

@@ -9,10 +9,14 @@ from sqlmodel import SQLModel, select
 
 from connector.store import Database
 from connector.store.models import (
+    AcceptedPolicy,
     Agreement,
     Asset,
+    BusinessPartnerGroup,
     ConnectorSecret,
     ContractDefinition,
+    DataFlow,
+    EdrGrant,
     Negotiation,
     OutgoingMessage,
     PolicyDefinition,
@@ -72,6 +76,12 @@ ROWS: list[SQLModel] = [
                     private_properties={"consumerClaims": {"bpn": "BPNL00000ACHSEAG"}}, callback_addresses=[],
                     created_at=MS, updated_at=LATE_MS),
     ConnectorSecret(name="edr-signing-key", value={"seed": "AAAA", "note": "ß"}, created_at=MS),
+    BusinessPartnerGroup(bpn="BPNL00000ACHSEAG", groups=["gold", "tier-1 ü"], updated_at=LATE_MS),
+    AcceptedPolicy(id="pcf-terms", policy=NESTED, created_at=MS),
+    EdrGrant(id="jti-1", transfer_id="urn:uuid:t1", refresh_hash="cd" * 32, status="active", issued_at=MS,
+             expires_at=LATE_MS, refresh_expires_at=LATE_MS, reason="ü"),
+    DataFlow(transfer_id="urn:uuid:t1", status="running", attempts=2, lease_owner="node-ü", lease_until=LATE_MS,
+             bytes_sent=LATE_MS, error="receiver said 500 — ü", created_at=MS, updated_at=MS),
 ]
 
 
@@ -80,6 +90,10 @@ def key(row: SQLModel):  # type: ignore[no-untyped-def]
         return row.digest
     if isinstance(row, ConnectorSecret):
         return row.name
+    if isinstance(row, BusinessPartnerGroup):
+        return row.bpn
+    if isinstance(row, DataFlow):
+        return row.transfer_id
     return row.id  # type: ignore[attr-defined]
 
 

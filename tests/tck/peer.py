@@ -36,6 +36,11 @@ STATE_AFTER = {
     "ContractAgreementMessage": "AGREED",
     "ContractAgreementVerificationMessage": "VERIFIED",
     "ContractNegotiationTerminationMessage": "TERMINATED",
+    "TransferRequestMessage": "REQUESTED",
+    "TransferStartMessage": "STARTED",
+    "TransferSuspensionMessage": "SUSPENDED",
+    "TransferCompletionMessage": "COMPLETED",
+    "TransferTerminationMessage": "TERMINATED",
 }
 
 
@@ -50,6 +55,11 @@ def state_after(body: Any) -> str | None:
 
 def negotiation(provider_pid: str, consumer_pid: str, state: str) -> dict:
     return {"@context": [DSPACE_CONTEXT], "@type": "ContractNegotiation", "providerPid": provider_pid,
+            "consumerPid": consumer_pid, "state": state}
+
+
+def transfer(provider_pid: str, consumer_pid: str, state: str) -> dict:
+    return {"@context": [DSPACE_CONTEXT], "@type": "TransferProcess", "providerPid": provider_pid,
             "consumerPid": consumer_pid, "state": state}
 
 
@@ -148,6 +158,8 @@ class Session:
             return 200, negotiation(provider_pid, consumer_pid, "REQUESTED")
         if re.fullmatch(r"negotiations/[^/]+/offers", path):
             return 200, negotiation(provider_pid, consumer_pid, "OFFERED")
+        if path == "transfers/request":  # the TCK as provider accepts a transfer request
+            return 201, transfer(self.provider_pid, consumer_pid, "REQUESTED")
         return 200, None
 
 

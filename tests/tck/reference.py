@@ -40,6 +40,13 @@ SCHEMA_FILES = {
     "ContractNegotiationTerminationMessage": "negotiation/contract-negotiation-termination-message-schema.json",
     "ContractNegotiation": "negotiation/contract-negotiation-schema.json",
     "ContractNegotiationError": "negotiation/contract-negotiation-error-schema.json",
+    "TransferRequestMessage": "transfer/transfer-request-message-schema.json",
+    "TransferStartMessage": "transfer/transfer-start-message-schema.json",
+    "TransferSuspensionMessage": "transfer/transfer-suspension-message-schema.json",
+    "TransferCompletionMessage": "transfer/transfer-completion-message-schema.json",
+    "TransferTerminationMessage": "transfer/transfer-termination-message-schema.json",
+    "TransferProcess": "transfer/transfer-process-schema.json",
+    "TransferError": "transfer/transfer-error-schema.json",
 }
 
 

@@ -308,8 +308,8 @@ def wait_state(side: str, state: str, timeout: float = TIMEOUT) -> Step:
 # --- the runner ------------------------------------------------------------------------------
 
 
-def play(scenario: Scenario, cut: Cut, peer: Peer) -> None:
-    run = Run(scenario, cut)
+def play(scenario: Scenario, cut: Cut, peer: Peer, run_class: type[Run] = Run) -> None:
+    run = run_class(scenario, cut)
     run.session = peer.session(run.check_callback)
     run.client = httpx.Client(timeout=10.0, headers={"Authorization": cut.token})
     if scenario.role == PROVIDER:

@@ -84,10 +84,12 @@ def test_negotiation_trigger_refuses_non_json(cut) -> None:  # type: ignore[no-u
     assert response.status_code == 400 and response.json()["path"] == "$", response.text
 
 
-def test_transfer_trigger_is_not_implemented_yet(cut) -> None:  # type: ignore[no-untyped-def]
-    response = httpx.post(f"{cut.base_url}/tck/transfers/requests", json=GOOD_TRANSFER, timeout=10.0)
-    assert response.status_code == 501, response.text
-    assert "transfer-process issue" in response.json()["message"]
+def test_transfer_trigger_refuses_an_agreement_it_does_not_hold(cut) -> None:  # type: ignore[no-untyped-def]
+    # the trigger itself works (TP_C:* run through it); an agreement we are not consumer of is named
+    body = {**GOOD_TRANSFER, "agreementId": "ATP0101"}  # seeded, but with the CUT as provider
+    response = httpx.post(f"{cut.base_url}/tck/transfers/requests", json=body, timeout=10.0)
+    assert response.status_code == 404, response.text
+    assert "ATP0101" in response.json()["message"], response.json()
 
 
 def test_transfer_trigger_refuses_bad_bodies(cut) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,232 @@
+"""Where an asset's bytes come from: a published document, a stored file, or an HTTP backend.
+
+``Sources.open`` turns a data address and the consumer's request into a ``Reply`` whose body is
+bytes (small) or an async iterator of chunks (everything else), so nothing large is ever held.
+HttpData follows EDC's address keys; its backend calls go through the SSRF-guarded session, with
+headers, an ``authKey``/``authCode`` pair, or OAuth2 client-credentials tokens cached per backend.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import anyio
+
+from connector.config import DataPlaneSettings
+from connector.services.edr import EdrError
+from connector.services.ssrf import Allowlist, SsrfRefused, acheck_backend_url
+
+log = logging.getLogger("pontis.dataflow")
+
+DOCUMENT, FILE, HTTP_DATA = "PontisDocument", "PontisFile", "HttpData"
+CHUNK = 1 << 20
+# not forwarded from a backend's response: they describe one hop, or the backend itself
+HOP_HEADERS = frozenset({"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
+                         "proxy-authenticate", "proxy-authorization", "server", "date"})
+
+OnFailure = Callable[[str], Awaitable[None]]
+Session = Callable[[], aiohttp.ClientSession]
+# what counts as a backend breaking off: its connection, its framing, or its silence
+BACKEND_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
+
+
+@dataclass
+class DataRequest:
+    """The consumer's request, as far as a source may see it. Header names are lower case."""
+
+    method: str = "GET"
+    path: str = ""
+    query: str = ""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: AsyncIterator[bytes] | None = None
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes | AsyncIterator[bytes]
+
+
+class SourceFailed(Exception):
+    """The source broke off midway; raised into the reply so that the reply aborts too."""
+
+
+def _flag(address: Mapping[str, Any], name: str) -> bool:
+    return str(address.get(name, "")).lower() == "true"
+
+
+def _join(base: str, path: str) -> str:
+    return base.rstrip("/") + "/" + path.lstrip("/") if path and path.strip("/") else base
+
+
+class Sources:
+    def __init__(self, session: Session, allowlist: Allowlist, settings: DataPlaneSettings,
+                 clock: Callable[[], int]) -> None:
+        self.session = session  # the event loop's guarded aiohttp session
+        self.allowlist = allowlist
+        self.settings = settings
+        self.clock = clock
+        self._tokens: dict[tuple, tuple[str, int]] = {}
+        self._token_locks: dict[tuple, asyncio.Lock] = {}
+
+    async def open(self, address: Mapping[str, Any], request: DataRequest, on_failure: OnFailure | None = None) -> Reply:
+        """The reply to ``request`` from the source ``address`` names; ``on_failure`` hears of a
+        body that broke off midway (before the reply is aborted)."""
+        kind = address.get("type")
+        if kind == DOCUMENT:
+            return self._document(address, request)
+        if kind == FILE:
+            return await self._file(address, request)
+        if kind == HTTP_DATA:
+            return await self._http(address, request, on_failure)
+        raise EdrError(501, f"data address type {kind!r} is not served here; expected {DOCUMENT}, {FILE} or "
+                            f"{HTTP_DATA}", code="unsupported_source")
+
+    def _document(self, address: Mapping[str, Any], request: DataRequest) -> Reply:
+        if request.method not in ("GET", "HEAD"):
+            raise EdrError(405, f"a published document is read with GET, not {request.method}", code="method")
+        if request.path.strip("/"):
+            raise EdrError(404, f"this asset is one document; there is nothing at /{request.path}", code="not_found")
+        doc = address.get("document")
+        if isinstance(doc, dict) and doc.get("@type") == "@json" and "@value" in doc:
+            doc = doc["@value"]  # a JSON literal, as the management API's JSON-LD keeps it
+        body = doc.encode() if isinstance(doc, str) else json.dumps(doc, ensure_ascii=False).encode()
+        ctype = address.get("contentType") or (
+            "application/ld+json" if isinstance(doc, dict) and "@context" in doc else "application/json")
+        return Reply(200, [("content-type", ctype), ("content-length", str(len(body)))],
+                     b"" if request.method == "HEAD" else body)
+
+    async def _file(self, address: Mapping[str, Any], request: DataRequest) -> Reply:
+        if request.method not in ("GET", "HEAD"):
+            raise EdrError(405, f"a stored file is read with GET, not {request.method}", code="method")
+        if not self.settings.files_dir:
+            raise EdrError(501, "PontisFile assets need [dataplane] files_dir in the provider's config",
+                           code="unsupported_source")
+        root = Path(self.settings.files_dir).resolve()
+        path = (root / str(address.get("path", ""))).resolve()
+        if not path.is_relative_to(root) or not path.is_file():
+            raise EdrError(404, f"the asset's file {address.get('path')!r} is not there", code="not_found")
+        size = path.stat().st_size
+
+        async def chunks() -> AsyncIterator[bytes]:
+            async with await anyio.open_file(path, "rb") as handle:
+                while chunk := await handle.read(CHUNK):
+                    yield chunk
+
+        headers = [("content-type", address.get("contentType") or "application/octet-stream"),
+                   ("content-length", str(size))]
+        return Reply(200, headers, b"" if request.method == "HEAD" else chunks())
+
+    async def _http(self, address: Mapping[str, Any], request: DataRequest, on_failure: OnFailure | None) -> Reply:
+        base = address.get("baseUrl")
+        if not isinstance(base, str) or not base:
+            raise EdrError(502, "the asset's HttpData address has no baseUrl", code="backend_misconfigured")
+        method = request.method if _flag(address, "proxyMethod") else str(address.get("method") or "GET").upper()
+        url = _join(base, request.path if _flag(address, "proxyPath") else str(address.get("path") or ""))
+        query = [str(address.get("queryParams") or ""), request.query if _flag(address, "proxyQueryParams") else ""]
+        if any(query):
+            url += ("&" if "?" in url else "?") + "&".join(q.lstrip("?") for q in query if q)
+        try:
+            await acheck_backend_url(url, self.allowlist)
+        except SsrfRefused as exc:
+            raise EdrError(502, f"the asset's backend is refused: {exc.reason}", code="backend_refused") from exc
+        headers = await self._backend_headers(address)
+        # we relay raw bytes, so the backend may only compress as the consumer can decompress
+        headers["accept-encoding"] = request.headers.get("accept-encoding", "identity")
+        if "accept" in request.headers:
+            headers.setdefault("accept", request.headers["accept"])
+        content = None
+        if _flag(address, "proxyBody") and request.body is not None and method not in ("GET", "HEAD"):
+            content = request.body
+            for name in ("content-type", "content-length"):
+                if name in request.headers:
+                    headers[name] = request.headers[name]
+        try:
+            response = await self.session().request(method, url, headers=headers, data=content,
+                                                    allow_redirects=False)
+        except BACKEND_ERRORS as exc:
+            raise EdrError(502, f"the backend did not answer: {type(exc).__name__}: {exc}",
+                           code="backend_unreachable") from exc
+        if response.status == 401 and address.get("oauth2:tokenUrl"):
+            self._tokens.pop(self._token_key(address), None)  # the next request fetches a fresh one
+        passed = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.raw_headers
+                  if k.decode("latin-1").lower() not in HOP_HEADERS]
+        return Reply(response.status, passed, self._relay(response, on_failure))
+
+    async def _relay(self, response: aiohttp.ClientResponse, on_failure: OnFailure | None) -> AsyncIterator[bytes]:
+        """The backend's body as it arrives: each read takes all that is buffered (up to the
+        session's read_bufsize), so a fast backend gives few large chunks and a slow one is not
+        waited for; per-chunk costs (a send through the ASGI stack) stay small."""
+        sent, content, clean = 0, response.content, False
+        try:
+            while chunk := await content.readany():
+                sent += len(chunk)
+                yield chunk
+            clean = True
+        except BACKEND_ERRORS as exc:
+            reason = f"the backend failed after {sent} bytes: {type(exc).__name__}: {exc or 'connection lost'}"
+            if on_failure is not None:
+                await on_failure(reason)
+            raise SourceFailed(reason) from exc
+        finally:
+            if clean:
+                response.release()  # the connection goes back to the pool
+            else:
+                response.close()
+
+    async def _backend_headers(self, address: Mapping[str, Any]) -> dict[str, str]:
+        headers = {k[len("header:"):]: str(v) for k, v in address.items() if k.startswith("header:")}
+        if address.get("authKey") and address.get("authCode"):
+            headers[str(address["authKey"])] = str(address["authCode"])
+        if address.get("oauth2:tokenUrl"):
+            headers["authorization"] = "Bearer " + await self._oauth2_token(address)
+        return headers
+
+    @staticmethod
+    def _token_key(address: Mapping[str, Any]) -> tuple:
+        return (address.get("oauth2:tokenUrl"), address.get("oauth2:clientId"), address.get("oauth2:scope"))
+
+    async def _oauth2_token(self, address: Mapping[str, Any]) -> str:
+        """A client-credentials token for the backend, cached until shortly before it expires."""
+        key = self._token_key(address)
+        cached = self._tokens.get(key)
+        if cached and cached[1] > self.clock():
+            return cached[0]
+        async with self._token_locks.setdefault(key, asyncio.Lock()):  # one fetch per backend at a time
+            cached = self._tokens.get(key)
+            if cached and cached[1] > self.clock():
+                return cached[0]
+            url, client_id, scope = key
+            secret = address.get("oauth2:clientSecret")
+            if not client_id or not secret:
+                raise EdrError(502, "the asset's OAuth2 settings need oauth2:clientId and oauth2:clientSecret",
+                               code="backend_misconfigured")
+            form = {"grant_type": "client_credentials", "client_id": str(client_id), "client_secret": str(secret)}
+            if scope:
+                form["scope"] = str(scope)
+            try:
+                await acheck_backend_url(str(url), self.allowlist)
+                async with self.session().post(str(url), data=form, headers={"accept": "application/json"},
+                                               allow_redirects=False) as answer:
+                    status, body = answer.status, await answer.read()
+            except SsrfRefused as exc:
+                raise EdrError(502, f"the backend's token URL is refused: {exc.reason}", code="backend_refused") from exc
+            except BACKEND_ERRORS as exc:
+                raise EdrError(502, f"the backend's token endpoint did not answer: {exc}", code="backend_auth") from exc
+            try:
+                answer_json = json.loads(body)
+                token, ttl = answer_json["access_token"], int(answer_json.get("expires_in") or 300)
+            except (ValueError, KeyError, TypeError):
+                raise EdrError(502, f"the backend's token endpoint answered HTTP {status} without "
+                                    f"an access_token", code="backend_auth") from None
+            # renew a little early, so a token never expires on its way to the backend
+            self._tokens[key] = (token, self.clock() + max(ttl - 30, ttl // 2) * 1000)
+            return token

@@ -1,0 +1,129 @@
+"""The consumer's side of an EDR: its endpoint properties, when it expires, and the refresh grant.
+
+An EDR is stored as the DSP DataAddress the provider sent (``TransferProcess.data_address``):
+``endpoint`` plus ``endpointProperties``. Tractus-X names its auth properties with full IRIs
+(``https://w3id.org/tractusx/auth/refreshToken``); other connectors and clients write
+``tx-auth:refreshToken`` or the bare word, so ``prop`` finds a property under any of them.
+
+``TokenRefresher`` is the Tractus-X refresh-token grant, over a sync httpx client (the cache's
+callers run in worker threads): ``RefreshRefused`` for a 4xx (the provider said no: asking again
+will not help), ``RefreshUnavailable`` for everything worth another try.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import httpx
+import jwt
+
+from connector.jsonld.terms import TX_AUTH_NS
+from connector.store.models import TransferProcess
+
+REFRESH_TOKEN, REFRESH_ENDPOINT = TX_AUTH_NS + "refreshToken", TX_AUTH_NS + "refreshEndpoint"
+EXPIRES_IN = TX_AUTH_NS + "expiresIn"
+META = "pontis:edr"  # in private_properties: {token fingerprint, expiresAt} after one of our refreshes
+
+
+class RefreshRefused(Exception):
+    """The provider refused the refresh (a 4xx): asking again will not help."""
+
+
+class RefreshUnavailable(Exception):
+    """The refresh endpoint failed or could not be reached: worth another try later."""
+
+
+# --- the DataAddress's endpoint properties ------------------------------------------------------
+
+
+TX_AUTH_TERMS = ("refreshToken", "refreshEndpoint", "refreshAudience", "expiresIn", "audience")
+
+
+def _aliases(name: str) -> set[str]:
+    """The names a Tractus-X auth property goes by: full IRI, ``tx-auth:`` CURIE, or bare."""
+    local = name.removeprefix(TX_AUTH_NS).removeprefix("tx-auth:")
+    if local in TX_AUTH_TERMS:
+        return {TX_AUTH_NS + local, "tx-auth:" + local, local}
+    return {name}
+
+
+def prop(address: dict | None, *names: str) -> str | None:
+    """An endpoint property by any of its names (full Tractus-X IRI, ``tx-auth:`` CURIE, or bare)."""
+    wanted = set().union(*(_aliases(n) for n in names))
+    for item in (address or {}).get("endpointProperties") or []:
+        if isinstance(item, dict) and item.get("name") in wanted and isinstance(item.get("value"), str):
+            return item["value"]
+    return None
+
+
+def with_props(address: dict, updates: dict[str, str]) -> dict:
+    """A copy of ``address`` with properties replaced (under the name they have) or added."""
+    items = [dict(p) for p in address.get("endpointProperties") or []]
+    for name, value in updates.items():
+        found = [p for p in items if p.get("name") in _aliases(name)]
+        for p in found:
+            p["value"] = value
+        if not found:
+            items.append({"@type": "EndpointProperty", "name": name, "value": value})
+    return {**address, "endpointProperties": items}
+
+
+def fingerprint(token: str | None) -> str:
+    return hashlib.sha256((token or "").encode()).hexdigest()[:32]
+
+
+def expires_at(row: TransferProcess) -> int | None:
+    """When the EDR's access token expires (epoch ms), or None when it does not say."""
+    token = prop(row.data_address, "authorization")
+    meta = (row.private_properties or {}).get(META) or {}
+    if meta.get("token") == fingerprint(token) and isinstance(meta.get("expiresAt"), int):
+        return meta["expiresAt"]
+    try:
+        claims = jwt.decode((token or "").removeprefix("Bearer ").strip(), options={"verify_signature": False})
+        if isinstance(claims.get("exp"), (int, float)):
+            return int(claims["exp"] * 1000)
+    except jwt.PyJWTError:
+        pass
+    seconds = prop(row.data_address, "expiresIn", EXPIRES_IN)
+    return row.updated_at + int(seconds) * 1000 if seconds and seconds.isdigit() else None
+
+
+# --- talking to the provider's refresh endpoint ------------------------------------------------
+
+
+class TokenRefresher:
+    """The Tractus-X refresh-token grant: ``POST {endpoint}?grant_type=refresh_token&refresh_token=…``
+    with the current access token in ``Authorization``; the answer is ``{access_token, refresh_token,
+    expires_in}``."""
+
+    def __init__(self, client: httpx.Client | None = None, timeout: float = 10.0) -> None:
+        self._client = client
+        self.timeout = timeout
+
+    @property
+    def client(self) -> httpx.Client:
+        if self._client is None:
+            self._client = httpx.Client(timeout=self.timeout)
+        return self._client
+
+    def refresh(self, endpoint: str, refresh_token: str, access_token: str | None) -> dict:
+        if not endpoint.startswith(("http://", "https://")):
+            raise RefreshRefused(f"the refresh endpoint {endpoint!r} is not an http(s) URL")
+        try:
+            answer = self.client.post(endpoint, params={"grant_type": "refresh_token", "refresh_token": refresh_token},
+                                      headers={"Authorization": access_token or "", "Accept": "application/json"})
+        except httpx.HTTPError as exc:
+            raise RefreshUnavailable(f"{endpoint}: {type(exc).__name__}: {exc}") from exc
+        try:
+            body = answer.json()
+        except ValueError:
+            body = None
+        if not answer.is_success:
+            detail = body.get("error_description") or body.get("error") if isinstance(body, dict) else None
+            text = f"{endpoint} answered HTTP {answer.status_code}: {detail or answer.text[:200]}"
+            if 400 <= answer.status_code < 500 and answer.status_code not in (408, 425, 429):
+                raise RefreshRefused(text)
+            raise RefreshUnavailable(text)
+        if not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
+            raise RefreshUnavailable(f"{endpoint} answered without an access_token")
+        return body

@@ -1,0 +1,173 @@
+"""Server-side request forgery guard for the data plane's outgoing calls.
+
+A data address (an asset's backend, an OAuth2 token URL, a push destination) is written by
+someone other than the admin who runs the connector, so it must not steer the connector at its
+own loopback, the company's private network or a cloud metadata service. The rule:
+
+- only ``http`` and ``https``;
+- every address the host resolves to must be globally routable, unless the admin allowlisted
+  the host name or a network containing the address (``[dataplane] allowlist``).
+
+The check runs twice: ``check_backend_url`` before a request, for a clear refusal, and
+``GuardedResolver`` when a connection is opened, on the addresses actually dialled, so a name
+that re-resolves between the two (DNS rebinding) gets nowhere either.
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import socket
+from collections.abc import Iterable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import aiohttp
+import anyio
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import ThreadedResolver
+
+IP = ipaddress.IPv4Address | ipaddress.IPv6Address
+SCHEMES = ("http", "https")
+
+
+class SsrfRefused(Exception):
+    """A URL the data plane will not call, with the reason."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(f"{url}: {reason}")
+
+
+@dataclass(frozen=True)
+class Allowlist:
+    hosts: frozenset[str] = frozenset()
+    networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+
+    @classmethod
+    def parse(cls, entries: Iterable[str] | "Allowlist" | None) -> "Allowlist":
+        if isinstance(entries, Allowlist):
+            return entries
+        hosts, networks = set(), []
+        for entry in entries or ():
+            try:
+                networks.append(ipaddress.ip_network(entry, strict=False))
+            except ValueError:
+                hosts.add(entry.lower().rstrip("."))
+        return cls(frozenset(hosts), tuple(networks))
+
+    def allows_host(self, host: str) -> bool:
+        return host.lower().rstrip(".") in self.hosts
+
+    def allows_ip(self, ip: IP) -> bool:
+        return any(ip.version == net.version and ip in net for net in self.networks)
+
+
+def why_forbidden(ip: IP) -> str | None:
+    """Why an address is off limits without an allowlist entry, or None for a public address."""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is loopback too
+    for flag, name in (("is_unspecified", "unspecified"), ("is_loopback", "loopback"),
+                       ("is_link_local", "link-local"), ("is_multicast", "multicast"),
+                       ("is_private", "private"), ("is_reserved", "reserved")):
+        if getattr(ip, flag):
+            return name
+    return None if ip.is_global else "not globally routable"
+
+
+def _check_ip(url: str, host: str, ip: IP, allowlist: Allowlist) -> None:
+    reason = why_forbidden(ip)
+    if reason and not allowlist.allows_ip(ip):
+        raise SsrfRefused(url, f"{host} is {ip}, a {reason} address; the admin has not allowlisted it "
+                               f"(add it to [dataplane] allowlist to allow it)")
+
+
+def _split(url: str) -> tuple[str, int]:
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise SsrfRefused(url, f"not a valid URL: {exc}") from exc
+    if parts.scheme.lower() not in SCHEMES:
+        raise SsrfRefused(url, f"scheme {parts.scheme or '(none)'!r} is not allowed; only http and https are")
+    if not parts.hostname:
+        raise SsrfRefused(url, "the URL has no host")
+    return parts.hostname, port or (443 if parts.scheme.lower() == "https" else 80)
+
+
+def _literal(host: str) -> IP | None:
+    try:
+        return ipaddress.ip_address(host.strip("[]").split("%")[0])
+    except ValueError:
+        return None
+
+
+def check_backend_url(url: str, allowlist: Iterable[str] | Allowlist | None, *, resolve: bool = True) -> list[IP]:
+    """Refuse (``SsrfRefused``) a URL the data plane must not call; return the addresses it resolved to.
+
+    Call it where a data address is written (asset creation, a push transfer request) and before
+    every call. ``resolve=False`` skips DNS (checks scheme, literal addresses and ``localhost``):
+    for places that must not block, such as inside a database transaction.
+    """
+    allow = Allowlist.parse(allowlist)
+    host, port = _split(url)
+    if allow.allows_host(host):
+        return []
+    literal = _literal(host)
+    if literal is not None:
+        _check_ip(url, host, literal, allow)
+        return [literal]
+    if host.lower().rstrip(".") == "localhost" or host.lower().endswith(".localhost"):
+        _check_ip(url, host, ipaddress.ip_address("127.0.0.1"), allow)
+    if not resolve:
+        return []
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise SsrfRefused(url, f"the host {host!r} does not resolve: {exc}") from exc
+    addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+    for ip in addresses:
+        _check_ip(url, host, ip, allow)
+    return addresses
+
+
+async def acheck_backend_url(url: str, allowlist: Iterable[str] | Allowlist | None) -> list[IP]:
+    """``check_backend_url`` off the event loop (name resolution blocks)."""
+    return await anyio.to_thread.run_sync(lambda: check_backend_url(url, allowlist))
+
+
+class GuardedResolver(AbstractResolver):
+    """Checks every address a name resolves to before aiohttp may dial it: the connect-time half
+    of the guard. (Literal addresses never reach a resolver; they cannot change between the
+    check before the request and the connection, so that check is enough for them.)"""
+
+    def __init__(self, allowlist: Allowlist) -> None:
+        self.allowlist = allowlist
+        self.inner = ThreadedResolver()
+
+    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
+        results = await self.inner.resolve(host, port, family)
+        if not self.allowlist.allows_host(host):
+            for result in results:
+                try:
+                    _check_ip(f"{host}:{port}", host, ipaddress.ip_address(result["host"].split("%")[0]), self.allowlist)
+                except SsrfRefused as exc:
+                    raise OSError(errno.EACCES, f"refused by the SSRF guard: {exc.reason}") from None
+        return results
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+def guarded_session(allowlist: Allowlist, *, read_bufsize: int = 1 << 18) -> aiohttp.ClientSession:
+    """An aiohttp session whose every connection passes the guard; no proxies from the environment
+    (a proxy would dial on our behalf, out of the guard's sight), bodies passed on undecoded.
+
+    aiohttp, not httpx: its C HTTP parser reads a backend's body ~4x faster (measured in
+    bench/transfer.py), which is most of the data plane's cost per byte.
+    """
+    connector = aiohttp.TCPConnector(resolver=GuardedResolver(allowlist), limit=256, ttl_dns_cache=10)
+    return aiohttp.ClientSession(connector=connector, auto_decompress=False, trust_env=False,
+                                 read_bufsize=read_bufsize,
+                                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=60))

@@ -1,0 +1,48 @@
+"""``connector policy validate`` and ``connector policy explain``."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from connector.cli.main import app
+from tests.integration.conftest import Node, write_seed
+
+runner = CliRunner()
+
+
+def test_validate_accepts_a_template_and_names_each_violation(tmp_path):
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps({"permission": [{"action": "use", "constraint": [{"and": [
+        {"leftOperand": "FrameworkAgreement", "operator": "eq", "rightOperand": "DataExchangeGovernance:1.0"},
+        {"leftOperand": "UsagePurpose", "operator": "isAnyOf", "rightOperand": ["cx.pcf.base:1"]}]}]}]}))
+    assert runner.invoke(app, ["policy", "validate", str(good)]).exit_code == 0
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"permission": [{"action": "use", "constraint": [
+        {"leftOperand": "Membersheep", "operator": "eq", "rightOperand": "active"},
+        {"leftOperand": "UsagePurpose", "operator": "isAnyOf", "rightOperand": ["cx.pcf.base:1"]}]}]}))
+    result = runner.invoke(app, ["policy", "validate", str(bad)])
+    assert result.exit_code == 1
+    assert "closest: Membership" in result.output and "constraint[0].leftOperand" in result.output
+    garbage = tmp_path / "garbage.json"
+    garbage.write_text("{not json")
+    assert runner.invoke(app, ["policy", "validate", str(garbage)]).exit_code == 2
+
+
+@pytest.mark.integration
+def test_explain_asks_the_running_connector(tmp_path):
+    node = Node("provider", tmp_path)
+    write_seed(tmp_path / "seed.json")
+    node.write_config([], extra=f'seed_file = "{tmp_path / "seed.json"}"')
+    node.start()
+    try:
+        denied = runner.invoke(app, ["policy", "explain", "--policy", "usage", "--as", "did:web:oem.test",
+                                     "--config", str(node.config), "--claims", '{"membership": true}'])
+        assert denied.exit_code == 1, denied.output
+        assert "DENIED" in denied.output and "FrameworkAgreement" in denied.output
+        allowed = runner.invoke(app, ["policy", "explain", "--policy", "usage", "--as", "did:web:oem.test",
+                                      "--config", str(node.config), "--claims",
+                                      '{"frameworkAgreements": {"DataExchangeGovernance": "1.0"}}'])
+        assert allowed.exit_code == 0, allowed.output
+    finally:
+        node.process.stop()
