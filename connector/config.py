@@ -94,6 +94,8 @@ class IdentitySettings(BaseModel):
     status_list_cache_seconds: float = 300.0
     # credential types every DSP caller must present in dcp mode
     required_credentials: list[str] = Field(default_factory=lambda: ["MembershipCredential"])
+    # refuse agreements a provider has not signed (peers without keys cannot then agree with us)
+    require_signed_agreements: bool = False
 
 
 class Settings(BaseSettings):

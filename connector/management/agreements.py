@@ -6,8 +6,8 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from connector.management.deps import Body, Queries
-from connector.management.errors import ManagementRoute
+from connector.management.deps import Body, Queries, Services
+from connector.management.errors import ApiError, ManagementRoute
 from connector.management.jsonld import read_query_spec
 from connector.management.negotiations import render_agreement, render_negotiation
 
@@ -34,3 +34,21 @@ async def get_agreement(agreement_id: str, queries: Queries) -> JSONResponse:
 @sdk_alias.get("/{agreement_id}/negotiation")
 async def get_agreement_negotiation(agreement_id: str, queries: Queries) -> JSONResponse:
     return JSONResponse(render_negotiation(await run_in_threadpool(queries.negotiation_of, agreement_id)))
+
+
+@router.get("/{agreement_id}/signed")
+async def get_signed_agreement(agreement_id: str, queries: Queries, services: Services) -> JSONResponse:
+    """The signed agreement with both parties' DID documents: what ``connector agreement verify`` checks.
+
+    A Pontis extension. 404 when the agreement is unknown, 409 when it carries no signature.
+    """
+    from connector.services.agreements import standalone
+
+    def work() -> dict:
+        row = queries.agreement(agreement_id)
+        if row.policy.get("proof") is None or services.identity is None:
+            raise ApiError(409, f"agreement {agreement_id} is not signed (the provider has no signing key)",
+                           path="proof", invalid_value=agreement_id)
+        return services.identity.export_agreement(standalone(row.policy))
+
+    return JSONResponse(await run_in_threadpool(work))

@@ -96,9 +96,13 @@ class AgreementDoc:
     assigner: str
     assignee: str
     timestamp: str | None = None
+    # Data Integrity proof(s) over the agreement, carried as they came (see services/agreements.py)
+    proof: Any = None
 
     def to_json(self) -> dict:
-        extra = {"timestamp": self.timestamp} if self.timestamp else None
+        extra: dict = {"timestamp": self.timestamp} if self.timestamp else {}
+        if self.proof is not None:
+            extra["proof"] = self.proof
         return policy_to_compact(
             self.policy,
             policy_type="Agreement",
@@ -106,7 +110,7 @@ class AgreementDoc:
             target=self.target,
             assigner=self.assigner,
             assignee=self.assignee,
-            extra=extra,
+            extra=extra or None,
         )
 
 
@@ -151,6 +155,7 @@ def read_agreement(body: dict) -> AgreementDoc:
         assigner=node["assigner"],
         assignee=node["assignee"],
         timestamp=node.get("timestamp") or body.get("timestamp"),
+        proof=node.get("proof"),
     )
 
 
@@ -244,22 +249,33 @@ class ContractAgreement:
         return out
 
 
+# DSP's verification message has no field for the consumer's counter-signature; this extension
+# property (a full IRI, so JSON-LD processors keep it and plain-JSON peers may ignore it) carries it
+AGREEMENT_PROOF = "https://w3id.org/pontis/v1/agreementProof"
+
+
 @dataclass(frozen=True, slots=True)
 class AgreementVerification:
     provider_pid: str
     consumer_pid: str
+    agreement_proof: Any = None
 
     kind = NegotiationMessage.VERIFICATION
 
     @classmethod
     def from_json(cls, body: Any) -> "AgreementVerification":
         check_type(body, "ContractAgreementVerificationMessage")
-        return cls(_string(body, "providerPid"), _string(body, "consumerPid"))
+        proof = body.get(AGREEMENT_PROOF)
+        if proof is not None and not isinstance(proof, dict):
+            raise MessageFormatError(AGREEMENT_PROOF, "a Data Integrity proof object")
+        return cls(_string(body, "providerPid"), _string(body, "consumerPid"), proof)
 
     def to_json(self) -> dict:
         out = _envelope("ContractAgreementVerificationMessage")
         out["providerPid"] = self.provider_pid
         out["consumerPid"] = self.consumer_pid
+        if self.agreement_proof is not None:
+            out[AGREEMENT_PROOF] = self.agreement_proof
         return out
 
 

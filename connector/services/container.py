@@ -102,6 +102,8 @@ def build(settings: Settings, *, clock=wall_clock_ms, client: DspClient | None =
         playbook=playbook,
         clock=clock,
         retry=retry,
+        identity=identity,
+        require_signed_agreements=settings.identity.require_signed_agreements,
     )
     edrs = EdrIssuer(settings.participant_id, settings.public_url, settings.edr_ttl_seconds,
                      settings.dataplane.refresh_ttl_seconds)

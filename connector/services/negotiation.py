@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 from datetime import datetime, timezone
 
 from sqlmodel import Session, select
@@ -24,13 +25,16 @@ from connector.protocol.messages import (
     ContractRequest,
     NegotiationEvent,
     NegotiationTermination,
+    AGREEMENT_PROOF,
     OfferRef,
     negotiation_ack,
     read_offer,
 )
 from connector.protocol.retry import RetryPolicy
+from connector.services import agreements
 from connector.services.accepted import check_acceptable
 from connector.services.catalog import CatalogService
+from connector.identity.dataintegrity import SigningError
 from connector.policy import decision_to_dict, dsp_error
 from connector.services.errors import InvalidRequest
 from connector.services.groups import groups_of
@@ -82,10 +86,14 @@ class NegotiationService(ProcessService):
 
     def __init__(self, db: Database, *, participant_id: str, callback_url: str, catalog: CatalogService,
                  playbook: Playbook, clock: Callable[[], int], retry: RetryPolicy,
-                 wake: Callable[[], None] = lambda: None) -> None:
+                 wake: Callable[[], None] = lambda: None, identity: Any = None,
+                 require_signed_agreements: bool = False) -> None:
         super().__init__(db, participant_id=participant_id, callback_url=callback_url, playbook=playbook,
                          clock=clock, retry=retry, wake=wake)
         self.catalog = catalog
+        # our DID and keys (connector.identity.wallet.LocalIdentity): with them agreements are signed
+        self.identity = identity
+        self.require_signed_agreements = require_signed_agreements
 
     def _ack(self, row: Negotiation) -> dict:
         return ack(row)
@@ -170,17 +178,47 @@ class NegotiationService(ProcessService):
             neg.offer_id = message.offer.id
         elif isinstance(message, ContractAgreement):
             doc = message.agreement
+            node = doc.to_json()
+            self._check_provider_signature(node)
             neg.agreement_id = doc.id
             if session.get(Agreement, doc.id) is None:
                 session.add(Agreement(
                     id=doc.id, negotiation_id=neg.id, asset_id=doc.target, provider_id=doc.assigner,
-                    consumer_id=doc.assignee, policy=doc.to_json(), signing_date=_signing_ms(doc.timestamp, now),
+                    consumer_id=doc.assignee, policy=node, signing_date=_signing_ms(doc.timestamp, now),
                     created_at=now,
                 ))
+        elif isinstance(message, AgreementVerification) and message.agreement_proof is not None:
+            self._take_consumer_signature(session, neg, message.agreement_proof)
         elif isinstance(message, NegotiationTermination):
             reasons = list(message.reason) or ["no reason given"]
             neg.error = {"by": "peer", "code": message.code, "reasons": reasons}
             neg.error_detail = f"terminated by {neg.counterparty_id}: " + "; ".join(reasons)
+
+    def _check_provider_signature(self, node: dict) -> None:
+        """Consumer: a signed agreement must verify; an unsigned one only if we do not insist."""
+        if node.get("proof") is None:
+            if self.require_signed_agreements:
+                raise InvalidRequest("agreement.proof", "the agreement is not signed; this connector accepts "
+                                     "only agreements signed by the provider", path="agreement.proof")
+            return
+        if self.identity is not None:
+            reason = agreements.check(self.identity, node)
+            if reason is not None:
+                raise InvalidRequest("agreement.proof", f"the agreement's signature does not verify: {reason}",
+                                     path="agreement.proof")
+
+    def _take_consumer_signature(self, session: Session, neg: Negotiation, proof: dict) -> None:
+        """Provider: keep the consumer's counter-signature once it verifies (a proof set)."""
+        row = session.get(Agreement, neg.agreement_id) if neg.agreement_id else None
+        if row is None or self.identity is None:
+            return
+        updated = agreements.with_consumer_proof(row.policy, proof)
+        reason = agreements.check(self.identity, updated, require_consumer=True)
+        if reason is not None:
+            raise InvalidRequest("agreement.proof", f"the counter-signature does not verify: {reason}",
+                                 path=AGREEMENT_PROOF)
+        row.policy = updated
+        session.add(row)
 
     def _on_acknowledged(self, session: Session, neg: Negotiation, out: OutgoingMessage, response, now: int):  # type: ignore[no-untyped-def]
         if M(out.kind) is M.AGREEMENT:
@@ -207,7 +245,10 @@ class NegotiationService(ProcessService):
                 stamp = datetime.fromtimestamp(now / 1000, timezone.utc).isoformat().replace("+00:00", "Z")
                 doc = AgreementDoc(new_pid(), offer.policy, neg.asset_id or offer.target or "",
                                    self.participant_id, neg.counterparty_id, stamp)
-                return join_url(base, f"negotiations/{cp}/agreement"), ContractAgreement(pp, cp, doc).to_json()
+                body = ContractAgreement(pp, cp, doc).to_json()
+                if self.identity is not None:  # the provider signs what it agrees to
+                    body["agreement"] = agreements.provider_sign(self.identity, body["agreement"])
+                return join_url(base, f"negotiations/{cp}/agreement"), body
             if kind is M.FINALIZED:
                 return join_url(base, f"negotiations/{cp}/events"), NegotiationEvent(pp, cp, "FINALIZED").to_json()
             if kind is M.TERMINATION:
@@ -222,11 +263,39 @@ class NegotiationService(ProcessService):
             if kind is M.ACCEPTED:
                 return join_url(base, f"negotiations/{pp}/events"), NegotiationEvent(pp, cp, "ACCEPTED").to_json()
             if kind is M.VERIFICATION:
-                return join_url(base, f"negotiations/{pp}/agreement/verification"), AgreementVerification(pp, cp).to_json()
+                proof = self._countersign(session, neg)
+                return (join_url(base, f"negotiations/{pp}/agreement/verification"),
+                        AgreementVerification(pp, cp, proof).to_json())
             if kind is M.TERMINATION:
                 body = NegotiationTermination(pp, cp, code, reasons or []).to_json()
                 return join_url(base, f"negotiations/{pp}/termination"), body
         raise LocalProtocolError(neg.state, kind.value, f"the {neg.role.lower()} does not send {kind.value}")
+
+    def enqueue(self, session: Session, row: Negotiation, kind: M, now: int,  # type: ignore[override]
+                code: str | None = None, reasons: list[str] | None = None) -> OutgoingMessage:
+        try:
+            return super().enqueue(session, row, kind, now, code, reasons)
+        except SigningError as exc:
+            if kind is not M.AGREEMENT:
+                raise
+            # we will not send an agreement we cannot sign; end the negotiation and say why
+            reasons = [f"the provider could not sign the agreement: {exc}"]
+            row.error = {"by": "local", "code": "agreement-unsignable", "reasons": reasons}
+            row.error_detail = reasons[0]
+            log.error("negotiation %s: %s", row.id, reasons[0])
+            return super().enqueue(session, row, M.TERMINATION, now, "agreement-unsignable", reasons)
+
+    def _countersign(self, session: Session, neg: Negotiation) -> dict | None:
+        """Consumer: add our proof to a provider-signed agreement; the verification carries it."""
+        row = session.get(Agreement, neg.agreement_id) if neg.agreement_id else None
+        if self.identity is None or row is None or row.policy.get("proof") is None:
+            return None
+        if isinstance(row.policy["proof"], list) and len(row.policy["proof"]) > 1:
+            return row.policy["proof"][-1]  # signed already (a resent verification)
+        proof, updated = agreements.consumer_countersign(self.identity, row.policy)
+        row.policy = updated
+        session.add(row)
+        return proof
 
     # --- staff commands ------------------------------------------------------------------------
 

@@ -243,8 +243,9 @@ class ProcessService:
                 raise Conflict(f"{self.machine.name}.state", str(exc)) from exc
             if kind is self.machine.termination:
                 outbox.cancel_pending(session, row.id, "superseded by a termination")
-                row.error = {"by": "local", "code": code, "reasons": reasons or []}
-                row.error_detail = "; ".join(reasons or []) or None
+            if reasons:  # a termination or suspension we start: keep its reason on our side too
+                row.error = {"by": "local", "code": code, "reasons": reasons}
+                row.error_detail = "; ".join(reasons)
             self.enqueue(session, row, kind, now, code, reasons)
             session.add(row)
         self.wake()
