@@ -7,6 +7,7 @@ PostgreSQL. Reads use plain deferred transactions and never block writers.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -66,6 +67,7 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = normalize_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
+        self._write_lock = threading.Lock()
         if self.is_sqlite:
             self.engine = _sqlite_engine(self.url)
         else:
@@ -74,6 +76,18 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A session whose transaction commits on exit and rolls back on any exception."""
+        if self.is_sqlite:
+            # SQLite has one writer at a time. Threads of this process queue on a lock, handed
+            # over at once; left to SQLite's busy handler they would sleep in 10-100 ms steps.
+            with self._write_lock:
+                with self._write_session() as session:
+                    yield session
+        else:
+            with self._write_session() as session:
+                yield session
+
+    @contextmanager
+    def _write_session(self) -> Iterator[Session]:
         with self.engine.connect() as conn:
             if self.is_sqlite:
                 conn.execution_options(pontis_write=True)

@@ -1,0 +1,226 @@
+"""The demo's story, step by step (see ``demo.py`` for the data space it runs on)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from connector.cli.demo import Node, StepFailed, pull
+from connector.cli.demo_world import (
+    ACHSEN,
+    ACHSEN_ACCESS,
+    ACHSEN_OFFERS,
+    ACHSEN_USAGE,
+    CASTING_FILE,
+    CASTING_PCF,
+    FILE_MB,
+    MODULE_PCF,
+    MOTORWERKE,
+    NORDGUSS_ACCESS,
+    NORDGUSS_OFFERS,
+    NORDGUSS_USAGE,
+    PCF_PURPOSE,
+    access_policy,
+    contract_definition,
+    usage_policy,
+)
+from connector.config import MANAGEMENT_PATH
+from connector.identity.issuer import Issuer
+from connector.identity.wallet import Wallet
+
+
+class Story:
+    def __init__(self, nodes: dict[str, Node], issuer: Issuer, workdir: Path, console: Console) -> None:
+        self.nodes, self.issuer, self.workdir, self.console = nodes, issuer, workdir, console
+        self.nordguss, self.achsen, self.motorwerke = nodes["nordguss"], nodes["achsen"], nodes["motorwerke"]
+        self.exported: list[Path] = []
+
+    def say(self, text: str) -> None:
+        self.console.print("  " + text)
+
+    def ok(self, text: str) -> None:
+        self.console.print(f"  [green]✔[/green] {text}")
+
+    def run(self) -> None:
+        for number, (title, step) in enumerate([
+            ("Three companies start their connectors and publish", self.start),
+            ("Achsen negotiates and pulls Nordguss's casting PCF and a 50 MB file", self.achsen_buys),
+            ("Motorwerke asks Achsen for the module PCF: refused, then credentialed", self.motorwerke_buys),
+            ("Motorwerke asks Nordguss directly: the offer is hidden, then opened up", self.hidden_offer),
+            ("Where things are", self.where),
+        ], start=1):
+            self.console.rule(f"[bold]{number}. {title}")
+            step()
+
+    # --- 1 -----------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.say(f"data-space issuer {self.issuer.did} (hosted by {self.nordguss.name}'s connector)")
+        for node in self.nodes.values():
+            credentials = ", ".join(t.removesuffix("Credential") for t in Wallet.load(node.wallet).types())
+            self.console.print(f"  [bold]{node.name}[/bold], {node.company.role}")
+            self.say(f"  DID {node.did}   BPN {node.company.bpn}")
+            self.say(f"  credentials: {credentials}")
+            self.say(f"  DSP {node.dsp}   management {node.base}{MANAGEMENT_PATH}/v3")
+        self._publish(self.nordguss, NORDGUSS_ACCESS, [ACHSEN.bpn], NORDGUSS_USAGE, NORDGUSS_OFFERS)
+        with (self.nordguss.files / "ng-wc-400-ct-scan.bin").open("wb") as out:
+            block = bytes(range(256)) * 4096  # 1 MiB
+            for _ in range(FILE_MB):
+                out.write(block)
+        self.ok(f"Nordguss publishes {CASTING_PCF} (12.5 kg CO2e, a stored document) and {CASTING_FILE} "
+                f"({FILE_MB} MB file) for BPN {ACHSEN.bpn} + Membership; usage: FrameworkAgreement + Membership "
+                f"+ UsagePurpose {PCF_PURPOSE}")
+        self._publish(self.achsen, ACHSEN_ACCESS, [MOTORWERKE.bpn], ACHSEN_USAGE, ACHSEN_OFFERS)
+        self.ok(f"Achsen publishes {MODULE_PCF} (58.6 kg CO2e) for BPN {MOTORWERKE.bpn} + Membership; "
+                "same usage policy")
+
+    @staticmethod
+    def _publish(node: Node, access_id: str, bpns: list[str], usage_id: str, assets: list[dict]) -> None:
+        node.call("POST", "/v3/policydefinitions", access_policy(access_id, bpns))
+        node.call("POST", "/v3/policydefinitions", usage_policy(usage_id, PCF_PURPOSE))
+        for asset in assets:
+            node.call("POST", "/v3/assets", asset)
+            node.call("POST", "/v3/contractdefinitions",
+                      contract_definition(f"{asset['@id']}-contract", asset["@id"], access_id, usage_id))
+
+    # --- 2 -----------------------------------------------------------------------------------------
+
+    def achsen_buys(self) -> None:
+        achsen, nordguss = self.achsen, self.nordguss
+        datasets = achsen.catalog(nordguss)
+        self.say(f"Achsen sees {len(datasets)} offers in Nordguss's catalog: {', '.join(d['@id'] for d in datasets)}")
+        offer = Node.offer(datasets, CASTING_PCF)
+        done = achsen.negotiate_pull(nordguss, CASTING_PCF, offer)
+        if done["state"] != "FINALIZED":
+            raise StepFailed(f"Achsen's negotiation ended {done['state']}: {done.get('errorDetail')}")
+        agreement_id = done["contractAgreementId"]
+        self.ok(f"negotiation FINALIZED: agreement {agreement_id}")
+        bundles = {}
+        for node in (nordguss, achsen):
+            bundles[node.company.key] = node.call("GET", f"/v3/contractagreements/{agreement_id}/signed")
+            signers = [p["verificationMethod"] for p in bundles[node.company.key]["signedAgreement"]["proof"]]
+            self.say(f"{node.name} holds it signed by: {', '.join(signers)}")
+        if len(bundles["achsen"]["signedAgreement"]["proof"]) != 2:
+            raise StepFailed("the agreement should carry two proofs (provider's and consumer's)")
+
+        transfer, endpoint, token = achsen.edr(agreement_id)
+        body, _ = pull(endpoint, token)
+        pcf = json.loads(body)
+        kg = pcf["pcf"]["pcfExcludingBiogenicUptake"]
+        if kg != 12.5:
+            raise StepFailed(f"the casting PCF should say 12.5 kg, not {kg}")
+        achsen.complete(transfer)
+        self.ok(f"pulled through Nordguss's data plane ({endpoint}): {pcf['productNameCompany']}, "
+                f"{kg} kg CO2e per {pcf['pcf']['declaredUnitOfMeasurement']} (pcfExcludingBiogenicUptake)")
+
+        done = achsen.negotiate_pull(nordguss, CASTING_FILE, Node.offer(datasets, CASTING_FILE))
+        if done["state"] != "FINALIZED":
+            raise StepFailed(f"the file's negotiation ended {done['state']}: {done.get('errorDetail')}")
+        transfer, endpoint, token = achsen.edr(done["contractAgreementId"])
+        target = self.workdir / "downloads" / "achsen" / "ng-wc-400-ct-scan.bin"
+        target.parent.mkdir(parents=True)
+        size, seconds = pull(endpoint, token, target)
+        if size != FILE_MB << 20:
+            raise StepFailed(f"the file should be {FILE_MB << 20} bytes, got {size}")
+        achsen.complete(transfer)
+        self.ok(f"streamed {CASTING_FILE} to {target}: {size / (1 << 20):.0f} MB in {seconds:.2f} s "
+                f"({size / (1 << 20) / max(seconds, 1e-6):.0f} MB/s)")
+
+        bundle = self.workdir / "agreements" / f"achsen-nordguss-{CASTING_PCF}.json"
+        bundle.parent.mkdir(exist_ok=True)
+        bundle.write_text(json.dumps(bundles["achsen"], indent=2))
+        self.exported.append(bundle)
+        command = [sys.executable, "-m", "connector.cli.main", "agreement", "verify", str(bundle), "--require-consumer"]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        output = (result.stdout + result.stderr).strip().replace("\n", "\n    ")
+        self.say(f"offline: connector agreement verify {bundle.name} --require-consumer")
+        self.say(f"  {output}")
+        if result.returncode != 0:
+            raise StepFailed(f"connector agreement verify exited {result.returncode}")
+        self.ok("the signed agreement verifies offline (both signatures, no network)")
+
+    # --- 3 -----------------------------------------------------------------------------------------
+
+    def motorwerke_buys(self) -> None:
+        motorwerke, achsen = self.motorwerke, self.achsen
+        offer = Node.offer(motorwerke.catalog(achsen), MODULE_PCF)
+        self.say(f"Motorwerke sees {MODULE_PCF} in Achsen's catalog; its wallet lacks DataExchangeGovernance")
+        done = motorwerke.negotiate_pull(achsen, MODULE_PCF, offer)
+        reason = done.get("errorDetail") or ""
+        if done["state"] != "TERMINATED" or not any(w in reason for w in ("FrameworkAgreement", "DataExchangeGovernance")):
+            raise StepFailed(f"the request should be refused naming FrameworkAgreement; got {done['state']}: {reason}")
+        self.console.print(f"  [yellow]✘ refused[/yellow] (TERMINATED): {reason}")
+
+        credential = self.issuer.issue(motorwerke.did, "DataExchangeGovernance")
+        wallet = Wallet.load(motorwerke.wallet)
+        wallet.add(credential)
+        wallet.save()
+        self.ok(f"the issuer issues Motorwerke's DataExchangeGovernance credential ({credential.credential['id']}) "
+                "into its wallet file; the running connector re-reads it")
+
+        done = motorwerke.negotiate_pull(achsen, MODULE_PCF, offer)
+        if done["state"] != "FINALIZED":
+            raise StepFailed(f"the repeated request ended {done['state']}: {done.get('errorDetail')}")
+        transfer, endpoint, token = motorwerke.edr(done["contractAgreementId"])
+        body, _ = pull(endpoint, token)
+        kg = json.loads(body)["pcf"]["pcfExcludingBiogenicUptake"]
+        if kg != 58.6:
+            raise StepFailed(f"the module PCF should say 58.6 kg, not {kg}")
+        motorwerke.complete(transfer)
+        bundle = self.workdir / "agreements" / f"motorwerke-achsen-{MODULE_PCF}.json"
+        bundle.write_text(json.dumps(motorwerke.call(
+            "GET", f"/v3/contractagreements/{done['contractAgreementId']}/signed"), indent=2))
+        self.exported.append(bundle)
+        self.ok(f"repeated: FINALIZED, agreement {done['contractAgreementId']}; pulled {kg} kg CO2e per piece "
+                "for AX-RM-7 through Achsen's data plane")
+
+    # --- 4 -----------------------------------------------------------------------------------------
+
+    def hidden_offer(self) -> None:
+        motorwerke, nordguss = self.motorwerke, self.nordguss
+        visible = [d["@id"] for d in motorwerke.catalog(nordguss)]
+        if CASTING_PCF in visible:
+            raise StepFailed("Motorwerke should not see Nordguss's casting offer yet")
+        self.say(f"Motorwerke asks Nordguss's catalog: {len(visible)} offers visible, no reason given")
+        explained = nordguss.call("POST", "/v3/catalog/explain", {"counterPartyId": motorwerke.did, "assetId": CASTING_PCF})
+        text = json.dumps(explained)
+        if "BusinessPartnerNumber" not in text:
+            raise StepFailed(f"the explanation should name BusinessPartnerNumber: {text[:600]}")
+        self.say("Nordguss's admin asks POST /management/v3/catalog/explain:")
+        for offer in explained["offers"]:
+            self.say(f"  {offer['contractDefinitionId']}: visible={offer['visible']}, agreeable={offer['agreeable']}")
+            for line in offer["access"].get("explanation", []):
+                self.say(f"    {line}")
+        nordguss.call("PUT", f"/v3/policydefinitions/{NORDGUSS_ACCESS}",
+                      access_policy(NORDGUSS_ACCESS, [ACHSEN.bpn, MOTORWERKE.bpn]))
+        self.ok(f"Nordguss's admin adds {MOTORWERKE.bpn} to {NORDGUSS_ACCESS} (PUT /v3/policydefinitions)")
+        visible = [d["@id"] for d in motorwerke.catalog(nordguss)]
+        if CASTING_PCF not in visible:
+            raise StepFailed(f"Motorwerke should now see {CASTING_PCF}; it sees {visible}")
+        self.ok(f"Motorwerke now sees: {', '.join(visible)}")
+
+    # --- 5 -----------------------------------------------------------------------------------------
+
+    def where(self) -> None:
+        self.say(f"everything is under {self.workdir}")
+        for node in self.nodes.values():
+            self.say(f"{node.name:15} config {node.config}")
+            self.say(f"{'':15} database {node.database}   log {node.log}")
+            self.say(f"{'':15} keys {node.keys}   wallet {node.wallet}")
+        self.say(f"issuer: {self.issuer.directory}")
+        for bundle in self.exported:
+            self.say(f"signed agreement: {bundle}   (check: connector agreement verify {bundle})")
+
+    @staticmethod
+    def urls(nodes: dict[str, Node], issuer: Issuer, console: Console) -> None:
+        console.rule("[bold]The running data space")
+        for node in nodes.values():
+            console.print(f"  [bold]{node.name}[/bold]  X-Api-Key: {node.api_key}")
+            console.print(f"    management {node.base}{MANAGEMENT_PATH}/v3   DSP {node.dsp}")
+            console.print(f"    DID document {node.base}/.well-known/did.json")
+        console.print(f"  issuer {issuer.did}: {nodes['nordguss'].base}/issuer/did.json, "
+                      f"status list {issuer.status_list_url}")

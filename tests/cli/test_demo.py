@@ -1,0 +1,15 @@
+"""``connector demo`` end to end: three connector processes in DCP mode tell the whole story."""
+
+import pytest
+
+from connector.cli.demo import run_demo
+
+pytestmark = pytest.mark.integration
+
+
+def test_the_demo_tells_its_story_and_exits_0(tmp_path):
+    workdir = tmp_path / "demo"
+    assert run_demo(workdir) == 0
+    assert (workdir / "downloads" / "achsen" / "ng-wc-400-ct-scan.bin").stat().st_size == 50 << 20
+    assert sorted(p.name for p in (workdir / "agreements").iterdir()) == [
+        "achsen-nordguss-nordguss-pcf-NG-WC-400.json", "motorwerke-achsen-achsen-pcf-AX-RM-7.json"]
