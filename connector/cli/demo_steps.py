@@ -202,6 +202,20 @@ class Story:
         if CASTING_PCF not in visible:
             raise StepFailed(f"Motorwerke should now see {CASTING_PCF}; it sees {visible}")
         self.ok(f"Motorwerke now sees: {', '.join(visible)}")
+        # the OEM now pulls the casting's 50 MB scan itself, through Nordguss's data plane
+        datasets = motorwerke.catalog(nordguss)
+        done = motorwerke.negotiate_pull(nordguss, CASTING_FILE, Node.offer(datasets, CASTING_FILE))
+        if done["state"] != "FINALIZED":
+            raise StepFailed(f"Motorwerke's negotiation for the file ended {done['state']}: {done.get('errorDetail')}")
+        transfer, endpoint, token = motorwerke.edr(done["contractAgreementId"])
+        target = self.workdir / "downloads" / "motorwerke" / "ng-wc-400-ct-scan.bin"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        size, seconds = pull(endpoint, token, target)
+        if size != FILE_MB << 20:
+            raise StepFailed(f"the file should be {FILE_MB << 20} bytes, got {size}")
+        motorwerke.complete(transfer)
+        self.ok(f"Motorwerke streams {CASTING_FILE} from Nordguss's data plane: {size / (1 << 20):.0f} MB in "
+                f"{seconds:.2f} s ({size / (1 << 20) / max(seconds, 1e-6):.0f} MB/s)")
 
     # --- 5 -----------------------------------------------------------------------------------------
 
