@@ -265,19 +265,26 @@ def expect(kind: str) -> Step:
     return expect_callback(path, type_name, event)
 
 
-def trigger(**overrides: str) -> Step:
+def post_trigger(kind: str, body_of) -> Step:  # type: ignore[no-untyped-def]
+    """The TCK's consumer trigger webhook for ``kind`` (negotiations or transfers)."""
     def run(r: Run) -> None:
-        body = {"datasetId": r.scenario.dataset, "offerId": r.scenario.offer, "providerId": TCK_PARTICIPANT,
-                "connectorAddress": r.session.base_url, **overrides}
-        response = r.client.post(f"{r.cut.base_url}/tck/negotiations/requests", json=body)
+        response = r.client.post(f"{r.cut.base_url}/tck/{kind}/requests", json=body_of(r))
         r.note(f"TCK -> CUT  trigger -> {response.status_code} {response.text[:200]}")
         assert response.is_success, f"trigger: expected 2xx, got {response.status_code}: {response.text[:300]}"
         r.trigger_pid = response.json().get("consumerPid")
 
-    return Step("trigger(negotiations)", run)
+    return Step(f"trigger({kind})", run)
 
 
-def wait_state(side: str, state: str, timeout: float = TIMEOUT) -> Step:
+def trigger(**overrides: str) -> Step:
+    return post_trigger("negotiations", lambda r: {
+        "datasetId": r.scenario.dataset, "offerId": r.scenario.offer, "providerId": TCK_PARTICIPANT,
+        "connectorAddress": r.session.base_url, **overrides})
+
+
+def wait_state(side: str, state: str, timeout: float = TIMEOUT, *, process: str = "negotiations",
+               type_name: str = "ContractNegotiation") -> Step:
+    """Wait until the TCK's side or the CUT's (polled by GET) is in ``state``."""
     def tck(r: Run) -> None:
         reached = r.session.wait_for(lambda: r.session.tck_state == state or bool(r.problems()), timeout)
         r.fail_on_problems()
@@ -285,21 +292,21 @@ def wait_state(side: str, state: str, timeout: float = TIMEOUT) -> Step:
 
     def cut(r: Run) -> None:
         if r.scenario.role == PROVIDER:
-            url = f"{r.cut.dsp_url}/negotiations/{r.provider_pid}"
+            url = f"{r.cut.dsp_url}/{process}/{r.provider_pid}"
         else:
-            url = f"{r.cut_callback}/negotiations/{r.consumer_pid}"
+            url = f"{r.cut_callback}/{process}/{r.consumer_pid}"
         wanted = {"providerPid": r.provider_pid, "consumerPid": r.consumer_pid, "state": state}
         deadline = time.monotonic() + timeout
         while True:
             response = r.client.get(url)
             assert response.status_code == 200, f"GET {url}: expected 200, got {response.status_code}: {response.text[:300]}"
-            body = r.check_body("ContractNegotiation", response, f"GET {url}")
+            body = r.check_body(type_name, response, f"GET {url}")
             seen = {key: body.get(key) for key in wanted}
             # a consumer shows providerPid "" until its request is acknowledged: poll past that too
             if seen == wanted or time.monotonic() > deadline:
                 break
             time.sleep(0.03)
-        assert seen == wanted, f"the CUT's negotiation is {seen}, expected {wanted} (after {timeout}s)"
+        assert seen == wanted, f"the CUT's {type_name} is {seen}, expected {wanted} (after {timeout}s)"
         r.note(f"CUT state {state}")
 
     return Step(f"wait_state({side}, {state})", tck if side == "tck" else cut)

@@ -23,7 +23,17 @@ from typing import Any
 
 from tests.tck import reference
 from tests.tck.peer import DSPACE_CONTEXT, Expectation, state_after
-from tests.tck.steps import CONSUMER, PROVIDER, TCK_PARTICIPANT, TIMEOUT, Run, Step, expect_callback
+from tests.tck.steps import (
+    CONSUMER,
+    PROVIDER,
+    TCK_PARTICIPANT,
+    TIMEOUT,
+    Run,
+    Step,
+    expect_callback,
+    post_trigger,
+    wait_state,
+)
 
 FORMAT = "HttpData-PULL"
 # the TCK's TransferFunctions.dataAddress(): what a provider TCK hands the consumer CUT on start
@@ -147,39 +157,10 @@ def tp_expect(kind: str) -> Step:
 
 
 def tp_trigger() -> Step:
-    def run(r: Run) -> None:
-        body = {"agreementId": r.scenario.dataset, "format": FORMAT, "providerId": TCK_PARTICIPANT,
-                "connectorAddress": r.session.base_url}
-        response = r.client.post(f"{r.cut.base_url}/tck/transfers/requests", json=body)
-        r.note(f"TCK -> CUT  trigger -> {response.status_code} {response.text[:200]}")
-        assert response.is_success, f"trigger: expected 2xx, got {response.status_code}: {response.text[:300]}"
-        r.trigger_pid = response.json().get("consumerPid")
-
-    return Step("tp_trigger(transfers)", run)
+    return post_trigger("transfers", lambda r: {
+        "agreementId": r.scenario.dataset, "format": FORMAT, "providerId": TCK_PARTICIPANT,
+        "connectorAddress": r.session.base_url})
 
 
 def tp_wait_state(side: str, state: str, timeout: float = TIMEOUT) -> Step:
-    def tck(r: Run) -> None:
-        reached = r.session.wait_for(lambda: r.session.tck_state == state or bool(r.problems()), timeout)
-        r.fail_on_problems()
-        assert reached, f"the TCK did not reach {state} in {timeout}s (it is {r.session.tck_state})"
-
-    def cut(r: Run) -> None:
-        if r.scenario.role == PROVIDER:
-            url = f"{r.cut.dsp_url}/transfers/{r.provider_pid}"
-        else:
-            url = f"{r.cut_callback}/transfers/{r.consumer_pid}"
-        wanted = {"providerPid": r.provider_pid, "consumerPid": r.consumer_pid, "state": state}
-        deadline = time.monotonic() + timeout
-        while True:
-            response = r.client.get(url)
-            assert response.status_code == 200, f"GET {url}: expected 200, got {response.status_code}: {response.text[:300]}"
-            body = r.check_body("TransferProcess", response, f"GET {url}")
-            seen = {key: body.get(key) for key in wanted}
-            if seen == wanted or time.monotonic() > deadline:
-                break
-            time.sleep(0.03)
-        assert seen == wanted, f"the CUT's transfer process is {seen}, expected {wanted} (after {timeout}s)"
-        r.note(f"CUT state {state}")
-
-    return Step(f"tp_wait_state({side}, {state})", tck if side == "tck" else cut)
+    return wait_state(side, state, timeout, process="transfers", type_name="TransferProcess")
