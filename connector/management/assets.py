@@ -44,6 +44,11 @@ def read_asset(body: Any, *, update: bool) -> AssetInput:
     check_type(address, "dataAddress.@type", ("DataAddress",))
     flat = {(k[len(EDC_NS):] if k.startswith(EDC_NS) else k): localize(simplify(v))
             for k, v in address.items() if not k.startswith("@")}
+    document = _raw_document(body)
+    if document is not None:
+        # a stored document is opaque data, not part of the asset's JSON-LD: keep it byte for byte
+        # (expansion would turn one-item arrays into scalars and read any @context inside it)
+        flat["document"] = document
     kind = flat.get("type")
     if not isinstance(kind, str) or not kind:
         raise bad_request("dataAddress.type", 'is required: the kind of data address, e.g. "HttpData"', kind)
@@ -53,6 +58,19 @@ def read_asset(body: Any, *, update: bool) -> AssetInput:
         private_properties=properties(node, "privateProperties"),
         data_address=flat,
     )
+
+
+def _raw_document(body: Any) -> Any:
+    """The dataAddress's ``document`` exactly as the client sent it, if there is one."""
+    if not isinstance(body, dict):
+        return None
+    for address_key in ("dataAddress", "edc:dataAddress", EDC_NS + "dataAddress"):
+        address = body.get(address_key)
+        if isinstance(address, dict):
+            for key in ("document", "edc:document", EDC_NS + "document"):
+                if key in address:
+                    return address[key]
+    return None
 
 
 def render_asset(asset: Asset) -> dict:

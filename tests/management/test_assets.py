@@ -149,3 +149,14 @@ def test_expanded_edc_keys_are_read_too(api):
         EDC + "dataAddress": {EDC + "type": "HttpData"},
     }))
     assert ok(api.get(f"{BASE}/full"))["properties"] == {"name": "full iris"}
+
+
+def test_a_stored_document_is_kept_exactly_as_sent(api):
+    document = {"@context": {"x": "urn:x:"}, "productIds": ["urn:mpn:NG-WC-400"], "pcf": {"value": 12.5, "list": [1]}}
+    body = {"@context": {"@vocab": "https://w3id.org/edc/v0.0.1/ns/"}, "@id": "doc-1", "properties": {},
+            "dataAddress": {"@type": "DataAddress", "type": "PontisDocument", "document": document}}
+    assert api.post("/management/v3/assets", json=body).status_code == 200
+    stored = api.app.state.services.db
+    from connector.store.models import Asset
+    with stored.read() as session:
+        assert session.get(Asset, "doc-1").data_address["document"] == document
