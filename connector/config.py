@@ -52,6 +52,9 @@ class DataPlaneSettings(BaseModel):
     # pushes running at once, and how often STARTED pull transfers are checked for expiry
     push_concurrency: int = 8
     sweep_seconds: float = 30.0
+    # JSON documents served from the connector (PontisDocument) carry our eddsa-jcs-2022 proof, so
+    # the consumer can prove to anyone where they came from (needs the [identity] key file)
+    sign_documents: bool = False
 
     @field_validator("allowlist")
     @classmethod

@@ -160,7 +160,8 @@ def _setup(workdir: Path, nodes: dict[str, Node]) -> Issuer:
         identity = identity_section("dcp", node.keys, node.wallet, [issuer.did], insecure_localhost=True,
                                     issuer_dir=workdir / "issuer" if node is host else None,
                                     status_list_cache_seconds=0)
-        extra = "\n".join(["retry_base_seconds = 0.2", identity, "[dataplane]", f'files_dir = "{node.files}"'])
+        extra = "\n".join(["retry_base_seconds = 0.2", identity, "[dataplane]", f'files_dir = "{node.files}"',
+                           "sign_documents = true"])
         node.config.write_text(render_config(
             participant_id=node.did, bpn=node.company.bpn, name=node.name, port=node.port,
             database_url=f"sqlite:///{node.database}", api_key=node.api_key,

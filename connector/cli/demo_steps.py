@@ -116,13 +116,14 @@ class Story:
         achsen.complete(transfer)
         self.ok(f"pulled through Nordguss's data plane ({endpoint}): {pcf['productNameCompany']}, "
                 f"{kg} kg CO2e per {pcf['pcf']['declaredUnitOfMeasurement']} (pcfExcludingBiogenicUptake)")
+        self._check_signature(pcf, nordguss, "casting PCF", "achsen")
 
         done = achsen.negotiate_pull(nordguss, CASTING_FILE, Node.offer(datasets, CASTING_FILE))
         if done["state"] != "FINALIZED":
             raise StepFailed(f"the file's negotiation ended {done['state']}: {done.get('errorDetail')}")
         transfer, endpoint, token = achsen.edr(done["contractAgreementId"])
         target = self.workdir / "downloads" / "achsen" / "ng-wc-400-ct-scan.bin"
-        target.parent.mkdir(parents=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
         size, seconds = pull(endpoint, token, target)
         if size != FILE_MB << 20:
             raise StepFailed(f"the file should be {FILE_MB << 20} bytes, got {size}")
@@ -167,10 +168,12 @@ class Story:
             raise StepFailed(f"the repeated request ended {done['state']}: {done.get('errorDetail')}")
         transfer, endpoint, token = motorwerke.edr(done["contractAgreementId"])
         body, _ = pull(endpoint, token)
-        kg = json.loads(body)["pcf"]["pcfExcludingBiogenicUptake"]
+        module = json.loads(body)
+        kg = module["pcf"]["pcfExcludingBiogenicUptake"]
         if kg != 58.6:
             raise StepFailed(f"the module PCF should say 58.6 kg, not {kg}")
         motorwerke.complete(transfer)
+        self._check_signature(module, achsen, "module PCF", "motorwerke")
         bundle = self.workdir / "agreements" / f"motorwerke-achsen-{MODULE_PCF}.json"
         bundle.write_text(json.dumps(motorwerke.call(
             "GET", f"/v3/contractagreements/{done['contractAgreementId']}/signed"), indent=2))
@@ -179,6 +182,21 @@ class Story:
                 "for AX-RM-7 through Achsen's data plane")
 
     # --- 4 -----------------------------------------------------------------------------------------
+
+    def _check_signature(self, document: dict, provider: Node, what: str, keeper: str) -> None:
+        """The receiver checks the provider's eddsa-jcs-2022 proof on the data and keeps the document."""
+        from connector.identity.did import DidResolver
+        from connector.services.documents import verify_received
+
+        result = verify_received(document, DidResolver(allow_insecure_localhost=True).resolve_key, provider.did)
+        if result is None or not result.ok:
+            raise StepFailed(f"the {what} should carry {provider.name}'s valid signature: "
+                             f"{'no proof' if result is None else result.reason}")
+        kept = self.workdir / "downloads" / keeper / f"{what.replace(' ', '-')}.signed.json"
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        kept.write_text(json.dumps(document, indent=2))
+        self.ok(f"the {what} carries {provider.name}'s eddsa-jcs-2022 proof ({document['proof']['verificationMethod']}): "
+                f"verified, kept at {kept}")
 
     def hidden_offer(self) -> None:
         motorwerke, nordguss = self.motorwerke, self.nordguss

@@ -16,6 +16,7 @@ provider's id is then taken from its catalog).
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from collections.abc import Callable
@@ -247,6 +248,39 @@ def fetch(
         console.print(f"[red]fetch failed:[/red] {exc}")
         raise typer.Exit(1) from exc
     console.print(f"[green]fetched[/green] {asset}: {written} bytes" + (f" → {out}" if out else ""))
+    if out is not None and not check_signature(settings, out):
+        raise typer.Exit(1)
+
+
+def check_signature(settings: Settings, path: Path) -> bool:
+    """Verify a received JSON document's Data Integrity proof and say so; False only if it fails.
+
+    The file is kept as received either way, proof included, so it can be shown to others later.
+    """
+    from connector.identity.did import DidResolver
+    from connector.services.documents import verify_received
+
+    if path.stat().st_size > 64 << 20:
+        return True  # bulk files are not JSON documents to verify
+    try:
+        document = json.loads(path.read_bytes())
+    except ValueError:
+        return True
+    resolver = DidResolver(allow_insecure_localhost=settings.identity.allow_insecure_did_web)
+    try:
+        result = verify_received(document, resolver.resolve_key, None)
+    except Exception as exc:  # an unreachable DID document is a failed check, said plainly
+        console.print(f"[red]signature not verified:[/red] {exc}")
+        return False
+    if result is None:
+        console.print("[yellow]unsigned:[/yellow] the document carries no Data Integrity proof")
+        return True
+    if not result.ok:
+        console.print(f"[red]signature INVALID:[/red] {result.reason}")
+        return False
+    signers = sorted({str(p.proof.get("verificationMethod", "")) for p in result.proofs})
+    console.print(f"[green]signature verified[/green]: signed by {', '.join(signers)}")
+    return True
 
 
 def register(app: typer.Typer) -> None:

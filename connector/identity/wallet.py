@@ -248,10 +248,12 @@ def default_wallet_path(key_file: Path | str) -> Path:
 
 def verify_signed(document: dict, resolve_key: Callable[[str], Any], *, signer: str | None = None,
                   proof_purpose: str | None = "assertionMethod", loader: SigningContextLoader | None = None,
-                  allow_inline_contexts: bool = False) -> VerificationResult:
-    """Every proof verifies; with ``signer`` (a DID), every proof is by one of its methods."""
+                  allow_inline_contexts: bool = False, check_jsonld: bool = True) -> VerificationResult:
+    """Every proof verifies; with ``signer`` (a DID), every proof is by one of its methods.
+
+    ``check_jsonld`` False is for plain JSON data (a PCF payload) secured with eddsa-jcs-2022."""
     result = verify(document, resolve_key, proof_purpose=proof_purpose, loader=loader,
-                    allow_inline_contexts=allow_inline_contexts)
+                    allow_inline_contexts=allow_inline_contexts, check_jsonld=check_jsonld)
     if result.ok and signer is not None:
         others = sorted({str(p.proof.get("verificationMethod", "")).split("#", 1)[0] for p in result.proofs} - {signer})
         if others:

@@ -110,6 +110,10 @@ def build(settings: Settings, *, clock=wall_clock_ms, client: DspClient | None =
     from connector.services.dataflow import DataFlowService
 
     dataflows = DataFlowService(db, edrs, settings.dataplane, clock=clock, owner=settings.worker_owner)
+    if settings.dataplane.sign_documents and identity is not None:
+        from connector.services.documents import DocumentSigner
+
+        dataflows.sources.signer = DocumentSigner(identity)
     transfers = TransferService(
         db,
         participant_id=settings.participant_id,

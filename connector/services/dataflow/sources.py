@@ -75,6 +75,8 @@ class Sources:
         self.settings = settings
         self.clock = clock
         self._tokens: dict[tuple, tuple[str, int]] = {}
+        # signs a served JSON document (dict -> dict with a proof), when documents are to be signed
+        self.signer: Callable[[dict], dict] | None = None
         self._token_locks: dict[tuple, asyncio.Lock] = {}
 
     async def open(self, address: Mapping[str, Any], request: DataRequest, on_failure: OnFailure | None = None) -> Reply:
@@ -98,6 +100,8 @@ class Sources:
         doc = address.get("document")
         if isinstance(doc, dict) and doc.get("@type") == "@json" and "@value" in doc:
             doc = doc["@value"]  # a JSON literal, as the management API's JSON-LD keeps it
+        if self.signer is not None and isinstance(doc, dict) and "proof" not in doc:
+            doc = self.signer(doc)
         body = doc.encode() if isinstance(doc, str) else json.dumps(doc, ensure_ascii=False).encode()
         ctype = address.get("contentType") or (
             "application/ld+json" if isinstance(doc, dict) and "@context" in doc else "application/json")
