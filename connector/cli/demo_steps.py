@@ -118,18 +118,7 @@ class Story:
                 f"{kg} kg CO2e per {pcf['pcf']['declaredUnitOfMeasurement']} (pcfExcludingBiogenicUptake)")
         self._check_signature(pcf, nordguss, "casting PCF", "achsen")
 
-        done = achsen.negotiate_pull(nordguss, CASTING_FILE, Node.offer(datasets, CASTING_FILE))
-        if done["state"] != "FINALIZED":
-            raise StepFailed(f"the file's negotiation ended {done['state']}: {done.get('errorDetail')}")
-        transfer, endpoint, token = achsen.edr(done["contractAgreementId"])
-        target = self.workdir / "downloads" / "achsen" / "ng-wc-400-ct-scan.bin"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        size, seconds = pull(endpoint, token, target)
-        if size != FILE_MB << 20:
-            raise StepFailed(f"the file should be {FILE_MB << 20} bytes, got {size}")
-        achsen.complete(transfer)
-        self.ok(f"streamed {CASTING_FILE} to {target}: {size / (1 << 20):.0f} MB in {seconds:.2f} s "
-                f"({size / (1 << 20) / max(seconds, 1e-6):.0f} MB/s)")
+        self._pull_file(achsen, nordguss, datasets)
 
         bundle = self.workdir / "agreements" / f"achsen-nordguss-{CASTING_PCF}.json"
         bundle.parent.mkdir(exist_ok=True)
@@ -221,19 +210,23 @@ class Story:
             raise StepFailed(f"Motorwerke should now see {CASTING_PCF}; it sees {visible}")
         self.ok(f"Motorwerke now sees: {', '.join(visible)}")
         # the OEM now pulls the casting's 50 MB scan itself, through Nordguss's data plane
-        datasets = motorwerke.catalog(nordguss)
-        done = motorwerke.negotiate_pull(nordguss, CASTING_FILE, Node.offer(datasets, CASTING_FILE))
+        self._pull_file(motorwerke, nordguss, motorwerke.catalog(nordguss))
+
+    def _pull_file(self, consumer: Node, provider: Node, datasets: list[dict]) -> None:
+        """Negotiate the casting's 50 MB scan and stream it to disk through the provider's data plane."""
+        done = consumer.negotiate_pull(provider, CASTING_FILE, Node.offer(datasets, CASTING_FILE))
         if done["state"] != "FINALIZED":
-            raise StepFailed(f"Motorwerke's negotiation for the file ended {done['state']}: {done.get('errorDetail')}")
-        transfer, endpoint, token = motorwerke.edr(done["contractAgreementId"])
-        target = self.workdir / "downloads" / "motorwerke" / "ng-wc-400-ct-scan.bin"
+            raise StepFailed(f"{consumer.name}'s negotiation for the file ended {done['state']}: "
+                             f"{done.get('errorDetail')}")
+        transfer, endpoint, token = consumer.edr(done["contractAgreementId"])
+        target = self.workdir / "downloads" / consumer.company.key / "ng-wc-400-ct-scan.bin"
         target.parent.mkdir(parents=True, exist_ok=True)
         size, seconds = pull(endpoint, token, target)
         if size != FILE_MB << 20:
             raise StepFailed(f"the file should be {FILE_MB << 20} bytes, got {size}")
-        motorwerke.complete(transfer)
-        self.ok(f"Motorwerke streams {CASTING_FILE} from Nordguss's data plane: {size / (1 << 20):.0f} MB in "
-                f"{seconds:.2f} s ({size / (1 << 20) / max(seconds, 1e-6):.0f} MB/s)")
+        consumer.complete(transfer)
+        self.ok(f"{consumer.name} streams {CASTING_FILE} from {provider.name}'s data plane to {target}: "
+                f"{size / (1 << 20):.0f} MB in {seconds:.2f} s ({size / (1 << 20) / max(seconds, 1e-6):.0f} MB/s)")
 
     # --- 5 -----------------------------------------------------------------------------------------
 
