@@ -200,42 +200,53 @@ def _termination(run: Run) -> dict:
 PAUSED = ("termination", "verification")
 
 
+def post_to_cut(r: Run, kind: str, url: str, message: dict, expect: int | str, *,
+                error_type: str, ack_type: str) -> None:
+    """Send one TCK message to the CUT as the TCK does, and check the answer's status and shape.
+
+    A positive POST refused with a non-404 4xx is retried (3 attempts in all), like the TCK; a 404
+    always fails; a refusal body must be ``error_type``, an answer ``ack_type``.
+    """
+    with r.session.cond:
+        before = r.session.version
+    attempts = 1 if expect == "4xx" else 3
+    for attempt in range(attempts):
+        response = r.client.post(url, json=message)
+        r.note(f"TCK -> CUT  {kind} -> {response.status_code} {response.text[:200]}")
+        if expect == "4xx" or response.status_code == 404 or not 400 <= response.status_code < 500:
+            break
+        time.sleep(0.2 * 2 ** attempt)  # the TCK retries a refused positive POST
+    status = response.status_code
+    if status == 404:
+        raise AssertionError(f"{kind}: the CUT answered 404 (the TCK fails any 404): {response.text[:300]}")
+    if expect == "4xx":
+        assert 400 <= status < 500, f"{kind}: expected a 4xx refusal, got {status}: {response.text[:300]}"
+        if response.content:
+            r.check_body(error_type, response, f"the CUT's refusal of {kind}")
+        return
+    assert status == expect, f"{kind}: expected {expect}, got {status}: {response.text[:300]}"
+    if response.content:
+        body = r.check_body(ack_type, response, f"the CUT's answer to {kind}")
+        if kind == "request":
+            assert body["consumerPid"] == r.consumer_pid and body["state"] == "REQUESTED", body
+            r.provider_pid = body["providerPid"]
+    elif kind == "request":
+        raise AssertionError(f"the CUT answered the initial request without a {ack_type} body")
+    with r.session.cond:
+        # a callback that arrived while we were sending is the CUT's answer to it: newer state
+        if r.session.version == before:
+            r.session.tck_state = state_after(message)
+        r.session.cond.notify_all()
+
+
 def send(kind: str, expect: int | str = 200) -> Step:
     def run(r: Run) -> None:
         build = _tck_as_consumer if r.scenario.role == PROVIDER else _tck_as_provider
         url, message = build(r, kind)
         if kind in PAUSED:
             time.sleep(0.1)
-        with r.session.cond:
-            before = r.session.version
-        attempts = 1 if expect == "4xx" else 3
-        for attempt in range(attempts):
-            response = r.client.post(url, json=message)
-            r.note(f"TCK -> CUT  {kind} -> {response.status_code} {response.text[:200]}")
-            if expect == "4xx" or response.status_code == 404 or not 400 <= response.status_code < 500:
-                break
-            time.sleep(0.2 * 2 ** attempt)  # the TCK retries a refused positive POST
-        status = response.status_code
-        if status == 404:
-            raise AssertionError(f"{kind}: the CUT answered 404 (the TCK fails any 404): {response.text[:300]}")
-        if expect == "4xx":
-            assert 400 <= status < 500, f"{kind}: expected a 4xx refusal, got {status}: {response.text[:300]}"
-            if response.content:
-                r.check_body("ContractNegotiationError", response, f"the CUT's refusal of {kind}")
-            return
-        assert status == expect, f"{kind}: expected {expect}, got {status}: {response.text[:300]}"
-        if response.content:
-            body = r.check_body("ContractNegotiation", response, f"the CUT's answer to {kind}")
-            if kind == "request":
-                assert body["consumerPid"] == r.consumer_pid and body["state"] == "REQUESTED", body
-                r.provider_pid = body["providerPid"]
-        elif kind == "request":
-            raise AssertionError("the CUT answered the initial request without a ContractNegotiation body")
-        with r.session.cond:
-            # a callback that arrived while we were sending is the CUT's answer to it: newer state
-            if r.session.version == before:
-                r.session.tck_state = state_after(message)
-            r.session.cond.notify_all()
+        post_to_cut(r, kind, url, message, expect, error_type="ContractNegotiationError",
+                    ack_type="ContractNegotiation")
 
     return Step(f"send({kind}, expect={expect})", run)
 

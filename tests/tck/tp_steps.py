@@ -22,7 +22,7 @@ import uuid
 from typing import Any
 
 from tests.tck import reference
-from tests.tck.peer import DSPACE_CONTEXT, Expectation, state_after
+from tests.tck.peer import DSPACE_CONTEXT, Expectation
 from tests.tck.steps import (
     CONSUMER,
     PROVIDER,
@@ -31,6 +31,7 @@ from tests.tck.steps import (
     Run,
     Step,
     expect_callback,
+    post_to_cut,
     post_trigger,
     wait_state,
 )
@@ -118,35 +119,7 @@ def tp_send(kind: str, expect: int | str = 200) -> Step:
         url, message = _message(r, kind)
         if kind == "termination":
             time.sleep(0.1)  # as the TCK's pipeline pauses before it terminates
-        with r.session.cond:
-            before = r.session.version
-        attempts = 1 if expect == "4xx" else 3
-        for attempt in range(attempts):
-            response = r.client.post(url, json=message)
-            r.note(f"TCK -> CUT  {kind} -> {response.status_code} {response.text[:200]}")
-            if expect == "4xx" or response.status_code == 404 or not 400 <= response.status_code < 500:
-                break
-            time.sleep(0.2 * 2 ** attempt)
-        status = response.status_code
-        if status == 404:
-            raise AssertionError(f"{kind}: the CUT answered 404 (the TCK fails any 404): {response.text[:300]}")
-        if expect == "4xx":
-            assert 400 <= status < 500, f"{kind}: expected a 4xx refusal, got {status}: {response.text[:300]}"
-            if response.content:
-                r.check_body("TransferError", response, f"the CUT's refusal of {kind}")
-            return
-        assert status == expect, f"{kind}: expected {expect}, got {status}: {response.text[:300]}"
-        if response.content:
-            body = r.check_body("TransferProcess", response, f"the CUT's answer to {kind}")
-            if kind == "request":
-                assert body["consumerPid"] == r.consumer_pid and body["state"] == "REQUESTED", body
-                r.provider_pid = body["providerPid"]
-        elif kind == "request":
-            raise AssertionError("the CUT answered the transfer request without a TransferProcess body")
-        with r.session.cond:
-            if r.session.version == before:  # no CUT message overtook our answer
-                r.session.tck_state = state_after(message)
-            r.session.cond.notify_all()
+        post_to_cut(r, kind, url, message, expect, error_type="TransferError", ack_type="TransferProcess")
 
     return Step(f"tp_send({kind}, expect={expect})", run)
 
