@@ -142,6 +142,9 @@ class Settings(BaseSettings):
     node_id: str | None = None
     retry_limit: int = 7
     retry_base_seconds: float = 0.5
+    # a peer's callbackAddress must be on its own server (its dsp_url, or the DSP URL its DID
+    # document announces); true lets it name another server (the SSRF guard still applies)
+    allow_foreign_callbacks: bool = False
 
     @field_validator("database_url")
     @classmethod

@@ -266,7 +266,11 @@ def check_signature(settings: Settings, path: Path) -> bool:
         document = json.loads(path.read_bytes())
     except ValueError:
         return True
-    resolver = DidResolver(allow_insecure_localhost=settings.identity.allow_insecure_did_web)
+    from connector.services.ssrf import OutgoingGuard
+    from connector.services.transport import DocumentFetch
+
+    resolver = DidResolver(allow_insecure_localhost=settings.identity.allow_insecure_did_web,
+                           fetch=DocumentFetch(OutgoingGuard.from_settings(settings)))
     try:
         result = verify_received(document, resolver.resolve_key, None)
     except Exception as exc:  # an unreachable DID document is a failed check, said plainly

@@ -20,6 +20,7 @@ from connector.protocol import RemoteProtocolError, Role
 from connector.protocol.messages import MessageFormatError
 from connector.services.errors import NotFound, ServiceError
 from connector.services.process import ProcessService, message_digest
+from connector.services.ssrf import SsrfRefused
 
 log = logging.getLogger("pontis.dsp")
 
@@ -50,10 +51,14 @@ async def handle_message(request: Request, services: Any, caller: Participant | 
             raise MessageFormatError("callbackAddress", "is required on an initial message")
         if pid is not None and callback is not None and type_name in ("ContractRequestMessage", "ContractOfferMessage"):
             raise MessageFormatError("callbackAddress", "belongs on the initial message only; send the process ids")
+        if callback is not None:  # we will post there, with our token: it must be the caller's own server
+            await run_in_threadpool(services.guard.check_callback, caller.id, callback)
         digest = message_digest(caller.id, request.url.path, raw)
         answer = await run_in_threadpool(service.handle, caller, role, pid, message, digest)
     except (BodyError, MessageFormatError) as exc:
         return refuse(shape, 400, "bad-request", [str(exc)], body, pid)
+    except SsrfRefused as exc:
+        return refuse(shape, 400, "callback-refused", [f"callbackAddress {exc.url}: {exc.reason}"], body, pid)
     except RemoteProtocolError as exc:
         return refuse(shape, 400, "invalid-transition", [exc.detail], body, pid)
     except ServiceError as exc:

@@ -29,7 +29,6 @@ import time
 from typing import Any, Callable, Iterable
 from urllib.parse import quote, unquote, urlsplit
 
-import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from .canon import DataIntegrityError
@@ -224,38 +223,13 @@ def sole_method(document: dict, relationship: str) -> str:
 Fetch = Callable[[str], bytes]
 
 
-class HttpFetch:
-    """GET a small resource: no redirects (a did:web is its URL), a timeout, a size cap."""
-
-    def __init__(self, timeout: float = 5.0, max_bytes: int = MAX_DOCUMENT_BYTES) -> None:
-        self.timeout = timeout
-        self.max_bytes = max_bytes
-        self._client = httpx.Client(timeout=timeout, follow_redirects=False,
-                                    headers={"Accept": "application/did+json, application/json, */*"})
-
-    def __call__(self, url: str) -> bytes:
-        try:
-            with self._client.stream("GET", url) as response:
-                if response.status_code != 200:
-                    raise DidResolutionError(f"GET {url} answered HTTP {response.status_code}")
-                body = bytearray()
-                for chunk in response.iter_bytes():
-                    body += chunk
-                    if len(body) > self.max_bytes:  # a peer must not make us buffer without bound
-                        raise DidResolutionError(f"GET {url}: response larger than {self.max_bytes} bytes")
-                return bytes(body)
-        except httpx.HTTPError as exc:
-            raise DidResolutionError(f"GET {url} failed: {exc.__class__.__name__}: {exc}") from None
-
-    def close(self) -> None:
-        self._client.close()
-
-
 class DidResolver:
     """Resolve DIDs to documents, with a TTL cache; thread-safe (DSP requests share one).
 
     ``documents`` are pinned (never fetched, never expire): tests and offline checks use
-    them. ``fetch(url) -> bytes`` replaces the HTTP client (tests). ``clock`` returns seconds.
+    them. ``fetch(url) -> bytes`` does the HTTP GET: the connector passes its guarded
+    ``connector.services.transport.DocumentFetch`` (the one door out); without one, nothing is
+    fetched. ``clock`` returns seconds.
     """
 
     def __init__(self, *, allow_insecure_localhost: bool = False, ttl_seconds: float = 300.0,
@@ -291,7 +265,7 @@ class DidResolver:
             raise DidResolutionError(f"offline: not fetching {url}")
         check_fetch_url(url, allow_insecure_localhost=self.allow_insecure_localhost)
         if self._fetch is None:
-            self._fetch = HttpFetch(self._timeout)
+            raise DidResolutionError(f"no HTTP client was given to this resolver: not fetching {url}")
         return self._fetch(url)
 
     def resolve(self, did: str) -> dict[str, Any]:

@@ -223,14 +223,16 @@ class LocalIdentity:
         return agreement_bundle(signed, [self.resolver.resolve(d) for d in agreement_parties(signed) if d])
 
 
-def identity_from_settings(settings: Any) -> LocalIdentity | None:
+def identity_from_settings(settings: Any, fetch: Callable[[str], bytes] | None = None) -> LocalIdentity | None:
     """Our identity from ``settings.identity`` (key_file, credentials_file), or None without a key file.
-    The key-file passphrase comes from ``PONTIS_KEY_PASSPHRASE``."""
+    The key-file passphrase comes from ``PONTIS_KEY_PASSPHRASE``; ``fetch`` is the resolver's
+    (guarded) HTTP GET, without which peers' DID documents are not fetched."""
     config = settings.identity
     if not config.key_file:
         return None
     keys = load_keys(config.key_file, passphrase_from_env())
-    resolver = DidResolver(allow_insecure_localhost=config.allow_insecure_did_web, ttl_seconds=config.did_cache_seconds)
+    resolver = DidResolver(allow_insecure_localhost=config.allow_insecure_did_web, ttl_seconds=config.did_cache_seconds,
+                           fetch=fetch)
     # a participant id that is no DID (a BPN) signs as the key's own did:key
     did = settings.participant_id if settings.participant_id.startswith("did:") else keys.active.controller
     return LocalIdentity(did, keys,

@@ -20,6 +20,7 @@ from connector.management.deps import Body, Remote
 from connector.management.errors import ManagementRoute, bad_request
 from connector.management.jsonld import child, expand_body, node_id, query_spec_of, read_query_spec, string, values
 from connector.services.queries import QuerySpec
+from connector.services.ssrf import SsrfRefused
 
 router = APIRouter(prefix="/v3/catalog", route_class=ManagementRoute, tags=["catalog"])
 
@@ -38,6 +39,16 @@ def read_counterparty(node: dict) -> tuple[str, str | None]:
     if protocol is not None and protocol not in PROTOCOLS:
         raise bad_request("protocol", f"expected {' or '.join(repr(p) for p in PROTOCOLS)}", protocol)
     return address, string(node, "counterPartyId")
+
+
+def check_address(services: Any, address: str) -> str:
+    """A 400 now, rather than a process that fails later, for an address the SSRF guard refuses."""
+    try:
+        services.guard.check(address)
+    except SsrfRefused as exc:
+        raise bad_request("counterPartyAddress", f"an address this connector may call: {exc.reason}",
+                          address) from exc
+    return address
 
 
 def _query_spec(node: dict) -> QuerySpec | None:

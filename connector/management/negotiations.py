@@ -17,7 +17,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from connector.management.catalog import read_counterparty
+from connector.management.catalog import check_address, read_counterparty
 from connector.management.deps import Body, Queries, Services
 from connector.management.errors import ManagementRoute, bad_request
 from connector.management.jsonld import (
@@ -116,7 +116,9 @@ def render_agreement(agreement: Agreement) -> dict:
 @router.post("")
 async def start_negotiation(body: Body, services: Services) -> JSONResponse:
     def work() -> dict:
-        neg = services.negotiations.request(**read_contract_request(body))
+        request = read_contract_request(body)
+        check_address(services, request["counterparty_address"])
+        neg = services.negotiations.request(**request)
         return id_response(neg.id, neg.created_at)
 
     return JSONResponse(await run_in_threadpool(work))

@@ -23,7 +23,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from connector.management.catalog import read_counterparty
+from connector.management.catalog import check_address, read_counterparty
 from connector.management.deps import Body, Services
 from connector.management.errors import ManagementRoute, bad_request
 from connector.management.jsonld import (
@@ -207,7 +207,9 @@ def render_transfer(row: TransferProcess) -> dict:
 @router.post("")
 async def start_transfer(body: Body, services: Services) -> JSONResponse:
     def work() -> dict:
-        row = services.transfers.request(**read_transfer_request(body))
+        request = read_transfer_request(body)
+        check_address(services, request["counterparty_address"])
+        row = services.transfers.request(**request)
         return id_response(row.id, row.created_at)
 
     return JSONResponse(await run_in_threadpool(work))

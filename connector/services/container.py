@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from connector.config import Settings
@@ -14,7 +14,8 @@ from connector.services.catalog import CatalogService
 from connector.services.edr import EdrIssuer
 from connector.services.negotiation import NegotiationService
 from connector.services.playbook import Playbook
-from connector.services.transport import DspClient, make_client
+from connector.services.ssrf import OutgoingGuard
+from connector.services.transport import DocumentFetch, DspClient, make_client
 from connector.services.transfer import TransferService
 from connector.services.worker import OutboxWorker
 from connector.store import Database
@@ -41,6 +42,23 @@ class Container:
     dataflows: Any = None
     # the consumer's EDR cache: negotiate-then-transfer, EDR lookup and refresh (connector.services.consumer_edrs)
     consumer_edrs: Any = None
+    # the SSRF rule every outgoing call and every peer's callbackAddress passes (services.ssrf)
+    guard: OutgoingGuard = OutgoingGuard()
+
+
+def announced_dsp_urls(resolver: Any) -> Callable[[str], list[str]]:
+    """The DSP URLs a caller's DID document announces (cached by the resolver), or none."""
+    from connector.identity.did import DidResolutionError
+    from connector.services.ssrf import dsp_bases_of
+
+    def announced(participant_id: str) -> list[str]:
+        if not participant_id.startswith("did:web:"):
+            return []
+        try:
+            return dsp_bases_of(resolver.resolve(participant_id))
+        except DidResolutionError:
+            return []
+    return announced
 
 
 def static_authenticator(settings: Settings) -> StaticTokenAuthenticator:
@@ -81,7 +99,10 @@ def build(settings: Settings, *, clock=wall_clock_ms, client: DspClient | None =
     from connector.identity.dcp import dcp_authenticator_from_settings
     from connector.identity.wallet import identity_from_settings
 
-    identity = identity_from_settings(settings)
+    guard = OutgoingGuard.from_settings(settings)
+    identity = identity_from_settings(settings, DocumentFetch(guard))
+    if identity is not None:  # a caller's DID document may announce its DSP URL (callback check)
+        guard = replace(guard, announced=announced_dsp_urls(identity.resolver))
     dcp = settings.identity.auth_mode == "dcp"
     authenticator = dcp_authenticator_from_settings(settings, identity) if dcp else static_authenticator(settings)
     catalog = CatalogService(db, settings.participant_id, settings.dsp_url)
@@ -93,6 +114,7 @@ def build(settings: Settings, *, clock=wall_clock_ms, client: DspClient | None =
         playbook = Playbook(settings.playbook, settings.playbook_delay_ms)
     retry = RetryPolicy(base_seconds=settings.retry_base_seconds, limit=settings.retry_limit)
     from connector.services.consumer_edrs import ConsumerEdrs, EdrNegotiationService, EdrSweepingWorker
+    from connector.services.edr_client import TokenRefresher
 
     negotiations = EdrNegotiationService(  # a NegotiationService that starts the /v3/edrs transfers
         db,
@@ -126,12 +148,14 @@ def build(settings: Settings, *, clock=wall_clock_ms, client: DspClient | None =
     dataflows.transfers = transfers
     consumer_edrs = ConsumerEdrs(db, negotiations, transfers, clock=clock,
                                  margin_seconds=settings.edr_refresh_margin_seconds,
-                                 grace_seconds=settings.edr_refresh_grace_seconds)
+                                 grace_seconds=settings.edr_refresh_grace_seconds,
+                                 refresher=TokenRefresher(guard=guard))
     negotiations.edrs = consumer_edrs
-    client = client or DspClient(make_client(settings.transport))
+    client = client or DspClient(make_client(settings.transport, guard=guard))
+    client.guard = guard  # the container's client obeys the container's rule, however it was built
     worker = EdrSweepingWorker([negotiations, transfers], client, process_token_for(db, authenticator, dcp),
                                batch=settings.worker_batch, owner=settings.worker_owner,
                                sweep=consumer_edrs.sweep, sweep_seconds=settings.edr_sweep_seconds)
     negotiations.wake = transfers.wake = worker.wake
     return Container(settings, db, authenticator, catalog, negotiations, transfers, edrs, client, worker,
-                     identity=identity, dataflows=dataflows, consumer_edrs=consumer_edrs)
+                     identity=identity, dataflows=dataflows, consumer_edrs=consumer_edrs, guard=guard)

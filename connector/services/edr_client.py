@@ -6,7 +6,7 @@ An EDR is stored as the DSP DataAddress the provider sent (``TransferProcess.dat
 ``tx-auth:refreshToken`` or the bare word, so ``prop`` finds a property under any of them.
 
 ``TokenRefresher`` is the Tractus-X refresh-token grant, over a sync httpx client (the cache's
-callers run in worker threads): ``RefreshRefused`` for a 4xx (the provider said no: asking again
+callers run in worker threads, built by ``transport.sync_client``): ``RefreshRefused`` for a 4xx (the provider said no: asking again
 will not help), ``RefreshUnavailable`` for everything worth another try.
 """
 
@@ -18,6 +18,8 @@ import httpx
 import jwt
 
 from connector.jsonld.terms import TX_AUTH_NS
+from connector.services.ssrf import OutgoingGuard, SsrfRefused
+from connector.services.transport import sync_client
 from connector.store.models import TransferProcess
 
 REFRESH_TOKEN, REFRESH_ENDPOINT = TX_AUTH_NS + "refreshToken", TX_AUTH_NS + "refreshEndpoint"
@@ -96,14 +98,16 @@ class TokenRefresher:
     with the current access token in ``Authorization``; the answer is ``{access_token, refresh_token,
     expires_in}``."""
 
-    def __init__(self, client: httpx.Client | None = None, timeout: float = 10.0) -> None:
+    def __init__(self, client: httpx.Client | None = None, timeout: float = 10.0,
+                 guard: OutgoingGuard | None = None) -> None:
         self._client = client
         self.timeout = timeout
+        self.guard = guard or OutgoingGuard()
 
     @property
     def client(self) -> httpx.Client:
         if self._client is None:
-            self._client = httpx.Client(timeout=self.timeout)
+            self._client = sync_client(self.guard, timeout=self.timeout)
         return self._client
 
     def refresh(self, endpoint: str, refresh_token: str, access_token: str | None) -> dict:
@@ -112,6 +116,8 @@ class TokenRefresher:
         try:
             answer = self.client.post(endpoint, params={"grant_type": "refresh_token", "refresh_token": refresh_token},
                                       headers={"Authorization": access_token or "", "Accept": "application/json"})
+        except SsrfRefused as exc:
+            raise RefreshRefused(f"the refresh endpoint {endpoint} is refused: {exc.reason}") from exc
         except httpx.HTTPError as exc:
             raise RefreshUnavailable(f"{endpoint}: {type(exc).__name__}: {exc}") from exc
         try:

@@ -15,22 +15,17 @@ a ``CounterPartyError``: the management API's 502, with the peer's own reason in
 
 from __future__ import annotations
 
-import json
-import re
 from typing import Any
 from urllib.parse import quote, urljoin
-
-import httpx
 
 from connector.identity import Authenticator
 from connector.protocol.messages import DSPACE_CONTEXT
 from connector.services.criteria import expand_term, matches
-from connector.services.errors import ServiceError
+from connector.services.errors import InvalidRequest, ServiceError
 from connector.services.queries import QuerySpec
-from connector.services.transport import DspClient
+from connector.services.transport import DspClient, PeerUnreachable, SsrfRefused
 
 MAX_PAGES = 100  # a safety stop for a peer whose Link headers never end
-_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?', re.IGNORECASE)
 
 
 class CounterPartyError(ServiceError):
@@ -73,56 +68,46 @@ class RemoteCatalog:
         self.authenticator = authenticator
 
     async def _call(self, method: str, url: str, body: dict | None, counterparty_id: str | None,
-                    what: str) -> tuple[dict, httpx.Headers]:
-        # DspClient.post answers status and body only; pagination needs the Link header, so the
-        # request is made on its httpx client, with the same headers DspClient sends
-        headers = {"Accept": "application/json"}
-        if body is not None:
-            headers["Content-Type"] = "application/json"
+                    what: str) -> tuple[dict, str | None]:
         token = self.authenticator.outgoing_token(counterparty_id)
-        if token:
-            headers["Authorization"] = token
-        content = json.dumps(body).encode() if body is not None else None
         try:
-            response = await self.client.client.request(method, url, content=content, headers=headers)
-        except httpx.HTTPError as exc:
+            response = await self.client.request(method, url, body, token)
+        except SsrfRefused as exc:
+            raise InvalidRequest("counterparty.address_refused", f"{what}: {url} is refused: {exc.reason}",
+                                 path="counterPartyAddress") from exc
+        except PeerUnreachable as exc:
             raise CounterPartyError("counterparty.unreachable",
-                                    f"{what}: the counter-party at {url} could not be reached "
-                                    f"({type(exc).__name__}: {exc or 'no answer'})",
+                                    f"{what}: the counter-party at {url} could not be reached ({exc})",
                                     path="counterPartyAddress") from exc
-        try:
-            parsed = response.json() if response.content else None
-        except ValueError:
-            parsed = response.text[:300]
-        if not 200 <= response.status_code < 300:
+        parsed = response.body
+        if not response.ok:
             reasons = _reasons(parsed)
-            if response.status_code in (404, 405) and what.startswith("catalog request"):
+            if response.status in (404, 405) and what.startswith("catalog request"):
                 # the usual cause: the peer's base URL instead of its versioned DSP URL
                 reasons.append("is counterPartyAddress the peer's DSP URL (e.g. https://peer/api/dsp/2025-1)?")
             said = f": {'; '.join(reasons)}" if reasons else ""
             raise CounterPartyError("counterparty.refused",
-                                    f"{what}: the counter-party answered HTTP {response.status_code}{said}",
+                                    f"{what}: the counter-party answered HTTP {response.status}{said}",
                                     path="counterPartyAddress")
         if not isinstance(parsed, dict):
             raise CounterPartyError("counterparty.garbled",
                                     f"{what}: the counter-party's answer is not a JSON object",
                                     path="counterPartyAddress")
-        return parsed, response.headers
+        return parsed, response.next_url
 
     async def catalog(self, address: str, counterparty_id: str | None, spec: QuerySpec | None = None) -> dict:
         """The peer's catalog; with a QuerySpec, its datasets filtered and paged here."""
         url = address.rstrip("/") + "/catalog/request"
         message = {"@context": [DSPACE_CONTEXT], "@type": "CatalogRequestMessage"}
-        catalog, headers = await self._call("POST", url, message, counterparty_id, "catalog request")
+        catalog, next_url = await self._call("POST", url, message, counterparty_id, "catalog request")
         if spec is None:
             return catalog
         wanted = spec.offset + spec.limit
         datasets = [d for d in _datasets(catalog) if isinstance(d, dict) and self._selected(d, spec)]
         for _ in range(MAX_PAGES):
-            link = _NEXT.search(headers.get("link", ""))
-            if link is None or len(datasets) >= wanted:
+            if next_url is None or len(datasets) >= wanted:
                 break
-            page, headers = await self._call("POST", urljoin(url, link.group(1)), message, counterparty_id,
+            page, next_url = await self._call("POST", urljoin(url, next_url), message, counterparty_id,
                                              "catalog request (next page)")
             datasets.extend(d for d in _datasets(page) if isinstance(d, dict) and self._selected(d, spec))
         out = {k: v for k, v in catalog.items() if k not in ("dataset", "dcat:dataset")}

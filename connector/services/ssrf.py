@@ -1,12 +1,19 @@
-"""Server-side request forgery guard for the data plane's outgoing calls.
+"""Server-side request forgery guard: the one rule for every outgoing call.
 
-A data address (an asset's backend, an OAuth2 token URL, a push destination) is written by
+A URL the connector calls (a peer's counterPartyAddress or callbackAddress, a did:web document,
+a status list, an asset's backend, an OAuth2 token URL, a push destination) is written by
 someone other than the admin who runs the connector, so it must not steer the connector at its
 own loopback, the company's private network or a cloud metadata service. The rule:
 
 - only ``http`` and ``https``;
 - every address the host resolves to must be globally routable, unless the admin allowlisted
-  the host name or a network containing the address (``[dataplane] allowlist``).
+  the host name or a network containing the address (``[dataplane] allowlist``), or the URL is
+  on a server the admin configured (``OutgoingGuard.known``: a ``[[peers]]`` entry's ``dsp_url``
+  or did:web, a trusted issuer's did:web);
+- a peer's callbackAddress must be on that peer's own server (``OutgoingGuard.check_callback``).
+
+``OutgoingGuard`` is the rule; ``connector.services.transport`` builds every client that calls
+out, and each checks its URLs with it.
 
 The check runs twice: ``check_backend_url`` before a request, for a clear refusal, and
 ``GuardedResolver`` when a connection is opened, on the addresses actually dialled, so a name
@@ -18,8 +25,9 @@ from __future__ import annotations
 import errno
 import ipaddress
 import socket
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -32,12 +40,16 @@ SCHEMES = ("http", "https")
 
 
 class SsrfRefused(Exception):
-    """A URL the data plane will not call, with the reason."""
+    """A URL the connector will not call, with the reason."""
 
     def __init__(self, url: str, reason: str) -> None:
         self.url = url
         self.reason = reason
         super().__init__(f"{url}: {reason}")
+
+
+class Unresolvable(SsrfRefused):
+    """The host does not resolve: nothing can be dialled, so the call itself will fail."""
 
 
 @dataclass(frozen=True)
@@ -80,7 +92,7 @@ def _check_ip(url: str, host: str, ip: IP, allowlist: Allowlist) -> None:
     reason = why_forbidden(ip)
     if reason and not allowlist.allows_ip(ip):
         raise SsrfRefused(url, f"{host} is {ip}, a {reason} address; the admin has not allowlisted it "
-                               f"(add it to [dataplane] allowlist to allow it)")
+                               f"(add it to [dataplane] allowlist, or name the server as a peer's dsp_url)")
 
 
 def _split(url: str) -> tuple[str, int]:
@@ -125,7 +137,7 @@ def check_backend_url(url: str, allowlist: Iterable[str] | Allowlist | None, *, 
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as exc:
-        raise SsrfRefused(url, f"the host {host!r} does not resolve: {exc}") from exc
+        raise Unresolvable(url, f"the host {host!r} does not resolve: {exc}") from exc
     addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
     for ip in addresses:
         _check_ip(url, host, ip, allow)
@@ -171,3 +183,115 @@ def guarded_session(allowlist: Allowlist, *, read_bufsize: int = 1 << 18) -> aio
     return aiohttp.ClientSession(connector=connector, auto_decompress=False, trust_env=False,
                                  read_bufsize=read_bufsize,
                                  timeout=aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=60))
+
+
+# --- the rule for every outgoing call ----------------------------------------------------------
+
+Origin = tuple[str, str, int]
+
+
+def origin_of(url: str) -> Origin | None:
+    """``(scheme, host, port)`` of an http(s) URL, or None for anything else."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in SCHEMES or not parts.hostname:
+        return None
+    return scheme, parts.hostname.lower().rstrip("."), port or (443 if scheme == "https" else 80)
+
+
+def _did_web_origin(did: str, insecure_localhost: bool) -> Origin | None:
+    from connector.identity.did import DidResolutionError, did_web_url
+
+    if not did.startswith("did:web:"):
+        return None
+    try:
+        return origin_of(did_web_url(did, allow_insecure_localhost=insecure_localhost))
+    except DidResolutionError:
+        return None
+
+
+def dsp_bases_of(did_document: dict) -> list[str]:
+    """The DSP URLs a DID document announces (DSP "DID discovery": CatalogService, DataService)."""
+    services = did_document.get("service") if isinstance(did_document, dict) else None
+    out = []
+    for entry in services if isinstance(services, list) else []:
+        if isinstance(entry, dict) and isinstance(entry.get("serviceEndpoint"), str) \
+                and entry.get("type") in ("CatalogService", "DataService"):
+            out.append(entry["serviceEndpoint"])
+    return out
+
+
+@dataclass(frozen=True)
+class OutgoingGuard:
+    """Which URLs the connector may call, and which callbackAddress a peer may give.
+
+    ``known`` are the servers the admin configured (peers' DSP URLs and did:web hosts, trusted
+    issuers): they may be on loopback or a private network, as in development and in tests.
+    ``peer_urls`` maps a peer's participant id to its configured DSP URL(s); ``announced`` (set
+    when the connector has a DID resolver) gives the DSP URLs a caller's DID document announces.
+    ``foreign_callbacks`` (``allow_foreign_callbacks``) lets a peer name a callback on another
+    server; the guard's address rule still applies to it.
+    """
+
+    allowlist: Allowlist = Allowlist()
+    known: frozenset[Origin] = frozenset()
+    peer_urls: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    foreign_callbacks: bool = False
+    announced: Callable[[str], list[str]] | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Any, announced: Callable[[str], list[str]] | None = None) -> "OutgoingGuard":
+        insecure = settings.identity.allow_insecure_did_web
+        known: set[Origin | None] = {origin_of(p.dsp_url) for p in settings.peers if p.dsp_url}
+        known |= {_did_web_origin(p.id, insecure) for p in settings.peers}
+        known |= {_did_web_origin(d, insecure) for d in (*settings.identity.trusted_issuers, settings.participant_id)}
+        urls = tuple((p.id, (p.dsp_url,)) for p in settings.peers if p.dsp_url)
+        return cls(Allowlist.parse(settings.dataplane.allowlist), frozenset(o for o in known if o),
+                   urls, bool(getattr(settings, "allow_foreign_callbacks", False)), announced)
+
+    def check(self, url: str, *, resolve: bool = True) -> None:
+        """Refuse (``SsrfRefused``) a URL the connector must not call. A name that does not
+        resolve passes: nothing can be dialled, and the call says so as an unreachable peer."""
+        host, _ = _split(url)
+        if origin_of(url) in self.known:
+            return
+        try:
+            check_backend_url(url, self.allowlist, resolve=resolve)
+        except Unresolvable:
+            pass
+
+    async def acheck(self, url: str) -> None:
+        """``check`` off the event loop when it must resolve a name (literal addresses and
+        configured servers are decided at once)."""
+        host, _ = _split(url)
+        if origin_of(url) in self.known or _literal(host) is not None or self.allowlist.allows_host(host):
+            self.check(url, resolve=False)
+            return
+        await anyio.to_thread.run_sync(lambda: self.check(url))
+
+    def connect_allowlist(self) -> Allowlist:
+        """For the connect-time half (``GuardedResolver``): the allowlist plus configured hosts."""
+        return Allowlist(self.allowlist.hosts | {host for _, host, _ in self.known}, self.allowlist.networks)
+
+    def peer_dsp_urls(self, participant_id: str) -> list[str]:
+        urls = [u for pid, us in self.peer_urls if pid == participant_id for u in us]
+        if self.announced is not None:
+            urls += self.announced(participant_id)
+        return urls
+
+    def check_callback(self, participant_id: str, url: str) -> None:
+        """A callbackAddress ``participant_id`` gave: on its own server, and callable at all."""
+        _split(url)
+        if not self.foreign_callbacks:
+            own = self.peer_dsp_urls(participant_id)
+            if origin_of(url) not in {origin_of(u) for u in own}:
+                where = (f"its DSP URL {', '.join(sorted(set(own)))}" if own
+                         else "no DSP URL: none is configured for it (dsp_url under [[peers]]) or announced in its DID document")
+                raise SsrfRefused(url, f"the callbackAddress is not on the server of the calling peer "
+                                       f"{participant_id}, which has {where}; the admin may allow other "
+                                       f"servers with allow_foreign_callbacks = true")
+        self.check(url)

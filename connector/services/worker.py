@@ -17,7 +17,7 @@ from anyio import to_thread
 
 from connector.services import outbox
 from connector.services.process import ProcessService
-from connector.services.transport import DspClient, PeerUnreachable
+from connector.services.transport import DspClient, PeerUnreachable, SsrfRefused
 from connector.store.models import OutgoingMessage
 
 log = logging.getLogger("pontis.worker")
@@ -83,6 +83,10 @@ class OutboxWorker:
             response = await self.client.post(message.url, message.body, token)
         except PeerUnreachable as exc:
             await to_thread.run_sync(lambda: service.failed(message.id, str(exc), permanent=False))
+            return
+        except SsrfRefused as exc:  # the address itself is forbidden: no retry will change that
+            reason = f"refused by the SSRF guard: {exc.reason}"
+            await to_thread.run_sync(lambda: service.failed(message.id, reason, permanent=True))
             return
         if response.ok:
             body = response.body if isinstance(response.body, dict) else None

@@ -67,7 +67,8 @@ class DataWorld:
         provider_settings = Settings(
             participant_id="did:web:provider.test", server=ServerSettings(host="127.0.0.1", port=port),
             database_url=f"sqlite:///{tmp_path}/provider.db", api_key="provider-key", token="provider-token",
-            peers=[Peer(id="did:web:consumer.test", token="consumer-token", bpn="BPNL00000ACHSEAG", claims=CLAIMS)],
+            peers=[Peer(id="did:web:consumer.test", token="consumer-token", bpn="BPNL00000ACHSEAG", claims=CLAIMS,
+                        dsp_url="http://consumer.test:1002/api/dsp/2025-1")],
             transport="httpx", edr_ttl_seconds=300,
             dataplane=DataPlaneSettings(allowlist=["127.0.0.1"], files_dir=str(files), refresh_ttl_seconds=3600),
         )

@@ -26,6 +26,8 @@ from connector.identity.did import DidResolver, did_web_path
 from connector.identity.issuer import Issuer, provision
 from connector.identity.keys import KeySet, SigningKey
 from connector.identity.wallet import LocalIdentity, Wallet
+from connector.services.ssrf import Allowlist, OutgoingGuard
+from connector.services.transport import DocumentFetch
 
 BPN_A = "BPNL00000000000A"
 BPN_B = "BPNL00000000000B"
@@ -115,6 +117,11 @@ def provider(tmp_path, clean_web) -> LocalIdentity:
     return identity
 
 
+def local_fetch() -> DocumentFetch:
+    """The connector's guarded GET, allowed to reach this machine's test servers."""
+    return DocumentFetch(OutgoingGuard(Allowlist.parse(["127.0.0.1", "localhost"])))
+
+
 @pytest.fixture
 def resolver() -> DidResolver:
-    return DidResolver(allow_insecure_localhost=True, ttl_seconds=0)
+    return DidResolver(allow_insecure_localhost=True, ttl_seconds=0, fetch=local_fetch())

@@ -19,7 +19,7 @@ from connector.identity.keys import KeySet, SigningKey
 from connector.identity.multikey import public_key_from_vm
 from connector.identity.wallet import new_key_file
 
-from .conftest import make_identity
+from .conftest import local_fetch, make_identity
 
 
 @pytest.mark.parametrize("did, url", [
@@ -103,7 +103,7 @@ def test_resolution_over_http_is_cached_for_the_ttl(clean_web, tmp_path):
     identity = make_identity(clean_web.did("alice"), tmp_path, "alice")
     clean_web.publish_did(identity.did_document())
     clock = [0.0]
-    resolver = DidResolver(allow_insecure_localhost=True, ttl_seconds=300, clock=lambda: clock[0])
+    resolver = DidResolver(allow_insecure_localhost=True, ttl_seconds=300, clock=lambda: clock[0], fetch=local_fetch())
     assert resolver.resolve(identity.did)["id"] == identity.did
     assert resolver.resolve(identity.kid)["id"] == identity.did  # a DID URL resolves its DID
     assert clean_web.hits == ["/alice/did.json"]
@@ -113,7 +113,7 @@ def test_resolution_over_http_is_cached_for_the_ttl(clean_web, tmp_path):
 
 
 def test_resolution_failures(clean_web, tmp_path):
-    resolver = DidResolver(allow_insecure_localhost=True)
+    resolver = DidResolver(allow_insecure_localhost=True, fetch=local_fetch())
     with pytest.raises(DidResolutionError, match="HTTP 404"):
         resolver.resolve(clean_web.did("nobody"))
     clean_web.routes["/liar/did.json"] = {"id": "did:web:someone.else"}

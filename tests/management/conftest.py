@@ -74,7 +74,7 @@ def pair(tmp_path) -> Iterator[Pair]:
             f"sqlite:///{tmp_path / (name + '.db')}", ids[name], token=f"token-of-{name}",
             server=ServerSettings(public_url=urls[name]),
             # static-token mode: the peer's claims come from the config
-            peers=[Peer(id=ids[other], token=f"token-of-{other}", claims={
+            peers=[Peer(id=ids[other], token=f"token-of-{other}", dsp_url=urls[other] + "/api/dsp/2025-1", claims={
                 "membership": True, "frameworkAgreements": {"DataExchangeGovernance": "1.0"}})],
         )
         # the transport resolves lazily, so each side can reach the other's app built after it
