@@ -28,7 +28,6 @@ map first). Processed contexts and expanded IRIs are memoised per loader (``_Pro
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import math
@@ -42,6 +41,7 @@ from pyld.identifier_issuer import IdentifierIssuer
 from pyld.jsonld import JsonLdProcessor
 
 from connector.jsonld import UnknownContextError, get_loader
+from connector.jsonld.loader import once
 
 from .canon import CanonicalizationError, Limits, Quad, canonicalize_quads, escape_literal, serialize_term
 
@@ -134,7 +134,7 @@ def _as_list(value: Any) -> list:
     return value if isinstance(value, list) else [value]
 
 
-@functools.lru_cache(maxsize=1)
+@once  # one loader, however many requests race to be first
 def default_loader() -> SigningContextLoader:
     return SigningContextLoader()
 

@@ -19,8 +19,9 @@ import copy
 import functools
 import json
 import os
+import threading
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Generic, Mapping, TypeVar
 
 from .errors import JsonLdError, UnknownContextError
 
@@ -141,7 +142,35 @@ def _inline_imports(ctx: Any, served: Mapping[str, dict], where: str) -> Any:
     return {**copy.deepcopy(imported), **local}
 
 
-@functools.lru_cache(maxsize=1)
+T = TypeVar("T")
+
+
+class once(Generic[T]):  # noqa: N801 - used as a decorator, like functools.cache
+    """A process-wide value built on first use, by exactly one caller: concurrent first callers
+    wait for it and all get the same object (``functools.lru_cache`` would let each build its
+    own and hand back copies nobody else holds). ``cache_clear()`` forgets it."""
+
+    def __init__(self, factory: Callable[[], T]) -> None:
+        self._factory = factory
+        self._value: T | None = None
+        self._lock = threading.Lock()
+        functools.update_wrapper(self, factory)
+
+    def __call__(self) -> T:
+        value = self._value
+        if value is None:
+            with self._lock:
+                if self._value is None:
+                    self._value = self._factory()
+                value = self._value
+        return value
+
+    def cache_clear(self) -> None:
+        with self._lock:
+            self._value = None
+
+
+@once
 def get_loader() -> ContextLoader:
     """The process-wide loader (built on first use; reads ``$PONTIS_SCHEMAS_DIR`` then)."""
     return ContextLoader()

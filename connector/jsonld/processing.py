@@ -102,19 +102,17 @@ def _scoped_contexts(value: Any):
 
 
 class _Pipeline:
-    """A loader paired with its tagging wrapper and its private resolved-context cache."""
+    """A loader's private resolved-context caches. The loader itself is bound per call
+    (``options``), so whoever runs an operation holds it strongly until the end: the
+    pipelines are keyed weakly by their loader, and a pipeline never outlives it mid-call."""
 
-    def __init__(self, loader: Loader) -> None:
+    def __init__(self) -> None:
         self.cache = _LockedLRU(RESOLVED_CACHE_SIZE)
         self.own = _LockedLRU(RESOLVED_CACHE_SIZE)  # id -> [scoped context, resolved]
-        # Weak, so that these closures do not keep their own WeakKeyDictionary key alive.
-        loader_ref = weakref.ref(loader)
 
+    def options(self, loader: Loader, *, isolated: bool = False, **extra: Any) -> dict[str, Any]:
         def plain(url: str, options: dict | None = None) -> dict:
-            target = loader_ref()
-            if target is None:  # only reachable if a caller kept this closure itself
-                raise JsonLdError("the document loader for this pipeline is gone")
-            return dict(target(url, options))
+            return dict(loader(url, options))
 
         def tagged(url: str, options: dict | None = None) -> dict:
             remote = plain(url, options)
@@ -123,31 +121,31 @@ class _Pipeline:
                 self.own[id(scoped)] = [scoped, None]
             return remote
 
-        self.plain, self.tagged = plain, tagged
-
-    def options(self, *, isolated: bool = False, **extra: Any) -> dict[str, Any]:
         # A fresh resolver per call: its per-operation cache is an unbounded
         # dict; only the shared caches behind it are ours to keep.
         if isolated:
-            loader = self.plain
-            resolver = ContextResolver(LRUCache(maxsize=RESOLVED_CACHE_SIZE), loader)
-        else:
-            loader = self.tagged
-            resolver = _Resolver(self.cache, loader, self.own)
-        return {"base": None, "documentLoader": loader, "contextResolver": resolver, **extra}
+            resolver = ContextResolver(LRUCache(maxsize=RESOLVED_CACHE_SIZE), plain)
+            return {"base": None, "documentLoader": plain, "contextResolver": resolver, **extra}
+        resolver = _Resolver(self.cache, tagged, self.own)
+        return {"base": None, "documentLoader": tagged, "contextResolver": resolver, **extra}
 
 
 _pipelines: "weakref.WeakKeyDictionary[Any, _Pipeline]" = weakref.WeakKeyDictionary()
 _pipelines_lock = threading.Lock()
 
 
-def _pipeline(loader: Loader | None) -> _Pipeline:
-    loader = loader if loader is not None else get_loader()
+def _pipeline(loader: Loader) -> _Pipeline:
     with _pipelines_lock:
         pipeline = _pipelines.get(loader)
         if pipeline is None:
-            pipeline = _pipelines[loader] = _Pipeline(loader)
+            pipeline = _pipelines[loader] = _Pipeline()
         return pipeline
+
+
+def _options(loader: Loader | None, **options: Any) -> dict[str, Any]:
+    """pyld options for one operation; they hold ``loader`` (default: ours) until it ends."""
+    loader = loader if loader is not None else get_loader()
+    return _pipeline(loader).options(loader, **options)
 
 
 def clear_cache() -> None:
@@ -160,7 +158,7 @@ def expand(doc: dict | list, *, loader: Loader | None = None) -> list:
     """Expand a JSON-LD document (object or array) to its expanded-form list."""
     _check_document(doc)
     try:
-        return jsonld.expand(doc, _pipeline(loader).options(isolated=_uses_import(doc)))
+        return jsonld.expand(doc, _options(loader, isolated=_uses_import(doc)))
     except Exception as exc:  # noqa: BLE001 - translated, never swallowed
         raise _translate(exc, "expansion") from exc
 
@@ -180,9 +178,8 @@ def compact(
     """
     _check_document(doc_or_expanded)
     try:
-        options = _pipeline(loader).options(
-            isolated=_uses_import(doc_or_expanded) or _uses_import(context), skipExpansion=expanded
-        )
+        options = _options(loader, isolated=_uses_import(doc_or_expanded) or _uses_import(context),
+                           skipExpansion=expanded)
         result = jsonld.compact(doc_or_expanded, context, options)
     except Exception as exc:  # noqa: BLE001 - translated, never swallowed
         raise _translate(exc, "compaction") from exc

@@ -153,3 +153,38 @@ def test_broken_context_folder_fails_at_construction(tmp_path, index, files, fra
     with pytest.raises(JsonLdError) as err:
         ContextLoader(directory)
     assert fragment in str(err.value)
+
+
+def test_concurrent_first_use_builds_one_loader_and_every_request_succeeds(monkeypatch):
+    """Issue 8: requests racing just after a (re)start got 400 "the document loader for this
+    pipeline is gone" (lru_cache let each build its own loader, held by nobody)."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from connector.jsonld import clear_cache
+
+    built: list = []
+    real_init = ContextLoader.__init__
+
+    def slow_init(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        time.sleep(0.05)  # a cold start: every context file read and parsed
+        real_init(self, *args, **kwargs)
+        built.append(self)
+
+    monkeypatch.setattr(ContextLoader, "__init__", slow_init)
+    get_loader.cache_clear()
+    clear_cache()
+    barrier = threading.Barrier(8)
+
+    def request(_: int) -> list:
+        barrier.wait()
+        return expand({"@context": [DSPACE_CONTEXT], "@type": "CatalogRequestMessage"})
+
+    try:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            results = list(pool.map(request, range(8)))
+    finally:
+        get_loader.cache_clear()
+    assert len(built) == 1
+    assert all(r == results[0] for r in results) and results[0][0]["@type"]

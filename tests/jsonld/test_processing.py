@@ -168,7 +168,7 @@ def test_only_our_own_scoped_contexts_are_memoised():
     from connector.jsonld import processing
 
     expand(copy.deepcopy(CONTRACT_REQUEST))
-    own = processing._pipeline(None).own
+    own = processing._pipeline(processing.get_loader()).own
     before = len(own)
     assert before > 0, "our scoped contexts should be memoised"
     for i in range(5):
