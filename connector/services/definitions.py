@@ -13,6 +13,7 @@ policy a contract definition uses.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -82,6 +83,25 @@ def checked_selector(raw: list | dict | None) -> tuple[list, str | None]:
     return stored, single_asset_id(criteria)
 
 
+# an id is reached as one URL path segment (GET/PUT/DELETE /v3/assets/{id}): one with a slash, or
+# a "." or "..", could be written but never read or deleted again
+_NOT_IN_IDS = re.compile(r"[/\x00-\x1f\x7f]")
+ID_RULE = "any characters except '/' and control characters, and not '.' or '..'"
+
+
+def id_problem(object_id: str) -> str | None:
+    """Why ``object_id`` cannot name an asset, policy or contract definition, or None."""
+    if object_id in (".", "..") or _NOT_IN_IDS.search(object_id):
+        return f"{object_id!r} is not a usable id: an id is one URL path segment, so it may hold {ID_RULE}"
+    return None
+
+
+def check_id(kind: str, object_id: str) -> None:
+    problem = id_problem(object_id)
+    if problem:
+        raise InvalidRequest(f"{kind}.id", problem, path="@id")
+
+
 class DefinitionService:
     def __init__(self, db: Database, *, clock: Callable[[], int]) -> None:
         self.db = db
@@ -111,6 +131,7 @@ class DefinitionService:
     def create_asset(self, a: AssetInput) -> Asset:
         row = Asset(id=a.id, properties=a.properties, private_properties=a.private_properties,
                     data_address=a.data_address, created_at=self.clock())
+        check_id("Asset", a.id)
         with self._write("Asset", a.id) as session:
             self._absent(session, Asset, "Asset", a.id)
             session.add(row)
@@ -145,6 +166,7 @@ class DefinitionService:
     def create_policy(self, policy_id: str, policy: Policy, private_properties: dict | None = None) -> PolicyDefinition:
         row = PolicyDefinition(id=policy_id, policy=policy_to_compact(policy, policy_type="Set", policy_id=policy_id),
                                private_properties=private_properties or {}, created_at=self.clock())
+        check_id("PolicyDefinition", policy_id)
         with self._write("PolicyDefinition", policy_id) as session:
             self._absent(session, PolicyDefinition, "PolicyDefinition", policy_id)
             session.add(row)
@@ -191,6 +213,7 @@ class DefinitionService:
 
     def create_contract_definition(self, c: ContractDefinitionInput) -> ContractDefinition:
         row = self._contract_row(c, self.clock())
+        check_id("ContractDefinition", c.id)
         with self._write("ContractDefinition", c.id) as session:
             self._absent(session, ContractDefinition, "ContractDefinition", c.id)
             session.add(row)

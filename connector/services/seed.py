@@ -22,6 +22,7 @@ from sqlalchemy import delete
 from connector.policy import policy_from_compact_dsp, policy_to_compact
 from connector.services.container import Container
 from connector.services.criteria import parse_criteria, single_asset_id
+from connector.services.definitions import id_problem
 from connector.store.models import Agreement, Asset, ContractDefinition, PolicyDefinition
 
 log = logging.getLogger("pontis.seed")
@@ -35,6 +36,9 @@ def _id(item: dict, where: str) -> str:
     value = item.get("@id")
     if not isinstance(value, str) or not value:
         raise SeedError(f"{where}.@id: a non-empty string is required")
+    problem = id_problem(value)
+    if problem:
+        raise SeedError(f"{where}.@id: {problem}")
     return value
 
 
