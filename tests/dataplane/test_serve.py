@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from tests.dataplane.backend import MIB, pattern
 
 PCF = {
@@ -126,3 +128,16 @@ def test_an_unknown_data_address_type_is_refused_with_a_reason(dw):
     edr = dw.pull("s3", {"type": "AmazonS3", "bucket": "b"})
     answer = dw.fetch(edr)
     assert answer.status_code == 501 and "AmazonS3" in answer.json()["reason"]
+
+
+@pytest.mark.parametrize("escape", [
+    "..%2fstatus%2f200", "%2e%2e%2fstatus%2f200", "..%252fstatus%252f200", "%252e%252e/status/200",
+    "parts/..%2f..%2fstatus/200", "..%5cstatus%5c200", "%2e%2e",
+])
+def test_a_proxied_path_cannot_climb_out_of_the_base_path(dw, escape):
+    """Issue 8: ``..%2f..%2fadmin`` reached ``/admin`` on the backend."""
+    edr = dw.pull("climb", {"type": "HttpData", "baseUrl": dw.backend.url + "/echo", "proxyPath": "true"})
+    answer = dw.fetch(edr, path=escape)
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"] == "path_refused" and "base path" in answer.json()["reason"]
+    assert dw.fetch(edr, path="parts/42").json()["path"] == "/echo/parts/42"  # a path below it still works

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import aiohttp
 import anyio
@@ -65,6 +66,27 @@ def _flag(address: Mapping[str, Any], name: str) -> bool:
 
 def _join(base: str, path: str) -> str:
     return base.rstrip("/") + "/" + path.lstrip("/") if path and path.strip("/") else base
+
+
+def _fully_unquoted(segment: str) -> str:
+    for _ in range(5):  # %252e%252e is ".." to a backend that decodes twice
+        decoded = unquote(segment)
+        if decoded == segment:
+            break
+        segment = decoded
+    return segment
+
+
+def _consumer_path(path: str) -> str:
+    """The consumer's path (``proxyPath``), refused if it could climb out of the baseUrl's path:
+    a segment that is, or decodes (once or more) to, ``.`` or ``..``, or hides a slash."""
+    for segment in path.split("/"):
+        decoded = _fully_unquoted(segment)
+        if decoded in (".", "..") or "/" in decoded or "\\" in decoded:
+            raise EdrError(400, f"the path segment {segment!r} would leave the asset's base path; "
+                                "'.', '..' and encoded slashes are not allowed in a proxied path",
+                           code="path_refused")
+    return path
 
 
 class Sources:
@@ -134,7 +156,7 @@ class Sources:
         if not isinstance(base, str) or not base:
             raise EdrError(502, "the asset's HttpData address has no baseUrl", code="backend_misconfigured")
         method = request.method if _flag(address, "proxyMethod") else str(address.get("method") or "GET").upper()
-        url = _join(base, request.path if _flag(address, "proxyPath") else str(address.get("path") or ""))
+        url = _join(base, _consumer_path(request.path) if _flag(address, "proxyPath") else str(address.get("path") or ""))
         query = [str(address.get("queryParams") or ""), request.query if _flag(address, "proxyQueryParams") else ""]
         if any(query):
             url += ("&" if "?" in url else "?") + "&".join(q.lstrip("?") for q in query if q)
