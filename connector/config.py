@@ -52,6 +52,9 @@ class DataPlaneSettings(BaseModel):
     # pushes running at once, and how often STARTED pull transfers are checked for expiry
     push_concurrency: int = 8
     sweep_seconds: float = 30.0
+    # the key that signs EDR tokens, 0600 (default: next to the [identity] key file, or next to the
+    # SQLite database; PONTIS_EDR_SIGNING_KEY overrides it). Relative paths: to the config file
+    edr_key_file: str | None = None
     # JSON documents served from the connector (PontisDocument) carry our eddsa-jcs-2022 proof, so
     # the consumer can prove to anyone where they came from (needs the [identity] key file)
     sign_documents: bool = False
@@ -205,6 +208,10 @@ def load_settings(path: str | Path, **overrides: Any) -> Settings:
         for key in ("key_file", "credentials_file", "issuer_dir"):
             if isinstance(identity.get(key), str) and not Path(identity[key]).is_absolute():
                 identity[key] = str(base / identity[key])
+    dataplane = data.get("dataplane")
+    if isinstance(dataplane, dict) and isinstance(dataplane.get("edr_key_file"), str) \
+            and not Path(dataplane["edr_key_file"]).is_absolute():
+        dataplane["edr_key_file"] = str(base / dataplane["edr_key_file"])
     try:
         return Settings(**data)
     except Exception as exc:  # pydantic's ValidationError: re-say it with the file's name

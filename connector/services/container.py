@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -19,6 +21,9 @@ from connector.services.transport import DocumentFetch, DspClient, make_client
 from connector.services.transfer import TransferService
 from connector.services.worker import OutboxWorker
 from connector.store import Database
+
+
+log = logging.getLogger("pontis")
 
 
 def wall_clock_ms() -> int:
@@ -127,8 +132,13 @@ def build(settings: Settings, *, clock=wall_clock_ms, client: DspClient | None =
         identity=identity,
         require_signed_agreements=settings.identity.require_signed_agreements,
     )
+    from connector.services.secrets import EDR_KEY_ENV, edr_key_path
+
+    if edr_key_path(settings) is None and not os.environ.get(EDR_KEY_ENV):
+        log.warning("the EDR signing key is kept in the database: set [dataplane] edr_key_file (a file "
+                    "all replicas share) or %s to keep it out", EDR_KEY_ENV)
     edrs = EdrIssuer(settings.participant_id, settings.public_url, settings.edr_ttl_seconds,
-                     settings.dataplane.refresh_ttl_seconds)
+                     settings.dataplane.refresh_ttl_seconds, key_file=edr_key_path(settings))
     from connector.services.dataflow import DataFlowService
 
     dataflows = DataFlowService(db, edrs, settings.dataplane, clock=clock, owner=settings.worker_owner)

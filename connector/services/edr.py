@@ -1,7 +1,7 @@
 """Endpoint Data References: the tokens a pull consumer presents to our data plane, and their lifecycle.
 
-An EDR access token is a JWT signed with Ed25519 by a key every replica shares (stored in the
-database), scoped to one transfer process and its agreement, valid for ``edr_ttl_seconds``. It
+An EDR access token is a JWT signed with Ed25519 by a key every replica shares (kept out of the
+database: see ``connector.services.secrets``), scoped to one transfer process and its agreement, valid for ``edr_ttl_seconds``. It
 comes with a refresh token (Tractus-X refresh-token grant profile): an opaque random string,
 stored only as a SHA-256 hash, bound to the access token it was issued with, usable once.
 
@@ -28,19 +28,22 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+import threading
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlmodel import Session, select
 
 from connector.jsonld.terms import TX_AUTH_NS
 from connector.protocol import Role
 from connector.protocol.transfer_messages import DataAddress
 from connector.services.errors import ServiceError
+from connector.services.secrets import SeedFile, env_seed
 from connector.store.models import Agreement, ConnectorSecret, EdrGrant, TransferProcess
 
 HTTP_ENDPOINT_TYPE = "https://w3id.org/idsa/v4.1/HTTP"
@@ -92,6 +95,10 @@ class Authorized:
     agreement: Agreement
 
 
+def _new_seed() -> bytes:
+    return Ed25519PrivateKey.generate().private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+
+
 def refresh_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -106,23 +113,47 @@ def bare_token(header: str | None) -> str:
 
 class EdrIssuer:
     def __init__(self, participant_id: str, public_url: str, ttl_seconds: int = 300,
-                 refresh_ttl_seconds: int = 86_400) -> None:
+                 refresh_ttl_seconds: int = 86_400, key_file: Path | str | None = None) -> None:
         self.participant_id = participant_id
         self.endpoint = public_url.rstrip("/") + "/api/public"
         self.refresh_endpoint = self.endpoint + "/token"
         self.ttl_seconds = ttl_seconds
         self.refresh_ttl_seconds = refresh_ttl_seconds
+        # where the signing key lives (services.secrets): the environment, a 0600 file, or else
+        # the database (PostgreSQL replicas without a shared file)
+        self.key_file = SeedFile(key_file) if key_file else None
         self._key: Ed25519PrivateKey | None = None
+        self._lock = threading.Lock()
 
     # --- the signing key ---------------------------------------------------------------------
 
+    def _outside_db(self, session: Session, write: bool) -> Ed25519PrivateKey | None:
+        """The key from the environment or the key file; a key an older install kept in the
+        database moves into the file (in a write session), so its EDRs stay valid."""
+        seed = env_seed()
+        if seed is None and self.key_file is not None:
+            with self._lock:
+                seed = self.key_file.read()
+                if seed is None:
+                    row = session.get(ConnectorSecret, KEY_NAME)
+                    if row is None and not write:
+                        return None  # created by the first write, never in a read session
+                    old = base64.b64decode(row.value["seed"]) if row is not None else None
+                    seed = self.key_file.create(old or _new_seed())
+        if seed is None:
+            return None
+        if write and session.get(ConnectorSecret, KEY_NAME) is not None:
+            session.execute(delete(ConnectorSecret).where(ConnectorSecret.name == KEY_NAME))
+        return Ed25519PrivateKey.from_private_bytes(seed)
+
     def key(self, session: Session) -> Ed25519PrivateKey:
-        """The shared signing key, created by whichever replica needs it first (in a write session)."""
+        """The signing key, created by whichever replica needs it first (in a write session)."""
+        if self._key is None:
+            self._key = self._outside_db(session, write=True)
         if self._key is None:
             row = session.get(ConnectorSecret, KEY_NAME)
             if row is None:
-                seed = Ed25519PrivateKey.generate().private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
-                row = ConnectorSecret(name=KEY_NAME, value={"seed": base64.b64encode(seed).decode()})
+                row = ConnectorSecret(name=KEY_NAME, value={"seed": base64.b64encode(_new_seed()).decode()})
                 session.add(row)
                 session.flush()
             self._key = Ed25519PrivateKey.from_private_bytes(base64.b64decode(row.value["seed"]))
@@ -131,6 +162,8 @@ class EdrIssuer:
     def public_key(self, session: Session) -> Ed25519PublicKey | None:
         """The verification key, never created here: verifying runs in read sessions, and a key
         made there would be cached but never stored (a restart or another replica would differ)."""
+        if self._key is None:
+            self._key = self._outside_db(session, write=False)
         if self._key is None:
             row = session.get(ConnectorSecret, KEY_NAME)
             if row is None:

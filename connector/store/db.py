@@ -7,6 +7,7 @@ PostgreSQL. Reads use plain deferred transactions and never block writers.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -22,10 +23,25 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+def _private_sqlite_files(database: str) -> None:
+    """The database and its -wal and -shm files readable by the owner only: they hold live EDR
+    tokens and agreements. SQLite gives -wal and -shm the mode of the database file, so creating
+    that one 0600 (before SQLite does, with the umask's 0644) covers all three."""
+    path = Path(database)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    for name in (database, database + "-wal", database + "-shm", database + "-journal"):
+        try:
+            if os.stat(name).st_mode & 0o077:
+                os.chmod(name, 0o600)  # an older install's world-readable files
+        except FileNotFoundError:
+            pass
+
+
 def _sqlite_engine(url: str) -> Engine:
     parsed = make_url(url)
-    if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    if parsed.database and parsed.database != ":memory:" and not parsed.database.startswith("file:"):
+        _private_sqlite_files(parsed.database)
     engine = create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": 30},
