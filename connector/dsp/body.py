@@ -31,9 +31,32 @@ async def read_json(request: Request, limit: int) -> tuple[bytes, Any]:
         if len(raw) > limit:
             raise BodyError("$", f"a body of at most {limit} bytes")
     try:
-        return bytes(raw), json.loads(raw)
+        body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BodyError("$", f"a JSON document ({exc})") from exc
+    except RecursionError:  # the parser itself gave up: far deeper than MAX_DEPTH
+        raise BodyError("$", f"a JSON document nested at most {MAX_DEPTH} levels deep") from None
+    check_depth(body)
+    return bytes(raw), body
+
+
+# DSP messages nest a dozen levels (policy constraints included); a deeper body is an attack on
+# the recursive code that reads it (JSON-LD expansion, policy parsing), not a message
+MAX_DEPTH = 64
+
+
+def check_depth(body: Any, limit: int = MAX_DEPTH) -> None:
+    """Refuse (``BodyError``) a document nested deeper than ``limit``; iterative, so it cannot
+    itself overflow the stack."""
+    stack = [(body, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > limit:
+            raise BodyError("$", f"a JSON document nested at most {limit} levels deep")
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values() if isinstance(v, (dict, list)))
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value if isinstance(v, (dict, list)))
 
 
 def check_context(body: Any) -> None:

@@ -42,7 +42,7 @@ async def _body(request: Request) -> object:
         raise ServiceError("tck.body-invalid", f"$: a body of at most {MAX_TRIGGER_BYTES} bytes", path="$")
     try:
         return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ServiceError("tck.body-invalid", f"$: a JSON object ({exc})", path="$") from exc
 
 

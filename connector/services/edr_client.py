@@ -13,6 +13,7 @@ will not help), ``RefreshUnavailable`` for everything worth another try.
 from __future__ import annotations
 
 import hashlib
+import math
 
 import httpx
 import jwt
@@ -74,18 +75,36 @@ def fingerprint(token: str | None) -> str:
     return hashlib.sha256((token or "").encode()).hexdigest()[:32]
 
 
+def _token_exp(token: str | None) -> tuple[float | None, str | None]:
+    """The access token's ``exp`` (seconds), and why it is unusable if it is: not a finite
+    NumericDate (a string, NaN, 1e400) must never reach arithmetic. An opaque token has none."""
+    try:
+        claims = jwt.decode((token or "").removeprefix("Bearer ").strip(), options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return None, None
+    if not isinstance(claims, dict) or "exp" not in claims:
+        return None, None
+    exp = claims["exp"]
+    if isinstance(exp, bool) or not isinstance(exp, (int, float)) or not math.isfinite(exp) or not 0 <= exp < 1e11:
+        return None, (f"the EDR's access token has exp {exp!r}: expected a NumericDate, the number of "
+                      "seconds since 1970 (RFC 7519)")
+    return float(exp), None
+
+
+def edr_problem(address: dict | None) -> str | None:
+    """Why an EDR a provider sent cannot be used, or None."""
+    return _token_exp(prop(address, "authorization"))[1]
+
+
 def expires_at(row: TransferProcess) -> int | None:
     """When the EDR's access token expires (epoch ms), or None when it does not say."""
     token = prop(row.data_address, "authorization")
     meta = (row.private_properties or {}).get(META) or {}
     if meta.get("token") == fingerprint(token) and isinstance(meta.get("expiresAt"), int):
         return meta["expiresAt"]
-    try:
-        claims = jwt.decode((token or "").removeprefix("Bearer ").strip(), options={"verify_signature": False})
-        if isinstance(claims.get("exp"), (int, float)):
-            return int(claims["exp"] * 1000)
-    except jwt.PyJWTError:
-        pass
+    exp, _ = _token_exp(token)
+    if exp is not None:
+        return int(exp * 1000)
     seconds = prop(row.data_address, "expiresIn", EXPIRES_IN)
     return row.updated_at + int(seconds) * 1000 if seconds and seconds.isdigit() else None
 

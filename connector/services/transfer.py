@@ -33,6 +33,7 @@ from connector.protocol.transfer_messages import (
     TransferTermination,
     transfer_ack,
 )
+from connector.services.edr_client import edr_problem
 from connector.services.errors import InvalidRequest, NotFound
 from connector.services.playbook import Playbook
 from connector.services.process import INITIAL, Machine, ProcessService, join_url, new_pid
@@ -131,7 +132,11 @@ class TransferService(ProcessService):
 
     def _absorb(self, session: Session, row: TransferProcess, message: Any, now: int) -> None:
         if isinstance(message, TransferStart) and message.data_address is not None:
-            row.data_address = message.data_address.to_json()
+            address = message.data_address.to_json()
+            problem = edr_problem(address) if row.role == Role.CONSUMER.value else None
+            if problem:  # refused to the provider, with the reason, before anything is stored
+                raise InvalidRequest("transfer.edr-unusable", f"dataAddress: {problem}", path="dataAddress")
+            row.data_address = address
         elif isinstance(message, (TransferTermination, TransferSuspension)):
             reasons = list(message.reason) or ["no reason given"]
             verb = "terminated" if isinstance(message, TransferTermination) else "suspended"

@@ -124,3 +124,25 @@ def test_version_metadata_is_unauthenticated(world):
     assert r.status_code == 200
     entry = r.json()["protocolVersions"][0]
     assert entry == {"version": "2025-1", "path": "/api/dsp/2025-1", "binding": "HTTPS"}
+
+
+def deep(levels: int) -> str:
+    return '{"a":' * levels + "1" + "}" * levels
+
+
+@pytest.mark.parametrize("path,shape", [
+    ("/negotiations/request", "ContractNegotiationError"),
+    ("/negotiations/urn:uuid:x/termination", "ContractNegotiationError"),
+    ("/transfers/request", "TransferError"),
+    ("/catalog/request", "CatalogError"),
+])
+@pytest.mark.parametrize("levels", [3000, 200])
+def test_a_deeply_nested_body_is_a_400_in_the_dsp_shape_not_a_500(world, path, shape, levels):
+    """Issue 8: 3,000 levels made the parser (or the code after it) raise RecursionError: a 500."""
+    seed_offer(world["provider"].services)
+    body = '{"@context": ["https://w3id.org/dspace/2025/1/context.jsonld"], "@type": "X", "x": ' + deep(levels) + "}"
+    r = post(world, path, body)
+    assert r.status_code == 400, r.text
+    answer = r.json()
+    assert answer["@type"] == shape and any("nested at most" in reason for reason in answer["reason"]), answer
+    nothing_stored(world)

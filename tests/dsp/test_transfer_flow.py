@@ -86,3 +86,35 @@ def test_transfer_under_an_unknown_agreement_is_refused(agreed):
     assert "no agreement 'urn:uuid:forged'" in mine.error_detail
     with provider.services.db.read() as s:
         assert list(s.exec(select(TransferProcess))) == []
+
+
+@pytest.mark.parametrize("exp", ['"soon"', "NaN", "1e400", "[1]", "true"])
+def test_an_edr_whose_exp_is_not_a_number_is_refused_with_the_reason(agreed, exp):
+    """Issue 8: such an EDR made the consumer answer 500 (int(NaN), int(inf))."""
+    import base64
+    import json
+
+    world, agreement_id = agreed
+    provider, consumer = world["provider"], world["consumer"]
+    tp = consumer.services.transfers.request(agreement_id=agreement_id, counterparty_address=provider.dsp)
+    run(settle(consumer))  # the provider acknowledges; it has not started the transfer yet
+    mine = state(consumer, tp.id)
+
+    def part(text: str) -> str:
+        return base64.urlsafe_b64encode(text.encode()).rstrip(b"=").decode()
+    token = part('{"alg":"EdDSA"}') + "." + part('{"exp": %s, "tp": "x"}' % exp) + ".c2ln"
+    start = {"@context": ["https://w3id.org/dspace/2025/1/context.jsonld"], "@type": "TransferStartMessage",
+             "providerPid": mine.provider_pid, "consumerPid": mine.consumer_pid,
+             "dataAddress": {"@type": "DataAddress", "endpointType": "https://w3id.org/idsa/v4.1/HTTP",
+                             "endpoint": "http://provider.test:1001/api/public", "endpointProperties": [
+                                 {"@type": "EndpointProperty", "name": "authorization", "value": token}]}}
+
+    async def send():
+        async with httpx.AsyncClient(transport=world["router"]) as client:
+            return await client.post(f"{consumer.dsp}/transfers/{mine.consumer_pid}/start", content=json.dumps(start),
+                                     headers={"Authorization": "provider-token", "Content-Type": "application/json"})
+    answer = run(send())
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["@type"] == "TransferError" and "NumericDate" in answer.json()["reason"][0]
+    after = state(consumer, tp.id)
+    assert after.state == "REQUESTED" and after.data_address is None
