@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DSP_VERSION = "2025-1"
@@ -155,6 +155,25 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite", "postgres")):
             raise ValueError("expected a sqlite:/// or postgresql:// URL")
         return value
+
+    @model_validator(mode="after")
+    def _credentials(self) -> "Settings":
+        """Credentials that would let one party pass for another are refused at start."""
+        if not self.api_key.strip():
+            raise ValueError("api_key: must not be empty: it is what staff send as X-Api-Key "
+                             "(`connector init` writes a random one)")
+        holders: dict[str, str] = {}
+        if self.token:
+            holders[self.token] = "token (the one we present to peers)"
+        for i, peer in enumerate(self.peers):
+            if peer.token is not None and not peer.token.strip():
+                raise ValueError(f"peers[{i}].token: must not be empty; leave it out if {peer.id} has no token")
+            if peer.token and peer.token in holders:
+                raise ValueError(f"peers[{i}].token: {peer.id} has the same token as {holders[peer.token]}; "
+                                 "each peer needs its own, or the connector cannot tell who is calling")
+            if peer.token:
+                holders[peer.token] = f"peers[{i}] ({peer.id})"
+        return self
 
     @property
     def public_url(self) -> str:
