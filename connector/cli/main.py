@@ -23,6 +23,10 @@ from connector.cli import identity as _identity  # noqa: E402
 
 _identity.register(app)  # keys, issuer, sign, verify, agreement
 
+from connector.cli import offers as _offers  # noqa: E402
+
+_offers.register(app)  # offer verify
+
 from connector.cli import fetch as _fetch  # noqa: E402
 
 _fetch.register(app)  # fetch: catalog → negotiate → transfer → download
