@@ -102,6 +102,11 @@ class IdentitySettings(BaseModel):
     required_credentials: list[str] = Field(default_factory=lambda: ["MembershipCredential"])
     # refuse agreements a provider has not signed (peers without keys cannot then agree with us)
     require_signed_agreements: bool = False
+    # every offer in our catalog carries our proof in this suite ("off": unsigned offers)
+    offer_cryptosuite: Literal["eddsa-jcs-2022", "eddsa-rdfc-2022", "off"] = "eddsa-jcs-2022"
+    # as consumer, an offer's proof is checked before we negotiate: "require" (unsigned offers are
+    # refused), "verify-if-present" or "ignore"
+    offer_verification: Literal["require", "verify-if-present", "ignore"] = "verify-if-present"
 
 
 class Settings(BaseSettings):

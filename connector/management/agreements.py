@@ -52,3 +52,27 @@ async def get_signed_agreement(agreement_id: str, queries: Queries, services: Se
         return services.identity.export_agreement(standalone(row.policy))
 
     return JSONResponse(await run_in_threadpool(work))
+
+
+@router.get("/{agreement_id}/offer")
+async def get_signed_offer(agreement_id: str, queries: Queries, services: Services) -> JSONResponse:
+    """The provider-signed offer the agreement came from, with the provider's DID document: what
+    ``connector offer verify`` checks offline. A Pontis extension; 404 for an unknown agreement,
+    409 when the offer carried no proof."""
+    from connector.identity.wallet import verify_signed
+    from connector.services.signed_offers import offer_bundle, signed_offer_behind
+
+    def work() -> dict:
+        row = queries.agreement(agreement_id)
+        document = signed_offer_behind(services.db, row, services.catalog.signer)
+        if document is None:
+            raise ApiError(409, f"agreement {agreement_id} came from an offer that carried no provider proof",
+                           path="proof", invalid_value=agreement_id)
+        verifier = services.offer_verifier
+        check = verify_signed(document, verifier.resolve_key, signer=row.provider_id)
+        if not check.ok:
+            raise ApiError(409, f"the signed offer behind agreement {agreement_id} does not verify: {check.reason}",
+                           path="proof", invalid_value=agreement_id)
+        return offer_bundle(document, verifier.resolver)
+
+    return JSONResponse(await run_in_threadpool(work))

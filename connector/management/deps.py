@@ -51,7 +51,7 @@ def get_queries(request: Request) -> QueryService:
 
 
 def get_remote_catalog(request: Request) -> RemoteCatalog:
-    return _cached(request, "mgmt_remote_catalog", lambda c: RemoteCatalog(c.client, c.authenticator))
+    return _cached(request, "mgmt_remote_catalog", lambda c: RemoteCatalog(c.client, c.authenticator, c.offer_verifier))
 
 
 async def read_body(request: Request) -> Any:

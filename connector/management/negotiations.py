@@ -77,6 +77,12 @@ def read_contract_request(body: Any) -> dict:
     }
 
 
+def verified_offer(services: Any, offer: Any, body: Any) -> dict | None:
+    """The provider-signed offer behind a ContractRequest, verified (or a 400 saying why not)."""
+    raw = body.get("policy", body.get("edc:policy")) if isinstance(body, dict) else None
+    return services.offer_verifier.check(offer, raw if isinstance(raw, dict) else None)
+
+
 def render_negotiation(neg: Negotiation) -> dict:
     out: dict = {
         "@type": "ContractNegotiation",
@@ -118,6 +124,7 @@ async def start_negotiation(body: Body, services: Services) -> JSONResponse:
     def work() -> dict:
         request = read_contract_request(body)
         check_address(services, request["counterparty_address"])
+        request["signed_offer"] = verified_offer(services, request["offer"], body)
         neg = services.negotiations.request(**request)
         return id_response(neg.id, neg.created_at)
 

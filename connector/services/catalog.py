@@ -12,6 +12,7 @@ import logging
 import time
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from sqlmodel import Session, select
 
@@ -58,6 +59,12 @@ class CatalogService:
         self.participant_id = participant_id
         self.dsp_url = dsp_url
         self.service_id = "urn:pontis:dataservice:" + hashlib.sha256(dsp_url.encode()).hexdigest()[:16]
+        # our proofs on the offers (services.signed_offers.OfferSigner), when we have a key
+        self.signer: Any = None
+
+    def _sign(self, datasets: list[dict]) -> None:
+        if self.signer is not None:
+            self.signer.attach((d["@id"], offer) for d in datasets for offer in d["hasPolicy"])
 
     # --- what is offered ---------------------------------------------------------------------
 
@@ -148,6 +155,7 @@ class CatalogService:
                     break
             if any(_uses_cx(d) for d in datasets):
                 contexts.append("https://w3id.org/catenax/2025/9/policy/context.jsonld")
+        self._sign(datasets)
         if hidden:
             log.info("catalog for %s: %d offer(s) hidden by their access policy: %s", caller.id if caller else "?",
                      len(hidden), " | ".join(hidden[:5]) + (" | ..." if len(hidden) > 5 else ""))
@@ -180,6 +188,7 @@ class CatalogService:
         contexts = [DSPACE_CONTEXT]
         if _uses_cx(dataset):
             contexts.append("https://w3id.org/catenax/2025/9/policy/context.jsonld")
+        self._sign([dataset])
         return {"@context": contexts, **dataset}
 
     # --- what an offer stands for --------------------------------------------------------------

@@ -49,6 +49,8 @@ class Container:
     consumer_edrs: Any = None
     # the SSRF rule every outgoing call and every peer's callbackAddress passes (services.ssrf)
     guard: OutgoingGuard = OutgoingGuard()
+    # as consumer: checks a provider's proof on an offer before we negotiate (services.signed_offers)
+    offer_verifier: Any = None
 
 
 def announced_dsp_urls(resolver: Any) -> Callable[[str], list[str]]:
@@ -64,6 +66,21 @@ def announced_dsp_urls(resolver: Any) -> Callable[[str], list[str]]:
         except DidResolutionError:
             return []
     return announced
+
+
+def _offer_side(settings: Settings, db: Database, catalog: CatalogService, identity: Any, guard: OutgoingGuard) -> Any:
+    """Sign our catalog's offers (with a key whose DID is our participant id); the verifier of
+    the offers we negotiate (resolving providers' DIDs through the guard)."""
+    from connector.identity.did import DidResolver
+    from connector.services.signed_offers import OfferSigner, OfferVerifier
+
+    suite = settings.identity.offer_cryptosuite
+    if identity is not None and suite != "off" and identity.did == settings.participant_id:
+        catalog.signer = OfferSigner(db, identity, settings.participant_id, suite)
+    resolver = identity.resolver if identity is not None else DidResolver(
+        allow_insecure_localhost=settings.identity.allow_insecure_did_web,
+        ttl_seconds=settings.identity.did_cache_seconds, fetch=DocumentFetch(guard))
+    return OfferVerifier(resolver, settings.identity.offer_verification)
 
 
 def static_authenticator(settings: Settings) -> StaticTokenAuthenticator:
@@ -111,6 +128,7 @@ def build(settings: Settings, *, clock=wall_clock_ms, client: DspClient | None =
     dcp = settings.identity.auth_mode == "dcp"
     authenticator = dcp_authenticator_from_settings(settings, identity) if dcp else static_authenticator(settings)
     catalog = CatalogService(db, settings.participant_id, settings.dsp_url)
+    offer_verifier = _offer_side(settings, db, catalog, identity, guard)
     if settings.tck:  # the TCK profile's scripts may name a sequence of actions for one event (TP:01-04)
         from connector.services.tck import SequencedPlaybook
 
@@ -168,4 +186,5 @@ def build(settings: Settings, *, clock=wall_clock_ms, client: DspClient | None =
                                sweep=consumer_edrs.sweep, sweep_seconds=settings.edr_sweep_seconds)
     negotiations.wake = transfers.wake = worker.wake
     return Container(settings, db, authenticator, catalog, negotiations, transfers, edrs, client, worker,
-                     identity=identity, dataflows=dataflows, consumer_edrs=consumer_edrs, guard=guard)
+                     identity=identity, dataflows=dataflows, consumer_edrs=consumer_edrs, guard=guard,
+                     offer_verifier=offer_verifier)

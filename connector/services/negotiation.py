@@ -49,7 +49,7 @@ from connector.services.process import (  # noqa: F401  (Answer, message_digest:
     new_pid,
 )
 from connector.store import Database
-from connector.store.models import Agreement, Negotiation, OutgoingMessage
+from connector.store.models import Agreement, Negotiation, OutgoingMessage, SignedOffer
 
 log = logging.getLogger("pontis.negotiation")
 
@@ -300,8 +300,9 @@ class NegotiationService(ProcessService):
     # --- staff commands ------------------------------------------------------------------------
 
     def request(self, *, counterparty_address: str, counterparty_id: str, offer: OfferRef,
-                callback_addresses: list | None = None) -> Negotiation:
-        """Start a negotiation as consumer: store it and queue the ContractRequestMessage."""
+                callback_addresses: list | None = None, signed_offer: dict | None = None) -> Negotiation:
+        """Start a negotiation as consumer: store it and queue the ContractRequestMessage.
+        ``signed_offer``: the provider-signed offer, verified (services.signed_offers), kept with it."""
         if offer.policy.is_empty():
             raise InvalidRequest("offer.policy", "the offer has no permission or prohibition; copy it from the catalog",
                                  path="policy")
@@ -319,6 +320,9 @@ class NegotiationService(ProcessService):
                                      f"the offer is not within the policies this company accepts: {reason}",
                                      path="policy")
             session.add(neg)
+            if signed_offer is not None:
+                session.add(SignedOffer(negotiation_id=pid, offer_id=offer.id, provider_id=counterparty_id,
+                                        document=signed_offer, created_at=now))
             self.enqueue(session, neg, M.CONTRACT_REQUEST, now)
         self.wake()
         return neg

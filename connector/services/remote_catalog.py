@@ -63,9 +63,11 @@ def _datasets(catalog: dict) -> list:
 
 
 class RemoteCatalog:
-    def __init__(self, client: DspClient, authenticator: Authenticator) -> None:
+    def __init__(self, client: DspClient, authenticator: Authenticator, offers: Any = None) -> None:
         self.client = client
         self.authenticator = authenticator
+        # the consumer's OfferVerifier: it remembers the signed offers we are shown
+        self.offers = offers
 
     async def _call(self, method: str, url: str, body: dict | None, counterparty_id: str | None,
                     what: str) -> tuple[dict, str | None]:
@@ -100,6 +102,7 @@ class RemoteCatalog:
         url = address.rstrip("/") + "/catalog/request"
         message = {"@context": [DSPACE_CONTEXT], "@type": "CatalogRequestMessage"}
         catalog, next_url = await self._call("POST", url, message, counterparty_id, "catalog request")
+        self._remember(catalog)
         if spec is None:
             return catalog
         wanted = spec.offset + spec.limit
@@ -109,6 +112,7 @@ class RemoteCatalog:
                 break
             page, next_url = await self._call("POST", urljoin(url, next_url), message, counterparty_id,
                                              "catalog request (next page)")
+            self._remember(page)
             datasets.extend(d for d in _datasets(page) if isinstance(d, dict) and self._selected(d, spec))
         out = {k: v for k, v in catalog.items() if k not in ("dataset", "dcat:dataset")}
         out["dataset"] = datasets[spec.offset: wanted]
@@ -122,4 +126,10 @@ class RemoteCatalog:
     async def dataset(self, address: str, counterparty_id: str | None, dataset_id: str) -> dict:
         url = address.rstrip("/") + "/catalog/datasets/" + quote(dataset_id, safe="")
         dataset, _ = await self._call("GET", url, None, counterparty_id, f"dataset request for {dataset_id!r}")
+        if self.offers is not None:
+            self.offers.cache.remember_dataset(dataset, counterparty_id)
         return dataset
+
+    def _remember(self, catalog: dict) -> None:
+        if self.offers is not None:
+            self.offers.cache.remember_catalog(catalog)

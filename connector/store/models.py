@@ -234,3 +234,33 @@ class AcceptedPolicy(SQLModel, table=True):
     # the policy in the DSP compact vocabulary, as connector.policy.codec writes it
     policy: dict = _json(nullable=False)
     created_at: int = _ms()
+
+
+class OfferProof(SQLModel, table=True):
+    """Provider: our Data Integrity proof over a catalog offer (with its target and assigner).
+
+    Keyed by the offer id, which names the contract definition, the asset and a hash of the
+    policy: a changed offer has a new id and gets a new proof; an unchanged one keeps its proof."""
+
+    __tablename__ = "offer_proof"
+
+    offer_id: str = Field(primary_key=True, max_length=2048)
+    asset_id: str = Field(max_length=512, index=True)
+    # the key (DID URL) and suite that made it: a rotated key or another suite means a new proof
+    verification_method: str = Field(max_length=512)
+    cryptosuite: str = Field(max_length=32)
+    proof: dict = _json(nullable=False)
+    created_at: int = _ms()
+
+
+class SignedOffer(SQLModel, table=True):
+    """Consumer: the provider-signed offer a negotiation started from, as verified (a standalone
+    document with its proof); the agreement reached by that negotiation links to it."""
+
+    __tablename__ = "signed_offer"
+
+    negotiation_id: str = Field(primary_key=True, max_length=200)
+    offer_id: str = Field(max_length=2048)
+    provider_id: str = Field(max_length=512)
+    document: dict = _json(nullable=False)
+    created_at: int = _ms()
