@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from connector.management.errors import ApiError
 from connector.services.container import Container
 from connector.services.definitions import DefinitionService
+from connector.services.signed_offers import SigningAfterWrites
 from connector.services.queries import QueryService
 from connector.services.remote_catalog import RemoteCatalog
 
@@ -43,7 +44,8 @@ def _cached(request: Request, name: str, factory):  # type: ignore[no-untyped-de
 
 def get_definitions(request: Request) -> DefinitionService:
     return _cached(request, "mgmt_definitions",
-                   lambda c: DefinitionService(c.db, clock=c.negotiations.clock))
+                   lambda c: SigningAfterWrites(DefinitionService(c.db, clock=c.negotiations.clock),
+                                                c.catalog.warm_proofs))
 
 
 def get_queries(request: Request) -> QueryService:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -61,6 +62,53 @@ class CatalogService:
         self.service_id = "urn:pontis:dataservice:" + hashlib.sha256(dsp_url.encode()).hexdigest()[:16]
         # our proofs on the offers (services.signed_offers.OfferSigner), when we have a key
         self.signer: Any = None
+        self._warm = threading.Lock()
+        self._warming = self._warm_again = False
+
+    def every_offer(self, chunk: int = 500) -> list[tuple[str, dict]]:
+        """(dataset id, offer) for every offer we publish, whoever may see it."""
+        out: list[tuple[str, dict]] = []
+        after = ""
+        with self.db.read() as session:
+            while True:
+                assets = session.execute(select(Asset.id, Asset.properties).where(Asset.id > after)
+                                         .order_by(Asset.id).limit(chunk)).all()
+                if not assets:
+                    return out
+                cds = self._definitions_for(session, [a.id for a in assets])
+                policies = self._policies(session, {p for lst in cds.values() for cd in lst
+                                                    for p in (cd.access_policy_id, cd.contract_policy_id)})
+                for asset in assets:
+                    for cd in cds.get(asset.id, []):
+                        policy = policies.get(cd.contract_policy_id)
+                        if policy is not None and cd.access_policy_id in policies:
+                            offer_id = make_offer_id(cd.id, asset.id, _offer_key(policy))
+                            out.append((asset.id, policy_to_compact(policy, policy_type="Offer", policy_id=offer_id)))
+                after = assets[-1].id
+
+    def warm_proofs(self) -> None:
+        """After a write (asset, policy, contract definition, seed): sign the offers that changed,
+        in the background, so that catalog requests only look proofs up."""
+        if self.signer is None:
+            return
+        with self._warm:
+            self._warm_again = True
+            if self._warming:
+                return  # the running pass goes round once more
+            self._warming = True
+        threading.Thread(target=self._warm_loop, name="offer-proofs", daemon=True).start()
+
+    def _warm_loop(self) -> None:
+        while True:
+            with self._warm:
+                if not self._warm_again:
+                    self._warming = False
+                    return
+                self._warm_again = False
+            try:
+                self.signer.attach(self.every_offer())
+            except Exception:  # a failed pass leaves the offers to be signed when first served
+                log.exception("signing the catalog's offers failed")
 
     def _sign(self, datasets: list[dict]) -> None:
         if self.signer is not None:

@@ -84,6 +84,7 @@ def load_seed(services: Container, path: str | Path) -> None:
             session.add_all(rows)
     log.info("seeded %d policies, %d assets, %d contract definitions, %d agreements from %s",
              len(policies), len(assets), len(definitions), len(agreements), path)
+    services.catalog.warm_proofs()  # the seeded offers are signed now, not on the first catalog request
 
 
 def _agreement(item: dict, where: str, now: int) -> Agreement:

@@ -22,6 +22,7 @@ The signed offer is kept (``SignedOffer``, by negotiation), so the agreement lin
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -77,6 +78,7 @@ class OfferSigner:
         self.cryptosuite = cryptosuite
         self.cache_size = cache_size
         self._cache: OrderedDict[str, dict] = OrderedDict()
+        self._checked: set[str] = set()
         self._lock = threading.Lock()
 
     @property
@@ -86,7 +88,16 @@ class OfferSigner:
     def sign(self, offer: dict, target: str) -> dict:
         """Our proof over ``offer`` (for dataset ``target``)."""
         document = signed_form(offer, target, self.participant_id)
-        signed = di_sign(document, self.identity.key, cryptosuite=self.cryptosuite)
+        # the JSON-LD safety check depends on the terms, not on the ids (IRIs under one base):
+        # offers of one policy share its result, so 10,000 of them are checked once
+        shape = json.dumps({k: v for k, v in document.items() if k not in ("@id", "target")}, sort_keys=True)
+        checked = shape in self._checked
+        signed = di_sign(document, self.identity.key, cryptosuite=self.cryptosuite, check_jsonld=not checked)
+        if not checked:
+            with self._lock:
+                self._checked.add(shape)
+                if len(self._checked) > 4096:
+                    self._checked.clear()
         return signed["proof"]
 
     def attach(self, offers: Iterable[tuple[str, dict]]) -> None:
@@ -262,3 +273,23 @@ def signed_offer_behind(db: Database, agreement: Any, signer: OfferSigner | None
     if row is None or not isinstance(neg.offer, dict):
         return None
     return signed_form({**neg.offer, "proof": row.proof}, agreement.asset_id, agreement.provider_id)
+
+
+class SigningAfterWrites:
+    """A DefinitionService whose every write (create_*, update_*, delete_*) is followed by
+    ``after()``: the catalog signing the offers that changed (CatalogService.warm_proofs)."""
+
+    def __init__(self, inner: Any, after: Callable[[], None]) -> None:
+        self._inner = inner
+        self._after = after
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._inner, name)
+        if not (callable(attr) and name.startswith(("create_", "update_", "delete_"))):
+            return attr
+
+        def write(*args: Any, **kwargs: Any) -> Any:
+            result = attr(*args, **kwargs)
+            self._after()
+            return result
+        return write
