@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 from connector.cli.configs import render_config  # noqa: E402
 from connector.cli.processes import free_port, start_connector, wait_ready  # noqa: E402
 from connector.config import DSP_PATH  # noqa: E402
+from connector.identity.wallet import new_key_file  # noqa: E402
 
 
 def seed(path: Path, assets: int) -> None:
@@ -121,6 +122,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--assets", type=int, default=10_000)
     parser.add_argument("--catalog-samples", type=int, default=200)
+    parser.add_argument("--unsigned-offers", action="store_true",
+                        help="the provider has no key: offers carry no proof (the figure before issue 15)")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="pontis-bench-"))
@@ -132,11 +135,16 @@ def main() -> None:
     procs = []
     for name, other in (("provider", "consumer"), ("consumer", "provider")):
         extra = f'seed_file = "{work / "seed.json"}"' if name == "provider" else ""
+        identity = "[identity]\nallow_insecure_did_web = true\n"  # the DIDs are did:web:localhost
+        if name == "provider" and not args.unsigned_offers:  # a key: every catalog offer carries its proof
+            new_key_file(work / "provider.keys.json", ids["provider"])
+            identity += f'key_file = "{work / "provider.keys.json"}"\n'
         (work / f"{name}.toml").write_text(render_config(
             participant_id=ids[name], bpn=None, name=name, port=ports[name],
             database_url=f"sqlite:///{work / (name + '.db')}", api_key=keys[name], token=tokens[name],
-            peers=[{"id": ids[other], "token": tokens[other], "claims": {
-                "membership": True, "frameworkAgreements": {"DataExchangeGovernance": "1.0"}}}], extra=extra))
+            peers=[{"id": ids[other], "token": tokens[other], "dsp_url": f"http://127.0.0.1:{ports[other]}{DSP_PATH}",
+                    "claims": {"membership": True, "frameworkAgreements": {"DataExchangeGovernance": "1.0"}}}],
+            extra=extra + "\n" + identity))
         procs.append(start_connector(name, work / f"{name}.toml", work / f"{name}.log",
                                      f"http://127.0.0.1:{ports[name]}", log_level="warning"))
     try:
@@ -148,6 +156,7 @@ def main() -> None:
                              json={"@context": ["https://w3id.org/dspace/2025/1/context.jsonld"],
                                    "@type": "CatalogRequestMessage"}, params={"limit": 1}, timeout=30).json()
         dataset = catalog["dataset"][0]
+        print(f"offers signed: {'proof' in dataset['hasPolicy'][0]}")
         offer = {**dataset["hasPolicy"][0], "assigner": ids["provider"], "target": dataset["@id"]}
         # warm up both processes (imports, caches, connection pools)
         asyncio.run(negotiate_all(consumer_mgmt, keys["consumer"], provider_dsp, ids["provider"], offer, 20, 4))

@@ -263,7 +263,8 @@ def main() -> None:
     (work / "provider.toml").write_text(render_config(
         participant_id=ids["provider"], bpn=None, name="provider", port=ports["provider"],
         database_url=f"sqlite:///{work / 'provider.db'}", api_key=secrets.token_urlsafe(12), token=tokens["provider"],
-        peers=[{"id": ids["consumer"], "token": tokens["consumer"], "claims": CLAIMS}],
+        peers=[{"id": ids["consumer"], "token": tokens["consumer"], "claims": CLAIMS,
+                "dsp_url": f"http://127.0.0.1:{ports['consumer']}{DSP_PATH}"}],
         extra=f'seed_file = "{work / "seed.json"}"\nedr_ttl_seconds = 3600\n'
               'dataplane = {allowlist = ["127.0.0.1"]}'))
     backend = subprocess.Popen([sys.executable, __file__, "--backend", str(ports["backend"]),
