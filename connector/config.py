@@ -81,6 +81,8 @@ class IdentitySettings(BaseModel):
     auth_mode: Literal["static-token", "dcp"] = "static-token"
     # our Ed25519 key set (0600), written by `connector init`; relative paths are relative to the config
     key_file: str | None = None
+    # create key_file (0600) at start when it is missing: for examples and development setups
+    generate_key: bool = False
     # our credentials (the wallet); default: next to the key file, <name>.credentials.json
     credentials_file: str | None = None
     # the DIDs of the issuers whose credentials we accept

@@ -27,6 +27,10 @@ from connector.cli import fetch as _fetch  # noqa: E402
 
 _fetch.register(app)  # fetch: catalog → negotiate → transfer → download
 
+from connector.cli import pcf as _pcf  # noqa: E402
+
+_pcf.register(app)  # pcf import | request | rollup
+
 
 @app.command()
 def init(

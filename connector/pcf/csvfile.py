@@ -85,8 +85,9 @@ def _list(text: str) -> list[str]:
     return [part.strip() for part in text.split(";") if part.strip()]
 
 
-def read_csv(text: str, *, company_name: str, company_bpn: str, now: datetime) -> tuple[list[dict], list[RowProblem]]:
-    """(documents, problems): one 8.0.0 document per data row; any problem means none is to be kept."""
+def read_csv(text: str, *, company_name: str, company_bpn: str,
+             now: datetime) -> tuple[list[tuple[int, dict]], list[RowProblem]]:
+    """([(row, document)], problems): one 8.0.0 document per data row; any problem means none is kept."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     header = [name.strip() for name in reader.fieldnames or []]
     problems: list[RowProblem] = []
@@ -112,7 +113,7 @@ def read_csv(text: str, *, company_name: str, company_bpn: str, now: datetime) -
             continue  # a blank line
         document = _document(number, row, problems, company_name=company_name, company_bpn=company_bpn, now=now)
         if document is not None:
-            documents.append(document)
+            documents.append((number, document))
     if not documents and not problems:
         problems.append(RowProblem(2, "(rows)", "the file holds a header but no footprints"))
     return documents, problems

@@ -41,6 +41,10 @@ class Container:
     dataflows: Any = None
     # the consumer's EDR cache: negotiate-then-transfer, EDR lookup and refresh (connector.services.consumer_edrs)
     consumer_edrs: Any = None
+    # carbon footprints: what we publish, what we ask suppliers for, the CX-0136 exchange (services.pcf_exchange)
+    pcf: Any = None
+    pcf_client: Any = None
+    pcf_exchange: Any = None
 
 
 def static_authenticator(settings: Settings) -> StaticTokenAuthenticator:
@@ -133,5 +137,9 @@ def build(settings: Settings, *, clock=wall_clock_ms, client: DspClient | None =
                                batch=settings.worker_batch, owner=settings.worker_owner,
                                sweep=consumer_edrs.sweep, sweep_seconds=settings.edr_sweep_seconds)
     negotiations.wake = transfers.wake = worker.wake
-    return Container(settings, db, authenticator, catalog, negotiations, transfers, edrs, client, worker,
-                     identity=identity, dataflows=dataflows, consumer_edrs=consumer_edrs)
+    container = Container(settings, db, authenticator, catalog, negotiations, transfers, edrs, client, worker,
+                          identity=identity, dataflows=dataflows, consumer_edrs=consumer_edrs)
+    from connector.services.pcf_exchange import attach
+
+    attach(container)
+    return container
