@@ -75,6 +75,7 @@ LAYOUT: dict = {
 }
 # 9.0.0 also lists this one under productionStage; 8.0.0 has it once, and it is a packaging figure.
 EXTRA_PRODUCTION_LEAF = "packagingLandManagementBiogenicCO2Emissions"
+NOT_APPLICABLE = "not applicable"
 
 
 def _first(value):
@@ -113,6 +114,10 @@ def to_8(doc: dict) -> dict:
             del top["precedingPfIds"]
     if dqr:
         pcf["dataQualityRating"] = dqr
+    if not pcf.get("massBalancingUsed"):
+        for key in ("freeAttributionInMassBalancing", "massBalancingCertificateScheme"):
+            if pcf.get(key) == NOT_APPLICABLE:
+                del pcf[key]
     top["pcf"] = pcf
     return top
 
@@ -140,8 +145,8 @@ def from_8(doc8: dict) -> dict:
                                                            top["retroOrProspectivePcfType"])
     if not pcf.get("massBalancingUsed"):
         # 9.0.0 requires the whole mass-balancing group; without mass balancing it does not apply.
-        pcf.setdefault("freeAttributionInMassBalancing", "not applicable")
-        pcf.setdefault("massBalancingCertificateScheme", "not applicable")
+        pcf.setdefault("freeAttributionInMassBalancing", NOT_APPLICABLE)
+        pcf.setdefault("massBalancingCertificateScheme", NOT_APPLICABLE)
     out: dict = {}
     for name, sub in LAYOUT.items():
         out[name] = [_write(sub, top, pcf, dqr)]
