@@ -75,6 +75,9 @@ def new_footprint(*, product_id: str, product_name: str, company_name: str, comp
         "pcfIncludingBiogenicUptake": including,
         "fossilGhgEmissions": excluding,
         "biogenicCO2Uptake": 0,
+        # PACT requires the carbon contents; a supplier who knows them overwrites these
+        "fossilCarbonContent": 0,
+        "biogenicCarbonContent": 0,
         "massBalancingUsed": False,
         "packagingPcfIncludingBiogenicUptake": 0,
         "distributionStageIncluded": False,
