@@ -172,13 +172,15 @@ class FootprintService:
     # --- publishing ------------------------------------------------------------------------------
 
     def _sign(self, document: dict) -> dict:
+        """The copy we serve: plain io.catenax.pcf 8.0.0 (nothing carried from other formats), signed."""
         from connector.identity.dataintegrity import sign
+        from connector.pcf.models import PcfFormat, from_internal
 
         if self.identity is None:
             raise NoSigningKey("pcf.no-key", "footprints are signed with this connector's key, and it has none: "
                                              "set [identity] key_file in the config (connector init writes one; "
                                              "generate_key = true creates it at start)")
-        return sign(document, self.identity.key, cryptosuite=JCS, check_jsonld=False)
+        return sign(from_internal(document, PcfFormat.CX8), self.identity.key, cryptosuite=JCS, check_jsonld=False)
 
     def read(self, items: list[Incoming]) -> list[tuple[dict, str]]:
         """Each item as a validated 8.0.0 document with its source format; every problem at once."""

@@ -41,7 +41,7 @@ from connector.policy import policy_from_compact_dsp
 from connector.protocol import Role
 from connector.protocol.messages import OfferRef
 from connector.services.errors import ServiceError
-from connector.services.footprints import CX_TAXO, DCT_TYPE, PART_ID
+from connector.services.footprints import CX_TAXO, DCT_TYPE, PART_ID, SEMANTIC_ID
 from connector.services.remote_catalog import CounterPartyError, RemoteCatalog
 from connector.services.ssrf import Allowlist, SsrfRefused, acheck_backend_url, guarded_session
 from connector.store.models import Agreement, Negotiation, PcfExchangeRequest, ReceivedFootprint, TransferProcess
@@ -99,8 +99,12 @@ def is_exchange(dataset: dict) -> bool:
 
 
 def offers_product(dataset: dict, product: str) -> bool:
+    """A dataset that is the PCF (aspect io.catenax.pcf) of the product."""
     value = _prop(dataset, PART_ID, "manufacturerPartId")
-    return not is_exchange(dataset) and isinstance(value, str) and part_id(value) == part_id(product)
+    aspect = _prop(dataset, SEMANTIC_ID, "aas-semantics:semanticId")
+    aspect = aspect.get("@id") if isinstance(aspect, dict) else aspect
+    return (isinstance(aspect, str) and aspect.startswith("urn:samm:io.catenax.pcf:") and isinstance(value, str)
+            and part_id(value) == part_id(product))
 
 
 class PcfClient:

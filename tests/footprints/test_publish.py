@@ -165,3 +165,14 @@ def test_recipients_are_remembered_once(service, db) -> None:
         with db.write() as session:
             service.record_delivery(session, row.id, "did:web:a", "BPNL00000ACHSEAG", 1)
     assert count(db, FootprintRecipient) == 1
+
+
+def test_the_served_copy_is_plain_8_0_0(service) -> None:
+    from connector.pcf.models import CARRIED_KEY, PcfFormat, from_internal, validate
+
+    pact3 = from_internal(casting(), PcfFormat.PACT3)
+    pact3["x-acme-plant"] = "Gießerei 2"  # an extension 8.0.0 cannot hold: carried inside, never served
+    [row] = service.publish(upload(service, json.dumps([pact3])))
+    assert CARRIED_KEY in row.document
+    served = {k: v for k, v in row.signed.items() if k != "proof"}
+    assert CARRIED_KEY not in served and validate(served, PcfFormat.CX8) == []
