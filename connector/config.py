@@ -91,6 +91,11 @@ class PactSettings(_Closed):
     page_link_ttl_seconds: int = Field(default=600, ge=180)
     # PACT requires HTTPS; true serves it over plain HTTP too (only behind a TLS-terminating proxy)
     allow_http: bool = False
+    # footprints (a JSON array, any version `connector pcf import` reads) published at start if not yet
+    # published, and a file that gets {"base_url", "client_id", "client_secret"} of the first client
+    # once the API answers: for examples and conformance tools. Relative to the config file.
+    footprints_file: str | None = None
+    endpoints_file: str | None = None
 
     @field_validator("clients")
     @classmethod
@@ -271,6 +276,11 @@ def load_settings(path: str | Path, **overrides: Any) -> Settings:
         for key in ("tls_cert_file", "tls_key_file"):
             if isinstance(server.get(key), str) and not Path(server[key]).is_absolute():
                 server[key] = str(base / server[key])
+    pact = data.get("pact")
+    if isinstance(pact, dict):
+        for key in ("footprints_file", "endpoints_file"):
+            if isinstance(pact.get(key), str) and not Path(pact[key]).is_absolute():
+                pact[key] = str(base / pact[key])
     identity = data.get("identity")
     if isinstance(identity, dict):  # key, wallet and issuer paths are relative to the config file too
         for key in ("key_file", "credentials_file", "issuer_dir"):
