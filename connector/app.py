@@ -31,10 +31,15 @@ def create_app(settings: Settings, container: Container | None = None, *, run_wo
         # the CX-0136 exchange sends stored PCF answers and updates beside them
         exchange = getattr(services, "pcf_exchange", None)
         exchange_task = asyncio.create_task(exchange.run()) if run_worker and exchange is not None else None
+        pact = getattr(app.state, "pact", None)  # the PACT API ([pact]): its start-up files and events
+        if pact is not None:
+            await pact.start()
         log.info("connector %s serving DSP at %s", settings.participant_id, settings.dsp_url)
         try:
             yield
         finally:
+            if pact is not None:
+                await pact.stop()
             services.worker.stop()
             if exchange is not None:
                 exchange.stop()
@@ -72,4 +77,7 @@ def create_app(settings: Settings, container: Container | None = None, *, run_wo
     from connector.dataplane import router as dataplane_router
 
     app.include_router(dataplane_router)
+    from connector.pact import attach as attach_pact
+
+    attach_pact(app, settings, services)
     return app

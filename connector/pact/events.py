@@ -1,0 +1,281 @@
+"""PACT action events (CloudEvents 1.0, structured JSON): what arrives at /2/events and /3/events,
+and the answers we send to a requester's own events endpoint.
+
+A RequestCreated event asks for footprints by the v3 filters (v2: a ProductFootprint fragment).
+It is accepted at once (200); the answer, RequestFulfilled with the footprints the client may see
+or RequestRejected saying why none, goes to the client's events endpoint (``events_url`` in its
+``[[pact.clients]]`` entry, else the event's ``source``) with a token from that side's
+``/auth/token`` (``events_client_id``/``events_client_secret``): PACT's own token flow, through
+the SSRF-guarded session. Sending is retried with exponential backoff while the connector runs
+(PACT lets a responder retry up to 3 days; these answers are not kept across a restart).
+
+Fulfilled, Rejected and Published events are accepted and logged: this connector publishes
+footprints, it does not import them from PACT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import difflib
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+from anyio import to_thread
+
+from connector.config import PactClient, Settings
+from connector.pact.access import LIST_FILTERS, BadFilter, Filters, FootprintView, parse_time
+from connector.pcf.models import FootprintError, PcfFormat, from_internal
+from connector.services.ssrf import Allowlist, SsrfRefused, acheck_backend_url, guarded_session
+
+log = logging.getLogger("pontis.pact")
+
+V3 = {"request": "org.wbcsd.pact.ProductFootprint.RequestCreatedEvent.3",
+      "fulfilled": "org.wbcsd.pact.ProductFootprint.RequestFulfilledEvent.3",
+      "rejected": "org.wbcsd.pact.ProductFootprint.RequestRejectedEvent.3",
+      "published": "org.wbcsd.pact.ProductFootprint.PublishedEvent.3"}
+V2 = {"request": "org.wbcsd.pathfinder.ProductFootprintRequest.Created.v1",
+      "fulfilled": "org.wbcsd.pathfinder.ProductFootprintRequest.Fulfilled.v1",
+      "rejected": "org.wbcsd.pathfinder.ProductFootprintRequest.Rejected.v1",
+      "published": "org.wbcsd.pathfinder.ProductFootprint.Published.v1"}
+TYPES = {2: V2, 3: V3}
+FORMAT = {2: PcfFormat.PACT2, 3: PcfFormat.PACT3}
+# v2 asks with a footprint fragment; these of its fields are matched
+V2_FRAGMENT = {"id": "id", "productIds": "productId", "companyIds": "companyId",
+               "productClassifications": "classification", "status": "status"}
+
+
+class BadEvent(ValueError):
+    """An event refused with 400; the message names the field and what was expected."""
+
+
+@dataclass(frozen=True)
+class Accepted:
+    kind: str  # request | fulfilled | rejected | published
+    event: dict
+
+
+def _closest(value: str, choices) -> str:
+    close = difflib.get_close_matches(value, list(choices), n=1)
+    return f"; did you mean {close[0]!r}?" if close else f"; expected one of {', '.join(choices)}"
+
+
+def check_event(event: Any, version: int) -> Accepted:
+    """Validate a CloudEvent for /{version}/events; BadEvent names what is wrong."""
+    if not isinstance(event, dict):
+        raise BadEvent("the body must be a CloudEvent JSON object")
+    for name in ("specversion", "id", "source", "time", "type"):
+        if not isinstance(event.get(name), str) or not event[name]:
+            raise BadEvent(f"{name}: a non-empty string is required")
+    if event["specversion"] != "1.0":
+        raise BadEvent(f"specversion: expected '1.0', got {event['specversion']!r}")
+    try:
+        parse_time("time", event["time"])
+    except BadFilter as exc:
+        raise BadEvent(str(exc)) from None
+    kinds = {t: k for k, t in TYPES[version].items()}
+    if event["type"] not in kinds:
+        raise BadEvent(f"type: {event['type']!r} is not a PACT v{version} event" + _closest(event["type"], kinds))
+    data = event.get("data")
+    if not isinstance(data, dict):
+        raise BadEvent("data: an object is required")
+    kind = kinds[event["type"]]
+    if kind == "request":
+        if version == 3:
+            for name in data:
+                if name not in (*LIST_FILTERS, "comment") and not name.startswith("x-"):
+                    raise BadEvent(f"data.{name}: not a request filter" + _closest(name, (*LIST_FILTERS, "comment")))
+            try:
+                Filters.from_event(data)
+            except BadFilter as exc:
+                raise BadEvent(str(exc)) from None
+        elif not isinstance(data.get("pf"), dict):
+            raise BadEvent("data.pf: the ProductFootprint fragment asked for is required")
+    elif kind in ("fulfilled", "rejected"):
+        if not isinstance(data.get("requestEventId"), str):
+            raise BadEvent("data.requestEventId: a string is required")
+        if kind == "fulfilled" and not isinstance(data.get("pfs"), list):
+            raise BadEvent("data.pfs: an array of footprints is required")
+        if kind == "rejected" and not isinstance(data.get("error"), dict):
+            raise BadEvent("data.error: an object {code, message} is required")
+    elif not isinstance(data.get("pfIds", []), list):
+        raise BadEvent("data.pfIds: an array of footprint ids is required")
+    return Accepted(kind, event)
+
+
+def v2_filters(fragment: dict) -> Filters:
+    """A v2 request's footprint fragment as filters; a field we cannot match is refused by name."""
+    params: list[tuple[str, str]] = []
+    ids: list[str] = []
+    for name, value in fragment.items():
+        if name not in V2_FRAGMENT:
+            raise BadFilter(f"data.pf.{name}: requests by this field are not supported; ask by "
+                            + ", ".join(V2_FRAGMENT))
+        for item in value if isinstance(value, list) else [value]:
+            if name == "id":
+                ids.append(str(item))
+            else:
+                params.append((V2_FRAGMENT[name], str(item)))
+    filters = Filters.from_params(params)
+    return filters if not ids else _WithIds(filters.values, filters.valid_on, filters.valid_after,
+                                            filters.valid_before, filters.status, tuple(ids))
+
+
+@dataclass(frozen=True)
+class _WithIds(Filters):
+    ids: tuple[str, ...] = ()
+
+    def matches(self, doc8: dict) -> bool:
+        return str(doc8.get("id")) in self.ids and super().matches(doc8)
+
+
+def events_url(client: PactClient, source: str) -> str:
+    """Where the answer goes: the configured endpoint, else the event's source (//host/path = https)."""
+    if client.events_url:
+        return client.events_url
+    return "https:" + source if source.startswith("//") else source
+
+
+def token_url(client: PactClient, target: str) -> str:
+    if client.events_auth_url:
+        return client.events_auth_url
+    parts = urlsplit(target)
+    return f"{parts.scheme}://{parts.netloc}/auth/token"
+
+
+class PactEvents:
+    def __init__(self, settings: Settings, view: FootprintView, clock: Callable[[], int], *,
+                 attempts: int = 8, first_delay: float = 1.0) -> None:
+        self.settings = settings
+        self.view = view
+        self.clock = clock
+        self.attempts = attempts
+        self.first_delay = first_delay
+        configured = [u for c in (settings.pact.clients if settings.pact else ())
+                      for u in (c.events_url, c.events_auth_url) if u]
+        hosts = [urlsplit(u).hostname for u in configured]
+        self.allowlist = Allowlist.parse([*settings.dataplane.allowlist, *[h for h in hosts if h]])
+        self._session: aiohttp.ClientSession | None = None
+        self._tasks: set[asyncio.Task] = set()
+        self.sent: list[dict] = []  # the answers delivered, for the admin's log and tests
+
+    # --- receiving --------------------------------------------------------------------------------
+
+    def accept(self, client: PactClient, accepted: Accepted, version: int) -> None:
+        event = accepted.event
+        if accepted.kind == "request":
+            if version == 2:
+                try:
+                    filters = v2_filters(event["data"]["pf"])
+                except BadFilter as exc:
+                    raise BadEvent(str(exc)) from None
+            else:
+                filters = Filters.from_event(event["data"])
+            task = asyncio.get_running_loop().create_task(self._answer(client, event, filters, version))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            log.info("PACT: request %s from %s (%s) accepted; answering to %s", event["id"], client.client_id,
+                     client.bpn, events_url(client, event["source"]))
+        else:
+            log.info("PACT: %s event %s from %s (%s) received and acknowledged", accepted.kind, event["id"],
+                     client.client_id, client.bpn)
+
+    # --- answering --------------------------------------------------------------------------------
+
+    def _answer_event(self, client: PactClient, request: dict, filters: Filters, version: int) -> dict:
+        now = self.clock()
+        footprints = []
+        unwritable = []
+        for row in self.view.visible(client.bpn, now):
+            if not filters.matches(row.document):
+                continue
+            try:
+                footprints.append(from_internal(row.document, FORMAT[version]))
+            except FootprintError as exc:
+                unwritable.append(f"{row.id}: {exc}")
+        if unwritable:
+            log.warning("PACT: footprints that cannot be written as PACT v%d: %s", version, " | ".join(unwritable))
+        types = TYPES[version]
+        if footprints:
+            kind, data = "fulfilled", {"requestEventId": request["id"], "pfs": footprints}
+        else:
+            kind, data = "rejected", {"requestEventId": request["id"], "error": {
+                "code": "NotFound", "message": "no footprint you may see matches the request"}}
+        host = urlsplit(self.settings.public_url).netloc
+        stamp = datetime.fromtimestamp(now / 1000, timezone.utc).replace(microsecond=0).isoformat()
+        return {"specversion": "1.0", "id": str(uuid.uuid4()), "source": f"//{host}/{version}/events",
+                "time": stamp.replace("+00:00", "Z"), "type": types[kind], "data": data}
+
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = guarded_session(self.allowlist)
+        return self._session
+
+    async def _post(self, url: str, headers: dict, data: bytes) -> tuple[int, bytes]:
+        await acheck_backend_url(url, self.allowlist)
+        async with self.session().post(url, data=data, headers=headers, allow_redirects=False,
+                                       timeout=aiohttp.ClientTimeout(total=30)) as response:
+            return response.status, await response.read()
+
+    async def _token(self, client: PactClient, target: str) -> str:
+        if not (client.events_client_id and client.events_client_secret):
+            raise PermissionError(f"client {client.client_id} has no events_client_id/events_client_secret: "
+                                  "the credentials its own /auth/token gives us")
+        basic = base64.b64encode(f"{client.events_client_id}:{client.events_client_secret}".encode()).decode()
+        status, body = await self._post(token_url(client, target), {
+            "Authorization": f"Basic {basic}", "Content-Type": "application/x-www-form-urlencoded"},
+            b"grant_type=client_credentials")
+        if status != 200:
+            raise PermissionError(f"{token_url(client, target)} refused our credentials: {status} {body[:200]!r}")
+        try:
+            return str(json.loads(body)["access_token"])
+        except (ValueError, KeyError, TypeError):
+            raise PermissionError(f"{token_url(client, target)} answered without an access_token") from None
+
+    async def _answer(self, client: PactClient, request: dict, filters: Filters, version: int) -> None:
+        event = await to_thread.run_sync(self._answer_event, client, request, filters, version)
+        target = events_url(client, request["source"])
+        body = json.dumps(event).encode()
+        delay = self.first_delay
+        for attempt in range(1, self.attempts + 1):
+            try:
+                token = await self._token(client, target)
+                status, answer = await self._post(target, {"Authorization": f"Bearer {token}",
+                                                           "Content-Type": "application/cloudevents+json"}, body)
+                if 200 <= status < 300:
+                    self.sent.append(event)
+                    log.info("PACT: answered request %s of %s with %s", request["id"], client.client_id,
+                             event["type"].rsplit(".", 2)[-2])
+                    return
+                reason = f"{target} answered {status}: {answer[:200]!r}"
+            except SsrfRefused as exc:
+                log.warning("PACT: cannot answer request %s: %s is refused by the SSRF guard: %s", request["id"],
+                            target, exc.reason)
+                return
+            except PermissionError as exc:
+                reason = str(exc)
+                if "has no events_client_id" in reason:
+                    log.warning("PACT: cannot answer request %s: %s", request["id"], reason)
+                    return
+            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+                reason = f"{target} could not be reached: {type(exc).__name__}: {exc}"
+            log.info("PACT: answer to request %s not delivered (attempt %d of %d): %s", request["id"], attempt,
+                     self.attempts, reason)
+            await asyncio.sleep(delay)
+            delay *= 2
+        log.warning("PACT: gave up answering request %s of %s", request["id"], client.client_id)
+
+    async def aclose(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=5)
+        if self._session is not None:
+            await self._session.close()

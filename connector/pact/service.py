@@ -1,0 +1,91 @@
+"""The PACT API's running parts: the footprint view, the events, and what happens at start.
+
+At start it publishes ``[pact] footprints_file`` (through the footprint service, so the
+footprints are validated, signed and offered like any import; the ones already published are
+left alone) and, once the server accepts connections, writes ``[pact] endpoints_file``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from anyio import to_thread
+
+from connector.config import Settings
+from connector.pact.access import FootprintView
+from connector.pact.events import PactEvents
+
+log = logging.getLogger("pontis.pact")
+
+
+class PactApi:
+    def __init__(self, settings: Settings, services: Any, clock: Callable[[], int]) -> None:
+        self.settings = settings
+        self.services = services
+        self.clock = clock
+        gate = getattr(getattr(services, "catalog", None), "gate", None)
+        self.view = FootprintView(services.db, settings, gate.last_claims if gate is not None else {})
+        self.events = PactEvents(settings, self.view, clock)
+        self._startup: asyncio.Task | None = None
+
+    def base_url(self) -> str:
+        return self.settings.public_url
+
+    def publish_footprints_file(self) -> int:
+        """Publish the configured footprints file; footprints already published stay as they are."""
+        from connector.services.footprints import read_upload
+
+        path = Path(self.settings.pact.footprints_file or "")
+        items = read_upload(path.read_bytes(), csv=path.suffix.lower() == ".csv", company_name=self.settings.name,
+                            bpn=self.settings.bpn, now=self.clock())
+        stored = self.services.pcf.publish(items)
+        log.info("PACT: %s: %d footprint(s) published, %d already were", path, len(stored), len(items) - len(stored))
+        return len(stored)
+
+    async def _wait_listening(self, timeout: float = 60) -> bool:
+        """True once our own port accepts TCP connections (a connect, not an HTTP call)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        host = self.settings.server.host if self.settings.server.host not in ("0.0.0.0", "::") else "127.0.0.1"
+        while loop.time() < deadline:
+            try:
+                _, writer = await asyncio.open_connection(host, self.settings.server.port)
+                writer.close()
+                return True
+            except OSError:
+                await asyncio.sleep(0.05)
+        return False
+
+    def write_endpoints(self) -> None:
+        clients = self.settings.pact.clients
+        path = Path(self.settings.pact.endpoints_file or "")
+        doc = {"base_url": self.base_url(), "client_id": clients[0].client_id if clients else None,
+               "client_secret": clients[0].client_secret if clients else None}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(json.dumps(doc, indent=2) + "\n")
+        tmp.chmod(0o600)  # it holds a client secret
+        tmp.replace(path)
+        log.info("PACT: wrote %s (%s)", path, doc["base_url"])
+
+    async def start(self) -> None:
+        if self.settings.pact.footprints_file:
+            await to_thread.run_sync(self.publish_footprints_file)
+        if self.settings.pact.endpoints_file:
+            async def endpoints_when_listening() -> None:
+                if await self._wait_listening():
+                    self.write_endpoints()
+                else:
+                    log.warning("PACT: the server did not start listening; %s not written",
+                                self.settings.pact.endpoints_file)
+            self._startup = asyncio.create_task(endpoints_when_listening())
+
+    async def stop(self) -> None:
+        if self._startup is not None and not self._startup.done():
+            self._startup.cancel()
+        await self.events.aclose()
