@@ -2,10 +2,12 @@
 
 It shows only what the connector can really do today. Each connector runs in DCP mode with its own
 keys, its did:web DID and credentials from a data-space issuer that Nordguss's connector hosts.
-The steps (``demo_steps.py``): publishing offers; a signed agreement, a document and a 50 MB file
-pulled through the data plane, the agreement checked offline; a refusal for a missing credential
-and success once it is issued; an offer hidden by the access policy, explained to the provider's
-admin and opened up. Any failed step makes the demo exit non-zero.
+The steps (``demo_steps.py``, the footprint ones in ``demo_pcf.py``): publishing offers and
+footprints; a signed agreement, a signed PCF and a 50 MB file pulled through the data plane, the
+agreement checked offline; Achsen's module PCF rolled up from Nordguss's (58.6 kg, computed) and
+published; a CX-0136 request refused for a missing credential and answered once it is issued; an
+offer hidden by the access policy, explained to the provider's admin and opened up; the vehicle's
+PCF rolled up from Achsen's. Any failed step makes the demo exit non-zero.
 """
 
 from __future__ import annotations

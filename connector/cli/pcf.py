@@ -192,6 +192,8 @@ def rollup(
     allow_missing: bool = typer.Option(False, "--allow-missing", help="roll up without the components not had"),
     publish: bool = typer.Option(False, "--publish", help="store the result as our own signed footprint"),
     as_json: bool = typer.Option(False, "--json", help="print the result as JSON"),
+    policy: str = typer.Option(None, "--policy", help="with --publish: the usage policy id to offer it under"),
+    access_policy: str = typer.Option(None, "--access-policy", help="with --publish: the access policy id"),
 ) -> None:
     """Roll a product's footprint up from its own emissions and its suppliers' footprints."""
     from connector.pcf.rollup import BomError, parse_bom, roll_up
@@ -208,7 +210,7 @@ def rollup(
         result = roll_up(parsed, supplied)
         published = None
         if publish and (allow_missing or not result.failed):
-            published = _publish(client, settings, result)
+            published = _publish(client, settings, result, policy, access_policy)
     if as_json:
         out.print_json(json.dumps({**result.to_json(), **({"published": published} if published else {})}))
     else:
@@ -225,7 +227,8 @@ def rollup(
             raise typer.Exit(1)
 
 
-def _publish(client: httpx.Client, settings: Settings, result: Any) -> dict:
+def _publish(client: httpx.Client, settings: Settings, result: Any, policy: str | None,
+             access_policy: str | None) -> dict:
     from connector.pcf.document import new_footprint
 
     if not settings.name or not settings.bpn:
@@ -238,7 +241,8 @@ def _publish(client: httpx.Client, settings: Settings, result: Any) -> dict:
         company_bpn=settings.bpn, declared_unit=result.bom.declared_unit, pcf_excluding_biogenic_uptake=result.total,
         now=datetime.now(timezone.utc), preceding_ids=list(dict.fromkeys(suppliers)),
         description=f"Rolled up: own emissions {own} kg + {len(suppliers)} supplied component footprint(s)")
-    return _call(client, "POST", "/v3/pcf/footprints", json=[document])[0]
+    params = {k: v for k, v in (("policy", policy), ("accessPolicy", access_policy)) if v}
+    return _call(client, "POST", "/v3/pcf/footprints", json=[document], params=params)[0]
 
 
 def register(main: typer.Typer) -> None:
