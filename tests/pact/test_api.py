@@ -170,3 +170,20 @@ def test_without_pact_config_there_is_no_pact_api(tmp_path):
     app = create_app(s.settings, s.services, run_worker=False)
     with TestClient(app, base_url="https://x") as http:
         assert http.post("/auth/token", data={"grant_type": "client_credentials"}).status_code == 404
+
+
+def test_a_request_from_a_client_without_an_events_endpoint_is_accepted_and_not_answered(supplier, caplog):
+    import logging
+    import time
+    caplog.set_level(logging.INFO, logger="pontis.pact")
+    response = supplier.http.post("/3/events", headers={
+        "Authorization": f"Bearer {supplier.token('motorwerke')}", "Content-Type": "application/cloudevents+json"},
+        json={"specversion": "1.0", "id": "req-9", "source": "//pact.motorwerke.example/3/events",
+              "time": "2026-11-07T08:00:00Z", "type": "org.wbcsd.pact.ProductFootprint.RequestCreatedEvent.3",
+              "data": {"productId": ["urn:mpn:NG-WC-400"]}})
+    assert response.status_code == 200 and response.content == b""
+    deadline = time.monotonic() + 5
+    while "cannot answer request req-9" not in caplog.text and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "has no events_client_id" in caplog.text
+    assert supplier.app.state.pact.events.sent == []
