@@ -10,6 +10,8 @@
   get a supplier's footprint through the data space (``services.pcf_client``); the answer says
   ``status`` ok, missing, denied or error, with the reason and the signed footprint.
 - ``GET /v3/pcf/received[?productId=…]``: the suppliers' footprints received and kept.
+- ``GET /v3/pcf/exchanges[?role=supplier|customer]``: CX-0136 requests asked of us (and the
+  updates we send) and asked by us, with who (the verified caller), state, attempts and error.
 """
 
 from __future__ import annotations
@@ -101,4 +103,17 @@ async def received(request: Request, services: Services) -> JSONResponse:
     return JSONResponse([{"footprintId": r.footprint_id, "supplierId": r.supplier_id, "supplierBpn": r.supplier_bpn,
                           "productId": r.product_id, "status": r.status, "signer": r.signer, "via": r.via,
                           "requestId": r.request_id, "receivedAt": r.received_at, "document": r.signed}
+                         for r in rows])
+
+
+@router.get("/exchanges")
+async def exchanges(request: Request, services: Services) -> JSONResponse:
+    role = request.query_params.get("role")
+    if role not in (None, "supplier", "customer"):
+        raise bad_request("role", "expected supplier or customer", role)
+    rows = await run_in_threadpool(services.pcf_exchange.requests, role, _int(request, "limit", 100, 1000))
+    return JSONResponse([{"role": r.role, "requestId": r.request_id, "counterpartyId": r.counterparty_id,
+                          "counterpartyBpn": r.counterparty_bpn, "productId": r.product_id, "status": r.status,
+                          "update": r.update, "legacy": r.legacy, "footprintId": r.footprint_id, "error": r.error,
+                          "attempts": r.attempts, "createdAt": r.created_at, "updatedAt": r.updated_at}
                          for r in rows])

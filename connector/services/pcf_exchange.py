@@ -216,6 +216,14 @@ class PcfExchange:
         accept_footprint(self.c, caller[0], caller[1], document, "update" if update else "response",
                          None if update else request_id, product)
 
+    def requests(self, role: str | None = None, limit: int = 100) -> list[PcfExchangeRequest]:
+        """The exchanges, newest first (for staff)."""
+        with self.c.db.read() as session:
+            query = select(PcfExchangeRequest)
+            if role:
+                query = query.where(PcfExchangeRequest.role == role)
+            return list(session.exec(query.order_by(PcfExchangeRequest.id.desc()).limit(limit)))  # type: ignore[union-attr]
+
     # --- the worker: answers and updates ----------------------------------------------------------------
 
     def wake(self) -> None:

@@ -115,6 +115,35 @@ def test_footprints_flow_up_the_chain_and_roll_up_at_each_tier(chain, tmp_path) 
                                         expect=1).stdout)
     assert missing["status"] == "missing" and "NO-SUCH-PART" in missing["reason"]
 
+    # a component nobody offers: the roll-up names it and exits 1, unless --allow-missing
+    vehicle_bom["components"].append({"productId": "NO-SUCH-PART", "supplierBpn": achsen.bpn, "quantity": 1,
+                                      "unit": "piece"})
+    (tmp_path / "vehicle.json").write_text(json.dumps(vehicle_bom))
+    failed = motorwerke.cli("rollup", "--bom", str(tmp_path / "vehicle.json"), expect=1)
+    assert "NO-SUCH-PART" in failed.stderr and "missing" in failed.stderr
+    partial = json.loads(motorwerke.cli("rollup", "--bom", str(tmp_path / "vehicle.json"), "--allow-missing",
+                                        "--json").stdout)
+    assert partial["pcfExcludingBiogenicUptake"] == 4259.1
+    assert [c["status"] for c in partial["components"]] == ["ok", "missing"]
+
+    # the caller's BPN comes from its verified EDR, not from a header it sets (legacy /productIds form)
+    [edr] = httpx.post(f"{motorwerke.base}/management/v3/edrs/request", headers={"X-Api-Key": motorwerke.api_key},
+                       json={"filterExpression": [{"operandLeft": "assetId", "operator": "=",
+                                                   "operandRight": "pcf-exchange"}]}).json()
+    address = motorwerke.get(f"/v3/edrs/{edr['transferProcessId']}/dataaddress").json()
+    forged = httpx.get(f"{address['endpoint']}/productIds/AX-RM-7", params={"requestId": "legacy-1"},
+                       headers={"Authorization": address["authorization"], "Edc-Bpn": nordguss.bpn}, timeout=30)
+    assert forged.status_code == 202
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        [row] = [r for r in achsen.get("/v3/pcf/exchanges", role="supplier").json() if r["requestId"] == "legacy-1"]
+        if row["attempts"]:
+            break
+        time.sleep(0.2)
+    assert (row["counterpartyBpn"], row["legacy"]) == (motorwerke.bpn, True)
+    # Motorwerke never asked "legacy-1" itself, so it refuses the answer: nothing unrequested is kept
+    assert "no request 'legacy-1'" in row["error"]
+
     # Nordguss updates its casting: Achsen, which received the old one, is told (update=true)
     (tmp_path / "casting2.csv").write_text(HEADER + "NG-WC-400,Wheel-carrier casting NG-WC-400,piece,11.9,4.2\n")
     nordguss.cli("import", str(tmp_path / "casting2.csv"))
