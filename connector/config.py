@@ -87,8 +87,6 @@ class PactSettings(_Closed):
 
     clients: list[PactClient] = Field(default_factory=list)
     token_ttl_seconds: int = Field(default=3600, ge=60)
-    # a Link rel="next" stays usable this long (PACT: at least 180 s)
-    page_link_ttl_seconds: int = Field(default=600, ge=180)
     # PACT requires HTTPS; true serves it over plain HTTP too (only behind a TLS-terminating proxy)
     allow_http: bool = False
     # footprints (a JSON array, any version `connector pcf import` reads) published at start if not yet
