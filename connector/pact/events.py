@@ -6,7 +6,8 @@ It is accepted at once (200); the answer, RequestFulfilled with the footprints t
 or RequestRejected saying why none, goes to the client's events endpoint (``events_url`` in its
 ``[[pact.clients]]`` entry, else the event's ``source``) with a token from that side's
 ``/auth/token`` (``events_client_id``/``events_client_secret``): PACT's own token flow, through
-the SSRF-guarded session. Sending is retried with exponential backoff while the connector runs
+the SSRF-guarded session (an ``events_url`` configured without credentials is sent to without a
+token: requesters such as the PACT conformance service take events that way). Sending is retried with exponential backoff while the connector runs
 (PACT lets a responder retry up to 3 days; these answers are not kept across a restart).
 
 Fulfilled, Rejected and Published events are accepted and logged: this connector publishes
@@ -89,15 +90,21 @@ def check_event(event: Any, version: int) -> Accepted:
     kind = kinds[event["type"]]
     if kind == "request":
         if version == 3:
+            known = (*LIST_FILTERS, "comment", "pf")  # pf: the v2 fragment, still sent by v3 tools
             for name in data:
-                if name not in (*LIST_FILTERS, "comment") and not name.startswith("x-"):
-                    raise BadEvent(f"data.{name}: not a request filter" + _closest(name, (*LIST_FILTERS, "comment")))
+                if name not in known and not name.startswith("x-"):
+                    raise BadEvent(f"data.{name}: not a request filter" + _closest(name, known))
             try:
-                Filters.from_event(data)
+                request_filters(data, version)
             except BadFilter as exc:
                 raise BadEvent(str(exc)) from None
         elif not isinstance(data.get("pf"), dict):
             raise BadEvent("data.pf: the ProductFootprint fragment asked for is required")
+        else:
+            try:
+                request_filters(data, version)
+            except BadFilter as exc:
+                raise BadEvent(str(exc)) from None
     elif kind in ("fulfilled", "rejected"):
         if not isinstance(data.get("requestEventId"), str):
             raise BadEvent("data.requestEventId: a string is required")
@@ -108,6 +115,29 @@ def check_event(event: Any, version: int) -> Accepted:
     elif not isinstance(data.get("pfIds", []), list):
         raise BadEvent("data.pfIds: an array of footprint ids is required")
     return Accepted(kind, event)
+
+
+def request_filters(data: dict, version: int) -> "Filters | _Both":
+    """The filters of a RequestCreated event: v3 names them; v2 (and v3 tools that still do) send a
+    ProductFootprint fragment ``pf``. Both given: a footprint must match both."""
+    fragment = data.get("pf")
+    if fragment is not None and not isinstance(fragment, dict):
+        raise BadFilter("data.pf: expected a ProductFootprint fragment (an object)")
+    by_name = Filters.from_event(data) if version == 3 else Filters()
+    if fragment is None:
+        return by_name
+    by_fragment = v2_filters(fragment)
+    return _Both(by_name, by_fragment) if by_name != Filters() else by_fragment
+
+
+class _Both:
+    """Two sets of filters a footprint must both match."""
+
+    def __init__(self, *parts: Filters) -> None:
+        self.parts = parts
+
+    def matches(self, doc8: dict) -> bool:
+        return all(part.matches(doc8) for part in self.parts)
 
 
 def v2_filters(fragment: dict) -> Filters:
@@ -171,13 +201,7 @@ class PactEvents:
     def accept(self, client: PactClient, accepted: Accepted, version: int) -> None:
         event = accepted.event
         if accepted.kind == "request":
-            if version == 2:
-                try:
-                    filters = v2_filters(event["data"]["pf"])
-                except BadFilter as exc:
-                    raise BadEvent(str(exc)) from None
-            else:
-                filters = Filters.from_event(event["data"])
+            filters = request_filters(event["data"], version)
             task = asyncio.get_running_loop().create_task(self._answer(client, event, filters, version))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -224,10 +248,17 @@ class PactEvents:
                                        timeout=aiohttp.ClientTimeout(total=30)) as response:
             return response.status, await response.read()
 
+    async def _authorization(self, client: PactClient, target: str) -> dict:
+        """PACT's token flow at the requester; none for an events_url the admin configured without
+        credentials (requesters that take events without a token, such as the conformance service)."""
+        if client.events_client_id and client.events_client_secret:
+            return {"Authorization": f"Bearer {await self._token(client, target)}"}
+        if client.events_url:
+            return {}
+        raise PermissionError(f"client {client.client_id} has no events_client_id/events_client_secret: "
+                              "the credentials its own /auth/token gives us (or configure its events_url)")
+
     async def _token(self, client: PactClient, target: str) -> str:
-        if not (client.events_client_id and client.events_client_secret):
-            raise PermissionError(f"client {client.client_id} has no events_client_id/events_client_secret: "
-                                  "the credentials its own /auth/token gives us")
         basic = base64.b64encode(f"{client.events_client_id}:{client.events_client_secret}".encode()).decode()
         status, body = await self._post(token_url(client, target), {
             "Authorization": f"Basic {basic}", "Content-Type": "application/x-www-form-urlencoded"},
@@ -246,9 +277,9 @@ class PactEvents:
         delay = self.first_delay
         for attempt in range(1, self.attempts + 1):
             try:
-                token = await self._token(client, target)
-                status, answer = await self._post(target, {"Authorization": f"Bearer {token}",
-                                                           "Content-Type": "application/cloudevents+json"}, body)
+                headers = await self._authorization(client, target)
+                status, answer = await self._post(target, {**headers, "Content-Type": "application/cloudevents+json"},
+                                                  body)
                 if 200 <= status < 300:
                     self.sent.append(event)
                     log.info("PACT: answered request %s of %s with %s", request["id"], client.client_id,

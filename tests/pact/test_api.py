@@ -187,3 +187,33 @@ def test_a_request_from_a_client_without_an_events_endpoint_is_accepted_and_not_
         time.sleep(0.05)
     assert "has no events_client_id" in caplog.text
     assert supplier.app.state.pact.events.sent == []
+
+
+def test_requests_are_answered_at_a_configured_endpoint_fulfilled_or_rejected(tmp_path):
+    import time
+
+    from tests.pact.conftest import Requester, footprint
+    requester = Requester(require_token=False)  # a requester that takes events without a token
+    achsen = {**CLIENTS["achsen"], "events_url": requester.url + "/3/events"}
+    s = Supplier(tmp_path, clients=[achsen, CLIENTS["motorwerke"]])
+    try:
+        with s.http:
+            s.publish([footprint("NG-WC-400", 12.5)])
+            headers = {"Authorization": f"Bearer {s.token('achsen')}", "Content-Type": "application/cloudevents+json"}
+            base = {"specversion": "1.0", "source": "//ignored.example/3/events", "time": "2026-11-07T08:00:00Z",
+                    "type": "org.wbcsd.pact.ProductFootprint.RequestCreatedEvent.3"}
+            assert s.http.post("/3/events", headers=headers, json={
+                **base, "id": "req-1", "data": {"pf": {"productIds": ["urn:mpn:NG-WC-400"]}}}).status_code == 200
+            assert s.http.post("/3/events", headers=headers, json={
+                **base, "id": "req-2", "data": {"productId": ["urn:bogus:product:x"]}}).status_code == 200
+            deadline = time.monotonic() + 10
+            while len(requester.events) < 2 and time.monotonic() < deadline:
+                time.sleep(0.05)
+    finally:
+        requester.stop()
+    answers = {e["data"]["requestEventId"]: e for e in requester.events}
+    assert answers["req-1"]["type"].endswith("RequestFulfilledEvent.3")
+    assert [pf["productIds"] for pf in answers["req-1"]["data"]["pfs"]] == [["urn:mpn:NG-WC-400"]]
+    assert answers["req-2"]["type"].endswith("RequestRejectedEvent.3")
+    assert answers["req-2"]["data"]["error"]["code"] == "NotFound"
+    assert requester.tokens == 0

@@ -6,7 +6,7 @@ import pytest
 
 from connector.config import ConfigError, PactClient, load_settings
 from connector.pact.access import Filters
-from connector.pact.events import BadEvent, check_event, events_url, token_url, v2_filters
+from connector.pact.events import BadEvent, check_event, events_url, request_filters, token_url, v2_filters
 from tests.pact.conftest import footprint
 
 V3_REQUEST = {"specversion": "1.0", "id": "req-1", "source": "https://webhook.example.com", "time": "2026-05-19T10:30:00Z",
@@ -122,3 +122,17 @@ def test_pact_config_refuses_unknown_keys_and_weak_entries(tmp_path):
     with pytest.raises(ConfigError) as caught:
         load_settings(config)
     assert "appears twice" in str(caught.value)
+
+
+def test_a_v3_request_may_still_send_the_v2_fragment():
+    # the PACT conformance service's v3 test case 12 asks with {"pf": {"productIds": [...]}, "comment": ...}
+    conformance = event(data={"pf": {"productIds": ["urn:mpn:NG-WC-400"]}, "comment": "Please send PCF data"})
+    assert check_event(conformance, 3).kind == "request"
+    doc, other = footprint("NG-WC-400", 12.5), footprint("NG-HB-210", 3.0)
+    filters = request_filters(conformance["data"], 3)
+    assert filters.matches(doc) and not filters.matches(other)
+    both = request_filters({"pf": {"productIds": ["urn:mpn:NG-WC-400"]}, "geography": ["PL"]}, 3)
+    assert not both.matches(doc)
+    with pytest.raises(BadEvent) as caught:
+        check_event(event(data={"pf": {"pcf": {}}}), 3)
+    assert "data.pf.pcf" in str(caught.value)

@@ -4,14 +4,11 @@ filters, a client that must not see the footprints, events answered at the reque
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import shutil
 import ssl
-import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import aiohttp
@@ -19,54 +16,10 @@ import pytest
 
 from connector.cli.processes import free_port, start_connector
 from connector.pact.client import PactApiClient, PactCallFailed
+from tests.pact.conftest import EVENTS_ID, EVENTS_SECRET, Requester
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "pact"
 pytestmark = pytest.mark.integration
-EVENTS_ID, EVENTS_SECRET = "nordguss", "nordguss-at-achsen-secret"
-
-
-class Requester:
-    """Achsen's own PACT host: gives Nordguss a token and records the events it posts."""
-
-    def __init__(self) -> None:
-        self.events: list[dict] = []
-        self.tokens = 0
-        requester = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:  # quiet
-                pass
-
-            def _answer(self, status: int, body: dict | None = None) -> None:
-                data = json.dumps(body).encode() if body is not None else b""
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                if self.path == "/auth/token":
-                    expected = base64.b64encode(f"{EVENTS_ID}:{EVENTS_SECRET}".encode()).decode()
-                    if self.headers.get("Authorization") != f"Basic {expected}":
-                        return self._answer(401, {"error": "invalid_client"})
-                    requester.tokens += 1
-                    return self._answer(200, {"access_token": "achsen-token", "token_type": "Bearer"})
-                if self.path == "/3/events":
-                    if self.headers.get("Authorization") != "Bearer achsen-token":
-                        return self._answer(400, {"code": "BadRequest", "message": "Invalid token provided"})
-                    requester.events.append(json.loads(body))
-                    return self._answer(200)
-                self._answer(404, {"code": "NotFound", "message": self.path})
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
