@@ -2,7 +2,7 @@
 
 - ``import --config CONFIG FILE [--policy ID] [--access-policy ID]``: a JSON array of footprints
   (io.catenax.pcf 7/8/9, PACT v2/v3) or a CSV (columns: ``connector.pcf.csvfile``), validated,
-  signed, stored and offered; all or nothing. Works on the config's database, running or not.
+  signed, stored and offered by the running connector; all or nothing.
 - ``request --config CONFIG --supplier BPN_OR_DID --product ID [--json] [--out FILE]``: through the
   running connector (``POST /management/v3/pcf/requests``), which negotiates or reuses an
   agreement, pulls or asks (CX-0136), verifies the supplier's signature and keeps the document.
@@ -18,6 +18,7 @@ or in error (rollup, unless --allow-missing); 2 bad input (file, BOM, config) or
 from __future__ import annotations
 
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
@@ -33,6 +34,7 @@ from connector.config import ConfigError, Settings, load_settings
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Carbon footprints: import, request, rollup.")
 err = Console(stderr=True, soft_wrap=True, highlight=False)
 out = Console(soft_wrap=True, highlight=False)
+STARTING_SECONDS = 45  # how long to wait for a connector that does not accept connections yet
 
 
 def _settings(config: Path) -> Settings:
@@ -50,20 +52,32 @@ def _management(settings: Settings, timeout: float = 120) -> httpx.Client:
                         timeout=httpx.Timeout(timeout, connect=10))
 
 
-def _call(client: httpx.Client, method: str, path: str, **kwargs: Any) -> Any:
-    try:
-        response = client.request(method, path, **kwargs)
-    except httpx.HTTPError as exc:
-        err.print(f"[red]the connector at {client.base_url} did not answer[/red] ({type(exc).__name__}: {exc}); "
-                  "is it running (connector serve --config ...)?")
-        raise typer.Exit(2) from exc
+def _call(client: httpx.Client, method: str, path: str, refused: str | None = None, **kwargs: Any) -> Any:
+    deadline, waited = time.monotonic() + STARTING_SECONDS, False
+    while True:
+        try:
+            response = client.request(method, path, **kwargs)
+            break
+        except httpx.ConnectError as exc:  # a connector that is starting gets a moment
+            if time.monotonic() < deadline:
+                if not waited:
+                    err.print(f"[dim]waiting for the connector at {client.base_url} to answer...[/dim]")
+                    waited = True
+                time.sleep(0.5)
+                continue
+            err.print(f"[red]the connector at {client.base_url} did not answer[/red] ({exc}); "
+                      "is it running (connector serve --config ...)?")
+            raise typer.Exit(2) from exc
+        except httpx.HTTPError as exc:
+            err.print(f"[red]the connector at {client.base_url} failed to answer[/red] ({type(exc).__name__}: {exc})")
+            raise typer.Exit(2) from exc
     if not response.is_success:
         try:
             body = response.json()
             reasons = [e.get("message", e) for e in body] if isinstance(body, list) else [body]
         except ValueError:
             reasons = [response.text[:500]]
-        err.print(f"[red]{method} {path} refused (HTTP {response.status_code}):[/red]")
+        err.print(f"[red]{refused or f'{method} {path} refused'} (HTTP {response.status_code}):[/red]")
         for reason in reasons:
             err.print(f"  {reason}")
         raise typer.Exit(2)
@@ -77,46 +91,24 @@ def import_footprints(
     policy: str = typer.Option(None, "--policy", help="usage policy id (default: the pcf-exchange-usage template)"),
     access_policy: str = typer.Option(None, "--access-policy", help="access policy id (default: member-access)"),
 ) -> None:
-    """Validate, sign, store and offer every footprint of FILE, or none of them."""
-    from connector.identity.wallet import identity_from_settings
-    from connector.store import Database, now_ms
-    from connector.services.footprints import FootprintRefused, FootprintService, read_upload, summary
-
+    """Validate, sign, store and offer every footprint of FILE, or none of them (through the running connector)."""
     settings = _settings(config)
     try:
         content = file.read_bytes()
     except OSError as exc:
         err.print(f"[red]{file}: cannot read it:[/red] {exc}")
         raise typer.Exit(2) from exc
-    db = Database(settings.database_url)
-    try:
-        db.migrate()
-        service = FootprintService(db, company_name=settings.name, bpn=settings.bpn,
-                                   identity=identity_from_settings(settings), clock=now_ms)
-        items = read_upload(content, csv=file.suffix.lower() == ".csv", company_name=settings.name, bpn=settings.bpn,
-                            now=now_ms())
-        rows = service.publish(items, usage_policy=policy, access_policy=access_policy)
-    except FootprintRefused as exc:
-        err.print(f"[red]{file}: refused, nothing was stored:[/red]")
-        for problem in exc.problems:
-            err.print(f"  {problem}")
-        raise typer.Exit(2) from exc
-    except Exception as exc:  # a missing key, an unreadable key file: said plainly
-        from connector.services.errors import ServiceError
-
-        if not isinstance(exc, (ServiceError, ValueError, OSError)):
-            raise
-        err.print(f"[red]{file}: not imported:[/red] {exc}")
-        raise typer.Exit(2) from exc
-    finally:
-        db.dispose()
-    for row in rows:
-        s = summary(row)
+    csv = file.suffix.lower() == ".csv"
+    params = {k: v for k, v in (("policy", policy), ("accessPolicy", access_policy)) if v}
+    with _management(settings) as client:
+        rows = _call(client, "POST", "/v3/pcf/footprints", content=content, params=params,
+                     headers={"Content-Type": "text/csv" if csv else "application/json"},
+                     refused=f"{file}: refused, nothing was stored:")
+    for s in rows:
         replaced = f", replaces {', '.join(s['precedingPfIds'])}" if s["precedingPfIds"] else ""
         out.print(f"{s['id']}  {s['productId']}  {s['pcfExcludingBiogenicUptake']} kg CO2e per "
                   f"{s['declaredUnitAmount']} {s['declaredUnit']}  offered as {s['assetId']}{replaced}")
-    err.print(f"[green]imported {len(rows)} footprint(s)[/green], signed by {settings.participant_id}"
-              + (f" ({len(items) - len(rows)} unchanged)" if len(items) > len(rows) else ""))
+    err.print(f"[green]imported {len(rows)} footprint(s)[/green], signed by {settings.participant_id}")
 
 
 @app.command("request")
@@ -214,7 +206,7 @@ def rollup(
     if as_json:
         out.print_json(json.dumps({**result.to_json(), **({"published": published} if published else {})}))
     else:
-        out.print(_table(result))
+        Console(highlight=False, width=max(out.width, 120)).print(_table(result))
         if published:
             out.print(f"published as footprint {published['id']} (asset {published['assetId']})")
     if result.failed:
