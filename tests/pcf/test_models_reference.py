@@ -185,6 +185,7 @@ def _deliberately_stricter(fmt: str, what: str, official_accepts: bool) -> bool:
 def test_our_schema_accepts_and_rejects_what_the_official_one_does(name, fmt, doc):
     official = official_validator(fmt)
     ours = our_schemas.validator(fmt)
+    fast = our_schemas._fast(fmt)
     assert ours.is_valid(doc) and official.is_valid(doc)
     disagreements = []
     rejected = 0
@@ -193,5 +194,11 @@ def test_our_schema_accepts_and_rejects_what_the_official_one_does(name, fmt, do
         rejected += not verdict
         if ours.is_valid(mutated) != verdict and not _deliberately_stricter(fmt, what, verdict):
             disagreements.append(f"{what}: official {'accepts' if verdict else 'rejects'}")
+        try:  # the fast path may only say "valid" where jsonschema does
+            fast(mutated)
+            if not ours.is_valid(mutated):
+                disagreements.append(f"{what}: the fast path accepts what our schema rejects")
+        except Exception:
+            pass
     assert disagreements == []
     assert rejected > 50  # the mutations do break documents
