@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.panel import Panel
 
 from connector.cli.configs import render_config
-from connector.cli.demo_world import COMPANIES, EDC, MGMT_CONTEXT, PROTOCOL, Company
+from connector.cli.demo_world import COMPANIES, EDC, MGMT_CONTEXT, PACT_CLIENTS, PROTOCOL, Company, pact_section
 from connector.cli.identity import identity_section
 from connector.cli.processes import ConnectorProcess, free_port, start_connector, wait_ready
 from connector.config import DSP_PATH, MANAGEMENT_PATH
@@ -163,7 +163,7 @@ def _setup(workdir: Path, nodes: dict[str, Node]) -> Issuer:
                                     issuer_dir=workdir / "issuer" if node is host else None,
                                     status_list_cache_seconds=0)
         extra = "\n".join(["retry_base_seconds = 0.2", identity, "[dataplane]", f'files_dir = "{node.files}"',
-                           "sign_documents = true"])
+                           "sign_documents = true", *([pact_section(PACT_CLIENTS)] if node is host else [])])
         node.config.write_text(render_config(
             participant_id=node.did, bpn=node.company.bpn, name=node.name, port=node.port,
             database_url=f"sqlite:///{node.database}", api_key=node.api_key,

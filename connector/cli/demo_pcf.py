@@ -19,6 +19,7 @@ from connector.cli.demo_world import (
     CASTING_CSV,
     EXCHANGE_ASSET,
     MODULE_BOM,
+    PACT_CLIENTS,
     VEHICLE_BOM,
     contract_definition,
 )
@@ -162,3 +163,23 @@ def motorwerke_asks_module(story: "Story") -> str:
 
 def motorwerke_rolls_up(story: "Story", access_id: str | None = None, usage_id: str | None = None) -> dict[str, Any]:
     return roll_up(story, story.motorwerke, VEHICLE_BOM, access_id, usage_id)
+
+
+def pact_tools_read(story: "Story") -> None:
+    """PACT tools read Nordguss's footprints over its PACT v3 API; each sees what its BPN's policies allow."""
+    from connector.pact.client import read_footprints
+
+    seen = {}
+    for client_id, secret, bpn in PACT_CLIENTS:
+        footprints = read_footprints(story.nordguss.base, client_id, secret)
+        seen[bpn] = footprints
+        shown = ", ".join(f"{', '.join(f['productIds'])}: {f['pcf']['pcfExcludingBiogenicUptake']} kg "
+                          f"({f['status']})" for f in footprints) or "nothing"
+        story.say(f"PACT tool {client_id} (for {bpn}): GET /3/footprints sees {shown}")
+    casting = [f for f in seen[PACT_CLIENTS[0][2]] if "urn:mpn:NG-WC-400" in f["productIds"]]
+    if not casting or casting[0]["pcf"]["pcfExcludingBiogenicUptake"] != "12.5":
+        raise StepFailed(f"Achsen's PACT tool should read the casting's 12.5 kg (a PACT decimal string): {casting}")
+    if seen[PACT_CLIENTS[1][2]]:
+        raise StepFailed(f"a tool for a BPN no policy names should see nothing: {seen[PACT_CLIENTS[1][2]]}")
+    story.ok("Achsen's PACT tool reads the casting PCF (PACT v3: decimals as strings); the stranger's tool "
+             "sees nothing, its BPN being in no access policy (Nordguss's log says why)")

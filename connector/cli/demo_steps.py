@@ -54,6 +54,7 @@ class Story:
             ("Motorwerke asks Achsen for the module PCF (CX-0136): refused, then credentialed", self.motorwerke_buys),
             ("Motorwerke asks Nordguss directly: the offer is hidden, then opened up", self.hidden_offer),
             ("Motorwerke rolls the vehicle's PCF up from Achsen's and publishes it", self.motorwerke_rolls_up),
+            ("PACT tools read Nordguss's footprints over its PACT API", self.pact_tools_read),
             ("Where things are", self.where),
         ], start=1):
             self.console.rule(f"[bold]{number}. {title}")
@@ -140,6 +141,9 @@ class Story:
 
     def motorwerke_rolls_up(self) -> None:
         demo_pcf.motorwerke_rolls_up(self)
+
+    def pact_tools_read(self) -> None:
+        demo_pcf.pact_tools_read(self)
 
     # --- 4 -----------------------------------------------------------------------------------------
 

@@ -115,3 +115,16 @@ MODULE_BOM = {"productId": "AX-RM-7", "productName": "Rear-axle module AX-RM-7",
 VEHICLE_BOM = {"productId": "MW-EV-1", "productName": "Vehicle MW-EV-1 (VIN WMW00000000000001)",
                "declaredUnit": "piece", "ownEmissions": {"pcfExcludingBiogenicUptake": 4850},
                "components": [{"productId": "AX-RM-7", "supplierBpn": ACHSEN.bpn, "quantity": 1, "unit": "piece"}]}
+
+# PACT tools reading Nordguss's footprints over its PACT API: Achsen's (a customer its policies let in)
+# and a stranger's (a BPN no policy names, so it sees nothing)
+PACT_CLIENTS = [("achsen-pact-tool", "achsen-pact-tool-demo-secret", ACHSEN.bpn),
+                ("stranger-pact-tool", "stranger-pact-tool-demo-secret", "BPNL0000STRANGER")]
+
+
+def pact_section(clients: list[tuple[str, str, str]]) -> str:
+    """The [pact] config of the demo: plain HTTP on the demo's localhost (PACT wants HTTPS in production)."""
+    lines = ["[pact]", "allow_http = true"]
+    for client_id, secret, bpn in clients:
+        lines += ["[[pact.clients]]", f'client_id = "{client_id}"', f'client_secret = "{secret}"', f'bpn = "{bpn}"']
+    return "\n".join(lines)
