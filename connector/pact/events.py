@@ -11,7 +11,9 @@ token: requesters such as the PACT conformance service take events that way). Se
 (PACT lets a responder retry up to 3 days; these answers are not kept across a restart).
 
 Fulfilled, Rejected and Published events are accepted and logged: this connector publishes
-footprints, it does not import them from PACT.
+footprints, it does not import them from PACT. When it publishes a footprint (a new one, or the
+update that deprecates an old one), each client with a configured ``events_url`` that may see it
+gets a PublishedEvent (v3) naming it.
 """
 
 from __future__ import annotations
@@ -202,9 +204,7 @@ class PactEvents:
         event = accepted.event
         if accepted.kind == "request":
             filters = request_filters(event["data"], version)
-            task = asyncio.get_running_loop().create_task(self._answer(client, event, filters, version))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._spawn(self._answer(client, event, filters, version))
             log.info("PACT: request %s from %s (%s) accepted; answering to %s", event["id"], client.client_id,
                      client.bpn, events_url(client, event["source"]))
         else:
@@ -226,16 +226,42 @@ class PactEvents:
                 unwritable.append(f"{row.id}: {exc}")
         if unwritable:
             log.warning("PACT: footprints that cannot be written as PACT v%d: %s", version, " | ".join(unwritable))
-        types = TYPES[version]
         if footprints:
-            kind, data = "fulfilled", {"requestEventId": request["id"], "pfs": footprints}
-        else:
-            kind, data = "rejected", {"requestEventId": request["id"], "error": {
-                "code": "NotFound", "message": "no footprint you may see matches the request"}}
+            return self._event("fulfilled", {"requestEventId": request["id"], "pfs": footprints}, version, now)
+        return self._event("rejected", {"requestEventId": request["id"], "error": {
+            "code": "NotFound", "message": "no footprint you may see matches the request"}}, version, now)
+
+    def _event(self, kind: str, data: dict, version: int, now: int) -> dict:
         host = urlsplit(self.settings.public_url).netloc
         stamp = datetime.fromtimestamp(now / 1000, timezone.utc).replace(microsecond=0).isoformat()
         return {"specversion": "1.0", "id": str(uuid.uuid4()), "source": f"//{host}/{version}/events",
-                "time": stamp.replace("+00:00", "Z"), "type": types[kind], "data": data}
+                "time": stamp.replace("+00:00", "Z"), "type": TYPES[version][kind], "data": data}
+
+    # --- telling clients of new footprints ------------------------------------------------------------
+
+    def published_events(self, footprint_ids: list[str]) -> list[tuple[PactClient, dict]]:
+        """For each client with an events endpoint, a PublishedEvent naming those of these new
+        footprints it may see (a new footprint, or the update that deprecated one it had)."""
+        now = self.clock()
+        wanted = set(footprint_ids)
+        out = []
+        for client in self.settings.pact.clients if self.settings.pact else ():
+            if not client.events_url:
+                continue
+            visible = [r.id for r in self.view.visible(client.bpn, now) if r.id in wanted]
+            if visible:
+                out.append((client, self._event("published", {"pfIds": visible}, 3, now)))
+        return out
+
+    def send(self, planned: list[tuple[PactClient, dict]]) -> None:
+        for client, event in planned:
+            what = "published " + ", ".join(event["data"]["pfIds"])
+            self._spawn(self._deliver(client, event, client.events_url or "", what))
+
+    def _spawn(self, coroutine) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -272,7 +298,10 @@ class PactEvents:
 
     async def _answer(self, client: PactClient, request: dict, filters: Filters, version: int) -> None:
         event = await to_thread.run_sync(self._answer_event, client, request, filters, version)
-        target = events_url(client, request["source"])
+        await self._deliver(client, event, events_url(client, request["source"]), f"request {request['id']}")
+
+    async def _deliver(self, client: PactClient, event: dict, target: str, what: str) -> None:
+        """POST an event to a client's events endpoint, retried with exponential backoff."""
         body = json.dumps(event).encode()
         delay = self.first_delay
         for attempt in range(1, self.attempts + 1):
@@ -282,26 +311,24 @@ class PactEvents:
                                                   body)
                 if 200 <= status < 300:
                     self.sent.append(event)
-                    log.info("PACT: answered request %s of %s with %s", request["id"], client.client_id,
-                             event["type"].rsplit(".", 2)[-2])
+                    log.info("PACT: %s: told %s (%s)", what, client.client_id, event["type"].rsplit(".", 2)[-2])
                     return
                 reason = f"{target} answered {status}: {answer[:200]!r}"
             except SsrfRefused as exc:
-                log.warning("PACT: cannot answer request %s: %s is refused by the SSRF guard: %s", request["id"],
-                            target, exc.reason)
+                log.warning("PACT: cannot send %s: %s is refused by the SSRF guard: %s", what, target, exc.reason)
                 return
             except PermissionError as exc:
                 reason = str(exc)
                 if "has no events_client_id" in reason:
-                    log.warning("PACT: cannot answer request %s: %s", request["id"], reason)
+                    log.warning("PACT: cannot answer %s: %s", what, reason)
                     return
             except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
                 reason = f"{target} could not be reached: {type(exc).__name__}: {exc}"
-            log.info("PACT: answer to request %s not delivered (attempt %d of %d): %s", request["id"], attempt,
+            log.info("PACT: %s not delivered to %s (attempt %d of %d): %s", what, client.client_id, attempt,
                      self.attempts, reason)
             await asyncio.sleep(delay)
             delay *= 2
-        log.warning("PACT: gave up answering request %s of %s", request["id"], client.client_id)
+        log.warning("PACT: gave up delivering %s to %s", what, client.client_id)
 
     async def aclose(self) -> None:
         for task in list(self._tasks):

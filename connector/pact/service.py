@@ -1,5 +1,6 @@
 """The PACT API's running parts: the footprint view, the events, and what happens at start.
 
+While it runs, new footprints are told to the clients with an events endpoint (PublishedEvent).
 At start it publishes ``[pact] footprints_file`` (through the footprint service, so the
 footprints are validated, signed and offered like any import; the ones already published are
 left alone) and, once the server accepts connections, writes ``[pact] endpoints_file``.
@@ -32,6 +33,8 @@ class PactApi:
         self.view = FootprintView(services.db, settings, gate.last_claims if gate is not None else {})
         self.events = PactEvents(settings, self.view, clock)
         self._startup: asyncio.Task | None = None
+        self._watch: asyncio.Task | None = None
+        self.poll_seconds = 1.0  # how often new footprints are looked for (PublishedEvent)
 
     def base_url(self) -> str:
         return self.settings.public_url
@@ -73,9 +76,49 @@ class PactApi:
         tmp.replace(path)
         log.info("PACT: wrote %s (%s)", path, doc["base_url"])
 
+    def _newest(self) -> tuple[int, frozenset[str]]:
+        from sqlmodel import func, select
+
+        from connector.store.models import Footprint
+
+        with self.services.db.read() as session:
+            latest = session.exec(select(func.max(Footprint.created_at))).one() or 0
+            ids = frozenset(session.exec(select(Footprint.id).where(Footprint.created_at == latest)))
+        return latest, ids
+
+    def new_since(self, mark: tuple[int, frozenset[str]]) -> tuple[list[str], tuple[int, frozenset[str]]]:
+        """Footprints published after ``mark`` (created time, ids seen at that time), and the new mark."""
+        from sqlmodel import select
+
+        from connector.store.models import Footprint
+
+        latest, seen = mark
+        with self.services.db.read() as session:
+            rows = session.exec(select(Footprint.id, Footprint.created_at).where(Footprint.created_at >= latest)
+                                .order_by(Footprint.created_at)).all()
+        new = [r.id for r in rows if not (r.created_at == latest and r.id in seen)]
+        if not new:
+            return [], mark
+        top = max(r.created_at for r in rows)
+        return new, (top, frozenset(r.id for r in rows if r.created_at == top))
+
+    async def _tell_published(self) -> None:
+        """Watch for new footprints and tell the clients with events endpoints (PublishedEvent)."""
+        mark = await to_thread.run_sync(self._newest)
+        while True:
+            await asyncio.sleep(self.poll_seconds)
+            try:
+                new, mark = await to_thread.run_sync(self.new_since, mark)
+                if new:
+                    self.events.send(await to_thread.run_sync(self.events.published_events, new))
+            except Exception:  # a failed look must not end the watch; the next one tries again
+                log.exception("PACT: looking for new footprints failed")
+
     async def start(self) -> None:
         if self.settings.pact.footprints_file:
             await to_thread.run_sync(self.publish_footprints_file)
+        if any(c.events_url for c in self.settings.pact.clients):
+            self._watch = asyncio.create_task(self._tell_published())
         if self.settings.pact.endpoints_file:
             async def endpoints_when_listening() -> None:
                 if await self._wait_listening():
@@ -86,6 +129,7 @@ class PactApi:
             self._startup = asyncio.create_task(endpoints_when_listening())
 
     async def stop(self) -> None:
-        if self._startup is not None and not self._startup.done():
-            self._startup.cancel()
+        for task in (self._startup, self._watch):
+            if task is not None and not task.done():
+                task.cancel()
         await self.events.aclose()

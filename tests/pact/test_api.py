@@ -217,3 +217,31 @@ def test_requests_are_answered_at_a_configured_endpoint_fulfilled_or_rejected(tm
     assert answers["req-2"]["type"].endswith("RequestRejectedEvent.3")
     assert answers["req-2"]["data"]["error"]["code"] == "NotFound"
     assert requester.tokens == 0
+
+
+def test_clients_with_an_events_endpoint_hear_of_new_footprints_they_may_see(tmp_path):
+    import time
+
+    from tests.pact.conftest import Requester, footprint
+    requester = Requester(require_token=False)
+    achsen = {**CLIENTS["achsen"], "events_url": requester.url + "/3/events"}
+    motorwerke = {**CLIENTS["motorwerke"], "events_url": requester.url + "/3/events"}
+    s = Supplier(tmp_path, clients=[achsen, motorwerke])
+    s.app.state.pact.poll_seconds = 0.05
+    try:
+        with s.http:
+            time.sleep(0.2)  # the watch starts from what exists
+            [old] = s.publish([footprint("NG-WC-400", 12.5)])
+            [secret] = s.publish([footprint("NG-SECRET-1", 7.0)], access_policy="achsen-only-access")
+            s.clock.ms += 1000
+            [new] = s.publish([footprint("NG-WC-400", 11.0)])  # the update deprecates the old one
+            deadline = time.monotonic() + 10
+            while len({i for e in requester.events for i in e["data"]["pfIds"]}) < 3 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.3)
+    finally:
+        requester.stop()
+    assert all(e["type"] == "org.wbcsd.pact.ProductFootprint.PublishedEvent.3" for e in requester.events)
+    told = [i for e in requester.events for i in e["data"]["pfIds"]]
+    # Achsen hears of all three, Motorwerke of the two it may see; each once
+    assert sorted(told) == sorted([old.id, old.id, secret.id, new.id, new.id])
