@@ -27,6 +27,17 @@ from connector.services.footprints import FootprintRefused, read_upload, summary
 router = APIRouter(prefix="/v3/pcf", route_class=ManagementRoute, tags=["pcf"])
 
 
+def _known(request: Request, *names: str) -> None:
+    """Refuse a query parameter this path does not take, naming the closest it does."""
+    import difflib
+
+    for name in request.query_params:
+        if name not in names:
+            close = difflib.get_close_matches(name, names, n=1)
+            raise bad_request(name, f"unknown query parameter; {f'did you mean {close[0]!r}?' if close else ''} "
+                                    f"expected {', '.join(names) or 'none'}".replace("  ", " "), request.query_params[name])
+
+
 def _int(request: Request, name: str, default: int, top: int) -> int:
     raw = request.query_params.get(name)
     if raw is None:
@@ -38,6 +49,7 @@ def _int(request: Request, name: str, default: int, top: int) -> int:
 
 @router.post("/footprints")
 async def publish(request: Request, services: Services) -> JSONResponse:
+    _known(request, "policy", "accessPolicy")
     limit = services.settings.max_body_bytes * 16
     raw = bytearray()
     async for chunk in request.stream():
@@ -61,6 +73,7 @@ async def publish(request: Request, services: Services) -> JSONResponse:
 
 @router.get("/footprints")
 async def list_footprints(request: Request, services: Services) -> JSONResponse:
+    _known(request, "status", "productId", "offset", "limit")
     status = request.query_params.get("status")
     if status not in (None, "Active", "Deprecated"):
         raise bad_request("status", "expected Active or Deprecated", status)
@@ -99,6 +112,7 @@ async def request_footprint(body: Body, services: Services) -> JSONResponse:
 
 @router.get("/received")
 async def received(request: Request, services: Services) -> JSONResponse:
+    _known(request, "productId")
     rows = await run_in_threadpool(services.pcf_client.received, request.query_params.get("productId"))
     return JSONResponse([{"footprintId": r.footprint_id, "supplierId": r.supplier_id, "supplierBpn": r.supplier_bpn,
                           "productId": r.product_id, "status": r.status, "signer": r.signer, "via": r.via,
@@ -108,6 +122,7 @@ async def received(request: Request, services: Services) -> JSONResponse:
 
 @router.get("/exchanges")
 async def exchanges(request: Request, services: Services) -> JSONResponse:
+    _known(request, "role", "limit")
     role = request.query_params.get("role")
     if role not in (None, "supplier", "customer"):
         raise bad_request("role", "expected supplier or customer", role)

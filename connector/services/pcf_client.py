@@ -118,6 +118,22 @@ class PcfClient:
         self._session: aiohttp.ClientSession | None = None
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
         self.poll_seconds = 0.05
+        # a peer's catalog, reused for a few seconds: a roll-up asks one supplier for many products
+        self._catalogs: dict[str, tuple[float, list[dict]]] = {}
+        self.catalog_seconds = 5.0
+        self._resolver: Any = None
+
+    @property
+    def resolver(self) -> Any:
+        """How suppliers' DIDs are resolved to check their signatures (cached DID documents)."""
+        if self._resolver is None:
+            from connector.identity.did import DidResolver
+
+            identity = getattr(self.c, "identity", None)
+            self._resolver = identity.resolver if identity is not None else DidResolver(
+                allow_insecure_localhost=self.settings.identity.allow_insecure_did_web,
+                ttl_seconds=self.settings.identity.did_cache_seconds)
+        return self._resolver
 
     # --- the guarded session --------------------------------------------------------------------
 
@@ -162,13 +178,18 @@ class PcfClient:
         known = ", ".join(f"{p.bpn or '?'} ({p.id})" for p in self.settings.peers) or "none"
         raise Refused("error", f"{supplier!r} is not a configured peer (by bpn or id); known peers: {known}")
 
-    async def datasets(self, peer: Peer) -> list[dict]:
+    async def datasets(self, peer: Peer, *, fresh: bool = False) -> list[dict]:
+        cached = self._catalogs.get(peer.id)
+        if cached is not None and not fresh and time.monotonic() - cached[0] < self.catalog_seconds:
+            return cached[1]
         try:
             catalog = await self.catalog.catalog(peer.dsp_url or "", peer.id)
         except CounterPartyError as exc:
             raise Refused("error", "; ".join(exc.reasons)) from None
         found = catalog.get("dataset", catalog.get("dcat:dataset", []))
-        return [d for d in (found if isinstance(found, list) else [found]) if isinstance(d, dict)]
+        datasets = [d for d in (found if isinstance(found, list) else [found]) if isinstance(d, dict)]
+        self._catalogs[peer.id] = (time.monotonic(), datasets)
+        return datasets
 
     # --- agreements and EDRs, reused ----------------------------------------------------------------
 
@@ -273,6 +294,8 @@ class PcfClient:
             peer = self.peer(supplier)
             outcome.supplier_id, outcome.supplier_bpn = peer.id, peer.bpn
             datasets = await self.datasets(peer)
+            if not any(offers_product(d, product) for d in datasets):  # published since we last looked?
+                datasets = await self.datasets(peer, fresh=True)
             direct = next((d for d in datasets if offers_product(d, product)), None)
             exchange = next((d for d in datasets if is_exchange(d)), None)
             if mode in ("auto", "pull") and direct is not None:

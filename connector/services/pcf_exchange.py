@@ -46,14 +46,12 @@ MAX_ATTEMPTS = 6
 def accept_footprint(c: Any, supplier_id: str, supplier_bpn: str | None, document: Any, via: str,
                      request_id: str | None, product: str | None) -> ReceivedFootprint:
     """Check a received footprint (the supplier's proof, a valid PCF) and keep it (raises Refused)."""
-    from connector.identity.did import DidResolver
     from connector.pcf.models import FootprintError, to_internal
     from connector.services.documents import verify_received
 
     if not isinstance(document, dict):
         raise Refused("error", "the supplier sent no JSON footprint")
-    resolver = c.identity.resolver if c.identity is not None else \
-        DidResolver(allow_insecure_localhost=c.settings.identity.allow_insecure_did_web)
+    resolver = c.pcf_client.resolver
     signer = supplier_id if supplier_id.startswith("did:") else None
     try:
         result = verify_received(document, resolver.resolve_key, signer)

@@ -24,7 +24,10 @@ def supplier(tmp_path):
 @pytest.fixture
 def customer(db):
     settings = Settings(participant_id="did:web:customer.test", api_key="k", database_url=db.url)
-    return SimpleNamespace(db=db, identity=None, settings=settings, negotiations=SimpleNamespace(clock=lambda: 5))
+    from connector.identity.did import DidResolver
+
+    return SimpleNamespace(db=db, identity=None, settings=settings, negotiations=SimpleNamespace(clock=lambda: 5),
+                           pcf_client=SimpleNamespace(resolver=DidResolver()))
 
 
 def signed(key, document: dict) -> dict:

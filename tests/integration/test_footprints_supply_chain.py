@@ -166,3 +166,10 @@ def test_a_broken_csv_through_the_management_api_stores_nothing(chain) -> None:
     assert answer.status_code == 400
     assert any(e["message"].startswith("row 3, column pcfExcludingBiogenicUptake") for e in answer.json())
     assert achsen.get("/v3/pcf/footprints").json() == before
+
+
+def test_a_misspelt_parameter_is_refused_naming_the_closest(chain) -> None:
+    achsen = chain["achsen"]
+    answer = achsen.post("/v3/pcf/footprints?polcy=pcf-exchange-usage", HEADER + "AX-X-1,Part,piece,1,\n", "text/csv")
+    assert answer.status_code == 400 and "did you mean 'policy'" in answer.json()[0]["message"]
+    assert all(f["productId"] != "AX-X-1" for f in achsen.get("/v3/pcf/footprints").json())
