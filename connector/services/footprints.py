@@ -174,13 +174,14 @@ class FootprintService:
     def _sign(self, document: dict) -> dict:
         """The copy we serve: plain io.catenax.pcf 8.0.0 (nothing carried from other formats), signed."""
         from connector.identity.dataintegrity import sign
-        from connector.pcf.models import PcfFormat, from_internal
+        from connector.pcf.models import CARRIED_KEY
 
         if self.identity is None:
             raise NoSigningKey("pcf.no-key", "footprints are signed with this connector's key, and it has none: "
                                              "set [identity] key_file in the config (connector init writes one; "
                                              "generate_key = true creates it at start)")
-        return sign(from_internal(document, PcfFormat.CX8), self.identity.key, cryptosuite=JCS, check_jsonld=False)
+        served = {k: v for k, v in document.items() if k != CARRIED_KEY}  # already validated as 8.0.0
+        return sign(served, self.identity.key, cryptosuite=JCS, check_jsonld=False)
 
     def read(self, items: list[Incoming]) -> list[tuple[dict, str]]:
         """Each item as a validated 8.0.0 document with its source format; every problem at once."""
@@ -214,31 +215,33 @@ class FootprintService:
         documents = self.read(items)
         now = self.clock()
         stored: list[Footprint] = []
+        explicit = bool(usage_policy or access_policy)
         with self.db.write() as session:
             usage = ensure_policy(session, usage_policy, DEFAULT_USAGE, "policy", now)
             access = ensure_policy(session, access_policy, DEFAULT_ACCESS, "accessPolicy", now)
             offer_exchange(session, now)
-            for (doc8, fmt), item in zip(documents, items):
-                row = self._store(session, doc8, fmt, item.where, now)
-                if row is None:
-                    continue  # the very same footprint again: nothing to do
-                self._offer(session, row.product_id, usage, access, explicit=bool(usage_policy or access_policy),
-                            now=now)
-                stored.append(row)
-        log.info("published %d footprints (%s)", len(stored), ", ".join(f"{r.product_id}:{r.id}" for r in stored))
+            known = _Known.load(session, [doc8 for doc8, _ in documents])
+            with session.no_autoflush:  # one read of what exists up front, one write at the end
+                for (doc8, fmt), item in zip(documents, items):
+                    row = self._store(session, known, doc8, fmt, item.where, now)
+                    if row is None:
+                        continue  # the very same footprint again: nothing to do
+                    self._offer(session, known, row.product_id, usage, access, explicit=explicit, now=now)
+                    stored.append(row)
+        log.info("published %d footprints (%s)", len(stored),
+                 ", ".join(f"{r.product_id}:{r.id}" for r in stored[:20]) + (" ..." if len(stored) > 20 else ""))
         return stored
 
-    def _store(self, session: Session, doc8: dict, fmt: str, where: str, now: int) -> Footprint | None:
+    def _store(self, session: Session, known: "_Known", doc8: dict, fmt: str, where: str, now: int) -> Footprint | None:
         footprint_id = doc8["id"]
-        existing = session.get(Footprint, footprint_id)
+        existing = known.footprints.get(footprint_id)
         if existing is not None:
             if existing.document == doc8:
                 return None
             raise FootprintRefused([f"{where}: id: footprint {footprint_id} exists with other content; a changed "
                                     "footprint needs a new id (PACT v3: the new one names the old in precedingPfIds)"])
         product = part_id(doc8["productIds"][0])
-        active = session.exec(select(Footprint).where(Footprint.product_id == product,
-                                                      Footprint.status == "Active")).first()
+        active = known.active.get(product)
         if active is not None:
             doc8 = successor(doc8, active.id)
             self._deprecate(session, active, footprint_id, now)
@@ -249,7 +252,7 @@ class FootprintService:
                         document=doc8, signed=self._sign(doc8), source_format=fmt, asset_id=asset_id_for(product),
                         preceding_ids=preceding_ids(doc8), created_at=now, updated_at=now)
         session.add(row)
-        session.flush()
+        known.footprints[footprint_id] = known.active[product] = row
         return row
 
     def _deprecate(self, session: Session, old: Footprint, new_id: str, now: int) -> None:
@@ -264,21 +267,24 @@ class FootprintService:
                 footprint_id=new_id, created_at=now, updated_at=now, next_attempt_at=now))
             log.info("footprint %s replaces %s: %s will be told (update=true)", new_id, old.id, recipient.recipient_id)
 
-    def _offer(self, session: Session, product: str, usage: str, access: str, *, explicit: bool, now: int) -> None:
+    def _offer(self, session: Session, known: "_Known", product: str, usage: str, access: str, *, explicit: bool,
+               now: int) -> None:
         asset_id = asset_id_for(product)
-        if session.get(Asset, asset_id) is None:
+        if asset_id not in known.assets:
+            known.assets.add(asset_id)
             session.add(Asset(id=asset_id, created_at=now, private_properties={}, properties={
                 EDC_NS + "id": asset_id, "http://purl.org/dc/terms/title": f"PCF of {product}",
                 DCT_TYPE: {"@id": CX_TAXO + "Submodel"}, SEMANTIC_ID: {"@id": PCF_ASPECT},
                 CX_VERSION: "8.0.0", PART_ID: product},
                 data_address={"type": FOOTPRINT_SOURCE, "productId": product}))
         cd_id = f"{asset_id}-offer"
-        cd = session.get(ContractDefinition, cd_id)
+        cd = known.offers.get(cd_id)
         if cd is None:
-            session.add(ContractDefinition(
+            known.offers[cd_id] = cd = ContractDefinition(
                 id=cd_id, access_policy_id=access, contract_policy_id=usage, asset_id=asset_id, private_properties={},
                 assets_selector=[{"operandLeft": EDC_NS + "id", "operator": "=", "operandRight": asset_id}],
-                created_at=now))
+                created_at=now)
+            session.add(cd)
         elif explicit:
             cd.access_policy_id, cd.contract_policy_id = access, usage
             session.add(cd)
@@ -317,6 +323,34 @@ class FootprintService:
             return
         session.add(FootprintRecipient(footprint_id=footprint_id, recipient_id=recipient_id,
                                        recipient_bpn=recipient_bpn, received_at=now))
+
+
+@dataclass
+class _Known:
+    """What a file's footprints meet in the store, read in a few queries rather than a few per footprint."""
+
+    footprints: dict[str, Footprint]
+    active: dict[str, Footprint]
+    assets: set[str]
+    offers: dict[str, ContractDefinition]
+
+    @classmethod
+    def load(cls, session: Session, documents: list[dict]) -> "_Known":
+        ids = [d["id"] for d in documents]
+        products = sorted({part_id(d["productIds"][0]) for d in documents})
+        assets = [asset_id_for(p) for p in products]
+
+        def chunks(values: list[str]):  # type: ignore[no-untyped-def]
+            return (values[i:i + 500] for i in range(0, len(values), 500))
+        footprints = {f.id: f for part in chunks(ids) for f in session.exec(select(Footprint).where(
+            Footprint.id.in_(part)))}  # type: ignore[attr-defined]
+        active = {f.product_id: f for part in chunks(products) for f in session.exec(select(Footprint).where(
+            Footprint.product_id.in_(part), Footprint.status == "Active"))}  # type: ignore[attr-defined]
+        known_assets = {a for part in chunks(assets) for a in session.exec(select(Asset.id).where(
+            Asset.id.in_(part)))}  # type: ignore[attr-defined]
+        offers = {c.id: c for part in chunks([f"{a}-offer" for a in assets]) for c in session.exec(
+            select(ContractDefinition).where(ContractDefinition.id.in_(part)))}  # type: ignore[attr-defined]
+        return cls(footprints, active, known_assets, offers)
 
 
 def now_datetime(clock_ms: int) -> datetime:
