@@ -35,7 +35,7 @@ from connector.services.dataflow.sources import DataRequest, Reply
 from connector.services.edr import EdrError
 from connector.services.footprints import EXCHANGE_SOURCE
 from connector.services.pcf_client import Refused, is_exchange
-from connector.store.models import Footprint, PcfExchangeRequest, ReceivedFootprint
+from connector.store.models import Footprint, FootprintRecipient, PcfExchangeRequest, ReceivedFootprint
 
 log = logging.getLogger("pontis.pcf")
 
@@ -71,6 +71,12 @@ def accept_footprint(c: Any, supplier_id: str, supplier_bpn: str | None, documen
         raise Refused("error", f"asked for product {product}, the supplier sent a footprint for {product_id}")
     signer_vm = str(result.proofs[0].proof.get("verificationMethod", "")) if result.proofs else ""
     now = c.negotiations.clock()
+    if request_id is None and via == "pull":
+        with c.db.read() as session:  # the same signed document again: kept already, nothing to write
+            kept = session.exec(select(ReceivedFootprint).where(ReceivedFootprint.supplier_id == supplier_id,
+                                                                ReceivedFootprint.footprint_id == doc8["id"])).first()
+        if kept is not None and kept.signed == document:
+            return kept
     with c.db.write() as session:
         row = session.exec(select(ReceivedFootprint).where(ReceivedFootprint.supplier_id == supplier_id,
                                                            ReceivedFootprint.footprint_id == doc8["id"])).first()
@@ -142,6 +148,10 @@ class PcfExchange:
         return row
 
     def _record(self, footprint_id: str, caller: tuple[str, str | None]) -> None:
+        with self.c.db.read() as session:  # a repeated pull writes nothing
+            if session.exec(select(FootprintRecipient.id).where(FootprintRecipient.footprint_id == footprint_id,
+                                                                FootprintRecipient.recipient_id == caller[0])).first():
+                return
         try:
             with self.c.db.write() as session:
                 self.c.pcf.record_delivery(session, footprint_id, caller[0], caller[1], self.c.negotiations.clock())
