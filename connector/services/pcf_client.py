@@ -147,7 +147,19 @@ class PcfClient:
             await self._session.close()
 
     async def call(self, method: str, url: str, authorization: str, body: dict | None = None) -> tuple[int, Any]:
-        """One call to a peer's data plane through the SSRF guard: (status, parsed JSON or text)."""
+        """A call to a peer's data plane through the SSRF guard: (status, parsed JSON or text).
+
+        A provider may hand out the EDR a moment before its own transfer reads STARTED (it commits
+        that when we acknowledge its start message); such a refusal is retried for a few seconds."""
+        deadline = time.monotonic() + 5
+        while True:
+            status, answer = await self._call_once(method, url, authorization, body)
+            starting = status == 403 and isinstance(answer, dict) and answer.get("error") == "transfer_not_started"
+            if not starting or time.monotonic() > deadline:
+                return status, answer
+            await asyncio.sleep(self.poll_seconds)
+
+    async def _call_once(self, method: str, url: str, authorization: str, body: dict | None) -> tuple[int, Any]:
         try:
             await acheck_backend_url(url, self.allowlist)
             data = json.dumps(body).encode() if body is not None else None
