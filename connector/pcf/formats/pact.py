@@ -89,6 +89,21 @@ def _source_from_8(text: str) -> dict:
     return {"name": name, "version": version} if name else {"name": text, "version": "unknown"}
 
 
+def _rules_and_sources_to_8(pcf_in: dict, pcf: dict) -> None:
+    pcf["productOrSectorSpecificRules"] = _rules_to_8(pcf_in.get("productOrSectorSpecificRules", []))
+    pcf["secondaryEmissionFactorSources"] = [_source_to_8(s) for s in pcf_in.get("secondaryEmissionFactorSources", [])]
+
+
+def _rules_and_sources_from_8(pcf8: dict, pcf: dict) -> None:
+    """PACT wants these lists non-empty when present: an empty one is left out."""
+    rules = _rules_from_8(pcf8.get("productOrSectorSpecificRules", []))
+    if rules:
+        pcf["productOrSectorSpecificRules"] = rules
+    sources = [_source_from_8(s) for s in pcf8.get("secondaryEmissionFactorSources", [])]
+    if sources:
+        pcf["secondaryEmissionFactorSources"] = sources
+
+
 def _geography_to_8(pcf_in: dict, pcf: dict) -> None:
     region = pcf_in.get("geographyRegionOrSubregion")
     pcf["geographyRegionOrSubregion"] = region or DEFAULT_REGION
@@ -146,8 +161,7 @@ def v3_to_8(doc: dict) -> dict:
     known = [f for f in factors if f in ("AR6", "AR5", "AR4")]
     pcf["ipccCharacterizationFactors"] = known[0] if known else "unspecified"
     pcf["crossSectoralStandards"] = list(pcf_in.get("crossSectoralStandards", []))
-    pcf["productOrSectorSpecificRules"] = _rules_to_8(pcf_in.get("productOrSectorSpecificRules", []))
-    pcf["secondaryEmissionFactorSources"] = [_source_to_8(s) for s in pcf_in.get("secondaryEmissionFactorSources", [])]
+    _rules_and_sources_to_8(pcf_in, pcf)
     if isinstance(pcf_in.get("dqi"), dict):
         pcf["dataQualityRating"] = {k: _number(v) for k, v in pcf_in["dqi"].items() if k in DQR}
     _pcf_defaults(pcf)
@@ -172,8 +186,7 @@ def v2_to_8(doc: dict) -> dict:
     _geography_to_8(pcf_in, pcf)
     pcf["ipccCharacterizationFactors"] = pcf_in.get("characterizationFactors", "unspecified")
     pcf["crossSectoralStandards"] = list(pcf_in.get("crossSectoralStandardsUsed", []))
-    pcf["productOrSectorSpecificRules"] = _rules_to_8(pcf_in.get("productOrSectorSpecificRules", []))
-    pcf["secondaryEmissionFactorSources"] = [_source_to_8(s) for s in pcf_in.get("secondaryEmissionFactorSources", [])]
+    _rules_and_sources_to_8(pcf_in, pcf)
     if isinstance(pcf_in.get("dqi"), dict):
         pcf["dataQualityRating"] = {k: v for k, v in pcf_in["dqi"].items() if k in DQR}
     _pcf_defaults(pcf)
@@ -209,12 +222,7 @@ def v3_from_8(doc8: dict) -> dict:
     factor = pcf8.get("ipccCharacterizationFactors")
     pcf["ipccCharacterizationFactors"] = [factor] if factor else []
     pcf["crossSectoralStandards"] = standard_names(pcf8.get("crossSectoralStandards", []), "pact-3")
-    rules = _rules_from_8(pcf8.get("productOrSectorSpecificRules", []))
-    if rules:
-        pcf["productOrSectorSpecificRules"] = rules
-    sources = [_source_from_8(s) for s in pcf8.get("secondaryEmissionFactorSources", [])]
-    if sources:
-        pcf["secondaryEmissionFactorSources"] = sources
+    _rules_and_sources_from_8(pcf8, pcf)
     dqr = pcf8.get("dataQualityRating") or {}
     if all(k in dqr for k in DQR):
         pcf["dqi"] = {k: decimal_string(dqr[k]) for k in DQR}
@@ -250,11 +258,6 @@ def v2_from_8(doc8: dict) -> dict:
     pcf["characterizationFactors"] = factor
     pcf["ipccCharacterizationFactorsSources"] = [factor] if factor else []
     pcf["crossSectoralStandardsUsed"] = standard_names(pcf8.get("crossSectoralStandards", []), "pact-2")
-    rules = _rules_from_8(pcf8.get("productOrSectorSpecificRules", []))
-    if rules:
-        pcf["productOrSectorSpecificRules"] = rules
-    sources = [_source_from_8(s) for s in pcf8.get("secondaryEmissionFactorSources", [])]
-    if sources:
-        pcf["secondaryEmissionFactorSources"] = sources
+    _rules_and_sources_from_8(pcf8, pcf)
     out["pcf"] = pcf
     return out
