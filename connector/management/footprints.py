@@ -20,8 +20,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from connector.management.deps import Body, Services
-from connector.management.errors import ApiError, ManagementRoute, bad_request, entry
+from connector.management.deps import Body, Services, read_raw
+from connector.management.errors import ManagementRoute, bad_request, entry
 from connector.services.footprints import FootprintRefused, read_upload, summary
 
 router = APIRouter(prefix="/v3/pcf", route_class=ManagementRoute, tags=["pcf"])
@@ -50,12 +50,7 @@ def _int(request: Request, name: str, default: int, top: int) -> int:
 @router.post("/footprints")
 async def publish(request: Request, services: Services) -> JSONResponse:
     _known(request, "policy", "accessPolicy")
-    limit = services.settings.max_body_bytes * 16
-    raw = bytearray()
-    async for chunk in request.stream():
-        raw.extend(chunk)
-        if len(raw) > limit:
-            raise ApiError(413, f"the body exceeds {limit} bytes; split the file")
+    raw = await read_raw(request, services.settings.max_body_bytes * 16)  # a file of footprints, not a message
     csv = request.headers.get("content-type", "").split(";")[0].strip().lower() in ("text/csv", "application/csv")
     policy, access = request.query_params.get("policy"), request.query_params.get("accessPolicy")
 
