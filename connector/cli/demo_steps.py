@@ -19,7 +19,6 @@ from connector.cli.demo_world import (
     CASTING_PCF,
     EXCHANGE_ASSET,
     FILE_MB,
-    MODULE_PCF,
     MOTORWERKE,
     NORDGUSS_ACCESS,
     NORDGUSS_OFFERS,

@@ -31,7 +31,7 @@ from sqlmodel import Session, select
 
 from connector.pcf.document import part_id, preceding_ids, successor
 from connector.services.criteria import EDC_NS
-from connector.services.errors import InvalidRequest, NotFound, ServiceError
+from connector.services.errors import NotFound, ServiceError
 from connector.store import Database
 from connector.store.models import (
     Asset,
