@@ -85,6 +85,9 @@ class Filters:
                 params.append((name, item))
         return cls.from_params(params)
 
+    def selects_all(self) -> bool:
+        return self == Filters()
+
     def matches(self, doc8: dict) -> bool:
         pcf = doc8.get("pcf") or {}
         fields = {
@@ -164,16 +167,24 @@ class FootprintView:
         policy_ids = {p for cds in definitions.values() for cd in cds for p in (cd.access_policy_id, cd.contract_policy_id)}
         policies = {row.id: stored_policy(row.policy) for row in session.execute(
             select(PolicyDefinition.id, PolicyDefinition.policy).where(PolicyDefinition.id.in_(list(policy_ids))))}
+        judged: dict[tuple[str, str], list[str]] = {}  # most footprints share a few policy pairs
+
+        def denials(access_id: str, usage_id: str) -> list[str]:
+            if (access_id, usage_id) not in judged:
+                access, usage = policies.get(access_id), policies.get(usage_id)
+                if access is None or usage is None:
+                    judged[access_id, usage_id] = ["names a policy that does not exist"]
+                else:
+                    judged[access_id, usage_id] = [
+                        d.text for scope, policy in (("catalog", access), ("contract.negotiation", usage))
+                        for d in evaluate(policy, scope=scope, now_ms=now_ms, claims=claims, groups=groups).denials]
+            return judged[access_id, usage_id]
+
         verdicts: dict[str, str | None] = {}
         for asset_id, cds in definitions.items():
             reasons = []
             for cd in cds:
-                access, usage = policies.get(cd.access_policy_id), policies.get(cd.contract_policy_id)
-                if access is None or usage is None:
-                    reasons.append(f"{cd.id}: names a policy that does not exist")
-                    continue
-                denied = [d.text for scope, policy in (("catalog", access), ("contract.negotiation", usage))
-                          for d in evaluate(policy, scope=scope, now_ms=now_ms, claims=claims, groups=groups).denials]
+                denied = denials(cd.access_policy_id, cd.contract_policy_id)
                 if not denied:
                     break
                 reasons.append(f"{cd.id}: " + "; ".join(denied))
@@ -183,16 +194,39 @@ class FootprintView:
             verdicts[asset_id] = None
         return verdicts
 
-    def visible(self, bpn: str, now_ms: int, *, footprint_id: str | None = None) -> list[Footprint]:
-        """The footprints ``bpn`` may see, newest first (or the one with ``footprint_id``)."""
+    def visible(self, bpn: str, now_ms: int, *, footprint_id: str | None = None) -> list[str]:
+        """The ids of the footprints ``bpn`` may see, newest first (or just ``footprint_id``).
+        Only ids and assets are read here: documents are read for what is answered."""
         with self.db.read() as session:
-            query = select(Footprint)
+            query = select(Footprint.id, Footprint.asset_id)
             if footprint_id is not None:
                 query = query.where(Footprint.id == footprint_id)
-            rows = list(session.exec(query.order_by(Footprint.created_at.desc(), Footprint.id)))  # type: ignore[attr-defined]
+            rows = session.execute(query.order_by(Footprint.created_at.desc(), Footprint.id)).all()  # type: ignore[attr-defined]
             verdicts = self.allowed_assets(session, bpn, {r.asset_id for r in rows}, now_ms) if rows else {}
         hidden = [f"{r.id} ({r.asset_id}): {verdicts[r.asset_id]}" for r in rows if verdicts[r.asset_id]]
         if hidden:
             log.info("PACT: %d footprint(s) hidden from %s by policy: %s", len(hidden), bpn,
                      " | ".join(hidden[:5]) + (" | ..." if len(hidden) > 5 else ""))
-        return [r for r in rows if verdicts[r.asset_id] is None]
+        return [r.id for r in rows if verdicts[r.asset_id] is None]
+
+    def documents(self, ids: list[str]) -> list[tuple[str, dict]]:
+        """(id, internal 8.0.0 document) of these footprints, in the order given."""
+        found: dict[str, dict] = {}
+        with self.db.read() as session:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                for row in session.execute(select(Footprint.id, Footprint.document).where(Footprint.id.in_(chunk))):
+                    found[row.id] = row.document
+        return [(i, found[i]) for i in ids if i in found]
+
+    def page(self, bpn: str, now_ms: int, filters: "Filters | None", offset: int,
+             limit: int) -> tuple[list[tuple[str, dict]], bool]:
+        """One page of what ``bpn`` may see and ``filters`` select, and whether more follow."""
+        ids = self.visible(bpn, now_ms)
+        if filters is None or filters.selects_all():
+            return self.documents(ids[offset:offset + limit]), offset + limit < len(ids)
+        chosen = [(i, doc) for i, doc in self.documents(ids) if filters.matches(doc)]
+        return chosen[offset:offset + limit], offset + limit < len(chosen)
+
+    def matching(self, bpn: str, now_ms: int, filters) -> list[tuple[str, dict]]:
+        return [(i, doc) for i, doc in self.documents(self.visible(bpn, now_ms)) if filters.matches(doc)]

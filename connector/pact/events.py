@@ -217,13 +217,11 @@ class PactEvents:
         now = self.clock()
         footprints = []
         unwritable = []
-        for row in self.view.visible(client.bpn, now):
-            if not filters.matches(row.document):
-                continue
+        for footprint_id, document in self.view.matching(client.bpn, now, filters):
             try:
-                footprints.append(from_internal(row.document, FORMAT[version]))
+                footprints.append(from_internal(document, FORMAT[version]))
             except FootprintError as exc:
-                unwritable.append(f"{row.id}: {exc}")
+                unwritable.append(f"{footprint_id}: {exc}")
         if unwritable:
             log.warning("PACT: footprints that cannot be written as PACT v%d: %s", version, " | ".join(unwritable))
         if footprints:
@@ -248,7 +246,7 @@ class PactEvents:
         for client in self.settings.pact.clients if self.settings.pact else ():
             if not client.events_url:
                 continue
-            visible = [r.id for r in self.view.visible(client.bpn, now) if r.id in wanted]
+            visible = [i for i in self.view.visible(client.bpn, now) if i in wanted]
             if visible:
                 out.append((client, self._event("published", {"pfIds": visible}, 3, now)))
         return out

@@ -132,22 +132,21 @@ def _check_params(request: Request, version: int) -> tuple[int, int, Filters]:
     return min(numbers["limit"], MAX_LIMIT), numbers["offset"], filters
 
 
-def _written(rows, version: int) -> list[dict]:
+def _written(rows: list[tuple[str, dict]], version: int) -> list[dict]:
     out = []
-    for row in rows:
+    for footprint_id, document in rows:
         try:
-            out.append(from_internal(row.document, FORMAT[version]))
+            out.append(from_internal(document, FORMAT[version]))
         except FootprintError as exc:
-            log.warning("PACT: footprint %s cannot be written as PACT v%d, left out: %s", row.id, version, exc)
+            log.warning("PACT: footprint %s cannot be written as PACT v%d, left out: %s", footprint_id, version, exc)
     return out
 
 
 def list_footprints(request: Request, pact: PactApi, client: PactClient, version: int) -> Response:
     limit, offset, filters = _check_params(request, version)
-    rows = [r for r in pact.view.visible(client.bpn, pact.clock()) if filters.matches(r.document)]
-    page = rows[offset:offset + limit]
+    page, more = pact.view.page(client.bpn, pact.clock(), filters, offset, limit)
     headers = {}
-    if offset + limit < len(rows):
+    if more:
         following = request.url.remove_query_params(["offset", "limit"]).include_query_params(
             limit=limit, offset=offset + limit)
         headers["Link"] = f'<{following}>; rel="next"'
@@ -155,8 +154,8 @@ def list_footprints(request: Request, pact: PactApi, client: PactClient, version
 
 
 def get_footprint(pact: PactApi, client: PactClient, footprint_id: str, version: int) -> Response:
-    rows = pact.view.visible(client.bpn, pact.clock(), footprint_id=footprint_id)
-    written = _written(rows, version)
+    ids = pact.view.visible(client.bpn, pact.clock(), footprint_id=footprint_id)
+    written = _written(pact.view.documents(ids), version)
     if not written:
         code = "NotFound" if version == 3 else "NoSuchFootprint"
         raise PactError(404, code, f"Footprint with ID {footprint_id!r} does not exist")
