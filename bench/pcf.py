@@ -15,7 +15,10 @@
    (agreements and EDRs reused), with --allow-missing so that a component lost to a timeout is
    counted, not fatal. Target: under 2 s.
 
-Usage: python bench/pcf.py [--part import|request|rollup|all] [--n 10000] [--requests 1000]
+4. ``pact``: the PACT API in process: ``--n`` footprints published, then ``GET /3/footprints`` pages
+   of 100 (first and last), a filtered list and a get by id, each the median of 5 calls.
+
+Usage: python bench/pcf.py [--part import|request|rollup|pact|all] [--n 10000] [--requests 1000]
 """
 
 from __future__ import annotations
@@ -223,9 +226,52 @@ def bench_rollup(per_supplier: int, workdir: Path) -> dict:
             "some_reasons": reasons[:3]}
 
 
+# --- 4. the PACT API ------------------------------------------------------------------------------
+
+def bench_pact(n: int, workdir: Path) -> dict:
+    import base64
+
+    from fastapi.testclient import TestClient
+
+    from connector.app import create_app
+    from connector.config import IdentitySettings, PactSettings, Peer, ServerSettings, Settings
+    from connector.services.footprints import read_upload
+
+    bpn = "BPNL00000ACHSEAG"
+    settings = Settings(
+        participant_id="did:web:localhost%3A8411", bpn="BPNL0000000NGUSS", name="Nordguss GmbH", api_key="bench-key",
+        database_url=f"sqlite:///{workdir / 'pact.db'}", server=ServerSettings(port=8411),
+        identity=IdentitySettings(key_file=str(workdir / "pact.keys.json"), generate_key=True),
+        peers=[Peer(id="did:web:localhost%3A8412", bpn=bpn, token="t", claims={
+            "membership": True, "frameworkAgreements": {"DataExchangeGovernance": "1.0"}})],
+        pact=PactSettings(clients=[{"client_id": "achsen", "client_secret": "achsen-bench-secret-1", "bpn": bpn}]))
+    app = create_app(settings, run_worker=False)
+    timings: dict = {}
+    with TestClient(app, base_url="https://nordguss.example") as http:
+        documents = footprints(n, "NG", "Nordguss GmbH", "BPNL0000000NGUSS")
+        services = app.state.services
+        services.pcf.publish(read_upload(json.dumps(documents), csv=False, company_name="Nordguss GmbH",
+                                         bpn="BPNL0000000NGUSS", now=0))
+        basic = base64.b64encode(b"achsen:achsen-bench-secret-1").decode()
+        token = http.post("/auth/token", data={"grant_type": "client_credentials"},
+                          headers={"Authorization": f"Basic {basic}"}).json()["access_token"]
+        for name, path in (("first page of 100", "/3/footprints?limit=100"),
+                           ("last page of 100", f"/3/footprints?limit=100&offset={max(0, n - 100)}"),
+                           ("filtered by productId", "/3/footprints?productId=urn:mpn:NG-00042"),
+                           ("get by id", f"/3/footprints/{documents[42]['id']}")):
+            samples = []
+            for _ in range(5):
+                started = time.perf_counter()
+                response = http.get(path, headers={"Authorization": f"Bearer {token}"})
+                samples.append(time.perf_counter() - started)
+                assert response.status_code == 200, response.text
+            timings[name] = round(statistics.median(samples) * 1000, 1)
+    return {"footprints": n, "median_ms": timings}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=["import", "request", "rollup", "all"], default="all")
+    parser.add_argument("--part", choices=["import", "request", "rollup", "pact", "all"], default="all")
     parser.add_argument("--n", type=int, default=10_000, help="footprints imported")
     parser.add_argument("--requests", type=int, default=1_000)
     parser.add_argument("--products", type=int, default=10, help="distinct products requested")
@@ -245,6 +291,9 @@ def main() -> None:
         if args.part in ("rollup", "all"):
             results["rollup"] = bench_rollup(args.per_supplier, workdir / "rollup")
             print(json.dumps({"rollup": results["rollup"]}), flush=True)
+        if args.part in ("pact", "all"):
+            results["pact"] = bench_pact(min(args.n, 1000) if args.part == "all" else args.n, workdir)
+            print(json.dumps({"pact": results["pact"]}), flush=True)
     print(json.dumps(results, indent=2))
 
 
