@@ -17,7 +17,7 @@ from typing import Any
 
 from anyio import to_thread
 
-from connector.config import Settings
+from connector.config import ConfigError, Settings
 from connector.pact.access import FootprintView
 from connector.pact.events import PactEvents
 
@@ -41,12 +41,19 @@ class PactApi:
 
     def publish_footprints_file(self) -> int:
         """Publish the configured footprints file; footprints already published stay as they are."""
+        from connector.services.errors import ServiceError
         from connector.services.footprints import read_upload
 
         path = Path(self.settings.pact.footprints_file or "")
-        items = read_upload(path.read_bytes(), csv=path.suffix.lower() == ".csv", company_name=self.settings.name,
-                            bpn=self.settings.bpn, now=self.clock())
-        stored = self.services.pcf.publish(items)
+        try:
+            items = read_upload(path.read_bytes(), csv=path.suffix.lower() == ".csv",
+                                company_name=self.settings.name, bpn=self.settings.bpn, now=self.clock())
+            stored = self.services.pcf.publish(items)
+        except OSError as exc:
+            raise ConfigError(f"[pact] footprints_file {path}: cannot be read: {exc}") from None
+        except ServiceError as exc:
+            raise ConfigError(f"[pact] footprints_file {path}: refused, nothing published: "
+                              + "; ".join(exc.reasons)) from None
         log.info("PACT: %s: %d footprint(s) published, %d already were", path, len(stored), len(items) - len(stored))
         return len(stored)
 

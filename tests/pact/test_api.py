@@ -245,3 +245,21 @@ def test_clients_with_an_events_endpoint_hear_of_new_footprints_they_may_see(tmp
     told = [i for e in requester.events for i in e["data"]["pfIds"]]
     # Achsen hears of all three, Motorwerke of the two it may see; each once
     assert sorted(told) == sorted([old.id, old.id, secret.id, new.id, new.id])
+
+
+def test_a_broken_footprints_file_stops_the_start_naming_the_file_and_field(tmp_path):
+    import json
+
+    import pytest
+
+    from connector.config import ConfigError
+    from tests.pact.conftest import footprint
+    bad = footprint("NG-WC-400", 12.5)
+    bad["pcf"]["declaredUnitOfMeasurement"] = "pieces"
+    (tmp_path / "footprints.json").write_text(json.dumps([bad]))
+    s = Supplier(tmp_path, footprints_file=str(tmp_path / "footprints.json"))
+    with pytest.raises(ConfigError) as caught:
+        with s.http:
+            pass
+    assert "footprints.json" in str(caught.value) and "pcf.declaredUnitOfMeasurement" in str(caught.value)
+    assert s.services.pcf.list() == []
