@@ -156,6 +156,9 @@ def offer_exchange(session: Session, now: int) -> None:
 
 
 def ensure_exchange_offer(db: Database, now: int) -> None:
+    with db.read() as session:
+        if session.get(Asset, EXCHANGE_ASSET) is not None:
+            return
     with db.write() as session:
         offer_exchange(session, now)
 

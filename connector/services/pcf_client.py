@@ -122,6 +122,7 @@ class PcfClient:
         self._catalogs: dict[str, tuple[float, list[dict]]] = {}
         self.catalog_seconds = 5.0
         self._resolver: Any = None
+        self._exchange_offered = False
 
     @property
     def resolver(self) -> Any:
@@ -302,6 +303,11 @@ class PcfClient:
 
     async def request(self, supplier: str, product: str, *, mode: str = "auto", timeout: float = 60) -> Outcome:
         outcome = Outcome("error", supplier, product)
+        if not self._exchange_offered:  # a customer offers its exchange API too: answers and updates come there
+            from connector.services.footprints import ensure_exchange_offer
+
+            await to_thread.run_sync(ensure_exchange_offer, self.db, self.c.negotiations.clock())
+            self._exchange_offered = True
         try:
             peer = self.peer(supplier)
             outcome.supplier_id, outcome.supplier_bpn = peer.id, peer.bpn
@@ -331,10 +337,7 @@ class PcfClient:
         return outcome
 
     async def _exchange(self, outcome: Outcome, peer: Peer, exchange: dict, product: str, timeout: float) -> None:
-        from connector.services.footprints import ensure_exchange_offer
-
         deadline = time.monotonic() + timeout
-        await to_thread.run_sync(ensure_exchange_offer, self.db, self.c.negotiations.clock())
         endpoint, token, outcome.agreement_id = await self.edr_for(peer, exchange, timeout)
         request_id = outcome.request_id = str(uuid.uuid4())
         now = self.c.negotiations.clock()
