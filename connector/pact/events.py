@@ -96,17 +96,12 @@ def check_event(event: Any, version: int) -> Accepted:
             for name in data:
                 if name not in known and not name.startswith("x-"):
                     raise BadEvent(f"data.{name}: not a request filter" + _closest(name, known))
-            try:
-                request_filters(data, version)
-            except BadFilter as exc:
-                raise BadEvent(str(exc)) from None
         elif not isinstance(data.get("pf"), dict):
             raise BadEvent("data.pf: the ProductFootprint fragment asked for is required")
-        else:
-            try:
-                request_filters(data, version)
-            except BadFilter as exc:
-                raise BadEvent(str(exc)) from None
+        try:
+            request_filters(data, version)
+        except BadFilter as exc:
+            raise BadEvent(str(exc)) from None
     elif kind in ("fulfilled", "rejected"):
         if not isinstance(data.get("requestEventId"), str):
             raise BadEvent("data.requestEventId: a string is required")
