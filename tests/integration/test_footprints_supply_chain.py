@@ -66,7 +66,7 @@ def chain(tmp_path_factory):
     processes = [start_connector(c.name, c.config, folder / f"{c.name}.log", c.base) for c in companies.values()]
     try:
         for process in processes:
-            wait_ready(process)
+            wait_ready(process, timeout=120)  # a loaded machine starts them slowly
         yield companies
     finally:
         for process in processes:
