@@ -23,7 +23,8 @@ crossSectoralStandards         no        ";"-separated, default ISO 14067
 precedingPfIds                 no        ";"-separated ids of the footprints this one replaces
 =============================  ========  ====================================================
 
-Company name and BPN come from the connector's config. A row that cannot be read is a
+Cells are separated by ``,``, ``;`` or a tab (whichever the header uses); a decimal comma is read
+when it is the only separator in a number. Company name and BPN come from the connector's config. A row that cannot be read is a
 ``RowProblem`` naming the row (the header is row 1) and the column.
 """
 
@@ -88,7 +89,11 @@ def _list(text: str) -> list[str]:
 def read_csv(text: str, *, company_name: str, company_bpn: str,
              now: datetime) -> tuple[list[tuple[int, dict]], list[RowProblem]]:
     """([(row, document)], problems): one 8.0.0 document per data row; any problem means none is kept."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    text = text.lstrip("\ufeff")
+    first = text.split("\n", 1)[0]
+    # spreadsheets saved in a German or French locale separate with ";" (a comma is their decimal mark)
+    delimiter = max((",", ";", "\t"), key=first.count)
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
     header = [name.strip() for name in reader.fieldnames or []]
     problems: list[RowProblem] = []
     if not header:

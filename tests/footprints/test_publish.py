@@ -176,3 +176,9 @@ def test_the_served_copy_is_plain_8_0_0(service) -> None:
     assert CARRIED_KEY in row.document
     served = {k: v for k, v in row.signed.items() if k != "proof"}
     assert CARRIED_KEY not in served and validate(served, PcfFormat.CX8) == []
+
+
+def test_a_semicolon_csv_with_decimal_commas_is_read(service) -> None:
+    text = "productId;productName;declaredUnit;pcfExcludingBiogenicUptake\nNG-WC-400;Gussteil;piece;12,5\n"
+    [row] = service.publish(upload(service, text, csv=True))
+    assert row.document["pcf"]["pcfExcludingBiogenicUptake"] == 12.5
