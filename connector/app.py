@@ -28,11 +28,24 @@ def create_app(settings: Settings, container: Container | None = None, *, run_wo
         # the data plane's pushes and its sweep of stale pull transfers run beside the worker
         flows = getattr(services, "dataflows", None)
         flow_task = asyncio.create_task(flows.run()) if run_worker and flows is not None else None
+        # the CX-0136 exchange sends stored PCF answers and updates beside them
+        exchange = getattr(services, "pcf_exchange", None)
+        exchange_task = asyncio.create_task(exchange.run()) if run_worker and exchange is not None else None
+        pact = getattr(app.state, "pact", None)  # the PACT API ([pact]): its start-up files and events
+        if pact is not None:
+            await pact.start()
         log.info("connector %s serving DSP at %s", settings.participant_id, settings.dsp_url)
         try:
             yield
         finally:
+            if pact is not None:
+                await pact.stop()
             services.worker.stop()
+            if exchange is not None:
+                exchange.stop()
+                if exchange_task is not None:
+                    await asyncio.wait([exchange_task], timeout=5)
+                await services.pcf_client.aclose()
             if task is not None:
                 await asyncio.wait([task], timeout=5)
             if flows is not None:
@@ -64,4 +77,7 @@ def create_app(settings: Settings, container: Container | None = None, *, run_wo
     from connector.dataplane import router as dataplane_router
 
     app.include_router(dataplane_router)
+    from connector.pact import attach as attach_pact
+
+    attach_pact(app, settings, services)
     return app

@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DSP_VERSION = "2025-1"
@@ -37,6 +37,73 @@ class ServerSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8181
     public_url: str | None = Field(default=None, description="the URL peers use to reach us")
+    # serve HTTPS with this certificate and key (PEM; relative paths are relative to the config)
+    tls_cert_file: str | None = None
+    tls_key_file: str | None = None
+    # make a self-signed certificate for host/localhost at those paths when they are missing (development)
+    tls_self_signed: bool = False
+
+    @property
+    def tls(self) -> bool:
+        return bool(self.tls_cert_file and self.tls_key_file)
+
+
+class _Closed(BaseModel):
+    """A config section that refuses unknown keys, naming the closest known one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            import difflib
+
+            for key in data:
+                if key not in cls.model_fields:
+                    close = difflib.get_close_matches(str(key), list(cls.model_fields), n=1)
+                    hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(cls.model_fields)}"
+                    raise ValueError(f"unknown key {key!r}; {hint}")
+        return data
+
+
+class PactClient(_Closed):
+    """``[[pact.clients]]``: one PACT client (a customer's tool), tied to that customer's BPN, so it
+    sees what that BPN's policies allow and nothing else."""
+
+    client_id: str = Field(min_length=1)
+    client_secret: str = Field(min_length=16)
+    bpn: str = Field(pattern=r"^BPNL[0-9A-Za-z]{12}$")
+    # where asynchronous requests are answered: the client's own PACT events endpoint (…/3/events) and
+    # the credentials its token endpoint (default: <that host>/auth/token) gives us
+    events_url: str | None = None
+    events_auth_url: str | None = None
+    events_client_id: str | None = None
+    events_client_secret: str | None = None
+
+
+class PactSettings(_Closed):
+    """``[pact]``: the PACT API (/auth/token, /2 and /3 footprints and events) for PACT tools."""
+
+    clients: list[PactClient] = Field(default_factory=list)
+    token_ttl_seconds: int = Field(default=3600, ge=60)
+    # PACT requires HTTPS; true serves it over plain HTTP too (only behind a TLS-terminating proxy)
+    allow_http: bool = False
+    # footprints (a JSON array, any version `connector pcf import` reads) published at start if not yet
+    # published, and a file that gets {"base_url", "client_id", "client_secret"} of the first client
+    # once the API answers: for examples and conformance tools. Relative to the config file.
+    footprints_file: str | None = None
+    endpoints_file: str | None = None
+
+    @field_validator("clients")
+    @classmethod
+    def _unique_clients(cls, value: list[PactClient]) -> list[PactClient]:
+        seen: set[str] = set()
+        for client in value:
+            if client.client_id in seen:
+                raise ValueError(f"client_id {client.client_id!r} appears twice; one entry per client")
+            seen.add(client.client_id)
+        return value
 
 
 class DataPlaneSettings(BaseModel):
@@ -84,6 +151,8 @@ class IdentitySettings(BaseModel):
     auth_mode: Literal["static-token", "dcp"] = "static-token"
     # our Ed25519 key set (0600), written by `connector init`; relative paths are relative to the config
     key_file: str | None = None
+    # create key_file (0600) at start when it is missing: for examples and development setups
+    generate_key: bool = False
     # our credentials (the wallet); default: next to the key file, <name>.credentials.json
     credentials_file: str | None = None
     # the DIDs of the issuers whose credentials we accept
@@ -144,6 +213,8 @@ class Settings(BaseSettings):
     edr_sweep_seconds: float = 30.0
     edr_refresh_grace_seconds: int = 300
     dataplane: DataPlaneSettings = Field(default_factory=DataPlaneSettings)
+    # the PACT API for PACT (WBCSD Pathfinder) tools; absent = not served
+    pact: PactSettings | None = None
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     # names this replica's row leases; a restarted replica takes back what it held when it died.
     # Replicas sharing one PostgreSQL database need distinct node ids.
@@ -182,7 +253,8 @@ class Settings(BaseSettings):
 
     @property
     def public_url(self) -> str:
-        return (self.server.public_url or f"http://{self.server.host}:{self.server.port}").rstrip("/")
+        scheme = "https" if self.server.tls else "http"
+        return (self.server.public_url or f"{scheme}://{self.server.host}:{self.server.port}").rstrip("/")
 
     @property
     def worker_owner(self) -> str:
@@ -227,6 +299,16 @@ def load_settings(path: str | Path, **overrides: Any) -> Settings:
         data["database_url"] = "sqlite:///" + str(base / url[len("sqlite:///"):])
     if data.get("seed_file") and not Path(data["seed_file"]).is_absolute():
         data["seed_file"] = str(base / data["seed_file"])
+    server = data.get("server")
+    if isinstance(server, dict):  # TLS files are relative to the config file too
+        for key in ("tls_cert_file", "tls_key_file"):
+            if isinstance(server.get(key), str) and not Path(server[key]).is_absolute():
+                server[key] = str(base / server[key])
+    pact = data.get("pact")
+    if isinstance(pact, dict):
+        for key in ("footprints_file", "endpoints_file"):
+            if isinstance(pact.get(key), str) and not Path(pact[key]).is_absolute():
+                pact[key] = str(base / pact[key])
     identity = data.get("identity")
     if isinstance(identity, dict):  # key, wallet and issuer paths are relative to the config file too
         for key in ("key_file", "credentials_file", "issuer_dir"):

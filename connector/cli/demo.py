@@ -2,10 +2,12 @@
 
 It shows only what the connector can really do today. Each connector runs in DCP mode with its own
 keys, its did:web DID and credentials from a data-space issuer that Nordguss's connector hosts.
-The steps (``demo_steps.py``): publishing offers; a signed agreement, a document and a 50 MB file
-pulled through the data plane, the agreement checked offline; a refusal for a missing credential
-and success once it is issued; an offer hidden by the access policy, explained to the provider's
-admin and opened up. Any failed step makes the demo exit non-zero.
+The steps (``demo_steps.py``, the footprint ones in ``demo_pcf.py``): publishing offers and
+footprints; a signed agreement, a signed PCF and a 50 MB file pulled through the data plane, the
+agreement checked offline; Achsen's module PCF rolled up from Nordguss's (58.6 kg, computed) and
+published; a CX-0136 request refused for a missing credential and answered once it is issued; an
+offer hidden by the access policy, explained to the provider's admin and opened up; the vehicle's
+PCF rolled up from Achsen's. Any failed step makes the demo exit non-zero.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from rich.console import Console
 from rich.panel import Panel
 
 from connector.cli.configs import render_config
-from connector.cli.demo_world import COMPANIES, EDC, MGMT_CONTEXT, PROTOCOL, Company
+from connector.cli.demo_world import COMPANIES, EDC, MGMT_CONTEXT, PACT_CLIENTS, PROTOCOL, Company, pact_section
 from connector.cli.identity import identity_section
 from connector.cli.processes import ConnectorProcess, free_port, start_connector, wait_ready
 from connector.config import DSP_PATH, MANAGEMENT_PATH
@@ -161,7 +163,7 @@ def _setup(workdir: Path, nodes: dict[str, Node]) -> Issuer:
                                     issuer_dir=workdir / "issuer" if node is host else None,
                                     status_list_cache_seconds=0)
         extra = "\n".join(["retry_base_seconds = 0.2", identity, "[dataplane]", f'files_dir = "{node.files}"',
-                           "sign_documents = true"])
+                           "sign_documents = true", *([pact_section(PACT_CLIENTS)] if node is host else [])])
         node.config.write_text(render_config(
             participant_id=node.did, bpn=node.company.bpn, name=node.name, port=node.port,
             database_url=f"sqlite:///{node.database}", api_key=node.api_key,

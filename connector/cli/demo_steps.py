@@ -9,16 +9,16 @@ from pathlib import Path
 
 from rich.console import Console
 
+from connector.cli import demo_pcf
 from connector.cli.demo import Node, StepFailed, pull
 from connector.cli.demo_world import (
     ACHSEN,
     ACHSEN_ACCESS,
-    ACHSEN_OFFERS,
     ACHSEN_USAGE,
     CASTING_FILE,
     CASTING_PCF,
+    EXCHANGE_ASSET,
     FILE_MB,
-    MODULE_PCF,
     MOTORWERKE,
     NORDGUSS_ACCESS,
     NORDGUSS_OFFERS,
@@ -49,8 +49,11 @@ class Story:
         for number, (title, step) in enumerate([
             ("Three companies start their connectors and publish", self.start),
             ("Achsen negotiates and pulls Nordguss's casting PCF and a 50 MB file", self.achsen_buys),
-            ("Motorwerke asks Achsen for the module PCF: refused, then credentialed", self.motorwerke_buys),
+            ("Achsen rolls its axle-module PCF up from Nordguss's and publishes it", self.achsen_rolls_up),
+            ("Motorwerke asks Achsen for the module PCF (CX-0136): refused, then credentialed", self.motorwerke_buys),
             ("Motorwerke asks Nordguss directly: the offer is hidden, then opened up", self.hidden_offer),
+            ("Motorwerke rolls the vehicle's PCF up from Achsen's and publishes it", self.motorwerke_rolls_up),
+            ("PACT tools read Nordguss's footprints over its PACT API", self.pact_tools_read),
             ("Where things are", self.where),
         ], start=1):
             self.console.rule(f"[bold]{number}. {title}")
@@ -67,16 +70,18 @@ class Story:
             self.say(f"  credentials: {credentials}")
             self.say(f"  DSP {node.dsp}   management {node.base}{MANAGEMENT_PATH}/v3")
         self._publish(self.nordguss, NORDGUSS_ACCESS, [ACHSEN.bpn], NORDGUSS_USAGE, NORDGUSS_OFFERS)
+        demo_pcf.publish_casting(self, NORDGUSS_ACCESS, NORDGUSS_USAGE)
         with (self.nordguss.files / "ng-wc-400-ct-scan.bin").open("wb") as out:
             block = bytes(range(256)) * 4096  # 1 MiB
             for _ in range(FILE_MB):
                 out.write(block)
-        self.ok(f"Nordguss publishes {CASTING_PCF} (12.5 kg CO2e, a stored document) and {CASTING_FILE} "
+        self.ok(f"Nordguss publishes {CASTING_PCF} (12.5 kg CO2e, validated and signed) and {CASTING_FILE} "
                 f"({FILE_MB} MB file) for BPN {ACHSEN.bpn} + Membership; usage: FrameworkAgreement + Membership "
                 f"+ UsagePurpose {PCF_PURPOSE}")
-        self._publish(self.achsen, ACHSEN_ACCESS, [MOTORWERKE.bpn], ACHSEN_USAGE, ACHSEN_OFFERS)
-        self.ok(f"Achsen publishes {MODULE_PCF} (58.6 kg CO2e) for BPN {MOTORWERKE.bpn} + Membership; "
-                "same usage policy")
+        self._publish(self.achsen, ACHSEN_ACCESS, [MOTORWERKE.bpn], ACHSEN_USAGE, [])
+        demo_pcf.publish_bearing(self, ACHSEN_ACCESS, ACHSEN_USAGE)
+        self.ok(f"Achsen publishes its in-house bearing's PCF (1.8 kg) and its PCF exchange API ({EXCHANGE_ASSET}) "
+                f"for BPN {MOTORWERKE.bpn} + Membership; same usage policy")
 
     @staticmethod
     def _publish(node: Node, access_id: str, bpns: list[str], usage_id: str, assets: list[dict]) -> None:
@@ -93,29 +98,15 @@ class Story:
         achsen, nordguss = self.achsen, self.nordguss
         datasets = achsen.catalog(nordguss)
         self.say(f"Achsen sees {len(datasets)} offers in Nordguss's catalog: {', '.join(d['@id'] for d in datasets)}")
-        offer = Node.offer(datasets, CASTING_PCF)
-        done = achsen.negotiate_pull(nordguss, CASTING_PCF, offer)
-        if done["state"] != "FINALIZED":
-            raise StepFailed(f"Achsen's negotiation ended {done['state']}: {done.get('errorDetail')}")
-        agreement_id = done["contractAgreementId"]
-        self.ok(f"negotiation FINALIZED: agreement {agreement_id}")
+        agreement_id = demo_pcf.achsen_pulls_casting(self)
         bundles = {}
         for node in (nordguss, achsen):
             bundles[node.company.key] = node.call("GET", f"/v3/contractagreements/{agreement_id}/signed")
             signers = [p["verificationMethod"] for p in bundles[node.company.key]["signedAgreement"]["proof"]]
-            self.say(f"{node.name} holds it signed by: {', '.join(signers)}")
+            self.say(f"{node.name} holds agreement {agreement_id} signed by: {', '.join(signers)}")
         if len(bundles["achsen"]["signedAgreement"]["proof"]) != 2:
             raise StepFailed("the agreement should carry two proofs (provider's and consumer's)")
-
-        transfer, endpoint, token = achsen.edr(agreement_id)
-        body, _ = pull(endpoint, token)
-        pcf = json.loads(body)
-        kg = pcf["pcf"]["pcfExcludingBiogenicUptake"]
-        if kg != 12.5:
-            raise StepFailed(f"the casting PCF should say 12.5 kg, not {kg}")
-        achsen.complete(transfer)
-        self.ok(f"pulled through Nordguss's data plane ({endpoint}): {pcf['productNameCompany']}, "
-                f"{kg} kg CO2e per {pcf['pcf']['declaredUnitOfMeasurement']} (pcfExcludingBiogenicUptake)")
+        pcf = json.loads((self.workdir / "downloads" / "achsen" / "NG-WC-400.pcf.signed.json").read_text())
         self._check_signature(pcf, nordguss, "casting PCF", "achsen")
 
         self._pull_file(achsen, nordguss, datasets)
@@ -135,40 +126,23 @@ class Story:
 
     # --- 3 -----------------------------------------------------------------------------------------
 
+    def achsen_rolls_up(self) -> None:
+        demo_pcf.achsen_rolls_up(self, ACHSEN_ACCESS, ACHSEN_USAGE)
+
     def motorwerke_buys(self) -> None:
         motorwerke, achsen = self.motorwerke, self.achsen
-        offer = Node.offer(motorwerke.catalog(achsen), MODULE_PCF)
-        self.say(f"Motorwerke sees {MODULE_PCF} in Achsen's catalog; its wallet lacks DataExchangeGovernance")
-        done = motorwerke.negotiate_pull(achsen, MODULE_PCF, offer)
-        reason = done.get("errorDetail") or ""
-        if done["state"] != "TERMINATED" or not any(w in reason for w in ("FrameworkAgreement", "DataExchangeGovernance")):
-            raise StepFailed(f"the request should be refused naming FrameworkAgreement; got {done['state']}: {reason}")
-        self.console.print(f"  [yellow]✘ refused[/yellow] (TERMINATED): {reason}")
-
-        credential = self.issuer.issue(motorwerke.did, "DataExchangeGovernance")
-        wallet = Wallet.load(motorwerke.wallet)
-        wallet.add(credential)
-        wallet.save()
-        self.ok(f"the issuer issues Motorwerke's DataExchangeGovernance credential ({credential.credential['id']}) "
-                "into its wallet file; the running connector re-reads it")
-
-        done = motorwerke.negotiate_pull(achsen, MODULE_PCF, offer)
-        if done["state"] != "FINALIZED":
-            raise StepFailed(f"the repeated request ended {done['state']}: {done.get('errorDetail')}")
-        transfer, endpoint, token = motorwerke.edr(done["contractAgreementId"])
-        body, _ = pull(endpoint, token)
-        module = json.loads(body)
-        kg = module["pcf"]["pcfExcludingBiogenicUptake"]
-        if kg != 58.6:
-            raise StepFailed(f"the module PCF should say 58.6 kg, not {kg}")
-        motorwerke.complete(transfer)
-        self._check_signature(module, achsen, "module PCF", "motorwerke")
-        bundle = self.workdir / "agreements" / f"motorwerke-achsen-{MODULE_PCF}.json"
-        bundle.write_text(json.dumps(motorwerke.call(
-            "GET", f"/v3/contractagreements/{done['contractAgreementId']}/signed"), indent=2))
+        agreement_id = demo_pcf.motorwerke_asks_module(self)
+        bundle = self.workdir / "agreements" / f"motorwerke-achsen-{EXCHANGE_ASSET}.json"
+        bundle.write_text(json.dumps(motorwerke.call("GET", f"/v3/contractagreements/{agreement_id}/signed"), indent=2))
         self.exported.append(bundle)
-        self.ok(f"repeated: FINALIZED, agreement {done['contractAgreementId']}; pulled {kg} kg CO2e per piece "
-                "for AX-RM-7 through Achsen's data plane")
+        module = json.loads((self.workdir / "downloads" / "motorwerke" / "AX-RM-7.pcf.signed.json").read_text())
+        self._check_signature(module, achsen, "module PCF", "motorwerke")
+
+    def motorwerke_rolls_up(self) -> None:
+        demo_pcf.motorwerke_rolls_up(self)
+
+    def pact_tools_read(self) -> None:
+        demo_pcf.pact_tools_read(self)
 
     # --- 4 -----------------------------------------------------------------------------------------
 

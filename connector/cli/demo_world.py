@@ -37,7 +37,9 @@ PARTS_PURPOSE = "cx.core.industrycore:1"
 FILE_MB = 50
 
 # asset and policy ids
-CASTING_PCF, CASTING_FILE, MODULE_PCF = "nordguss-pcf-NG-WC-400", "nordguss-casting-NG-WC-400-scan", "achsen-pcf-AX-RM-7"
+# the footprint assets are made by `connector pcf import` / `rollup --publish`: pcf-<manufacturerPartId>
+CASTING_PCF, CASTING_FILE, MODULE_PCF = "pcf-NG-WC-400", "nordguss-casting-NG-WC-400-scan", "pcf-AX-RM-7"
+EXCHANGE_ASSET = "pcf-exchange"  # each company's CX-0136 PCF exchange API
 NORDGUSS_ACCESS, NORDGUSS_USAGE = "nordguss-customers-access", "nordguss-pcf-usage"
 ACHSEN_ACCESS, ACHSEN_USAGE = "achsen-customers-access", "achsen-pcf-usage"
 
@@ -70,41 +72,13 @@ def usage_policy(policy_id: str, purpose: str) -> dict:
     }
 
 
-def pcf_document(company: Company, part_id: str, name: str, kg: float, description: str, uuid: str) -> dict:
-    """A PCF (Catena-X PCF data model 8.0.0), cut to the fields the story needs."""
-    return {
-        "specVersion": ["urn:io.catenax.pcf:datamodel:version:8.0.0"], "id": uuid, "version": 0,
-        "status": "Active", "created": "2026-11-07T08:00:00Z", "companyName": company.name,
-        "companyIds": [f"urn:{company.bpn}"], "productIds": [f"urn:mpn:{part_id}"],
-        "productNameCompany": name, "productDescription": description, "partialFullPcf": "Cradle-to-gate",
-        "pcf": {"declaredUnitOfMeasurement": "piece", "declaredUnitAmount": 1.0, "geographyCountry": "DE",
-                "crossSectoralStandards": ["ISO 14067"], "ipccCharacterizationFactors": "AR6",
-                "pcfExcludingBiogenicUptake": kg, "pcfIncludingBiogenicUptake": kg, "fossilGhgEmissions": kg,
-                "biogenicCO2Uptake": 0, "boundaryProcessesDescription": description},
-    }
-
-
-CASTING_DOC = pcf_document(NORDGUSS, "NG-WC-400", "Wheel-carrier casting NG-WC-400", 12.5,
-                           "Melting, casting, heat treatment and machining at the Nordguss foundry",
-                           "6f3b1a52-9c1e-4f0a-8d55-2b7e1c9a4e01")
-MODULE_DOC = pcf_document(ACHSEN, "AX-RM-7", "Rear-axle module AX-RM-7", 58.6,
-                          "Own process 30 kg + 2 x 12.5 kg castings (Nordguss) + 2 x 1.8 kg bearings",
-                          "0d7c2e91-4b8a-4e62-9f1d-7a3c5b2e8f10")
-
-
 def _asset(asset_id: str, title: str, part_id: str, data_address: dict) -> dict:
     return {
         "@context": {"@vocab": EDC, "dct": "http://purl.org/dc/terms/", "cx-taxo": "https://w3id.org/catenax/taxonomy#"},
         "@id": asset_id,
-        "properties": {"dct:title": title, "dct:type": {"@id": "cx-taxo:PcfExchange"}, "manufacturerPartId": part_id},
+        "properties": {"dct:title": title, "manufacturerPartId": part_id},
         "dataAddress": {"@type": "DataAddress", **data_address},
     }
-
-
-def pcf_asset(asset_id: str, part_id: str, title: str, document: dict) -> dict:
-    """A PCF stored in the connector itself; "@json" keeps JSON-LD expansion off the document."""
-    return _asset(asset_id, title, part_id, {"type": "PontisDocument", "contentType": "application/json",
-                                             "document": {"@type": "@json", "@value": document}})
 
 
 def file_asset(asset_id: str, part_id: str, title: str, path: str) -> dict:
@@ -120,9 +94,37 @@ def contract_definition(cd_id: str, asset_id: str, access_id: str, usage_id: str
     }
 
 
-# what each company publishes: (asset, access policy, usage policy)
+# what Nordguss publishes besides its footprint
 NORDGUSS_OFFERS = [
-    pcf_asset(CASTING_PCF, "NG-WC-400", "PCF of wheel-carrier casting NG-WC-400", CASTING_DOC),
     file_asset(CASTING_FILE, "NG-WC-400", f"CT scan of casting NG-WC-400 ({FILE_MB} MB)", "ng-wc-400-ct-scan.bin"),
 ]
-ACHSEN_OFFERS = [pcf_asset(MODULE_PCF, "AX-RM-7", "PCF of rear-axle module AX-RM-7", MODULE_DOC)]
+
+# the footprints: Nordguss's casting (a CSV row), Achsen's in-house bearing (from its PACT tool), and the
+# bills of materials Achsen and Motorwerke roll theirs up from; 58.6 kg is computed, never written here
+CASTING_CSV = ("productId,productName,declaredUnit,pcfExcludingBiogenicUptake,productMassPerDeclaredUnit,"
+               "geographyCountry,description\n"
+               "NG-WC-400,Wheel-carrier casting NG-WC-400,piece,12.5,4.2,DE,"
+               "Melting casting heat treatment and machining at the Nordguss foundry\n")
+BEARING = {"product_id": "AX-BRG-62", "product_name": "Wheel bearing AX-BRG-62", "declared_unit": "piece",
+           "pcf_excluding_biogenic_uptake": 1.8, "product_mass_per_declared_unit": 0.9, "geography_country": "DE",
+           "description": "Bearings made in-house at Achsen"}
+MODULE_BOM = {"productId": "AX-RM-7", "productName": "Rear-axle module AX-RM-7", "declaredUnit": "piece",
+              "ownEmissions": {"pcfExcludingBiogenicUptake": 30}, "components": [
+                  {"productId": "NG-WC-400", "supplierBpn": NORDGUSS.bpn, "quantity": 2, "unit": "piece"},
+                  {"productId": "AX-BRG-62", "supplierBpn": ACHSEN.bpn, "quantity": 2, "unit": "piece"}]}
+VEHICLE_BOM = {"productId": "MW-EV-1", "productName": "Vehicle MW-EV-1 (VIN WMW00000000000001)",
+               "declaredUnit": "piece", "ownEmissions": {"pcfExcludingBiogenicUptake": 4850},
+               "components": [{"productId": "AX-RM-7", "supplierBpn": ACHSEN.bpn, "quantity": 1, "unit": "piece"}]}
+
+# PACT tools reading Nordguss's footprints over its PACT API: Achsen's (a customer its policies let in)
+# and a stranger's (a BPN no policy names, so it sees nothing)
+PACT_CLIENTS = [("achsen-pact-tool", "achsen-pact-tool-demo-secret", ACHSEN.bpn),
+                ("stranger-pact-tool", "stranger-pact-tool-demo-secret", "BPNL0000STRANGER")]
+
+
+def pact_section(clients: list[tuple[str, str, str]]) -> str:
+    """The [pact] config of the demo: plain HTTP on the demo's localhost (PACT wants HTTPS in production)."""
+    lines = ["[pact]", "allow_http = true"]
+    for client_id, secret, bpn in clients:
+        lines += ["[[pact.clients]]", f'client_id = "{client_id}"', f'client_secret = "{secret}"', f'bpn = "{bpn}"']
+    return "\n".join(lines)

@@ -31,6 +31,10 @@ from connector.cli import fetch as _fetch  # noqa: E402
 
 _fetch.register(app)  # fetch: catalog → negotiate → transfer → download
 
+from connector.cli import pcf as _pcf  # noqa: E402
+
+_pcf.register(app)  # pcf import | request | rollup
+
 
 @app.command()
 def init(
@@ -77,9 +81,16 @@ def serve(
     except ConfigError as exc:
         console.print(f"[red]config error:[/red] {exc}")
         raise typer.Exit(2) from exc
+    tls: dict = {}
+    if settings.server.tls:  # HTTPS ([server] tls_cert_file/tls_key_file; PACT needs it)
+        if settings.server.tls_self_signed:
+            from connector.pact.tls import ensure_self_signed
+
+            ensure_self_signed(settings.server.tls_cert_file, settings.server.tls_key_file, settings.server.host)
+        tls = {"ssl_certfile": settings.server.tls_cert_file, "ssl_keyfile": settings.server.tls_key_file}
     uvicorn.run(
         create_app(settings), host=settings.server.host, port=settings.server.port,
-        log_level=log_level, access_log=log_level == "debug",
+        log_level=log_level, access_log=log_level == "debug", **tls,
     )
 
 

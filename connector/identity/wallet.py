@@ -230,6 +230,10 @@ def identity_from_settings(settings: Any, fetch: Callable[[str], bytes] | None =
     config = settings.identity
     if not config.key_file:
         return None
+    if getattr(config, "generate_key", False) and not Path(config.key_file).exists():
+        Path(config.key_file).parent.mkdir(parents=True, exist_ok=True)
+        controller = settings.participant_id if settings.participant_id.startswith("did:") else "did:key:"
+        new_key_file(config.key_file, controller, passphrase=passphrase_from_env())
     keys = load_keys(config.key_file, passphrase_from_env())
     resolver = DidResolver(allow_insecure_localhost=config.allow_insecure_did_web, ttl_seconds=config.did_cache_seconds,
                            fetch=fetch)

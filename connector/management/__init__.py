@@ -23,6 +23,7 @@ from connector.management import (
     contracts,
     edrs,
     explain,
+    footprints,
     groups,
     negotiations,
     policies,
@@ -32,7 +33,7 @@ from connector.management.deps import require_api_key
 
 router = APIRouter(prefix=MANAGEMENT_PATH, dependencies=[Depends(require_api_key)])
 for _module in (assets, policies, contracts, catalog, negotiations, agreements, groups, explain, accepted,
-                transfers, edrs):
+                transfers, edrs, footprints):
     router.include_router(_module.router)
 router.include_router(agreements.sdk_alias)
 

@@ -56,13 +56,8 @@ def get_remote_catalog(request: Request) -> RemoteCatalog:
     return _cached(request, "mgmt_remote_catalog", lambda c: RemoteCatalog(c.client, c.authenticator, c.offer_verifier))
 
 
-async def read_body(request: Request) -> Any:
-    """The parsed JSON body, or None when there is none (QuerySpec and terminate bodies are optional).
-
-    The content type is not checked: EDC answers 415 without ``application/json``, which only
-    ever trips up clients, so any body that parses as JSON is read.
-    """
-    limit = request.app.state.services.settings.max_body_bytes
+async def read_raw(request: Request, limit: int) -> bytes:
+    """The body's bytes, refused (413) beyond ``limit``."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise ApiError(413, f"the body declares {declared} bytes; at most {limit} are accepted")
@@ -71,6 +66,16 @@ async def read_body(request: Request) -> Any:
         raw.extend(chunk)
         if len(raw) > limit:
             raise ApiError(413, f"the body exceeds {limit} bytes")
+    return bytes(raw)
+
+
+async def read_body(request: Request) -> Any:
+    """The parsed JSON body, or None when there is none (QuerySpec and terminate bodies are optional).
+
+    The content type is not checked: EDC answers 415 without ``application/json``, which only
+    ever trips up clients, so any body that parses as JSON is read.
+    """
+    raw = await read_raw(request, request.app.state.services.settings.max_body_bytes)
     if not raw.strip():
         return None
     try:

@@ -51,6 +51,10 @@ class Container:
     guard: OutgoingGuard = OutgoingGuard()
     # as consumer: checks a provider's proof on an offer before we negotiate (services.signed_offers)
     offer_verifier: Any = None
+    # carbon footprints: what we publish, what we ask suppliers for, the CX-0136 exchange (services.pcf_exchange)
+    pcf: Any = None
+    pcf_client: Any = None
+    pcf_exchange: Any = None
 
 
 def announced_dsp_urls(resolver: Any) -> Callable[[str], list[str]]:
@@ -185,6 +189,10 @@ def build(settings: Settings, *, clock=wall_clock_ms, client: DspClient | None =
                                batch=settings.worker_batch, owner=settings.worker_owner,
                                sweep=consumer_edrs.sweep, sweep_seconds=settings.edr_sweep_seconds)
     negotiations.wake = transfers.wake = worker.wake
-    return Container(settings, db, authenticator, catalog, negotiations, transfers, edrs, client, worker,
-                     identity=identity, dataflows=dataflows, consumer_edrs=consumer_edrs, guard=guard,
-                     offer_verifier=offer_verifier)
+    container = Container(settings, db, authenticator, catalog, negotiations, transfers, edrs, client, worker,
+                          identity=identity, dataflows=dataflows, consumer_edrs=consumer_edrs, guard=guard,
+                          offer_verifier=offer_verifier)
+    from connector.services.pcf_exchange import attach
+
+    attach(container)
+    return container

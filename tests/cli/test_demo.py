@@ -12,4 +12,4 @@ def test_the_demo_tells_its_story_and_exits_0(tmp_path):
     assert run_demo(workdir) == 0
     assert (workdir / "downloads" / "achsen" / "ng-wc-400-ct-scan.bin").stat().st_size == 50 << 20
     assert sorted(p.name for p in (workdir / "agreements").iterdir()) == [
-        "achsen-nordguss-nordguss-pcf-NG-WC-400.json", "motorwerke-achsen-achsen-pcf-AX-RM-7.json"]
+        "achsen-nordguss-pcf-NG-WC-400.json", "motorwerke-achsen-pcf-exchange.json"]

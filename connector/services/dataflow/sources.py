@@ -47,6 +47,8 @@ class DataRequest:
     query: str = ""
     headers: Mapping[str, str] = field(default_factory=dict)
     body: AsyncIterator[bytes] | None = None
+    # who asks, from the verified EDR token's transfer: (participant id, BPN from its verified claims)
+    caller: tuple[str, str | None] | None = None
 
 
 @dataclass
@@ -100,6 +102,8 @@ class Sources:
         # signs a served JSON document (dict -> dict with a proof), when documents are to be signed
         self.signer: Callable[[dict], dict] | None = None
         self._token_locks: dict[tuple, asyncio.Lock] = {}
+        # sources a domain plugs in by data address type (e.g. footprints): (address, request) -> Reply
+        self.handlers: dict[str, Callable[[Mapping[str, Any], DataRequest], Awaitable[Reply]]] = {}
 
     async def open(self, address: Mapping[str, Any], request: DataRequest, on_failure: OnFailure | None = None) -> Reply:
         """The reply to ``request`` from the source ``address`` names; ``on_failure`` hears of a
@@ -111,8 +115,10 @@ class Sources:
             return await self._file(address, request)
         if kind == HTTP_DATA:
             return await self._http(address, request, on_failure)
-        raise EdrError(501, f"data address type {kind!r} is not served here; expected {DOCUMENT}, {FILE} or "
-                            f"{HTTP_DATA}", code="unsupported_source")
+        if kind in self.handlers:
+            return await self.handlers[kind](address, request)
+        raise EdrError(501, f"data address type {kind!r} is not served here; expected "
+                            f"{', '.join([DOCUMENT, FILE, HTTP_DATA, *self.handlers])}", code="unsupported_source")
 
     def _document(self, address: Mapping[str, Any], request: DataRequest) -> Reply:
         if request.method not in ("GET", "HEAD"):
