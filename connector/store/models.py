@@ -234,3 +234,46 @@ class AcceptedPolicy(SQLModel, table=True):
     # the policy in the DSP compact vocabulary, as connector.policy.codec writes it
     policy: dict = _json(nullable=False)
     created_at: int = _ms()
+
+
+# --- part provenance: the Digital Twin Registry and the submodels we serve (connector.parts) ---------
+
+
+class PartTwin(SQLModel, table=True):
+    """A digital twin in our registry: its AAS shell descriptor, without its submodel descriptors."""
+
+    __tablename__ = "part_twin"
+
+    id: str = Field(primary_key=True, max_length=2048)  # the AAS id (urn:uuid:<random v4>)
+    # the part's globalAssetId/catenaXId, lower case without urn:uuid: (both forms find it)
+    global_key: Optional[str] = Field(default=None, max_length=2048, unique=True)
+    # the descriptor as the AAS API shows it to the owner (specificAssetIds with externalSubjectIds)
+    descriptor: dict = _json(nullable=False)
+    created_at: int = _ms()
+    updated_at: int = _ms()
+
+
+class TwinAssetId(SQLModel, table=True):
+    """One specificAssetId of a twin, indexed for look-ups (its visibility is in the descriptor)."""
+
+    __tablename__ = "twin_asset_id"
+    __table_args__ = (Index("ix_twin_asset_id_name_value", "name", "value"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    twin_id: str = Field(max_length=2048, index=True)
+    name: str = Field(max_length=64)
+    value: str = Field(max_length=2048)
+
+
+class TwinSubmodel(SQLModel, table=True):
+    """A submodel descriptor of a twin and, when we serve it ourselves, the aspect payload."""
+
+    __tablename__ = "twin_submodel"
+
+    id: str = Field(primary_key=True, max_length=2048)  # the submodel descriptor's id
+    twin_id: str = Field(max_length=2048, index=True)
+    semantic_id: Optional[str] = Field(default=None, max_length=512)  # the aspect URN
+    descriptor: dict = _json(nullable=False)
+    payload: Optional[dict] = _json(nullable=True)
+    created_at: int = _ms()
+    updated_at: int = _ms()
