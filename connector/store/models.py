@@ -277,3 +277,33 @@ class TwinSubmodel(SQLModel, table=True):
     payload: Optional[dict] = _json(nullable=True)
     created_at: int = _ms()
     updated_at: int = _ms()
+
+
+# --- part provenance: traversal jobs (connector.provenance.jobs) -------------------------------------
+
+
+class ProvenanceJob(SQLModel, table=True):
+    """A traversal job (IRS RegisterJob): parameters, state, lease, and what it has found so far."""
+
+    __tablename__ = "provenance_job"
+    __table_args__ = (Index("ix_provenance_job_due", "state", "lease_until"),)
+
+    id: str = Field(primary_key=True, max_length=64)
+    # INITIAL → RUNNING → COMPLETED | CANCELED | ERROR
+    state: str = Field(max_length=16)
+    global_asset_id: str = Field(max_length=512)
+    bpn: str = Field(max_length=64)
+    parameter: dict = _json(nullable=False)
+    # the item graph (relationships, shells, submodels, tombstones, bpns, nodes), partial while RUNNING
+    result: Optional[dict] = _json(nullable=True)
+    summary: Optional[dict] = _json(nullable=True)
+    # {exception, errorDetail, exceptionDate} when it ended in ERROR
+    exception: Optional[dict] = _json(nullable=True)
+    lease_owner: Optional[str] = Field(default=None, max_length=128)
+    lease_until: int = _ms()
+    attempts: int = Field(default=0)
+    deadline_at: int = _ms()
+    created_at: int = _ms()
+    started_at: Optional[int] = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    completed_at: Optional[int] = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    updated_at: int = _ms()

@@ -17,7 +17,7 @@ TABLES = {
     "asset", "policy_definition", "contract_definition", "negotiation", "agreement",
     "outgoing_message", "received_message", "transfer_process", "connector_secret",
     "edr_grant", "data_flow", "business_partner_group", "accepted_policy",
-    "part_twin", "twin_asset_id", "twin_submodel",
+    "part_twin", "twin_asset_id", "twin_submodel", "provenance_job",
 }
 
 
