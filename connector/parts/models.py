@@ -107,14 +107,14 @@ def _validator(urn: str) -> Draft202012Validator:
     return Draft202012Validator(_schema(urn), format_checker=FormatChecker())
 
 
-def _path(parts: Any) -> str:
+def json_path(parts: Any) -> str:
     out = ""
     for part in parts:
         out += f"[{part}]" if isinstance(part, int) else f".{part}"
     return out.lstrip(".")
 
 
-def _expected(error: Any) -> str:
+def describe_error(error: Any) -> str:
     """What the schema wanted where ``error`` happened, in words."""
     if error.validator == "additionalProperties":
         known = list(error.schema.get("properties", {}))
@@ -139,18 +139,26 @@ def _expected(error: Any) -> str:
     return f"expected {error.validator} {error.validator_value!r}: {error.message}"
 
 
+def first_error(validator: Any, doc: Any, field: str) -> tuple[str, str] | None:
+    """The shallowest schema error in ``doc`` as (JSON path under ``field``, what was expected)."""
+    errors = sorted(validator.iter_errors(doc), key=lambda e: (len(e.absolute_path), json_path(e.absolute_path)))
+    if not errors:
+        return None
+    error = errors[0]
+    where = json_path(error.absolute_path)
+    if error.validator == "required":
+        name = error.message.split("'")[1]
+        where = f"{where}.{name}" if where else name
+    return (f"{field}.{where}" if where else field), describe_error(error)
+
+
 def validate(model: AspectModel, payload: Any, field: str = "payload") -> dict:
     """The payload when it fits the aspect's schema, else PartDataError naming the first wrong field."""
     if not isinstance(payload, dict):
         raise PartDataError(field, f"a JSON object ({model.name} payload)", payload)
-    errors = sorted(_validator(model.urn).iter_errors(payload), key=lambda e: (len(e.absolute_path), _path(e.absolute_path)))
-    if errors:
-        error = errors[0]
-        where = _path(error.absolute_path)
-        if error.validator == "required":
-            name = error.message.split("'")[1]
-            where = f"{where}.{name}" if where else name
-        raise PartDataError(f"{field}.{where}" if where else field, _expected(error), error.instance)
+    found = first_error(_validator(model.urn), payload, field)
+    if found is not None:
+        raise PartDataError(found[0], found[1])
     return payload
 
 

@@ -41,6 +41,8 @@ class Container:
     dataflows: Any = None
     # the consumer's EDR cache: negotiate-then-transfer, EDR lookup and refresh (connector.services.consumer_edrs)
     consumer_edrs: Any = None
+    # part data: the Digital Twin Registry, served submodels, the importer (connector.parts.service.Parts)
+    parts: Any = None
 
 
 def static_authenticator(settings: Settings) -> StaticTokenAuthenticator:
@@ -133,5 +135,8 @@ def build(settings: Settings, *, clock=wall_clock_ms, client: DspClient | None =
                                batch=settings.worker_batch, owner=settings.worker_owner,
                                sweep=consumer_edrs.sweep, sweep_seconds=settings.edr_sweep_seconds)
     negotiations.wake = transfers.wake = worker.wake
+    from connector.parts.service import build_parts
+
+    parts = build_parts(settings, db, clock=clock, identity=identity, sources=dataflows.sources)
     return Container(settings, db, authenticator, catalog, negotiations, transfers, edrs, client, worker,
-                     identity=identity, dataflows=dataflows, consumer_edrs=consumer_edrs)
+                     identity=identity, dataflows=dataflows, consumer_edrs=consumer_edrs, parts=parts)

@@ -82,20 +82,22 @@ class DataFlowService(ProviderDataFlows):
 
     async def serve(self, authorization: str | None, request: DataRequest) -> Reply:
         """Check the token, the transfer and the agreement, then answer from the asset's source."""
-        transfer_id, address = await to_thread.run_sync(self._authorize, authorization, self.clock())
+        transfer_id, address, consumer = await to_thread.run_sync(self._authorize, authorization, self.clock())
+        request.consumer = consumer
 
         async def failed(reason: str) -> None:
             log.warning("transfer %s: %s", transfer_id, reason)
             await to_thread.run_sync(self._terminate, transfer_id, reason, "backend-failed")
         return await self.sources.open(address, request, failed)
 
-    def _authorize(self, authorization: str | None, now: int) -> tuple[str, dict]:
+    def _authorize(self, authorization: str | None, now: int) -> tuple[str, dict, dict]:
         with self.db.read() as session:
             ok = self.issuer.authorize(session, authorization, now)
             asset = session.get(Asset, ok.transfer.asset_id)
             if asset is None:
                 raise EdrError(404, f"asset {ok.transfer.asset_id} no longer exists", code="asset_gone")
-            return ok.transfer.id, dict(asset.data_address or {})
+            claims = dict((ok.transfer.private_properties or {}).get("consumerClaims") or {})
+            return ok.transfer.id, dict(asset.data_address or {}), claims
 
     # --- EDR refresh (Tractus-X refresh-token grant) ------------------------------------------
 

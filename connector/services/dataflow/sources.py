@@ -46,6 +46,9 @@ class DataRequest:
     query: str = ""
     headers: Mapping[str, str] = field(default_factory=dict)
     body: AsyncIterator[bytes] | None = None
+    # the verified claims of the transfer's consumer (its BPN...), set by the data plane from the
+    # transfer it authorized, never from the request
+    consumer: Mapping[str, Any] | None = None
 
 
 @dataclass
@@ -78,6 +81,8 @@ class Sources:
         # signs a served JSON document (dict -> dict with a proof), when documents are to be signed
         self.signer: Callable[[dict], dict] | None = None
         self._token_locks: dict[tuple, asyncio.Lock] = {}
+        # more data-address types, served by a domain (connector.parts: the registry, submodels)
+        self.handlers: dict[str, Callable[[Mapping[str, Any], DataRequest], Awaitable[Reply]]] = {}
 
     async def open(self, address: Mapping[str, Any], request: DataRequest, on_failure: OnFailure | None = None) -> Reply:
         """The reply to ``request`` from the source ``address`` names; ``on_failure`` hears of a
@@ -89,8 +94,11 @@ class Sources:
             return await self._file(address, request)
         if kind == HTTP_DATA:
             return await self._http(address, request, on_failure)
-        raise EdrError(501, f"data address type {kind!r} is not served here; expected {DOCUMENT}, {FILE} or "
-                            f"{HTTP_DATA}", code="unsupported_source")
+        if kind in self.handlers:
+            return await self.handlers[kind](address, request)
+        known = ", ".join([DOCUMENT, FILE, HTTP_DATA, *self.handlers])
+        raise EdrError(501, f"data address type {kind!r} is not served here; expected one of {known}",
+                       code="unsupported_source")
 
     def _document(self, address: Mapping[str, Any], request: DataRequest) -> Reply:
         if request.method not in ("GET", "HEAD"):

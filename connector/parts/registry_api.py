@@ -1,0 +1,124 @@
+"""The AAS Registry v3 paths, served the same way to peers (data plane) and to staff (management API).
+
+``answer`` maps one request (method, path below the registry's base, query, body) to a status and
+a JSON body; failures come out as the AAS ``Result`` (``{"messages": [{messageType, code, text,
+timestamp}]}``). Peers get the read paths only: writes are for the owner.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import parse_qs, unquote
+
+from connector.parts.registry import Registry, Viewer, unb64url
+from connector.services.errors import InvalidRequest, NotFound, ServiceError
+
+PROFILES = ["https://admin-shell.io/aas/API/3/1/AssetAdministrationShellRegistryServiceSpecification/SSP-001",
+            "https://admin-shell.io/aas/API/3/1/DiscoveryServiceSpecification/SSP-001"]
+
+
+class MethodRefused(ServiceError):
+    status = 405
+
+
+def result(status: int, text: str, now_ms: int) -> dict:
+    stamp = datetime.fromtimestamp(now_ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    kind = "Error" if status >= 400 else "Info"
+    return {"messages": [{"messageType": kind, "code": str(status), "text": text, "timestamp": stamp}]}
+
+
+def _int(query: dict[str, list[str]], name: str) -> int | None:
+    values = query.get(name)
+    if not values:
+        return None
+    try:
+        return int(values[-1])
+    except ValueError:
+        raise InvalidRequest("registry.query", f"{name}: expected an integer, got {values[-1]!r}", path=name) from None
+
+
+def _json(body: bytes, field: str = "body") -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidRequest("registry.body", f"{field}: not valid JSON ({exc})", path=field) from None
+
+
+def _asset_ids(values: list[str]) -> list[dict]:
+    links = []
+    for i, value in enumerate(values):
+        raw = _json(unb64url(value, f"assetIds[{i}]").encode(), f"assetIds[{i}]")
+        if isinstance(raw, dict):  # a SpecificAssetId may come whole; its externalSubjectId is not a filter
+            raw = {k: v for k, v in raw.items() if k != "externalSubjectId"}
+        links.append(raw)
+    return links
+
+
+def _allowed(method: str, allowed: tuple[str, ...], writable: bool, path: str) -> None:
+    if method not in allowed:
+        raise MethodRefused("registry.method", f"{method} /{path}: allowed here: {', '.join(allowed)}")
+    if method not in ("GET", "HEAD") and not writable and not path.startswith("lookup/"):
+        raise MethodRefused("registry.read-only", f"{method} /{path}: the registry is read-only for peers; "
+                                                  "its owner writes through the management API")
+
+
+def answer(registry: Registry, viewer: Viewer, method: str, path: str, query: str, body: bytes, *,
+           writable: bool) -> tuple[int, Any]:
+    """(status, JSON body or None) for one registry request; every refusal is a ``Result`` body."""
+    try:
+        return _route(registry, viewer, method, path.strip("/"), parse_qs(query), body, writable)
+    except ServiceError as exc:
+        return exc.status, result(exc.status, "; ".join(exc.reasons), registry.clock())
+
+
+def _route(registry: Registry, viewer: Viewer, method: str, path: str, query: dict, body: bytes,
+           writable: bool) -> tuple[int, Any]:
+    parts = [unquote(p) for p in path.split("/")] if path else []
+    limit, cursor = _int(query, "limit"), (query.get("cursor") or [None])[-1]
+    if parts == ["description"]:
+        _allowed(method, ("GET",), writable, path)
+        return 200, {"profiles": PROFILES}
+    if parts == ["lookup", "shells"]:
+        _allowed(method, ("GET",), writable, path)
+        return 200, registry.lookup(viewer, _asset_ids(query.get("assetIds", [])), limit, cursor)
+    if parts == ["lookup", "shellsByAssetLink"]:
+        _allowed(method, ("POST",), writable, path)
+        return 200, registry.lookup(viewer, _json(body), limit, cursor)
+    if not parts or parts[0] != "shell-descriptors" or len(parts) > 4 or (len(parts) > 2 and parts[2] != "submodel-descriptors"):
+        raise NotFound("registry.path", f"/{path}: not a registry path; expected shell-descriptors[/{{id}}"
+                                        "[/submodel-descriptors[/{id}]]], lookup/shells, lookup/shellsByAssetLink "
+                                        "or description")
+    if len(parts) == 1:
+        _allowed(method, ("GET", "POST"), writable, path)
+        if method == "GET":
+            return 200, registry.shells(viewer, limit, cursor)
+        doc = _json(body)
+        return 201, registry.create_shell(doc)
+    aas_id = unb64url(parts[1], "aasIdentifier")
+    if len(parts) == 2:
+        _allowed(method, ("GET", "PUT", "DELETE"), writable, path)
+        if method == "GET":
+            return 200, registry.shell(viewer, aas_id)
+        if method == "PUT":
+            created = registry.put_shell(aas_id, _json(body))
+            return (201, registry.shell(viewer, aas_id)) if created else (204, None)
+        registry.delete_shell(aas_id)
+        return 204, None
+    if len(parts) == 3:
+        _allowed(method, ("GET", "POST"), writable, path)
+        if method == "GET":
+            return 200, registry.submodels(viewer, aas_id, limit, cursor)
+        doc = _json(body)
+        registry.put_submodel(aas_id, doc)
+        return 201, registry.submodel(viewer, aas_id, doc["id"])
+    submodel_id = unb64url(parts[3], "submodelIdentifier")
+    _allowed(method, ("GET", "PUT", "DELETE"), writable, path)
+    if method == "GET":
+        return 200, registry.submodel(viewer, aas_id, submodel_id)
+    if method == "PUT":
+        created = registry.put_submodel(aas_id, _json(body), submodel_id)
+        return (201, registry.submodel(viewer, aas_id, submodel_id)) if created else (204, None)
+    registry.delete_submodel(aas_id, submodel_id)
+    return 204, None
