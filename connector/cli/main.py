@@ -27,6 +27,10 @@ from connector.cli import fetch as _fetch  # noqa: E402
 
 _fetch.register(app)  # fetch: catalog → negotiate → transfer → download
 
+from connector.cli import parts as _parts  # noqa: E402
+
+app.add_typer(_parts.app, name="parts")  # parts import
+
 
 @app.command()
 def init(
