@@ -1,0 +1,191 @@
+"""Three real connectors: peers read each other's registries and submodels through the data plane.
+
+Each company imports its part of the example chain (examples/supply-chain/parts). A peer negotiates
+the registry asset, looks twins up with its EDR, and reads a submodel through the aspect's asset:
+it sees only what names its BPN (as the provider verified it), and the submodel carries the
+provider's signature.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from connector.cli.configs import render_config
+from connector.cli.processes import ConnectorProcess, free_port, start_connector, wait_ready
+from connector.config import DSP_PATH
+from connector.identity.did import DidResolver
+from connector.identity.wallet import new_key_file
+from connector.parts.models import read_submodel
+from connector.services.documents import verify_received
+from tests.parts.conftest import ACHSEN, MOTORWERKE, NGUSS, chain
+
+pytestmark = pytest.mark.integration
+
+VOCAB = {"@vocab": "https://w3id.org/edc/v0.0.1/ns/"}
+CLAIMS = {"membership": True, "frameworkAgreements": {"DataExchangeGovernance": "1.0"}}
+MODULE = "urn:uuid:0cca71fb-80ff-4d36-8db1-4751129478be"
+BATCH = "urn:uuid:2c8de93a-06b0-46d8-8e4f-13f94294402c"
+VEHICLE = "urn:uuid:d11ac71b-7efe-43f2-83d0-77a8b56ea1e7"
+BOM3 = "urn:samm:io.catenax.single_level_bom_as_built:3.0.0#SingleLevelBomAsBuilt"
+
+
+@dataclass
+class Company:
+    name: str
+    bpn: str
+    workdir: Path
+    port: int = field(default_factory=free_port)
+    api_key: str = field(default_factory=lambda: secrets.token_urlsafe(12))
+    token: str = field(default_factory=lambda: secrets.token_urlsafe(12))
+    process: ConnectorProcess | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def did(self) -> str:
+        return f"did:web:localhost%3A{self.port}"
+
+    def start(self, peers: list["Company"]) -> None:
+        config = self.workdir / f"{self.name}.toml"
+        key_file = self.workdir / f"{self.name}.keys.json"
+        new_key_file(key_file, self.did)
+        identity = f'[identity]\nkey_file = "{key_file}"\nallow_insecure_did_web = true\n'
+        text = render_config(participant_id=self.did, bpn=self.bpn, name=self.name, port=self.port,
+                             database_url=f"sqlite:///{self.workdir / (self.name + '.db')}", api_key=self.api_key,
+                             token=self.token, peers=[{"id": p.did, "token": p.token, "dsp_url": p.base + DSP_PATH,
+                                                       "bpn": p.bpn, "claims": CLAIMS} for p in peers])
+        config.write_text(text + "\n" + identity)
+        self.process = start_connector(self.name, config, self.workdir / f"{self.name}.log", self.base)
+        wait_ready(self.process)
+
+    def call(self, method: str, path: str, body: object = None) -> httpx.Response:
+        return httpx.request(method, f"{self.base}/management{path}", json=body, headers={"X-Api-Key": self.api_key},
+                             timeout=30)
+
+    def edr(self, provider: "Company", asset_id: str) -> tuple[str, str]:
+        """Negotiate ``asset_id`` at ``provider`` and start a pull: the data plane's endpoint and token."""
+        catalog = self.call("POST", "/v3/catalog/request", {"@context": VOCAB, "counterPartyAddress":
+                            provider.base + DSP_PATH, "counterPartyId": provider.did,
+                            "protocol": "dataspace-protocol-http:2025-1"}).json()
+        datasets = catalog.get("dataset", [])
+        datasets = datasets if isinstance(datasets, list) else [datasets]
+        [dataset] = [d for d in datasets if d["@id"] == asset_id]
+        offer = dataset["hasPolicy"][0] if isinstance(dataset["hasPolicy"], list) else dataset["hasPolicy"]
+        started = self.call("POST", "/v3/edrs", {"@context": VOCAB, "counterPartyAddress": provider.base + DSP_PATH,
+                                                 "protocol": "dataspace-protocol-http:2025-1",
+                                                 "policy": {**offer, "assigner": provider.did, "target": asset_id}})
+        assert started.status_code == 200, started.text
+        negotiation = started.json()["@id"]
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            found = self.call("POST", "/v3/edrs/request", {"@context": VOCAB, "filterExpression": [
+                {"operandLeft": "contractNegotiationId", "operator": "=", "operandRight": negotiation}]}).json()
+            if found:
+                address = self.call("GET", f"/v3/edrs/{found[0]['transferProcessId']}/dataaddress").json()
+                return address["endpoint"], address["authorization"]
+            time.sleep(0.1)
+        raise AssertionError(f"{self.name}: no EDR for {asset_id} at {provider.name}")
+
+    def sees_offer(self, provider: "Company", asset_id: str) -> bool:
+        catalog = self.call("POST", "/v3/catalog/request", {"@context": VOCAB, "counterPartyAddress":
+                            provider.base + DSP_PATH, "counterPartyId": provider.did,
+                            "protocol": "dataspace-protocol-http:2025-1"}).json()
+        datasets = catalog.get("dataset", [])
+        datasets = datasets if isinstance(datasets, list) else [datasets]
+        return any(d["@id"] == asset_id for d in datasets)
+
+
+def b64(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):  # type: ignore[no-untyped-def]
+    workdir = tmp_path_factory.mktemp("parts-world")
+    companies = {n: Company(n, b, workdir) for n, b in (("nordguss", NGUSS), ("achsen", ACHSEN),
+                                                         ("motorwerke", MOTORWERKE))}
+    try:
+        for company in companies.values():
+            company.start([c for c in companies.values() if c is not company])
+        nordguss = companies["nordguss"]
+        # Nordguss offers part data to Achsen only (the demo's story)
+        policy = {"@context": ["https://w3id.org/catenax/2025/9/policy/context.jsonld",
+                               "https://w3id.org/dspace/2025/1/odrl-profile.jsonld", VOCAB],
+                  "@id": "achsen-only", "policy": {"@type": "Set", "permission": [{"action": "access", "constraint": [
+                      {"leftOperand": "BusinessPartnerNumber", "operator": "isAnyOf", "rightOperand": [ACHSEN]}]}]}}
+        assert nordguss.call("POST", "/v3/policydefinitions", policy).status_code == 200
+        assert nordguss.call("POST", "/v3/parts/import?accessPolicy=achsen-only", chain("nordguss")).status_code == 200
+        for name in ("achsen", "motorwerke"):
+            answer = companies[name].call("POST", "/v3/parts/import", chain(name))
+            assert answer.status_code == 200, answer.text
+        yield companies
+    finally:
+        for company in companies.values():
+            if company.process is not None:
+                company.process.stop()
+
+
+def test_a_customer_finds_a_twin_and_reads_its_signed_bom(world) -> None:  # type: ignore[no-untyped-def]
+    motorwerke, achsen = world["motorwerke"], world["achsen"]
+    endpoint, token = motorwerke.edr(achsen, "digital-twin-registry")
+    auth = {"Authorization": token}
+    link = b64(json.dumps({"name": "globalAssetId", "value": MODULE}))
+    found = httpx.get(f"{endpoint}/lookup/shells", params={"assetIds": link}, headers=auth).json()
+    assert len(found["result"]) == 1
+    by_part_id = httpx.post(f"{endpoint}/lookup/shellsByAssetLink", headers=auth,
+                            json=[{"name": "partInstanceId", "value": "AX-2026-000123"}]).json()
+    assert by_part_id["result"] == found["result"]
+    shell = httpx.get(f"{endpoint}/shell-descriptors/{b64(found['result'][0])}", headers=auth).json()
+    assert shell["globalAssetId"] == MODULE
+    [bom] = [d for d in shell["submodelDescriptors"] if d["semanticId"]["keys"][0]["value"] == BOM3]
+    info = bom["endpoints"][0]["protocolInformation"]
+    body = dict(part.split("=", 1) for part in info["subprotocolBody"].split(";"))
+    assert body["dspEndpoint"] == achsen.base + DSP_PATH
+    sub_endpoint, sub_token = motorwerke.edr(achsen, body["id"])
+    assert info["href"].startswith(sub_endpoint)
+    document = httpx.get(info["href"] + "/$value", headers={"Authorization": sub_token}).json()
+    result = verify_received(document, DidResolver(allow_insecure_localhost=True).resolve_key, achsen.did)
+    assert result is not None and result.ok, result and result.reason
+    children = {(r.child_id, r.bpn, r.quantity) for r in read_submodel(BOM3, document)}
+    imported = next(i["payload"] for i in chain("achsen") if i["aspect"] == BOM3 and i["payload"]["catenaXId"] == MODULE)
+    assert children == {(c["catenaXId"], c["businessPartner"], c["quantity"]["value"]) for c in imported["childItems"]}
+    # the same EDR reads that aspect of the other module too: one negotiation per supplier and aspect
+    other = "urn:uuid:7802f168-cfff-4ff7-9d56-c6976d7575f2"
+    assert httpx.get(info["href"].replace(MODULE, other), headers={"Authorization": sub_token}).status_code == 200
+    # peers only read: a write through the data plane is refused, saying where writes go
+    refused = httpx.put(f"{endpoint}/shell-descriptors/{b64(found['result'][0])}", headers=auth, json=shell)
+    assert refused.status_code == 405 and "management API" in refused.json()["messages"][0]["text"]
+
+
+def test_what_names_another_bpn_is_invisible(world) -> None:  # type: ignore[no-untyped-def]
+    motorwerke, achsen, nordguss = world["motorwerke"], world["achsen"], world["nordguss"]
+    # Motorwerke's vehicles name no one: closed by default, Achsen finds nothing
+    endpoint, token = achsen.edr(motorwerke, "digital-twin-registry")
+    auth = {"Authorization": token}
+    link = [{"name": "globalAssetId", "value": VEHICLE}]
+    assert httpx.post(f"{endpoint}/lookup/shellsByAssetLink", headers=auth, json=link).json()["result"] == []
+    assert httpx.get(f"{endpoint}/shell-descriptors", headers=auth).json()["result"] == []
+    own = motorwerke.call("POST", "/v3/registry/lookup/shellsByAssetLink", link).json()["result"]
+    assert len(own) == 1  # the owner sees it
+    assert httpx.get(f"{endpoint}/shell-descriptors/{b64(own[0])}", headers=auth).status_code == 404
+    sub_endpoint, sub_token = achsen.edr(motorwerke, "submodels-SingleLevelBomAsBuilt-4.0.0")
+    denied = httpx.get(f"{sub_endpoint}/parts/{VEHICLE}/submodel", headers={"Authorization": sub_token})
+    assert denied.status_code == 404 and VEHICLE in denied.json()["messages"][0]["text"]
+    # Nordguss's offers are hidden from Motorwerke; Achsen sees them and finds the batch
+    assert not motorwerke.sees_offer(nordguss, "digital-twin-registry")
+    endpoint, token = achsen.edr(nordguss, "digital-twin-registry")
+    found = httpx.post(f"{endpoint}/lookup/shellsByAssetLink", headers={"Authorization": token},
+                       json=[{"name": "batchId", "value": "NG-B-2026-11-07"}]).json()["result"]
+    shell = httpx.get(f"{endpoint}/shell-descriptors/{b64(found[0])}", headers={"Authorization": token}).json()
+    assert shell["globalAssetId"] == BATCH
+    assert {s["name"] for s in shell["specificAssetIds"]} >= {"manufacturerId", "batchId", "manufacturerPartId"}
