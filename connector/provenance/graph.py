@@ -32,8 +32,8 @@ class Node:
     done: bool = False
 
     def record_signature(self, state: str, signer: str | None, detail: str | None) -> None:
-        """The worst of what was seen wins: invalid > unsigned > verified."""
-        rank = {None: -1, "verified": 0, "unsigned": 1, "invalid": 2}
+        """The worst of what was seen wins: invalid > unsigned > verified (or own: our own data)."""
+        rank = {None: -1, "own": 0, "verified": 0, "unsigned": 1, "invalid": 2}
         if rank[state] > rank[self.signature]:
             self.signature, self.signature_detail = state, detail
         if state == "verified" and signer:
