@@ -25,13 +25,16 @@ from starlette.concurrency import run_in_threadpool
 
 from connector.config import MANAGEMENT_PATH
 from connector.management.deps import Body, require_api_key
+from connector.management.errors import ManagementRoute
 from connector.provenance.job import DONE, STATES, JobInputError, JobParameter, iso, read_register_job
 from connector.provenance.jobs import JobService
 from connector.provenance.render import tree_html
 from connector.services.errors import ServiceError
 from connector.store.models import ProvenanceJob
 
-router = APIRouter(prefix=MANAGEMENT_PATH + "/irs", dependencies=[Depends(require_api_key)], tags=["irs"])
+# ManagementRoute renders a refused X-Api-Key as the rest of the management API does
+router = APIRouter(prefix=MANAGEMENT_PATH + "/irs", dependencies=[Depends(require_api_key)], tags=["irs"],
+                   route_class=ManagementRoute)
 
 
 def get_jobs(request: Request) -> JobService:

@@ -19,7 +19,6 @@ import base64
 import json
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 from anyio import to_thread
@@ -153,6 +152,13 @@ class RemoteSupplier:
         """GET through an EDR; a reused EDR the provider no longer honours is replaced once."""
         edr = await self._edr(endpoint, asset_id, what)
         status, body = await self._get(url_of(edr), edr, what, step)
+        pause = 0.02
+        while _not_started_yet(status, body) and pause < 1.5:
+            # the provider marks its transfer STARTED only once we have acknowledged its start message,
+            # which can be a moment after our side holds the EDR: ask again shortly
+            await asyncio.sleep(pause)
+            pause *= 2
+            status, body = await self._get(url_of(edr), edr, what, step)
         if status in (401, 403) and edr.reused:
             edr = await self._edr(endpoint, asset_id, what, fresh=True)
             status, body = await self._get(url_of(edr), edr, what, step)
@@ -223,6 +229,11 @@ class RemoteSupplier:
         return Fetched(document, agreement, "verified", ", ".join(signers))
 
 
+def _not_started_yet(status: int, body: Any) -> bool:
+    return status == 403 and isinstance(body, dict) and body.get("error") == "transfer_not_started" \
+        and "is REQUESTED" in str(body.get("reason"))
+
+
 def _reason(body: Any) -> str:
     if isinstance(body, dict):
         for key in ("reason", "message", "messages", "error_description", "error"):
@@ -269,6 +280,3 @@ def local_twin_exists(db: Any, part: str) -> bool:
     with db.read() as session:
         return session.exec(select(PartTwin.id).where(PartTwin.global_key == normal_id(part))).first() is not None
 
-
-def quote_id(part: str) -> str:
-    return quote(part, safe="")
