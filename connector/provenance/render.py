@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from connector.parts.models import normal_id
 
-BOX_W, BOX_H, GAP_X, GAP_Y, BAND_PAD, LEFT = 250, 64, 70, 16, 18, 190
+BOX_W, BOX_H, GAP_X, GAP_Y, BAND_PAD, LEFT = 280, 68, 70, 16, 18, 230
 MARK = {"verified": "✔ signed", "unsigned": "○ unsigned", "invalid": "✘ bad signature", "own": "● own data"}
 
 
@@ -166,10 +166,10 @@ def tree_html(answer: dict, names: dict[str, str] | None = None, title: str | No
         svg.append(f'<g><title>{tip}</title>')
         svg.append(f'<rect x="{x}" y="{y0}" width="{BOX_W}" height="{BOX_H}" rx="8" '
                    f'class="node {"denied" if denied else item.signature or "plain"}"/>')
-        svg.append(_text(x + 10, y0 + 20, (item.label or item.id)[:34], "label"))
+        svg.append(_text(x + 10, y0 + 20, (item.label or item.id)[:38], "label"))
         if denied:
-            for n, line in enumerate(textwrap.wrap("✘ " + item.reasons[0], 42)[:2]):
-                svg.append(_text(x + 10, y0 + 38 + n * 14, line, "reason"))
+            for n, line in enumerate(textwrap.wrap("✘ " + item.reasons[0], 50)[:3]):
+                svg.append(_text(x + 10, y0 + 35 + n * 12, line, "reason"))
         else:
             svg.append(_text(x + 10, y0 + 38, item.id[-36:], "pid"))
             svg.append(_text(x + 10, y0 + 55, MARK.get(item.signature or "", "not read"), "sig"))
