@@ -34,6 +34,7 @@ PUBLIC = "PUBLIC_READABLE"
 PUBLIC_NAMES = ("manufacturerPartId", "assetLifecyclePhase")
 GLOBAL_ASSET_ID = "globalAssetId"
 DEFAULT_LIMIT, MAX_LIMIT = 100, 10_000
+ASSET_KINDS = ("Instance", "NotApplicable", "Role", "Type")
 SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "parts" / "aas-shell-descriptor.json"
 
 
@@ -56,7 +57,10 @@ def b64url(text: str) -> str:
 
 def unb64url(value: str, field: str) -> str:
     try:
-        return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
+        decoded = base64.b64decode(value + "=" * (-len(value) % 4), altchars=b"-_", validate=True).decode()
+        if not decoded:
+            raise ValueError("empty")
+        return decoded
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise InvalidRequest("registry.encoding", f"{field}: expected a base64url-encoded (UTF-8) identifier, "
                                                   f"got {value[:80]!r}", path=field) from None
@@ -159,20 +163,24 @@ class Registry:
                 out[row.twin_id].append(row.descriptor)
         return out
 
-    def shells(self, viewer: Viewer, limit: int | None = None, cursor: str | None = None) -> dict:
+    def shells(self, viewer: Viewer, limit: int | None = None, cursor: str | None = None, *,
+               created_after: int | None = None, asset_kind: str | None = None) -> dict:
         limit = _limit(limit)
+        if asset_kind is not None and asset_kind not in ASSET_KINDS:
+            raise InvalidRequest("registry.query", f"assetKind: expected one of {', '.join(ASSET_KINDS)}, got "
+                                                   f"{asset_kind!r}", path="assetKind")
         after = unb64url(cursor, "cursor") if cursor else ""
         found: list[dict] = []
         with self.db.read() as session:
             while len(found) <= limit:  # invisible twins are skipped, so fetch until the page is full
-                rows = list(session.exec(select(PartTwin).where(PartTwin.id > after).order_by(PartTwin.id)
-                                         .limit(max(limit * 2, 50))))
+                rows = list(session.exec(select(PartTwin).where(PartTwin.id > after, PartTwin.created_at > (
+                    created_after if created_after is not None else -1)).order_by(PartTwin.id).limit(max(limit * 2, 50))))
                 if not rows:
                     break
                 submodels = self._submodels(session, [r.id for r in rows])
                 for row in rows:
                     shown = view(row.descriptor, submodels[row.id], viewer)
-                    if shown is not None:
+                    if shown is not None and asset_kind in (None, row.descriptor.get("assetKind")):
                         found.append(shown)
                 after = rows[-1].id
         return _paged(found, limit, lambda d: d["id"])
@@ -201,7 +209,8 @@ class Registry:
         raise NotFound("registry.submodel", f"shell {aas_id!r} has no submodel descriptor {submodel_id!r}",
                        path="submodelIdentifier")
 
-    def lookup(self, viewer: Viewer, links: list[dict], limit: int | None = None, cursor: str | None = None) -> dict:
+    def lookup(self, viewer: Viewer, links: list[dict], limit: int | None = None, cursor: str | None = None, *,
+               created_after: int | None = None) -> dict:
         """The ids of the shells ``viewer`` may see that match every link (name/value) given."""
         check("links", links, "assetIds")
         limit = _limit(limit)
@@ -216,7 +225,8 @@ class Registry:
                     TwinAssetId.name == links[0]["name"], TwinAssetId.value == links[0]["value"]).distinct()))
             ids = sorted(i for i in set(ids) if i > after)
             rows = [session.get(PartTwin, i) for i in ids]
-        matched = [row.id for row in rows if row is not None and _matches(row.descriptor, links, viewer)]
+        matched = [row.id for row in rows if row is not None and _matches(row.descriptor, links, viewer)
+                   and (created_after is None or row.created_at > created_after)]
         return _paged(matched, limit, lambda i: i)
 
     # writing (the owner only)

@@ -7,6 +7,7 @@ timestamp}]}``). Peers get the read paths only: writes are for the owner.
 
 from __future__ import annotations
 
+import difflib
 import json
 from datetime import datetime, timezone
 from typing import Any
@@ -68,13 +69,35 @@ def answer(registry: Registry, viewer: Viewer, method: str, path: str, query: st
            writable: bool) -> tuple[int, Any]:
     """(status, JSON body or None) for one registry request; every refusal is a ``Result`` body."""
     try:
-        return _route(registry, viewer, method, path.strip("/"), parse_qs(query), body, writable)
+        return _route(registry, viewer, method, path.strip("/"), parse_qs(query, keep_blank_values=True), body, writable)
     except ServiceError as exc:
         return exc.status, result(exc.status, "; ".join(exc.reasons), registry.clock())
 
 
+QUERY = ("limit", "cursor", "assetIds", "createdAfter", "assetKind")
+
+
+def _created_after(query: dict[str, list[str]]) -> int | None:
+    values = query.get("createdAfter")
+    if not values:
+        return None
+    try:
+        when = datetime.fromisoformat(values[-1].replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidRequest("registry.query", f"createdAfter: expected an RFC 3339 date-time like "
+                                               f"2026-11-07T08:00:00Z, got {values[-1]!r}", path="createdAfter") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return int(when.timestamp() * 1000)
+
+
 def _route(registry: Registry, viewer: Viewer, method: str, path: str, query: dict, body: bytes,
            writable: bool) -> tuple[int, Any]:
+    for name in query:
+        if name not in QUERY:
+            close = difflib.get_close_matches(name, QUERY, n=1, cutoff=0.5)
+            hint = f"closest: {close[0]}" if close else f"known: {', '.join(QUERY)}"
+            raise InvalidRequest("registry.query", f"{name}: unknown query parameter ({hint})", path=name)
     parts = [unquote(p) for p in path.split("/")] if path else []
     limit, cursor = _int(query, "limit"), (query.get("cursor") or [None])[-1]
     if parts == ["description"]:
@@ -82,7 +105,8 @@ def _route(registry: Registry, viewer: Viewer, method: str, path: str, query: di
         return 200, {"profiles": PROFILES}
     if parts == ["lookup", "shells"]:
         _allowed(method, ("GET",), writable, path)
-        return 200, registry.lookup(viewer, _asset_ids(query.get("assetIds", [])), limit, cursor)
+        return 200, registry.lookup(viewer, _asset_ids(query.get("assetIds", [])), limit, cursor,
+                                    created_after=_created_after(query))
     if parts == ["lookup", "shellsByAssetLink"]:
         _allowed(method, ("POST",), writable, path)
         return 200, registry.lookup(viewer, _json(body), limit, cursor)
@@ -93,7 +117,8 @@ def _route(registry: Registry, viewer: Viewer, method: str, path: str, query: di
     if len(parts) == 1:
         _allowed(method, ("GET", "POST"), writable, path)
         if method == "GET":
-            return 200, registry.shells(viewer, limit, cursor)
+            return 200, registry.shells(viewer, limit, cursor, created_after=_created_after(query),
+                                        asset_kind=(query.get("assetKind") or [None])[-1])
         doc = _json(body)
         return 201, registry.create_shell(doc)
     aas_id = unb64url(parts[1], "aasIdentifier")
