@@ -10,27 +10,24 @@ from __future__ import annotations
 
 import base64
 import json
-import secrets
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 import httpx
 import pytest
 
 from connector.cli.configs import render_config
-from connector.cli.processes import ConnectorProcess, free_port, start_connector, wait_ready
 from connector.config import DSP_PATH
 from connector.identity.did import DidResolver
 from connector.identity.wallet import new_key_file
 from connector.parts.models import read_submodel
 from connector.services.documents import verify_received
+from tests.integration.conftest import PEER_CLAIMS, Node
 from tests.parts.conftest import ACHSEN, MOTORWERKE, NGUSS, chain
 
 pytestmark = pytest.mark.integration
 
 VOCAB = {"@vocab": "https://w3id.org/edc/v0.0.1/ns/"}
-CLAIMS = {"membership": True, "frameworkAgreements": {"DataExchangeGovernance": "1.0"}}
 MODULE = "urn:uuid:0cca71fb-80ff-4d36-8db1-4751129478be"
 BATCH = "urn:uuid:2c8de93a-06b0-46d8-8e4f-13f94294402c"
 VEHICLE = "urn:uuid:d11ac71b-7efe-43f2-83d0-77a8b56ea1e7"
@@ -38,50 +35,38 @@ BOM3 = "urn:samm:io.catenax.single_level_bom_as_built:3.0.0#SingleLevelBomAsBuil
 
 
 @dataclass
-class Company:
-    name: str
-    bpn: str
-    workdir: Path
-    port: int = field(default_factory=free_port)
-    api_key: str = field(default_factory=lambda: secrets.token_urlsafe(12))
-    token: str = field(default_factory=lambda: secrets.token_urlsafe(12))
-    process: ConnectorProcess | None = None
+class Company(Node):
+    """A connector of the integration tests' kind, with a BPN and a key to sign what it serves."""
 
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    bpn: str = ""
 
     @property
     def did(self) -> str:
-        return f"did:web:localhost%3A{self.port}"
+        return self.participant_id
 
-    def start(self, peers: list["Company"]) -> None:
-        config = self.workdir / f"{self.name}.toml"
+    def start_with(self, peers: list["Company"]) -> None:
         key_file = self.workdir / f"{self.name}.keys.json"
         new_key_file(key_file, self.did)
-        identity = f'[identity]\nkey_file = "{key_file}"\nallow_insecure_did_web = true\n'
-        text = render_config(participant_id=self.did, bpn=self.bpn, name=self.name, port=self.port,
-                             database_url=f"sqlite:///{self.workdir / (self.name + '.db')}", api_key=self.api_key,
-                             token=self.token, peers=[{"id": p.did, "token": p.token, "dsp_url": p.base + DSP_PATH,
-                                                       "bpn": p.bpn, "claims": CLAIMS} for p in peers])
-        config.write_text(text + "\n" + identity)
-        self.process = start_connector(self.name, config, self.workdir / f"{self.name}.log", self.base)
-        wait_ready(self.process)
+        self.config.write_text(render_config(
+            participant_id=self.did, bpn=self.bpn, name=self.name, port=self.port,
+            database_url=f"sqlite:///{self.workdir / (self.name + '.db')}", api_key=self.api_key, token=self.token,
+            peers=[{"id": p.did, "token": p.token, "dsp_url": p.dsp, "bpn": p.bpn, "claims": PEER_CLAIMS}
+                   for p in peers]) + f'\n[identity]\nkey_file = "{key_file}"\nallow_insecure_did_web = true\n')
+        self.start()
 
     def call(self, method: str, path: str, body: object = None) -> httpx.Response:
-        return httpx.request(method, f"{self.base}/management{path}", json=body, headers={"X-Api-Key": self.api_key},
-                             timeout=30)
+        return self.management(method, path, body)  # type: ignore[arg-type]
 
     def edr(self, provider: "Company", asset_id: str) -> tuple[str, str]:
         """Negotiate ``asset_id`` at ``provider`` and start a pull: the data plane's endpoint and token."""
         catalog = self.call("POST", "/v3/catalog/request", {"@context": VOCAB, "counterPartyAddress":
-                            provider.base + DSP_PATH, "counterPartyId": provider.did,
+                            provider.dsp, "counterPartyId": provider.did,
                             "protocol": "dataspace-protocol-http:2025-1"}).json()
         datasets = catalog.get("dataset", [])
         datasets = datasets if isinstance(datasets, list) else [datasets]
         [dataset] = [d for d in datasets if d["@id"] == asset_id]
         offer = dataset["hasPolicy"][0] if isinstance(dataset["hasPolicy"], list) else dataset["hasPolicy"]
-        started = self.call("POST", "/v3/edrs", {"@context": VOCAB, "counterPartyAddress": provider.base + DSP_PATH,
+        started = self.call("POST", "/v3/edrs", {"@context": VOCAB, "counterPartyAddress": provider.dsp,
                                                  "protocol": "dataspace-protocol-http:2025-1",
                                                  "policy": {**offer, "assigner": provider.did, "target": asset_id}})
         assert started.status_code == 200, started.text
@@ -98,7 +83,7 @@ class Company:
 
     def sees_offer(self, provider: "Company", asset_id: str) -> bool:
         catalog = self.call("POST", "/v3/catalog/request", {"@context": VOCAB, "counterPartyAddress":
-                            provider.base + DSP_PATH, "counterPartyId": provider.did,
+                            provider.dsp, "counterPartyId": provider.did,
                             "protocol": "dataspace-protocol-http:2025-1"}).json()
         datasets = catalog.get("dataset", [])
         datasets = datasets if isinstance(datasets, list) else [datasets]
@@ -112,11 +97,11 @@ def b64(text: str) -> str:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):  # type: ignore[no-untyped-def]
     workdir = tmp_path_factory.mktemp("parts-world")
-    companies = {n: Company(n, b, workdir) for n, b in (("nordguss", NGUSS), ("achsen", ACHSEN),
+    companies = {n: Company(n, workdir, bpn=b) for n, b in (("nordguss", NGUSS), ("achsen", ACHSEN),
                                                          ("motorwerke", MOTORWERKE))}
     try:
         for company in companies.values():
-            company.start([c for c in companies.values() if c is not company])
+            company.start_with([c for c in companies.values() if c is not company])
         nordguss = companies["nordguss"]
         # Nordguss offers part data to Achsen only (the demo's story)
         policy = {"@context": ["https://w3id.org/catenax/2025/9/policy/context.jsonld",
