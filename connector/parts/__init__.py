@@ -3,8 +3,11 @@
 Owns: the aspect models (``models``: SerialPart, Batch, PartTypeInformation, SingleLevelBomAsBuilt,
 SingleLevelUsageAsBuilt in 3.x ``catenaXId`` and 4.0.0 ``globalAssetId`` form, validated with our
 own schemas in ``schemas/parts/``, read into typed objects such as ``Relationship``), the twin store
-and the AAS Registry v3 subset (``registry``), the submodels served from the connector
-(``submodels``) and loading a company's parts (``importer``).
+and the AAS Registry v3 subset with its BPN visibility (``registry``; its HTTP paths, shared by the
+data plane and the management API, in ``registry_api``), what the data plane serves for part data
+(``serving``: the registry and the signed submodels), loading a company's parts (``importer``),
+and their assembly per connector (``service``; a running connector holds it as ``Container.parts``).
+Tables: ``store.models.PartTwin``, ``TwinAssetId``, ``TwinSubmodel`` (migration 0008).
 
 Contract for readers of this package (prov-traversal: connector/provenance, management/irs.py)
 ------------------------------------------------------------------------------------------
@@ -67,4 +70,11 @@ file's array of ``{"aspect": "<aspect URN>", "payload": {...}, "visibleTo": ["BP
 offers: access policy ``part-data-access`` (policies/member-access.json), usage policy
 ``part-data-usage`` (policies/industry-core-usage.json); ``access_policy``/``policy`` name existing
 policy definitions instead (e.g. a BPN-restricted access policy).
+
+**The example chain** (``examples/supply-chain/parts/{nordguss,achsen,motorwerke}.json``): vehicles
+WMW00000000000001/2 at Motorwerke (SerialPart + BOM 4.0.0, visible to no one), rear-axle modules
+AX-2026-000123/124 at Achsen (SerialPart 3.0.1, BOM and usage 3.0.0, visible to Motorwerke; each holds
+2 castings from Nordguss's batch NG-B-2026-11-07 and 2 bearings of Achsen's batch AX-BRG-2026-44), and
+Nordguss's batch (Batch + usage 4.0.0) and casting type NG-WC-400 (PartTypeInformation 2.0.0), visible
+to Achsen and Motorwerke: it is the access policy that keeps Motorwerke out in the demo's story.
 """
