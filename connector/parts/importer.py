@@ -26,15 +26,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from sqlalchemy import delete
 from sqlmodel import Session, select
 
 from connector.config import DSP_PATH
 from connector.parts import models as m
-from connector.parts.registry import Registry, external_subject
+from connector.parts.registry import Registry, asset_id_rows, external_subject
 from connector.parts.serving import REGISTRY_SOURCE, SUBMODEL_SOURCE
 from connector.policy import policy_from_compact_dsp, policy_to_compact
 from connector.services.errors import InvalidRequest, NotFound
-from connector.store.models import Asset, ContractDefinition, PartTwin, PolicyDefinition, TwinSubmodel
+from connector.store.models import Asset, ContractDefinition, PartTwin, PolicyDefinition, TwinAssetId, TwinSubmodel
 
 REGISTRY_ASSET_ID = "digital-twin-registry"
 DCT_TYPE = "http://purl.org/dc/terms/type"
@@ -196,16 +197,22 @@ class PartImporter:
         now = self.registry.clock()
         created, updated = [], []
         with self.registry.db.write() as session:
-            twins = {key: session.exec(select(PartTwin).where(PartTwin.global_key == key)).first() for key in plans}
-            for key, plan in plans.items():
-                if twins[key] is None and not any(i.model.role == m.IDENTITY for i in plan.items):
-                    first = next(i for i in plan.items)
-                    raise NotFound("parts.unknown", f"[{first.index}].payload.{first.model.id_key}: part {plan.part} is "
-                                   "unknown here; import its SerialPart, Batch or PartTypeInformation first (or in "
-                                   "the same file)", path=f"[{first.index}].payload.{first.model.id_key}")
-            for key, plan in plans.items():
-                (updated if twins[key] is not None else created).append(plan.part)
-                self._twin(session, twins[key], plan, now)
+            with session.no_autoflush:  # the twins are written in one flush, in bulk
+                twins = {row.global_key: row for chunk in _chunks(list(plans)) for row in
+                         session.exec(select(PartTwin).where(PartTwin.global_key.in_(chunk)))}
+                for key, plan in plans.items():
+                    if key not in twins and not any(i.model.role == m.IDENTITY for i in plan.items):
+                        raise _unknown(plan)
+                known = [twin.id for twin in twins.values()]
+                stored: dict[str, dict[str | None, TwinSubmodel]] = {}
+                for chunk in _chunks(known):
+                    for row in session.exec(select(TwinSubmodel).where(TwinSubmodel.twin_id.in_(chunk))):
+                        stored.setdefault(row.twin_id, {})[row.semantic_id] = row
+                    session.execute(delete(TwinAssetId).where(TwinAssetId.twin_id.in_(chunk)))
+                for key, plan in plans.items():
+                    (updated if key in twins else created).append(plan.part)
+                    self._twin(session, twins.get(key), key, plan, stored, now)
+            session.flush()
             models = {item.model.urn: item.model for item in items}
             _offer(session, registry_asset(self.company, now), policy, access_policy, now)
             for model in models.values():
@@ -213,26 +220,42 @@ class PartImporter:
         return {"created": created, "updated": updated, "submodels": len(items),
                 "assets": [REGISTRY_ASSET_ID, *sorted(m.asset_id for m in models.values())]}
 
-    def _twin(self, session: Session, twin: PartTwin | None, plan: Plan, now: int) -> None:
-        aas_id = twin.id if twin is not None else f"urn:uuid:{uuid.uuid4()}"
-        stored = {row.semantic_id: row for row in session.exec(select(TwinSubmodel).where(TwinSubmodel.twin_id == aas_id))}
-        payloads = {urn: row.payload for urn, row in stored.items() if urn in m.ASPECTS and row.payload is not None}
+    def _twin(self, session: Session, twin: PartTwin | None, key: str, plan: Plan,
+              stored: dict[str, dict[str | None, TwinSubmodel]], now: int) -> None:
+        twin = twin or PartTwin(id=f"urn:uuid:{uuid.uuid4()}", global_key=key, descriptor={}, created_at=now)
+        mine = stored.get(twin.id, {})
+        payloads = {urn: row.payload for urn, row in mine.items() if urn in m.ASPECTS and row.payload is not None}
         payloads.update({item.model.urn: item.payload for item in plan.items})
         parts = [m.read_part(m.ASPECTS[urn], p) for urn, p in sorted(payloads.items())
                  if m.ASPECTS[urn].role == m.IDENTITY]
         kind = "Type" if parts and all(p.twin_type == m.PART_TYPE for p in parts) else "Instance"
         name = next((p.name for p in parts if p.name), None)
-        descriptor = {"id": aas_id, "globalAssetId": plan.part, "assetKind": kind,
+        descriptor = {"id": twin.id, "globalAssetId": plan.part, "assetKind": kind,
                       "specificAssetIds": specific_asset_ids(parts, self.bpn, plan.visible_to),
                       **({"displayName": [{"language": "en", "text": name[:128]}]} if name else {})}
-        if twin is not None:  # keep what staff added by hand (description, idShort, ...)
-            descriptor = {**twin.descriptor, **descriptor}
-        self.registry.write_shell(session, descriptor, created=False)
+        # keep what staff added by hand (description, idShort, ...)
+        twin.descriptor, twin.updated_at = {**(twin.descriptor or {}), **descriptor}, now
+        session.add(twin)
+        session.add_all(asset_id_rows(twin.id, descriptor))
         for item in plan.items:
-            row = stored.get(item.model.urn)
-            descriptor_id = row.id if row is not None else f"urn:uuid:{uuid.uuid4()}"
-            self.registry.write_submodel(session, aas_id, submodel_descriptor(descriptor_id, item.model, plan.part,
-                                                                              self.public_url), now, item.payload)
+            row = mine.get(item.model.urn)
+            row = row or TwinSubmodel(id=f"urn:uuid:{uuid.uuid4()}", twin_id=twin.id, semantic_id=item.model.urn,
+                                      descriptor={}, created_at=now)
+            row.descriptor = submodel_descriptor(row.id, item.model, plan.part, self.public_url)
+            row.payload, row.updated_at = item.payload, now
+            session.add(row)
+
+
+def _unknown(plan: Plan) -> NotFound:
+    """A relationship aspect about a part with no twin here: 404 naming the part and its item."""
+    first = plan.items[0]
+    where = f"[{first.index}].payload.{first.model.id_key}"
+    return NotFound("parts.unknown", f"{where}: part {plan.part} is unknown here; import its SerialPart, Batch or "
+                                     "PartTypeInformation first (or in the same file)", path=where)
+
+
+def _chunks(values: list[str], size: int = 500) -> list[list[str]]:
+    return [values[i:i + size] for i in range(0, len(values), size)]
 
 
 def import_parts(container: Any, items: Any, *, policy: str | None = None, access_policy: str | None = None) -> dict:

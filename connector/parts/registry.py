@@ -264,8 +264,7 @@ class Registry:
         row.descriptor, row.global_key, row.updated_at = body, key, now
         session.add(row)
         session.execute(delete(TwinAssetId).where(TwinAssetId.twin_id == row.id))
-        session.add_all(TwinAssetId(twin_id=row.id, name=s["name"], value=s["value"])
-                        for s in body.get("specificAssetIds", []))
+        session.add_all(asset_id_rows(row.id, body))
         if "submodelDescriptors" in doc or created:
             session.execute(delete(TwinSubmodel).where(TwinSubmodel.twin_id == row.id))
             session.flush()
@@ -314,6 +313,11 @@ class Registry:
                 raise NotFound("registry.submodel", f"shell {aas_id!r} has no submodel descriptor {submodel_id!r}",
                                path="submodelIdentifier")
             session.delete(row)
+
+
+def asset_id_rows(twin_id: str, descriptor: dict) -> list[TwinAssetId]:
+    """The look-up index rows of a twin's specificAssetIds."""
+    return [TwinAssetId(twin_id=twin_id, name=s["name"], value=s["value"]) for s in descriptor.get("specificAssetIds", [])]
 
 
 def _matches(descriptor: dict, links: list[dict], viewer: Viewer) -> bool:
