@@ -31,7 +31,7 @@ from sqlmodel import Session, select
 
 from connector.config import DSP_PATH
 from connector.parts import models as m
-from connector.parts.registry import Registry, asset_id_rows, external_subject
+from connector.parts.registry import Registry, asset_id_values, external_subject, insert_asset_ids
 from connector.parts.serving import REGISTRY_SOURCE, SUBMODEL_SOURCE
 from connector.policy import policy_from_compact_dsp, policy_to_compact
 from connector.services.errors import InvalidRequest, NotFound
@@ -209,9 +209,11 @@ class PartImporter:
                     for row in session.exec(select(TwinSubmodel).where(TwinSubmodel.twin_id.in_(chunk))):
                         stored.setdefault(row.twin_id, {})[row.semantic_id] = row
                     session.execute(delete(TwinAssetId).where(TwinAssetId.twin_id.in_(chunk)))
+                index: list[dict] = []
                 for key, plan in plans.items():
                     (updated if key in twins else created).append(plan.part)
-                    self._twin(session, twins.get(key), key, plan, stored, now)
+                    index += self._twin(session, twins.get(key), key, plan, stored, now)
+                insert_asset_ids(session, index)
             session.flush()
             models = {item.model.urn: item.model for item in items}
             _offer(session, registry_asset(self.company, now), policy, access_policy, now)
@@ -221,7 +223,8 @@ class PartImporter:
                 "assets": [REGISTRY_ASSET_ID, *sorted(m.asset_id for m in models.values())]}
 
     def _twin(self, session: Session, twin: PartTwin | None, key: str, plan: Plan,
-              stored: dict[str, dict[str | None, TwinSubmodel]], now: int) -> None:
+              stored: dict[str, dict[str | None, TwinSubmodel]], now: int) -> list[dict]:
+        """Write the twin and its submodels; answer its look-up index rows, for one bulk insert."""
         twin = twin or PartTwin(id=f"urn:uuid:{uuid.uuid4()}", global_key=key, descriptor={}, created_at=now)
         mine = stored.get(twin.id, {})
         payloads = {urn: row.payload for urn, row in mine.items() if urn in m.ASPECTS and row.payload is not None}
@@ -236,7 +239,6 @@ class PartImporter:
         # keep what staff added by hand (description, idShort, ...)
         twin.descriptor, twin.updated_at = {**(twin.descriptor or {}), **descriptor}, now
         session.add(twin)
-        session.add_all(asset_id_rows(twin.id, descriptor))
         for item in plan.items:
             row = mine.get(item.model.urn)
             row = row or TwinSubmodel(id=f"urn:uuid:{uuid.uuid4()}", twin_id=twin.id, semantic_id=item.model.urn,
@@ -244,6 +246,7 @@ class PartImporter:
             row.descriptor = submodel_descriptor(row.id, item.model, plan.part, self.public_url)
             row.payload, row.updated_at = item.payload, now
             session.add(row)
+        return asset_id_values(twin.id, descriptor)
 
 
 def _unknown(plan: Plan) -> NotFound:
