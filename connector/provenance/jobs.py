@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -21,6 +22,7 @@ from anyio import to_thread
 from sqlalchemy import func, or_, update
 from sqlmodel import select
 
+from connector.provenance.aspects import aspect_name, wanted
 from connector.provenance.contracts import Contracts, Refused
 from connector.provenance.directory import Directory, NotInDirectory
 from connector.provenance.graph import Graph
@@ -189,8 +191,11 @@ class JobService:
                 ProvenanceJob.id == job_id, ProvenanceJob.state == "RUNNING",  # type: ignore[arg-type]
                 ProvenanceJob.lease_owner == self.owner).values(lease_until=0, lease_owner=None))  # type: ignore[arg-type]
 
-    def _supplier_for(self) -> Callable[[str], Any]:
-        made: dict[str, Any] = {}
+    def _supplier_for(self, parameter: JobParameter, made: dict[str, Any]) -> Callable[[str], Any]:
+        def prefetch(urn: str) -> bool:  # the aspects every twin of a supplier will be asked for
+            return aspect_name(urn) == parameter.relationship_aspect or (
+                parameter.collect_aspects and any(wanted(a, urn) for a in parameter.aspects))
+
         lock = asyncio.Lock()
         own_bpn = self.services.settings.bpn
 
@@ -208,7 +213,7 @@ class JobService:
                             made[bpn] = RemoteSupplier(
                                 bpn, endpoints, self.services, self.contracts, own_bpn=own_bpn,
                                 timeout=self.settings.call_timeout_seconds, max_bytes=self.settings.max_answer_bytes,
-                                resolve_key=self.resolver.resolve_key)
+                                resolve_key=self.resolver.resolve_key, prefetch=prefetch)
             if isinstance(made[bpn], NotInDirectory):
                 raise Refused("DigitalTwinRequest", str(made[bpn]))
             return made[bpn]
@@ -217,11 +222,12 @@ class JobService:
 
     async def _execute(self, row: ProvenanceJob) -> None:
         parameter = JobParameter.from_row(row.parameter)
-        graph = Graph()
-        walk = Traversal(parameter, graph, self._supplier_for(), clock=self.clock,
+        graph, suppliers = Graph(), {}
+        walk = Traversal(parameter, graph, self._supplier_for(parameter, suppliers), clock=self.clock,
                          max_children=self.settings.max_children_per_node, concurrency=self.settings.concurrency)
         task = asyncio.create_task(walk.run())
         outcome, exception = "COMPLETED", None
+        pause = SAVE_SECONDS
         try:
             while not task.done():
                 left = (row.deadline_at - self.clock()) / 1000
@@ -230,11 +236,16 @@ class JobService:
                     walk.cancel()
                     outcome, exception = "ERROR", self._deadline(row, graph)
                     break
-                await asyncio.wait([task], timeout=min(SAVE_SECONDS, left))
-                if not task.done() and not await to_thread.run_sync(self._save, row.id, graph, None):
+                await asyncio.wait([task], timeout=min(pause, left))
+                if task.done():
+                    break
+                took = time.monotonic()
+                if not await to_thread.run_sync(self._save, row.id, graph, None):
                     task.cancel()
                     walk.cancel()
                     return await self._finish(row.id, graph, None)  # canceled (or no longer ours)
+                # a big graph takes a while to store: save it less often than the walk runs
+                pause = max(SAVE_SECONDS, 10 * (time.monotonic() - took))
             if task.done() and not task.cancelled() and task.exception() is not None:
                 raise task.exception()  # type: ignore[misc]
         except asyncio.CancelledError:
@@ -249,6 +260,10 @@ class JobService:
             log.exception("provenance job %s failed", row.id)
             outcome, exception = "ERROR", {"exception": type(exc).__name__, "errorDetail": str(exc)[:4000],
                                           "exceptionDate": self.clock()}
+        finally:
+            for supplier in suppliers.values():
+                if isinstance(supplier, RemoteSupplier):
+                    supplier.cancel()
         await self._finish(row.id, graph, outcome, exception)
 
     def _deadline(self, row: ProvenanceJob, graph: Graph) -> dict:

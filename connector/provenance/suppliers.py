@@ -18,6 +18,7 @@ import asyncio
 import base64
 import json
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -32,6 +33,7 @@ from connector.store.models import PartTwin, TwinSubmodel
 
 REGISTRY_TYPE = "https://w3id.org/catenax/taxonomy#DigitalTwinRegistry"
 DCT_TYPE = "http://purl.org/dc/terms/type"
+SEMANTIC_ID = "https://admin-shell.io/aas/3/0/HasSemantics/semanticId"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +62,12 @@ def endpoint_of(descriptor: dict) -> tuple[str, str, str]:
                                      "(protocolInformation.subprotocolBody id=...;dspEndpoint=...)")
 
 
+def _semantic_id(dataset: dict) -> str | None:
+    value = dataset_record(dataset).get(SEMANTIC_ID)
+    value = value.get("@id") if isinstance(value, dict) else value
+    return value if isinstance(value, str) else None
+
+
 def is_registry(dataset: dict) -> bool:
     kind = dataset_record(dataset).get(DCT_TYPE)
     kind = kind.get("@id") if isinstance(kind, dict) else kind
@@ -68,13 +76,16 @@ def is_registry(dataset: dict) -> bool:
 
 class RemoteSupplier:
     def __init__(self, bpn: str, endpoints: list[Endpoint], services: Any, contracts: Contracts, *,
-                 own_bpn: str | None, timeout: float, max_bytes: int, resolve_key: Any) -> None:
+                 own_bpn: str | None, timeout: float, max_bytes: int, resolve_key: Any,
+                 prefetch: Callable[[str], bool] = lambda urn: False) -> None:
         self.bpn, self.endpoints, self.services, self.contracts = bpn, endpoints, services, contracts
         self.own_bpn, self.timeout, self.max_bytes, self.resolve_key = own_bpn or "us", timeout, max_bytes, resolve_key
+        self.prefetch = prefetch
         self.http: httpx.AsyncClient = services.client.client
         self._catalogs: dict[str, Any] = {}
-        self._edrs: dict[tuple[str, str], Any] = {}
+        self._edrs: dict[tuple[str, str], Edr | Refused] = {}  # a refusal is kept too: asked once per job
         self._locks: dict[Any, asyncio.Lock] = {}
+        self._early: set[asyncio.Task] = set()
 
     def _lock(self, key: Any) -> asyncio.Lock:
         return self._locks.setdefault(key, asyncio.Lock())
@@ -95,32 +106,64 @@ class RemoteSupplier:
                     raise Refused("DigitalTwinRequest", f"the catalog of {self.bpn} could not be read: "
                                   + "; ".join(exc.reasons), endpoint=endpoint.dsp_url) from None
                 found = catalog.get("dataset", catalog.get("dcat:dataset", []))
-                self._catalogs[endpoint.dsp_url] = [d for d in (found if isinstance(found, list) else [found])
-                                                    if isinstance(d, dict)]
+                datasets = [d for d in (found if isinstance(found, list) else [found]) if isinstance(d, dict)]
+                self._catalogs[endpoint.dsp_url] = datasets
+                self._negotiate_early(endpoint, datasets)
             return self._catalogs[endpoint.dsp_url]
+
+    def _negotiate_early(self, endpoint: Endpoint, datasets: list[dict]) -> None:
+        """Start negotiating the registry and the aspects we will want at once, side by side: every
+        twin of this supplier needs them, and one after the other they would double the wait."""
+        for dataset in datasets:
+            urn = _semantic_id(dataset)
+            if is_registry(dataset) or (urn and self.prefetch(urn)):
+                what = "the Digital Twin Registry" if is_registry(dataset) else f"the {urn.rsplit('#', 1)[-1]} asset"
+                task = asyncio.create_task(self._edr_quietly(endpoint, None if is_registry(dataset) else
+                                                             str(dataset.get("@id")), what))
+                self._early.add(task)
+                task.add_done_callback(self._early.discard)
+
+    async def _edr_quietly(self, endpoint: Endpoint, asset_id: str | None, what: str) -> None:
+        try:
+            await self._edr(endpoint, asset_id, what)
+        except Refused:
+            pass  # kept; said by the node that needs it
+
+    def cancel(self) -> None:
+        for task in list(self._early):
+            task.cancel()
 
     async def _edr(self, endpoint: Endpoint, asset_id: str | None, what: str, *, fresh: bool = False) -> Edr:
         """An EDR for ``asset_id`` (None: the registry, found by its dct:type) at ``endpoint``."""
         key = (endpoint.dsp_url, asset_id or "registry")
+        datasets = await self._catalog(endpoint)
         async with self._lock(key):
             held = self._edrs.get(key)
+            if isinstance(held, Refused):
+                raise held
             if held is not None and not (fresh and held.reused):
                 return held
-            datasets = await self._catalog(endpoint)
-            dataset = next((d for d in datasets if (d.get("@id") == asset_id if asset_id else is_registry(d))), None)
-            if not fresh and dataset is not None:
-                cached = await self.contracts.cached(endpoint.participant_id, str(dataset.get("@id")))
-                if cached is not None:
-                    self._edrs[key] = cached
-                    return cached
-            if dataset is None or offer_of(dataset) is None:
-                raise Refused("UsagePolicyValidation", f"no offer of {what} visible to {self.own_bpn} at {self.bpn} "
-                              f"({endpoint.dsp_url}): its access policy hides it from us, or there is none",
-                              endpoint=endpoint.dsp_url)
-            edr = await self.contracts.negotiate(endpoint.dsp_url, endpoint.participant_id, str(dataset["@id"]),
-                                                 offer_of(dataset), self.bpn)  # type: ignore[arg-type]
+            try:
+                edr = await self._new_edr(endpoint, datasets, asset_id, what, fresh)
+            except Refused as refusal:
+                self._edrs[key] = refusal
+                raise
             self._edrs[key] = edr
             return edr
+
+    async def _new_edr(self, endpoint: Endpoint, datasets: list[dict], asset_id: str | None, what: str,
+                       fresh: bool) -> Edr:
+        dataset = next((d for d in datasets if (d.get("@id") == asset_id if asset_id else is_registry(d))), None)
+        if not fresh and dataset is not None:
+            cached = await self.contracts.cached(endpoint.participant_id, str(dataset.get("@id")))
+            if cached is not None:
+                return cached
+        if dataset is None or offer_of(dataset) is None:
+            raise Refused("UsagePolicyValidation", f"no offer of {what} visible to {self.own_bpn} at {self.bpn} "
+                          f"({endpoint.dsp_url}): its access policy hides it from us, or there is none",
+                          endpoint=endpoint.dsp_url)
+        return await self.contracts.negotiate(endpoint.dsp_url, endpoint.participant_id, str(dataset["@id"]),
+                                              offer_of(dataset), self.bpn)  # type: ignore[arg-type]
 
     # --- HTTP to the supplier's data plane ------------------------------------------------------------
 
