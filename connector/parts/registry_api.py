@@ -48,12 +48,16 @@ def _json(body: bytes, field: str = "body") -> Any:
 
 
 def _asset_ids(values: list[str]) -> list[dict]:
-    links = []
+    """The look-up's links: each ``assetIds`` value base64url-encoded JSON (AAS v3), or, as older
+    clients send it, the JSON itself (an object, or an array of them)."""
+    links: list = []
     for i, value in enumerate(values):
-        raw = _json(unb64url(value, f"assetIds[{i}]").encode(), f"assetIds[{i}]")
-        if isinstance(raw, dict):  # a SpecificAssetId may come whole; its externalSubjectId is not a filter
-            raw = {k: v for k, v in raw.items() if k != "externalSubjectId"}
-        links.append(raw)
+        text = value.strip()
+        raw = _json(text.encode() if text[:1] in "[{" else unb64url(value, f"assetIds[{i}]").encode(), f"assetIds[{i}]")
+        for link in raw if isinstance(raw, list) else [raw]:
+            if isinstance(link, dict):  # a SpecificAssetId may come whole; its externalSubjectId is not a filter
+                link = {k: v for k, v in link.items() if k != "externalSubjectId"}
+            links.append(link)
     return links
 
 

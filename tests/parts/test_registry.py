@@ -136,6 +136,8 @@ def test_lookup_by_query_and_by_links(achsen: TestClient) -> None:
     wrong = b64(json.dumps({"name": "partInstanceId", "value": "AX-2026-999999"}))
     assert achsen.get(f"{R}/lookup/shells", params=[("assetIds", one), ("assetIds", wrong)]).json()["result"] == []
     assert len(achsen.post(f"{R}/lookup/shellsByAssetLink", json=[{"name": "van", "value": "secret"}]).json()["result"]) == 1
+    plain = json.dumps([{"name": "partInstanceId", "value": "AX-2026-000123"}])  # older clients send JSON as is
+    assert len(achsen.get(f"{R}/lookup/shells", params={"assetIds": plain}).json()["result"]) == 1
 
 
 @pytest.fixture
