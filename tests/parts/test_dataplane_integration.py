@@ -156,7 +156,7 @@ def test_what_names_another_bpn_is_invisible(world) -> None:  # type: ignore[no-
     motorwerke, achsen, nordguss = world["motorwerke"], world["achsen"], world["nordguss"]
     # Motorwerke's vehicles name no one: closed by default, Achsen finds nothing
     endpoint, token = achsen.edr(motorwerke, "digital-twin-registry")
-    auth = {"Authorization": token}
+    auth = {"Authorization": token, "Edc-Bpn": MOTORWERKE}  # a BPN header the caller chose counts for nothing
     link = [{"name": "globalAssetId", "value": VEHICLE}]
     assert httpx.post(f"{endpoint}/lookup/shellsByAssetLink", headers=auth, json=link).json()["result"] == []
     assert httpx.get(f"{endpoint}/shell-descriptors", headers=auth).json()["result"] == []
@@ -174,3 +174,27 @@ def test_what_names_another_bpn_is_invisible(world) -> None:  # type: ignore[no-
     shell = httpx.get(f"{endpoint}/shell-descriptors/{b64(found[0])}", headers={"Authorization": token}).json()
     assert shell["globalAssetId"] == BATCH
     assert {s["name"] for s in shell["specificAssetIds"]} >= {"manufacturerId", "batchId", "manufacturerPartId"}
+
+
+def test_once_the_access_policy_names_it_the_customer_climbs_from_the_batch(world) -> None:  # type: ignore[no-untyped-def]
+    motorwerke, nordguss = world["motorwerke"], world["nordguss"]
+    policy = nordguss.call("GET", "/v3/policydefinitions/achsen-only").json()
+    widened = {"@context": ["https://w3id.org/catenax/2025/9/policy/context.jsonld",
+                            "https://w3id.org/dspace/2025/1/odrl-profile.jsonld", VOCAB],
+               "@id": "achsen-only", "policy": {"@type": "Set", "permission": [{"action": "access", "constraint": [
+                   {"leftOperand": "BusinessPartnerNumber", "operator": "isAnyOf",
+                    "rightOperand": [ACHSEN, MOTORWERKE]}]}]}}
+    assert policy["@id"] == "achsen-only"
+    assert nordguss.call("PUT", "/v3/policydefinitions/achsen-only", widened).status_code == 204
+    assert motorwerke.sees_offer(nordguss, "digital-twin-registry")
+    endpoint, token = motorwerke.edr(nordguss, "digital-twin-registry")
+    found = httpx.post(f"{endpoint}/lookup/shellsByAssetLink", headers={"Authorization": token},
+                       json=[{"name": "globalAssetId", "value": BATCH}]).json()["result"]
+    shell = httpx.get(f"{endpoint}/shell-descriptors/{b64(found[0])}", headers={"Authorization": token}).json()
+    usage = "urn:samm:io.catenax.single_level_usage_as_built:4.0.0#SingleLevelUsageAsBuilt"
+    [descriptor] = [d for d in shell["submodelDescriptors"] if d["semanticId"]["keys"][0]["value"] == usage]
+    href = descriptor["endpoints"][0]["protocolInformation"]["href"]
+    _, sub_token = motorwerke.edr(nordguss, "submodels-SingleLevelUsageAsBuilt-4.0.0")
+    document = httpx.get(href, headers={"Authorization": sub_token}).json()
+    parents = {(r.parent_id, r.bpn) for r in read_submodel(usage, document)}
+    assert parents == {(MODULE, ACHSEN), ("urn:uuid:7802f168-cfff-4ff7-9d56-c6976d7575f2", ACHSEN)}
