@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from connector.config import ConfigError, load_settings
 
@@ -33,17 +34,17 @@ def import_file(
         settings = load_settings(config)
         items = json.loads(file.read_text())
     except ConfigError as exc:
-        err.print(f"[red]config error:[/red] {exc}")
+        err.print(f"[red]config error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from exc
     except (OSError, ValueError) as exc:
-        err.print(f"[red]{file}: cannot read it as JSON:[/red] {exc}")
+        err.print(f"[red]{escape(str(file))}: cannot read it as JSON:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from exc
     services = build(settings)
     try:
         services.db.migrate()
         summary = services.parts.importer.run(items, policy=policy, access_policy=access_policy)
     except ServiceError as exc:
-        err.print(f"[red]{file}: nothing imported:[/red] {'; '.join(exc.reasons)}")
+        err.print(f"[red]{escape(str(file))}: nothing imported:[/red] {escape('; '.join(exc.reasons))}")
         raise typer.Exit(1) from exc
     finally:
         services.db.dispose()
