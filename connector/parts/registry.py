@@ -171,17 +171,18 @@ class Registry:
                                                    f"{asset_kind!r}", path="assetKind")
         after = unb64url(cursor, "cursor") if cursor else ""
         found: list[dict] = []
+        # a peer may see few of many twins: read wider chunks for it, and submodels of visible twins only
+        chunk = limit + 1 if viewer.owner else max(limit + 1, 500)
         with self.db.read() as session:
-            while len(found) <= limit:  # invisible twins are skipped, so fetch until the page is full
+            while len(found) <= limit:
                 rows = list(session.exec(select(PartTwin).where(PartTwin.id > after, PartTwin.created_at > (
-                    created_after if created_after is not None else -1)).order_by(PartTwin.id).limit(limit + 1)))
+                    created_after if created_after is not None else -1)).order_by(PartTwin.id).limit(chunk)))
                 if not rows:
                     break
-                submodels = self._submodels(session, [r.id for r in rows])
-                for row in rows:
-                    shown = view(row.descriptor, submodels[row.id], viewer)
-                    if shown is not None and asset_kind in (None, row.descriptor.get("assetKind")):
-                        found.append(shown)
+                shown = [(row.id, v) for row in rows if asset_kind in (None, row.descriptor.get("assetKind"))
+                         and (v := view(row.descriptor, [], viewer)) is not None]
+                submodels = self._submodels(session, [twin_id for twin_id, _ in shown])
+                found += [{**v, "submodelDescriptors": submodels[twin_id]} for twin_id, v in shown]
                 after = rows[-1].id
         return _paged(found, limit, lambda d: d["id"])
 

@@ -163,5 +163,8 @@ def test_a_peer_sees_only_what_names_its_bpn(registry: Registry) -> None:
     assert registry.lookup(Viewer(NGUSS), [{"name": "van", "value": "secret"}])["result"] == []  # closed by default
     assert registry.lookup(OWNER, [{"name": "van", "value": "secret"}])["result"] == [doc["id"]]
     assert registry.lookup(Viewer(None), [])["result"] == [doc["id"]]  # through the public id only
+    listed = registry.shells(Viewer(MOTORWERKE))["result"]
+    assert [d["id"] for d in listed] == [doc["id"]] and listed[0]["submodelDescriptors"] == doc["submodelDescriptors"]
+    assert registry.shells(Viewer("BPNL00000000OTHR"))["result"] == []
     hidden = {**doc, "specificAssetIds": [s for s in doc["specificAssetIds"] if s["name"] == "van"]}
     assert view(hidden, [], Viewer(MOTORWERKE)) is None
