@@ -14,9 +14,10 @@ In one run, on 127.0.0.1, for each chain size N (default 100, 250, 500, 1000 par
    agreements and EDRs. Every part costs a registry lookup, a shell descriptor and a signed BOM
    (verified against the supplier's DID) fetched through the supplier's data plane.
 
-Reported per N: wall time of the cold and the warm job (POST to the 200), parts reached,
-relationships, tombstones, and how the time grows with N (target: 1,000 parts under 10 s, growth
-linear). The ten processes share the machine's cores with the traversal.
+Reported per N: wall time of the cold and the warm job (POST to the 200), the CPU time the ten
+processes spent on each job (user + system, from /proc: on a shared machine the wall time depends
+on the load, the CPU time much less), parts reached, relationships, tombstones (their reasons on
+stderr), and how the time grows with N (target: 1,000 parts under 10 s, growth linear).
 
 Usage: python bench/provenance.py [--sizes 100,250,500,1000] [--json results.json]
 """
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import secrets
 import shutil
@@ -111,6 +113,15 @@ class Company:
                              headers={"X-Api-Key": self.api_key})
 
 
+def cpu_seconds(companies: list["Company"]) -> float:
+    """user + system CPU time the connector processes have used so far (Linux /proc)."""
+    total = 0
+    for company in companies:
+        fields = Path(f"/proc/{company.process.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (counted after the comm field)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def run_job(oem: Company, root: str) -> tuple[float, dict]:
     started = time.perf_counter()
     created = oem.call("POST", "/irs/jobs", {"key": {"globalAssetId": root, "bpn": bpn(0)}, "direction": "downward"})
@@ -139,12 +150,18 @@ def measure(n: int, workdir: Path) -> dict:
             company.call("POST", "/v3/parts/import", items[company.index]).raise_for_status()
         imported = time.perf_counter() - started
         oem = companies[0]
+        cpu = cpu_seconds(companies)
         cold, first = run_job(oem, root)
+        cpu_cold, cpu = cpu_seconds(companies) - cpu, cpu_seconds(companies)
         warm, second = run_job(oem, root)
+        cpu_warm = cpu_seconds(companies) - cpu
         for answer in (first, second):
             assert answer["job"]["state"] == "COMPLETED", answer["job"]
+            for stone in answer["tombstones"]:
+                print("tombstone:", stone["processingError"]["errorDetail"], file=sys.stderr)
         return {"parts": n, "relationships_expected": edges, "import_s": round(imported, 2),
                 "cold_s": round(cold, 3), "warm_s": round(warm, 3),
+                "cpu_cold_s": round(cpu_cold, 2), "cpu_warm_s": round(cpu_warm, 2),
                 "parts_reached": len(second["nodes"]), "relationships": len(second["relationships"]),
                 "tombstones": len(second["tombstones"]),
                 "verified": sum(1 for node in second["nodes"] if node.get("signature") == "verified")}
@@ -171,16 +188,17 @@ def main() -> None:
     base = rows[0]
     print(f"\n{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.system()} {platform.machine()}, "
           f"Python {platform.python_version()}")
-    print("| parts | relationships | reached | verified | tombstones | cold job | warm job | warm s per 100 parts |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| parts | relationships | reached | verified | tombstones | cold job | warm job | CPU cold | CPU warm |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         print(f"| {row['parts']} | {row['relationships']} | {row['parts_reached']} | {row['verified']} | "
-              f"{row['tombstones']} | {row['cold_s']:.2f} s | {row['warm_s']:.2f} s | "
-              f"{100 * row['warm_s'] / row['parts']:.3f} s |")
+              f"{row['tombstones']} | {row['cold_s']:.2f} s | {row['warm_s']:.2f} s | {row['cpu_cold_s']:.1f} s | "
+              f"{row['cpu_warm_s']:.1f} s |")
     if len(rows) > 1:
         last = rows[-1]
         print(f"\ngrowth {base['parts']} → {last['parts']} parts (x{last['parts'] / base['parts']:g}): "
-              f"warm x{last['warm_s'] / base['warm_s']:.2f}, cold x{last['cold_s'] / base['cold_s']:.2f}")
+              f"warm x{last['warm_s'] / base['warm_s']:.2f}, cold x{last['cold_s'] / base['cold_s']:.2f}, "
+              f"CPU warm x{last['cpu_warm_s'] / base['cpu_warm_s']:.2f}")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
 

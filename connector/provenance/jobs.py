@@ -68,7 +68,7 @@ class JobService:
     # --- staff's side (blocking: routes call these from a thread) ------------------------------------
 
     def register(self, parameter: JobParameter) -> ProvenanceJob:
-        if self.directory.is_own(parameter.bpn) and not local_twin_exists(self.db, parameter.global_asset_id):
+        if self.directory.is_own(parameter.bpn) and not local_twin_exists(self.services.parts.registry, parameter.global_asset_id):
             raise NotFound("job.unknown-part", f"key.globalAssetId: no part {parameter.global_asset_id} in our own "
                                                f"registry ({parameter.bpn}); import it first, or name its owner's BPN",
                            path="key.globalAssetId")
@@ -203,7 +203,7 @@ class JobService:
             async with lock:
                 if bpn not in made:
                     if self.directory.is_own(bpn):
-                        made[bpn] = LocalSupplier(bpn, self.db)
+                        made[bpn] = LocalSupplier(bpn, self.services.parts.registry)
                     else:
                         try:
                             endpoints = await to_thread.run_sync(self.directory.lookup, bpn)

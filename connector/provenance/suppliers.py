@@ -15,21 +15,19 @@ ourselves); its data needs no signature check (``own``).
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from anyio import to_thread
-from sqlmodel import select
 
-from connector.parts.models import normal_id
+from connector.parts.registry import OWNER, b64url
 from connector.provenance.contracts import Contracts, Edr, Refused, offer_of
 from connector.provenance.directory import Endpoint
 from connector.services.remote_catalog import CounterPartyError, RemoteCatalog, dataset_record
-from connector.store.models import PartTwin, TwinSubmodel
+from connector.store.models import TwinSubmodel
 
 REGISTRY_TYPE = "https://w3id.org/catenax/taxonomy#DigitalTwinRegistry"
 DCT_TYPE = "http://purl.org/dc/terms/type"
@@ -43,10 +41,6 @@ class Fetched:
     signature: str  # verified | unsigned | invalid | own
     signer: str | None = None
     detail: str | None = None
-
-
-def b64url(text: str) -> str:
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
 def endpoint_of(descriptor: dict) -> tuple[str, str, str]:
@@ -287,18 +281,14 @@ def _reason(body: Any) -> str:
 
 
 class LocalSupplier:
-    """Our own parts, read from our registry tables: we see every twin and every submodel."""
+    """Our own parts, read from our own registry with the owner's view: every twin, every submodel."""
 
-    def __init__(self, bpn: str, db: Any) -> None:
-        self.bpn, self.db = bpn, db
+    def __init__(self, bpn: str, registry: Any) -> None:
+        self.bpn, self.registry = bpn, registry
 
     def _shell(self, part: str) -> dict | None:
-        with self.db.read() as session:
-            twin = session.exec(select(PartTwin).where(PartTwin.global_key == normal_id(part))).first()
-            if twin is None:
-                return None
-            subs = session.exec(select(TwinSubmodel).where(TwinSubmodel.twin_id == twin.id)).all()
-        return {**twin.descriptor, "submodelDescriptors": [s.descriptor for s in subs]}
+        found = self.registry.lookup(OWNER, [{"name": "globalAssetId", "value": part}]).get("result") or []
+        return self.registry.shell(OWNER, found[0]) if found else None
 
     async def shell(self, part: str) -> tuple[dict, str | None]:
         found = await to_thread.run_sync(self._shell, part)
@@ -307,7 +297,7 @@ class LocalSupplier:
         return found, None
 
     def _payload(self, descriptor: dict) -> Any:
-        with self.db.read() as session:
+        with self.registry.db.read() as session:
             row = session.get(TwinSubmodel, descriptor.get("id"))
         return row.payload if row is not None else None
 
@@ -318,8 +308,6 @@ class LocalSupplier:
         return Fetched(payload, None, "own")
 
 
-def local_twin_exists(db: Any, part: str) -> bool:
+def local_twin_exists(registry: Any, part: str) -> bool:
     """For ``POST /irs/jobs``: is ``part`` one of our own twins? (an unknown part is a 404 at once)"""
-    with db.read() as session:
-        return session.exec(select(PartTwin.id).where(PartTwin.global_key == normal_id(part))).first() is not None
-
+    return bool(registry.lookup(OWNER, [{"name": "globalAssetId", "value": part}]).get("result"))
