@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import difflib
 import json
+import logging
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from connector.parts.registry import Registry, Viewer, unb64url
 from connector.services.errors import InvalidRequest, NotFound, ServiceError
+
+log = logging.getLogger("pontis.registry")
 
 PROFILES = ["https://admin-shell.io/aas/API/3/1/AssetAdministrationShellRegistryServiceSpecification/SSP-001",
             "https://admin-shell.io/aas/API/3/1/DiscoveryServiceSpecification/SSP-001"]
@@ -75,6 +78,8 @@ def answer(registry: Registry, viewer: Viewer, method: str, path: str, query: st
     try:
         return _route(registry, viewer, method, path.strip("/"), parse_qs(query, keep_blank_values=True), body, writable)
     except ServiceError as exc:
+        who = "owner" if viewer.owner else viewer.bpn
+        log.info("registry %s /%s for %s refused (%d): %s", method, path, who, exc.status, "; ".join(exc.reasons))
         return exc.status, result(exc.status, "; ".join(exc.reasons), registry.clock())
 
 

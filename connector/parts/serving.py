@@ -13,6 +13,7 @@ Two data-address types, registered with the data plane's ``Sources`` by the cont
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import unquote
@@ -26,6 +27,8 @@ from connector.parts.models import normal_id
 from connector.services.dataflow.sources import DataRequest, Reply
 from connector.services.edr import EdrError
 from connector.store.models import PartTwin, TwinSubmodel
+
+log = logging.getLogger("pontis.registry")
 
 REGISTRY_SOURCE, SUBMODEL_SOURCE = "PontisRegistry", "PontisSubmodels"
 MAX_BODY = 1 << 20
@@ -84,6 +87,7 @@ class PartSources:
         part = unquote(parts[1])
         payload = await to_thread.run_sync(self._payload, part, aspect, viewer_of(request, self.owner_bpn))
         if payload is None:
+            log.info("submodel %s of part %s not served to %s", aspect, part, (request.consumer or {}).get("bpn"))
             return _reply(404, result(404, f"part {part}: no {aspect.rsplit('#', 1)[-1]} submodel here "
                                            "(unknown part, no such aspect, or not shared with you)", now))
         if self.signer is not None and "proof" not in payload:
