@@ -102,3 +102,11 @@ def test_a_named_policy_must_exist(achsen: TestClient) -> None:
     achsen.post("/management/v3/parts/import", json=chain("achsen"))
     answer = achsen.post("/management/v3/parts/import?accessPolicy=part-data-acess", json=chain("achsen"))
     assert "closest: part-data-access" in answer.json()[0]["message"]
+
+
+def test_an_empty_file_offers_the_registry_alone(achsen: TestClient) -> None:
+    answer = achsen.post("/management/v3/parts/import", json=[])
+    assert answer.status_code == 200 and answer.json()["assets"] == ["digital-twin-registry"]
+    assert counts(achsen) == (0, 1)
+    refused = achsen.post("/management/v3/parts/import", json={"aspect": "x"})
+    assert refused.status_code == 400 and "JSON array" in refused.json()[0]["message"]
