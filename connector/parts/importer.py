@@ -96,7 +96,8 @@ def read_items(items: Any) -> list[Item]:
             raise InvalidRequest("parts.invalid", str(exc), path=exc.field) from None
         visible = raw.get("visibleTo", [])
         if not isinstance(visible, list):
-            raise InvalidRequest("parts.visibleTo", f"{where}.visibleTo: expected an array of BPNLs", path=f"{where}.visibleTo")
+            raise InvalidRequest("parts.visibleTo", f"{where}.visibleTo: expected an array of BPNLs",
+                                 path=f"{where}.visibleTo")
         for j, bpn in enumerate(visible):
             if not isinstance(bpn, str) or not BPNL.match(bpn):
                 raise InvalidRequest("parts.visibleTo", f"{where}.visibleTo[{j}]: expected a legal entity's BPN like "

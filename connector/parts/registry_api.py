@@ -119,7 +119,8 @@ def _route(registry: Registry, viewer: Viewer, method: str, path: str, query: di
     if parts == ["lookup", "shellsByAssetLink"]:
         _allowed(method, ("POST",), writable, path)
         return 200, registry.lookup(viewer, _json(body), limit, cursor)
-    if not parts or parts[0] != "shell-descriptors" or len(parts) > 4 or (len(parts) > 2 and parts[2] != "submodel-descriptors"):
+    shaped = parts[:1] == ["shell-descriptors"] and len(parts) <= 4 and parts[2:3] in ([], ["submodel-descriptors"])
+    if not shaped:
         raise NotFound("registry.path", f"/{path}: not a registry path; expected shell-descriptors[/{{id}}"
                                         "[/submodel-descriptors[/{id}]]], lookup/shells, lookup/shellsByAssetLink "
                                         "or description")

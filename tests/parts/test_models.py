@@ -77,9 +77,9 @@ def mutations(model: m.AspectModel, example: dict) -> list[tuple[str, dict]]:
                    lambda d: d["manufacturingInformation"]["sites"][0].__setitem__("function", "assembly"))
             mutate("local id key unknown", lambda d: d["localIdentifiers"][0].__setitem__("key", "serialNo"))
         if "partSitesInformationAsPlanned" in example:
+            site = "siteId" if "siteId" in example["partSitesInformationAsPlanned"][0] else "catenaXsiteId"
             mutate("planned site not a BPNS",
-                   lambda d: d["partSitesInformationAsPlanned"][0].__setitem__(
-                       "siteId" if "siteId" in d["partSitesInformationAsPlanned"][0] else "catenaXsiteId", "BPNL1234567890ZZ"))
+                   lambda d: d["partSitesInformationAsPlanned"][0].__setitem__(site, "BPNL1234567890ZZ"))
     return out
 
 
