@@ -22,6 +22,12 @@ from connector.identity.did import DidResolver
 from connector.identity.wallet import new_key_file
 from connector.parts.models import read_submodel
 from connector.services.documents import verify_received
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from tests.dataplane.backend import ThreadServer
 from tests.integration.conftest import PEER_CLAIMS, Node
 from tests.parts.conftest import ACHSEN, MOTORWERKE, NGUSS, chain
 
@@ -51,7 +57,8 @@ class Company(Node):
             participant_id=self.did, bpn=self.bpn, name=self.name, port=self.port,
             database_url=f"sqlite:///{self.workdir / (self.name + '.db')}", api_key=self.api_key, token=self.token,
             peers=[{"id": p.did, "token": p.token, "dsp_url": p.dsp, "bpn": p.bpn, "claims": PEER_CLAIMS}
-                   for p in peers]) + f'\n[identity]\nkey_file = "{key_file}"\nallow_insecure_did_web = true\n')
+                   for p in peers]) + f'\n[identity]\nkey_file = "{key_file}"\nallow_insecure_did_web = true\n'
+                                     '[dataplane]\nallowlist = ["127.0.0.1"]\n')
         self.start()
 
     def call(self, method: str, path: str, body: object = None) -> httpx.Response:
@@ -198,3 +205,43 @@ def test_once_the_access_policy_names_it_the_customer_climbs_from_the_batch(worl
     document = httpx.get(href, headers={"Authorization": sub_token}).json()
     parents = {(r.parent_id, r.bpn) for r in read_submodel(usage, document)}
     assert parents == {(MODULE, ACHSEN), ("urn:uuid:7802f168-cfff-4ff7-9d56-c6976d7575f2", ACHSEN)}
+
+
+def test_a_submodel_on_the_company_backend_is_reached_the_same_way(world) -> None:  # type: ignore[no-untyped-def]
+    """An HttpData asset still serves submodels: the registry points at it like at our own ones."""
+    achsen, motorwerke = world["achsen"], world["motorwerke"]
+
+    async def aspect(request: Request) -> JSONResponse:
+        return JSONResponse({"from": "backend", "path": request.path_params["rest"]})
+
+    backend = ThreadServer(Starlette(routes=[Route("/aspects/{rest:path}", aspect)])).start()
+    try:
+        asset = {"@context": VOCAB, "@id": "backend-quality", "properties": {"name": "quality data from our backend"},
+                 "dataAddress": {"@type": "DataAddress", "type": "HttpData", "baseUrl": backend.url + "/aspects",
+                                 "proxyPath": "true"}}
+        assert achsen.call("POST", "/v3/assets", asset).status_code == 200
+        assert achsen.call("POST", "/v3/contractdefinitions", {
+            "@context": VOCAB, "@id": "offer-backend-quality", "accessPolicyId": "part-data-access",
+            "contractPolicyId": "part-data-usage", "assetsSelector": [{"operandLeft": "https://w3id.org/edc/v0.0.1/ns/id",
+                                                                       "operator": "=", "operandRight": "backend-quality"}]
+        }).status_code == 200
+        shell = {"id": "urn:uuid:9e0c8d4f-2b1a-4c3d-8e5f-6a7b8c9d0e1f", "specificAssetIds": [
+            {"name": "partInstanceId", "value": "AX-Q-77", "externalSubjectId": {
+                "type": "ExternalReference", "keys": [{"type": "GlobalReference", "value": MOTORWERKE}]}}],
+            "submodelDescriptors": [{"id": "urn:uuid:1f2e3d4c-5b6a-4798-8a9b-0c1d2e3f4a5b", "semanticId": {
+                "type": "ExternalReference", "keys": [{"type": "GlobalReference", "value": "urn:example:quality:1.0.0"}]},
+                "endpoints": [{"interface": "SUBMODEL-3.0", "protocolInformation": {
+                    "href": f"{achsen.base}/api/public/AX-Q-77", "subprotocol": "DSP",
+                    "subprotocolBody": f"id=backend-quality;dspEndpoint={achsen.dsp}"}}]}]}
+        assert achsen.call("POST", "/v3/registry/shell-descriptors", shell).status_code == 201
+        endpoint, token = motorwerke.edr(achsen, "digital-twin-registry")
+        [found] = httpx.post(f"{endpoint}/lookup/shellsByAssetLink", headers={"Authorization": token},
+                             json=[{"name": "partInstanceId", "value": "AX-Q-77"}]).json()["result"]
+        seen = httpx.get(f"{endpoint}/shell-descriptors/{b64(found)}", headers={"Authorization": token}).json()
+        info = seen["submodelDescriptors"][0]["endpoints"][0]["protocolInformation"]
+        asset_id = dict(p.split("=", 1) for p in info["subprotocolBody"].split(";"))["id"]
+        _, backend_token = motorwerke.edr(achsen, asset_id)
+        got = httpx.get(info["href"], headers={"Authorization": backend_token})
+        assert got.status_code == 200 and got.json() == {"from": "backend", "path": "AX-Q-77"}
+    finally:
+        backend.stop()
