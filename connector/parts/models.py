@@ -18,7 +18,12 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
 
-SCHEMAS = Path(__file__).resolve().parents[2] / "schemas" / "parts"
+from connector.jsonld.loader import schemas_dir
+
+def schemas() -> Path:
+    """``schemas/parts``, under the schemas folder the JSON-LD loader uses (``$PONTIS_SCHEMAS_DIR``)."""
+    return schemas_dir() / "parts"
+
 
 IDENTITY, BOM, USAGE = "identity", "bom", "usage"
 PART_INSTANCE, PART_TYPE = "PartInstance", "PartType"
@@ -99,7 +104,7 @@ def aspect(urn: Any, field: str = "aspect") -> AspectModel:
 @lru_cache(maxsize=None)
 def _schema(urn: str) -> dict:
     model = ASPECTS[urn]
-    return json.loads((SCHEMAS / f"{model.namespace.removeprefix('io.catenax.')}-{model.version}.json").read_text())
+    return json.loads((schemas() / f"{model.namespace.removeprefix('io.catenax.')}-{model.version}.json").read_text())
 
 
 @lru_cache(maxsize=None)

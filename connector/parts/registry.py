@@ -19,13 +19,12 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 from jsonschema import Draft202012Validator
 from sqlalchemy import delete, insert
 from sqlmodel import Session, select
 
-from connector.parts.models import first_error, normal_id
+from connector.parts.models import first_error, normal_id, schemas
 from connector.services.errors import Conflict, InvalidRequest, NotFound
 from connector.store import Database
 from connector.store.models import PartTwin, TwinAssetId, TwinSubmodel
@@ -35,7 +34,6 @@ PUBLIC_NAMES = ("manufacturerPartId", "assetLifecyclePhase")
 GLOBAL_ASSET_ID = "globalAssetId"
 DEFAULT_LIMIT, MAX_LIMIT = 100, 10_000
 ASSET_KINDS = ("Instance", "NotApplicable", "Role", "Type")
-SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "parts" / "aas-shell-descriptor.json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +68,7 @@ def unb64url(value: str, field: str) -> str:
 
 @lru_cache(maxsize=None)
 def _validators() -> dict[str, Draft202012Validator]:
-    schema = json.loads(SCHEMA.read_text())
+    schema = json.loads((schemas() / "aas-shell-descriptor.json").read_text())
     defs = {"$defs": schema["$defs"]}
     return {"shell": Draft202012Validator(schema),
             "submodel": Draft202012Validator({**defs, "$ref": "#/$defs/SubmodelDescriptor"}),
