@@ -34,12 +34,17 @@ def create_app(settings: Settings, container: Container | None = None, *, run_wo
         pact = getattr(app.state, "pact", None)  # the PACT API ([pact]): its start-up files and events
         if pact is not None:
             await pact.start()
+        # provenance traversal jobs (connector.provenance.jobs) are rows advanced by their own worker
+        jobs_task = asyncio.create_task(app.state.provenance_jobs.run()) if run_worker else None
         log.info("connector %s serving DSP at %s", settings.participant_id, settings.dsp_url)
         try:
             yield
         finally:
             if pact is not None:
                 await pact.stop()
+            app.state.provenance_jobs.stop()
+            if jobs_task is not None:
+                await asyncio.wait([jobs_task], timeout=5)
             services.worker.stop()
             if exchange is not None:
                 exchange.stop()
@@ -58,6 +63,9 @@ def create_app(settings: Settings, container: Container | None = None, *, run_wo
 
     app = FastAPI(title="Pontis connector", version="0.1.0", lifespan=lifespan)
     app.state.services = services
+    from connector.provenance.jobs import JobService
+
+    app.state.provenance_jobs = JobService(services, clock=services.negotiations.clock)
 
     from connector.dsp import router as dsp_router
     from connector.dsp import well_known_router
@@ -74,6 +82,9 @@ def create_app(settings: Settings, container: Container | None = None, *, run_wo
     from connector.management import router as management_router
 
     app.include_router(management_router)
+    from connector.management.irs import router as irs_router
+
+    app.include_router(irs_router)
     from connector.dataplane import router as dataplane_router
 
     app.include_router(dataplane_router)

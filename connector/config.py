@@ -178,6 +178,25 @@ class IdentitySettings(BaseModel):
     offer_verification: Literal["require", "verify-if-present", "ignore"] = "verify-if-present"
 
 
+class ProvenanceSettings(BaseModel):
+    """``[provenance]``: traversal jobs (connector.provenance): how long they and their calls may take."""
+
+    model_config = {"extra": "forbid"}
+
+    # a job still running after this is ended (ERROR) with what it had found; unreached parts become tombstones
+    job_deadline_seconds: float = 120.0
+    # each call to a peer (catalog, registry, submodel) and each negotiation wait
+    call_timeout_seconds: float = 10.0
+    negotiation_timeout_seconds: float = 30.0
+    # a relationship aspect naming more children than this is not followed (the node gets a tombstone)
+    max_children_per_node: int = Field(default=10_000, ge=1)
+    # answers larger than this are refused (bytes)
+    max_answer_bytes: int = Field(default=32 << 20, ge=1024)
+    # calls in flight per job, and jobs run at once by this connector
+    concurrency: int = Field(default=32, ge=1)
+    jobs_at_once: int = Field(default=4, ge=1)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PONTIS_", env_nested_delimiter="__", extra="forbid")
 
@@ -216,6 +235,7 @@ class Settings(BaseSettings):
     # the PACT API for PACT (WBCSD Pathfinder) tools; absent = not served
     pact: PactSettings | None = None
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
+    provenance: ProvenanceSettings = Field(default_factory=ProvenanceSettings)
     # names this replica's row leases; a restarted replica takes back what it held when it died.
     # Replicas sharing one PostgreSQL database need distinct node ids.
     node_id: str | None = None

@@ -188,6 +188,11 @@ def run_demo(workdir: Path, *, keep_running: bool = False) -> int:
         for node in nodes.values():
             wait_ready(node.process)
         Story(nodes, issuer, workdir, console).run()
+        # --- provenance (issue 10): demo-story steps 5-7, after the footprint steps ---
+        from connector.cli.demo_provenance import ProvenanceSteps
+
+        ProvenanceSteps(nodes, issuer, workdir, console).run()
+        # --- end provenance ---
         if keep_running:
             Story.urls(nodes, issuer, console)
             console.print("\nThe data space stays up; press Ctrl-C to stop it.")

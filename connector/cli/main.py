@@ -34,6 +34,13 @@ _fetch.register(app)  # fetch: catalog → negotiate → transfer → download
 from connector.cli import pcf as _pcf  # noqa: E402
 
 _pcf.register(app)  # pcf import | request | rollup
+from connector.cli import parts as _parts  # noqa: E402
+
+app.add_typer(_parts.app, name="parts")  # parts import
+
+from connector.cli import provenance as _provenance  # noqa: E402
+
+_provenance.register(app)  # provenance: a part's supply chain, hop by hop (IRS jobs)
 
 
 @app.command()

@@ -26,6 +26,7 @@ from connector.management import (
     footprints,
     groups,
     negotiations,
+    parts,
     policies,
     transfers,
 )
@@ -33,7 +34,7 @@ from connector.management.deps import require_api_key
 
 router = APIRouter(prefix=MANAGEMENT_PATH, dependencies=[Depends(require_api_key)])
 for _module in (assets, policies, contracts, catalog, negotiations, agreements, groups, explain, accepted,
-                transfers, edrs, footprints):
+                transfers, edrs, footprints, parts):
     router.include_router(_module.router)
 router.include_router(agreements.sdk_alias)
 

@@ -85,6 +85,8 @@ def _offer_side(settings: Settings, db: Database, catalog: CatalogService, ident
         allow_insecure_localhost=settings.identity.allow_insecure_did_web,
         ttl_seconds=settings.identity.did_cache_seconds, fetch=DocumentFetch(guard))
     return OfferVerifier(resolver, settings.identity.offer_verification)
+    # part data: the Digital Twin Registry, served submodels, the importer (connector.parts.service.Parts)
+    parts: Any = None
 
 
 def static_authenticator(settings: Settings) -> StaticTokenAuthenticator:
@@ -189,9 +191,12 @@ def build(settings: Settings, *, clock=wall_clock_ms, client: DspClient | None =
                                batch=settings.worker_batch, owner=settings.worker_owner,
                                sweep=consumer_edrs.sweep, sweep_seconds=settings.edr_sweep_seconds)
     negotiations.wake = transfers.wake = worker.wake
+    from connector.parts.service import build_parts
+
+    parts = build_parts(settings, db, clock=clock, identity=identity, sources=dataflows.sources)
     container = Container(settings, db, authenticator, catalog, negotiations, transfers, edrs, client, worker,
                           identity=identity, dataflows=dataflows, consumer_edrs=consumer_edrs, guard=guard,
-                          offer_verifier=offer_verifier)
+                          offer_verifier=offer_verifier, parts=parts)
     from connector.services.pcf_exchange import attach
 
     attach(container)

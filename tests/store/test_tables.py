@@ -22,10 +22,13 @@ from connector.store.models import (
     Negotiation,
     OutgoingMessage,
     PcfExchangeRequest,
+    PartTwin,
     PolicyDefinition,
     ReceivedFootprint,
     ReceivedMessage,
     TransferProcess,
+    TwinAssetId,
+    TwinSubmodel,
 )
 
 # beyond 2**31 (an INTEGER column would overflow on PostgreSQL) and beyond 2**32 ms
@@ -98,8 +101,13 @@ ROWS: list[SQLModel] = [
                        product_id="NG-WC-400", status="pending", update=True, legacy=True, footprint_id="f-1",
                        message="bitte — ü", error=None, attempts=2, next_attempt_at=LATE_MS, created_at=MS,
                        updated_at=MS),
+    PartTwin(id="urn:uuid:twin-1", global_key="5b1d0e8a-3c2f-4a6b-9d7e-1f0a2b3c4d5e", descriptor=NESTED,
+             created_at=MS, updated_at=LATE_MS),
+    TwinAssetId(twin_id="urn:uuid:twin-1", name="partInstanceId", value="AX-2026-000123 ü"),
+    TwinSubmodel(id="urn:uuid:sm-1", twin_id="urn:uuid:twin-1", semantic_id="urn:samm:io.catenax.batch:4.0.0#Batch",
+                 descriptor=NESTED, payload=NESTED, created_at=MS, updated_at=LATE_MS),
 ]
-AUTO_ID = (OutgoingMessage, FootprintRecipient, ReceivedFootprint, PcfExchangeRequest)
+AUTO_ID = (OutgoingMessage, FootprintRecipient, ReceivedFootprint, PcfExchangeRequest, TwinAssetId)
 
 
 def key(row: SQLModel):  # type: ignore[no-untyped-def]

@@ -82,23 +82,25 @@ class DataFlowService(ProviderDataFlows):
 
     async def serve(self, authorization: str | None, request: DataRequest) -> Reply:
         """Check the token, the transfer and the agreement, then answer from the asset's source."""
-        transfer_id, address, request.caller = await to_thread.run_sync(self._authorize, authorization, self.clock())
+        transfer_id, address, request.caller, request.consumer = await to_thread.run_sync(
+            self._authorize, authorization, self.clock())
 
         async def failed(reason: str) -> None:
             log.warning("transfer %s: %s", transfer_id, reason)
             await to_thread.run_sync(self._terminate, transfer_id, reason, "backend-failed")
         return await self.sources.open(address, request, failed)
 
-    def _authorize(self, authorization: str | None, now: int) -> tuple[str, dict, tuple[str, str | None]]:
+    def _authorize(self, authorization: str | None, now: int) -> tuple[str, dict, tuple[str, str | None], dict]:
         with self.db.read() as session:
             ok = self.issuer.authorize(session, authorization, now)
             asset = session.get(Asset, ok.transfer.asset_id)
             if asset is None:
                 raise EdrError(404, f"asset {ok.transfer.asset_id} no longer exists", code="asset_gone")
             # the consumer as verified when it asked for the transfer (its token and credentials)
-            bpn = ((ok.transfer.private_properties or {}).get("consumerClaims") or {}).get("bpn")
+            claims = dict((ok.transfer.private_properties or {}).get("consumerClaims") or {})
+            bpn = claims.get("bpn")
             caller = (ok.transfer.counterparty_id, bpn if isinstance(bpn, str) else None)
-            return ok.transfer.id, dict(asset.data_address or {}), caller
+            return ok.transfer.id, dict(asset.data_address or {}), caller, claims
 
     # --- EDR refresh (Tractus-X refresh-token grant) ------------------------------------------
 

@@ -49,6 +49,9 @@ class DataRequest:
     body: AsyncIterator[bytes] | None = None
     # who asks, from the verified EDR token's transfer: (participant id, BPN from its verified claims)
     caller: tuple[str, str | None] | None = None
+    # the verified claims of the transfer's consumer (its BPN...), set by the data plane from the
+    # transfer it authorized, never from the request
+    consumer: Mapping[str, Any] | None = None
 
 
 @dataclass
@@ -102,7 +105,7 @@ class Sources:
         # signs a served JSON document (dict -> dict with a proof), when documents are to be signed
         self.signer: Callable[[dict], dict] | None = None
         self._token_locks: dict[tuple, asyncio.Lock] = {}
-        # sources a domain plugs in by data address type (e.g. footprints): (address, request) -> Reply
+        # more data-address types, served by a domain (footprints, the parts registry and submodels)
         self.handlers: dict[str, Callable[[Mapping[str, Any], DataRequest], Awaitable[Reply]]] = {}
 
     async def open(self, address: Mapping[str, Any], request: DataRequest, on_failure: OnFailure | None = None) -> Reply:
@@ -117,8 +120,9 @@ class Sources:
             return await self._http(address, request, on_failure)
         if kind in self.handlers:
             return await self.handlers[kind](address, request)
-        raise EdrError(501, f"data address type {kind!r} is not served here; expected "
-                            f"{', '.join([DOCUMENT, FILE, HTTP_DATA, *self.handlers])}", code="unsupported_source")
+        known = ", ".join([DOCUMENT, FILE, HTTP_DATA, *self.handlers])
+        raise EdrError(501, f"data address type {kind!r} is not served here; expected one of {known}",
+                       code="unsupported_source")
 
     def _document(self, address: Mapping[str, Any], request: DataRequest) -> Reply:
         if request.method not in ("GET", "HEAD"):

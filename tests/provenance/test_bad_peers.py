@@ -1,0 +1,213 @@
+"""Jobs against misbehaving suppliers (mocked with pytest-httpx): down, slow, cyclic, a 100,000-child BOM,
+garbage, unknown. Each becomes a tombstone saying why; the rest of the tree comes back; nothing hangs."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+from collections.abc import Iterator
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from connector.app import create_app
+from connector.config import Peer, Settings
+from connector.parts.models import normal_id
+from connector.store.models import TransferProcess
+
+OEM = "BPNL00000MOTORWK"
+BOM_URN = "urn:samm:io.catenax.single_level_bom_as_built:4.0.0#SingleLevelBomAsBuilt"
+BOM_ASSET = "submodels-SingleLevelBomAsBuilt-4.0.0"
+REGISTRY = "digital-twin-registry"
+KEY = "bad-peers-key"
+
+
+def part(name: str) -> str:
+    return f"urn:uuid:00000000-0000-4000-8000-{name.encode().hex()[:12].ljust(12, '0')}"
+
+
+class FakePeer:
+    """A supplier's connector as seen from outside: catalog, registry and BOMs, and its bad habits."""
+
+    def __init__(self, name: str, bpn: str) -> None:
+        self.name, self.bpn = name, bpn
+        self.base = f"https://{name}.invalid"
+        self.dsp, self.public, self.did = self.base + "/api/dsp/2025-1", self.base + "/api/public", f"did:web:{name}.invalid"
+        self.boms: dict[str, object] = {}  # part → [(child, bpn)] or a raw body (bytes)
+        self.down = False
+        self.delay = 0.0
+
+    def offer(self, asset: str) -> dict:
+        return {"@id": f"offer-{asset}", "@type": "Offer", "permission": [{"action": "use"}]}
+
+    def catalog(self) -> dict:
+        return {"@type": "Catalog", "participantId": self.did, "dataset": [
+            {"@id": REGISTRY, "http://purl.org/dc/terms/type": {"@id": "https://w3id.org/catenax/taxonomy#DigitalTwinRegistry"},
+             "hasPolicy": [self.offer(REGISTRY)]},
+            {"@id": BOM_ASSET, "https://admin-shell.io/aas/3/0/HasSemantics/semanticId": {"@id": BOM_URN},
+             "hasPolicy": [self.offer(BOM_ASSET)]}]}
+
+    def shell(self, pid: str) -> dict:
+        return {"id": "aas-" + pid, "globalAssetId": pid, "idShort": pid[-6:], "specificAssetIds": [],
+                "submodelDescriptors": [{"id": "sm-" + pid, "semanticId": {"type": "ExternalReference", "keys": [
+                    {"type": "GlobalReference", "value": BOM_URN}]}, "endpoints": [{"interface": "SUBMODEL-3.0",
+                    "protocolInformation": {"href": f"{self.public}/parts/{pid}/submodel", "subprotocol": "DSP",
+                                            "subprotocolBody": f"id={BOM_ASSET};dspEndpoint={self.dsp}"}}]}]}
+
+    def answer(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path.endswith("/catalog/request"):
+            return httpx.Response(200, json=self.catalog())
+        if request.headers.get("authorization") != "token-" + self.name:
+            return httpx.Response(403, json={"error": "invalid_token", "reason": "not our token"})
+        if path.endswith("/lookup/shells"):
+            link = json.loads(base64.urlsafe_b64decode(parse_qs(request.url.query.decode())["assetIds"][0] + "=="))
+            known = link["value"] in self.boms
+            return httpx.Response(200, json={"paging_metadata": {}, "result": ["aas-" + link["value"]] if known else []})
+        if "/shell-descriptors/" in path:
+            aas = base64.urlsafe_b64decode(path.rsplit("/", 1)[-1] + "==").decode()
+            return httpx.Response(200, json=self.shell(aas.removeprefix("aas-")))
+        if path.endswith("/submodel"):
+            pid = unquote(path.split("/parts/", 1)[1].removesuffix("/submodel"))
+            body = self.boms[pid]
+            if isinstance(body, bytes):
+                return httpx.Response(200, content=body, headers={"content-type": "text/html"})
+            return httpx.Response(200, json={"globalAssetId": pid, "childItems": [
+                {"globalAssetId": child, "businessPartner": bpn, "quantity": {"value": 1, "unit": "unit:piece"},
+                 "hasAlternatives": False, "createdOn": "2026-11-12T09:30:00Z"} for child, bpn in body]})
+        return httpx.Response(404, json={"reason": f"no such path {path}"})
+
+
+class World:
+    def __init__(self) -> None:
+        self.peers = {p.name: p for p in (FakePeer("achsen", "BPNL00000ACHSEAG"), FakePeer("down", "BPNL0000000DOWN1"),
+                                          FakePeer("slow", "BPNL0000000SLOW1"), FakePeer("bomb", "BPNL0000000BOMB1"))}
+        a, down, slow, bomb = self.peers.values()
+        self.a, self.down_peer, self.slow_peer, self.bomb = a, down, slow, bomb
+        down.down, slow.delay = True, 3.0
+        self.root, self.cyclic, self.good, self.garbled = part("root"), part("cyclic"), part("good"), part("garbled")
+        self.gone, self.slow, self.huge, self.stray = part("gone"), part("slow"), part("huge"), part("stray")
+        a.boms = {self.root: [(self.cyclic, a.bpn), (self.good, a.bpn), (self.garbled, a.bpn), (self.gone, down.bpn),
+                              (self.slow, slow.bpn), (self.huge, bomb.bpn), (self.stray, "BPNL0000UNKNOWN1")],
+                  self.cyclic: [(self.root, a.bpn)], self.good: [], self.garbled: b"<html>oops</html>"}
+        slow.boms = {self.slow: []}
+        bomb.boms = {self.huge: [(part(f"c{i}"), a.bpn) for i in range(100_000)]}
+
+    async def route(self, request: httpx.Request) -> httpx.Response:
+        peer = self.peers[urlsplit(str(request.url)).hostname.split(".")[0]]
+        if peer.down:
+            raise httpx.ConnectError("Connection refused", request=request)
+        if peer.delay:
+            await asyncio.sleep(peer.delay)
+        return peer.answer(request)
+
+
+def settings(tmp_path, world: World, **provenance) -> Settings:  # type: ignore[no-untyped-def]
+    return Settings(participant_id="did:web:motorwerke.invalid", bpn=OEM, name="Motorwerke AG", api_key=KEY,
+                    database_url=f"sqlite:///{tmp_path / 'oem.db'}", transport="httpx",
+                    peers=[Peer(id=p.did, dsp_url=p.dsp, bpn=p.bpn, token="t-" + p.name) for p in world.peers.values()],
+                    provenance={"call_timeout_seconds": 0.5, "job_deadline_seconds": 20, "max_children_per_node": 1000,
+                                **provenance})
+
+
+def hold_edrs(client: TestClient, world: World) -> None:
+    """The EDRs we already hold for each supplier's registry and BOM asset (so no DSP negotiation is mocked)."""
+    with client.app.state.services.db.write() as session:
+        for peer in world.peers.values():
+            for asset in (REGISTRY, BOM_ASSET):
+                tp = f"tp-{peer.name}-{asset}"
+                session.add(TransferProcess(
+                    id=tp, role="CONSUMER", state="STARTED", consumer_pid=tp, provider_pid="p-" + tp,
+                    counterparty_id=peer.did, counterparty_address=peer.dsp, agreement_id=f"agreement-{peer.name}-{asset}",
+                    asset_id=asset, transfer_type="HttpData-PULL", data_address={
+                        "endpointType": "https://w3id.org/idsa/v4.1/HTTP", "endpoint": peer.public,
+                        "endpointProperties": [{"name": "authorization", "value": "token-" + peer.name}]},
+                    created_at=1, updated_at=1))
+
+
+@pytest.fixture
+def world(httpx_mock) -> World:  # type: ignore[no-untyped-def]
+    made = World()
+    httpx_mock.add_callback(made.route, is_reusable=True, is_optional=True)
+    return made
+
+
+def oem(tmp_path, world: World, **provenance) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    with TestClient(create_app(settings(tmp_path, world, **provenance)), headers={"X-Api-Key": KEY}) as client:
+        hold_edrs(client, world)
+        yield client
+
+
+def wait(client: TestClient, job_id: str, timeout: float = 30) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        answer = client.get(f"/management/irs/jobs/{job_id}")
+        if answer.status_code == 200:
+            return answer.json()
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} did not end within {timeout} s")
+
+
+def stones(answer: dict) -> dict[str, str]:
+    return {normal_id(s["catenaXId"]): s["processingError"]["errorDetail"] for s in answer["tombstones"]}
+
+
+def test_each_bad_supplier_is_a_tombstone_with_its_reason_and_the_rest_comes_back(tmp_path, world):
+    for client in oem(tmp_path, world):
+        started = time.monotonic()
+        job = client.post("/management/irs/jobs", json={"key": {"globalAssetId": world.root, "bpn": world.a.bpn}})
+        answer = wait(client, job.json()["id"])
+        assert time.monotonic() - started < 10  # the slow supplier costs one call timeout, not its 3 s
+    assert answer["job"]["state"] == "COMPLETED"
+    found = stones(answer)
+    n = normal_id
+    assert "cycle: " in found[n(world.root)] and f"{n(world.root)} → {n(world.cyclic)} → {n(world.root)}" in found[n(world.root)]
+    assert "could not be reached (ConnectError" in found[n(world.gone)] and "BPNL0000000DOWN1" in found[n(world.gone)]
+    assert "did not answer within 0.5 s" in found[n(world.slow)]
+    assert "100000 items, more than the per-node limit of 1000" in found[n(world.huge)]
+    assert "not JSON" in found[n(world.garbled)]
+    assert "no connector is known for BPNL0000UNKNOWN1" in found[n(world.stray)]
+    assert n(world.good) not in found
+    assert set(found) == {n(p) for p in (world.root, world.gone, world.slow, world.huge, world.garbled, world.stray)}
+    links = {(n(r["catenaXId"]), n(r["linkedItem"]["childCatenaXId"])) for r in answer["relationships"]}
+    assert links == {(n(world.root), n(c)) for c, _ in world.a.boms[world.root]} | {(n(world.cyclic), n(world.root))}
+    assert all(s["processingError"]["processStep"] for s in answer["tombstones"])
+
+
+def test_a_job_past_its_deadline_ends_in_error_with_what_it_found(tmp_path, world):
+    world.slow_peer.delay = 5.0
+    for client in oem(tmp_path, world, job_deadline_seconds=1.5, call_timeout_seconds=10):
+        job = client.post("/management/irs/jobs", json={"key": {"globalAssetId": world.root, "bpn": world.a.bpn}})
+        answer = wait(client, job.json()["id"])
+    assert answer["job"]["state"] == "ERROR"
+    assert answer["job"]["exception"]["exception"] == "JobDeadlineExceeded"
+    assert "deadline of 1.5 s" in answer["job"]["exception"]["errorDetail"]
+    assert "not reached before the job's deadline" in stones(answer)[normal_id(world.slow)]
+    assert normal_id(world.good) in {normal_id(n["catenaXId"]) for n in answer["nodes"]}
+
+
+def test_a_running_job_answers_206_with_partial_results_and_can_be_canceled(tmp_path, world):
+    world.slow_peer.delay = 5.0
+    for client in oem(tmp_path, world, call_timeout_seconds=10):
+        job_id = client.post("/management/irs/jobs", json={"key": {"globalAssetId": world.root, "bpn": world.a.bpn}}).json()["id"]
+        deadline = time.monotonic() + 10
+        while True:  # wait until the walk has reached the slow supplier (the good part is done by then)
+            partial = client.get(f"/management/irs/jobs/{job_id}")
+            assert partial.status_code == 206
+            if normal_id(world.good) in {normal_id(n["catenaXId"]) for n in partial.json()["nodes"]}:
+                break
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert partial.json()["job"]["state"] == "RUNNING"
+        bare = client.get(f"/management/irs/jobs/{job_id}", params={"returnUncompletedJob": "false"})
+        assert bare.status_code == 206 and bare.json()["relationships"] == []
+        canceled = client.put(f"/management/irs/jobs/{job_id}")
+        assert canceled.status_code == 200 and canceled.json()["state"] == "CANCELED"
+        answer = wait(client, job_id)
+        assert answer["job"]["state"] == "CANCELED" and answer["relationships"]
+        listed = client.get("/management/irs/jobs", params={"states": "CANCELED"}).json()["content"]
+        assert [j["id"] for j in listed] == [job_id]
