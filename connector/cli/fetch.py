@@ -26,7 +26,7 @@ from typing import IO, Any
 
 import httpx
 import typer
-from rich.console import Console
+from connector.cli.output import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn, TimeRemainingColumn
 
 from connector.config import MANAGEMENT_PATH, ConfigError, Settings, load_settings

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import typer
-from rich.console import Console
+from connector.cli.output import Console
 
 from connector.config import ConfigError, load_settings
 
