@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DSP_VERSION = "2025-1"
@@ -23,7 +23,14 @@ class ConfigError(ValueError):
     """A configuration file that cannot be used, with the field and what was expected."""
 
 
-class Peer(BaseModel):
+class _Section(BaseModel):
+    """A config table: a key it does not know is refused (a misspelt ``authmode`` must not fall back
+    to a default silently), and ``load_settings`` names the closest valid key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Peer(_Section):
     """Another company's connector that this one knows."""
 
     id: str = Field(description="the peer's participant id (DID or BPN)")
@@ -33,13 +40,13 @@ class Peer(BaseModel):
     claims: dict[str, Any] = Field(default_factory=dict)
 
 
-class ServerSettings(BaseModel):
+class ServerSettings(_Section):
     host: str = "127.0.0.1"
     port: int = 8181
     public_url: str | None = Field(default=None, description="the URL peers use to reach us")
 
 
-class DataPlaneSettings(BaseModel):
+class DataPlaneSettings(_Section):
     """The provider's data plane: which private backends it may reach, and how long EDRs live."""
 
     # hosts ("backend.internal", "localhost") or addresses/CIDRs ("127.0.0.1", "10.0.0.0/8") that a
@@ -71,7 +78,7 @@ class DataPlaneSettings(BaseModel):
         return value
 
 
-class IdentitySettings(BaseModel):
+class IdentitySettings(_Section):
     """``[identity]``: our keys and credentials, and how DSP callers are authenticated.
 
     The key-file passphrase is never configured here: it comes from ``PONTIS_KEY_PASSPHRASE``.
@@ -204,5 +211,49 @@ def load_settings(path: str | Path, **overrides: Any) -> Settings:
                 identity[key] = str(base / identity[key])
     try:
         return Settings(**data)
-    except Exception as exc:  # pydantic's ValidationError: re-say it with the file's name
-        raise ConfigError(f"{path}: {exc}") from exc
+    except ValidationError as exc:  # re-say it with the file's name, one line per problem
+        raise ConfigError(f"{path}: " + "; ".join(describe_error(e) for e in exc.errors())) from None
+
+
+def _section_model(loc: tuple) -> type[BaseModel] | None:
+    """The settings model that holds the key at ``loc`` (``("identity", "authmode")`` → IdentitySettings)."""
+    import typing
+
+    model: Any = Settings
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part) if isinstance(model, type) and issubclass(model, BaseModel) else None
+        if field is None:
+            return None
+        annotation = field.annotation
+        args = typing.get_args(annotation)
+        model = args[0] if typing.get_origin(annotation) is list and args else annotation
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _where(loc: tuple) -> str:
+    """A config location as the TOML reads: ``[identity] authmode``, ``[[peers]] #2 tokn``, ``api_key``."""
+    parts = [p for p in loc]
+    if len(parts) == 1:
+        return str(parts[0])
+    section = str(parts[0])
+    if len(parts) >= 3 and isinstance(parts[1], int):
+        return f"[[{section}]] #{parts[1] + 1} " + ".".join(str(p) for p in parts[2:])
+    return f"[{section}] " + ".".join(str(p) for p in parts[1:])
+
+
+def describe_error(error: dict) -> str:
+    """One pydantic error as one line that names the key and, for an unknown key, the closest valid one."""
+    import difflib
+
+    loc = tuple(error.get("loc", ()))
+    where = _where(loc) if loc else "(config)"
+    if error.get("type") == "extra_forbidden" and loc:
+        model = _section_model(loc)
+        valid = sorted(model.model_fields) if model is not None else []
+        near = difflib.get_close_matches(str(loc[-1]).lower(), valid, n=1, cutoff=0.5)
+        hint = f"did you mean {near[0]!r}?" if near else f"valid keys: {', '.join(valid)}"
+        return f"{where}: unknown key; {hint}"
+    message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    return f"{where}: {message}"
