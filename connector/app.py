@@ -61,6 +61,9 @@ def create_app(settings: Settings, container: Container | None = None, *, run_wo
     from connector.management import router as management_router
 
     app.include_router(management_router)
+    from connector.web import router as web_router  # the admin console, behind the management key
+
+    app.include_router(web_router)
     from connector.dataplane import router as dataplane_router
 
     app.include_router(dataplane_router)

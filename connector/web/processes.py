@@ -1,0 +1,87 @@
+"""Negotiations and transfers: lists, and one process as a timeline of its states, with the reason
+for every refusal; a started pull transfer's data can be downloaded from its page."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import StreamingResponse
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+
+from connector.services.console import timeline
+from connector.services.errors import InvalidRequest
+from connector.store.models import Negotiation, TransferProcess
+from connector.web.render import redirect, render
+from connector.web.routing import Admin, Form, Services, WebRoute, queries
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+
+
+@router.get("/negotiations")
+async def negotiations(request: Request, admin: Admin, services: Services) -> Response:
+    rows = await run_in_threadpool(queries(services).negotiations)
+    return render(request, "negotiations.html", section="negotiations", title="Negotiations", rows=rows)
+
+
+@router.get("/negotiations/{negotiation_id}")
+async def negotiation(negotiation_id: str, request: Request, admin: Admin, services: Services) -> Response:
+    q = queries(services)
+    row = await run_in_threadpool(q.get, Negotiation, negotiation_id, "negotiation")
+    line = await run_in_threadpool(timeline, services.db, row)
+    transfers = await run_in_threadpool(q.transfers_of, row.agreement_id) if row.agreement_id else []
+    return render(request, "process.html", section="negotiations", title=f"Negotiation {row.id}", row=row,
+                  what="negotiation", timeline=line, transfers=transfers)
+
+
+@router.post("/negotiations/{negotiation_id}/terminate")
+async def terminate_negotiation(negotiation_id: str, request: Request, form: Form, services: Services) -> Response:
+    reason = str(form.get("reason") or "").strip() or "terminated by our admin in the console"
+    await run_in_threadpool(services.negotiations.terminate, negotiation_id, reason)
+    return redirect(request, f"/ui/negotiations/{negotiation_id}", "Termination sent.")
+
+
+@router.get("/transfers")
+async def transfers(request: Request, admin: Admin, services: Services) -> Response:
+    rows = await run_in_threadpool(queries(services).transfers)
+    return render(request, "transfers.html", section="transfers", title="Transfers", rows=rows)
+
+
+@router.get("/transfers/{transfer_id}")
+async def transfer(transfer_id: str, request: Request, admin: Admin, services: Services) -> Response:
+    row = await run_in_threadpool(queries(services).get, TransferProcess, transfer_id, "transfer")
+    line = await run_in_threadpool(timeline, services.db, row)
+    downloadable = row.role == "CONSUMER" and row.state == "STARTED" and row.data_address is not None
+    return render(request, "process.html", section="transfers", title=f"Transfer {row.id}", row=row,
+                  what="transfer", timeline=line, transfers=[], downloadable=downloadable)
+
+
+@router.post("/transfers/{transfer_id}/terminate")
+async def terminate_transfer(transfer_id: str, request: Request, form: Form, services: Services) -> Response:
+    reason = str(form.get("reason") or "").strip() or "terminated by our admin in the console"
+    await run_in_threadpool(services.transfers.terminate, transfer_id, reason)
+    return redirect(request, f"/ui/transfers/{transfer_id}", "Termination sent.")
+
+
+@router.get("/transfers/{transfer_id}/data")
+async def download(transfer_id: str, request: Request, admin: Admin, services: Services) -> Response:
+    """The data of a started pull transfer, from the provider's data plane with the EDR's token."""
+    row = await run_in_threadpool(queries(services).get, TransferProcess, transfer_id, "transfer")
+    if row.role != "CONSUMER" or row.state != "STARTED":
+        raise InvalidRequest("transfer.state", f"transfer {transfer_id} is {row.state} ({row.role.lower()}): only a "
+                                               "started pull transfer of ours has data to download")
+    address = await run_in_threadpool(services.consumer_edrs.data_address, transfer_id)
+    client = services.client.client
+    upstream = await client.send(client.build_request("GET", address["endpoint"],
+                                                      headers={"Authorization": address["authorization"]}),
+                                 stream=True)
+    if upstream.status_code >= 400:
+        await upstream.aread()
+        await upstream.aclose()
+        raise InvalidRequest("dataplane", f"the provider's data plane answered HTTP {upstream.status_code}: "
+                                          f"{upstream.text[:300]}")
+    name = "".join(c if c.isalnum() or c in "._-" else "_" for c in (row.asset_id or transfer_id))
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if upstream.headers.get("content-length"):
+        headers["Content-Length"] = upstream.headers["content-length"]
+    return StreamingResponse(upstream.aiter_raw(), media_type=upstream.headers.get("content-type",
+                             "application/octet-stream"), headers=headers, background=BackgroundTask(upstream.aclose))
