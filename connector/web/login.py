@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response
 
 from connector.web.render import redirect, render
 from connector.web.routing import Admin, WebRoute, form_of, get_sessions, now_ms
-from connector.web.security import COOKIE_PATH, LOGIN_COOKIE, SESSION_COOKIE, key_matches
+from connector.web.security import COOKIE_PATH, LOGIN_COOKIE, SESSION_COOKIE, cookie, key_matches
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 STATIC = Path(__file__).parent / "static"
@@ -29,7 +29,7 @@ def _login_page(request: Request, status: int = 200, error: str | None = None, n
     token = secrets.token_urlsafe(24)
     response = render(request, "login.html", status=status, title="Log in", error=error, login_csrf=token,
                       next=_safe_next(next_))
-    response.set_cookie(LOGIN_COOKIE, token, max_age=900, path=COOKIE_PATH, httponly=True, samesite="strict",
+    response.set_cookie(cookie(request, LOGIN_COOKIE), token, max_age=900, path=COOKIE_PATH, httponly=True, samesite="strict",
                         secure=request.url.scheme == "https")
     return response
 
@@ -42,7 +42,7 @@ async def login_page(request: Request, next: str = "/ui/") -> Response:
 @router.post("/login")
 async def login(request: Request) -> Response:
     form = await request.form()
-    expected = request.cookies.get(LOGIN_COOKIE)
+    expected = request.cookies.get(cookie(request, LOGIN_COOKIE))
     given_csrf = form.get("csrf")
     target = _safe_next(str(form.get("next") or ""))
     if not expected or not isinstance(given_csrf, str) or not secrets.compare_digest(expected, given_csrf):
@@ -54,9 +54,9 @@ async def login(request: Request) -> Response:
     if not key_matches(given.strip(), api_key):
         return _login_page(request, 401, "That is not this connector's management key.", target)
     response = redirect(request, target)
-    response.set_cookie(SESSION_COOKIE, get_sessions(request).issue(now_ms(request)), path=COOKIE_PATH,
+    response.set_cookie(cookie(request, SESSION_COOKIE), get_sessions(request).issue(now_ms(request)), path=COOKIE_PATH,
                         httponly=True, samesite="strict", secure=request.url.scheme == "https")
-    response.delete_cookie(LOGIN_COOKIE, path=COOKIE_PATH)
+    response.delete_cookie(cookie(request, LOGIN_COOKIE), path=COOKIE_PATH)
     return response
 
 
@@ -65,7 +65,7 @@ async def logout(request: Request, session: Admin) -> Response:
     await form_of(request)
     get_sessions(request).revoke(session)
     response = redirect(request, "/ui/login")
-    response.delete_cookie(SESSION_COOKIE, path=COOKIE_PATH)
+    response.delete_cookie(cookie(request, SESSION_COOKIE), path=COOKIE_PATH)
     return response
 
 

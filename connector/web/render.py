@@ -12,7 +12,7 @@ from fastapi import Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from connector.web.security import COOKIE_PATH, _mac
+from connector.web.security import COOKIE_PATH, _mac, cookie
 
 TEMPLATES = Path(__file__).parent / "templates"
 FLASH_COOKIE = "pontis_flash"
@@ -65,13 +65,13 @@ def _flash_mac(request: Request, payload: str) -> str:
 def flash(response: Response, request: Request, text: str, kind: str = "ok") -> Response:
     """A notice shown once, on the next page (post, redirect, get)."""
     payload = base64.urlsafe_b64encode(json.dumps([kind, text]).encode()).decode()
-    response.set_cookie(FLASH_COOKIE, f"{payload}.{_flash_mac(request, payload)}", max_age=60, path=COOKIE_PATH,
+    response.set_cookie(cookie(request, FLASH_COOKIE), f"{payload}.{_flash_mac(request, payload)}", max_age=60, path=COOKIE_PATH,
                         httponly=True, samesite="strict", secure=request.url.scheme == "https")
     return response
 
 
 def _take_flash(request: Request) -> dict | None:
-    raw = request.cookies.get(FLASH_COOKIE)
+    raw = request.cookies.get(cookie(request, FLASH_COOKIE))
     if not raw or "." not in raw:
         return None
     payload, mac = raw.rsplit(".", 1)
@@ -101,5 +101,5 @@ def render(request: Request, page: str, *, status: int = 200, **context: Any) ->
         logged_in=session is not None, notice=notice, **context)
     response = HTMLResponse(body, status_code=status)
     if notice is not None:
-        response.delete_cookie(FLASH_COOKIE, path=COOKIE_PATH)
+        response.delete_cookie(cookie(request, FLASH_COOKIE), path=COOKIE_PATH)
     return response

@@ -19,7 +19,7 @@ from fastapi.routing import APIRoute
 
 from connector.services.container import Container
 from connector.services.errors import ServiceError
-from connector.web.security import HEADERS, SESSION_COOKIE, Session, Sessions
+from connector.web.security import HEADERS, SESSION_COOKIE, Session, Sessions, cookie
 
 log = logging.getLogger("pontis.web")
 
@@ -89,7 +89,7 @@ def now_ms(request: Request) -> int:
 
 
 def current_session(request: Request) -> Session | None:
-    return get_sessions(request).check(request.cookies.get(SESSION_COOKIE), now_ms(request))
+    return get_sessions(request).check(request.cookies.get(cookie(request, SESSION_COOKIE)), now_ms(request))
 
 
 def require_session(request: Request) -> Session:

@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 SESSION_COOKIE = "pontis_session"
 LOGIN_COOKIE = "pontis_login"
@@ -33,6 +34,13 @@ HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
+
+
+def cookie(request: Any, name: str) -> str:
+    """A cookie's name for this connector: cookies ignore ports, so two connectors on one host
+    (the demo runs three) would otherwise log each other's admins out."""
+    port = request.url.port
+    return f"{name}-{port}" if port else name
 
 
 def _secret(api_key: str) -> bytes:
