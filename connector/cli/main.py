@@ -23,6 +23,10 @@ from connector.cli import identity as _identity  # noqa: E402
 
 _identity.register(app)  # keys, issuer, sign, verify, agreement
 
+from connector.cli import peers as _peers  # noqa: E402
+
+app.add_typer(_peers.app, name="peer")  # peer add | list | remove | token, without a restart
+
 from connector.cli import fetch as _fetch  # noqa: E402
 
 _fetch.register(app)  # fetch: catalog → negotiate → transfer → download
@@ -67,12 +71,20 @@ def serve(
 
     from connector.app import create_app
 
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from connector.cli.startup import StartupError, check_port_free, open_database
+
     try:
         settings = load_settings(config)
     except ConfigError as exc:
         console.print(f"[red]config error:[/red] {exc}")
-        raise typer.Exit(2) from exc
+        raise typer.Exit(2) from None
+    try:  # said in one line, before anything announces the connector
+        check_port_free(settings.server.host, settings.server.port)
+        open_database(settings).dispose()
+    except StartupError as exc:
+        console.print(f"[red]cannot start:[/red] {exc}")
+        raise typer.Exit(2) from None
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     uvicorn.run(
         create_app(settings), host=settings.server.host, port=settings.server.port,
         log_level=log_level, access_log=log_level == "debug",

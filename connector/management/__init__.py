@@ -25,6 +25,7 @@ from connector.management import (
     explain,
     groups,
     negotiations,
+    peers,
     policies,
     transfers,
 )
@@ -32,7 +33,7 @@ from connector.management.deps import require_api_key
 
 router = APIRouter(prefix=MANAGEMENT_PATH, dependencies=[Depends(require_api_key)])
 for _module in (assets, policies, contracts, catalog, negotiations, agreements, groups, explain, accepted,
-                transfers, edrs):
+                transfers, edrs, peers):
     router.include_router(_module.router)
 router.include_router(agreements.sdk_alias)
 

@@ -41,6 +41,8 @@ class Container:
     dataflows: Any = None
     # the consumer's EDR cache: negotiate-then-transfer, EDR lookup and refresh (connector.services.consumer_edrs)
     consumer_edrs: Any = None
+    # the known peers: [[peers]] merged with those added at run time (connector.services.peers.PeerDirectory)
+    peers: Any = None
 
 
 def static_authenticator(settings: Settings) -> StaticTokenAuthenticator:
@@ -83,7 +85,11 @@ def build(settings: Settings, *, clock=wall_clock_ms, client: DspClient | None =
 
     identity = identity_from_settings(settings)
     dcp = settings.identity.auth_mode == "dcp"
-    authenticator = dcp_authenticator_from_settings(settings, identity) if dcp else static_authenticator(settings)
+    from connector.services.peers import PeerTokenAuthenticator, peer_directory
+
+    peers = peer_directory(settings, db)
+    authenticator = (dcp_authenticator_from_settings(settings, identity) if dcp
+                     else PeerTokenAuthenticator(peers, settings.token))
     catalog = CatalogService(db, settings.participant_id, settings.dsp_url)
     if settings.tck:  # the TCK profile's scripts may name a sequence of actions for one event (TP:01-04)
         from connector.services.tck import SequencedPlaybook
@@ -104,6 +110,7 @@ def build(settings: Settings, *, clock=wall_clock_ms, client: DspClient | None =
         retry=retry,
         identity=identity,
         require_signed_agreements=settings.identity.require_signed_agreements,
+        unresolvable_signers_ok=not dcp,
     )
     edrs = EdrIssuer(settings.participant_id, settings.public_url, settings.edr_ttl_seconds,
                      settings.dataplane.refresh_ttl_seconds)
@@ -134,4 +141,4 @@ def build(settings: Settings, *, clock=wall_clock_ms, client: DspClient | None =
                                sweep=consumer_edrs.sweep, sweep_seconds=settings.edr_sweep_seconds)
     negotiations.wake = transfers.wake = worker.wake
     return Container(settings, db, authenticator, catalog, negotiations, transfers, edrs, client, worker,
-                     identity=identity, dataflows=dataflows, consumer_edrs=consumer_edrs)
+                     identity=identity, dataflows=dataflows, consumer_edrs=consumer_edrs, peers=peers)

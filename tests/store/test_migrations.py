@@ -16,7 +16,7 @@ from connector.store.migrate import alembic_config
 TABLES = {
     "asset", "policy_definition", "contract_definition", "negotiation", "agreement",
     "outgoing_message", "received_message", "transfer_process", "connector_secret",
-    "edr_grant", "data_flow", "business_partner_group", "accepted_policy",
+    "edr_grant", "data_flow", "business_partner_group", "accepted_policy", "peer",
 }
 
 
