@@ -9,6 +9,8 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from connector.services.console import timeline
+from connector.services.criteria import EDC_NS
+from connector.services.edr_client import prop
 from connector.services.errors import InvalidRequest
 from connector.store.models import Negotiation, TransferProcess
 from connector.web.render import redirect, render
@@ -70,9 +72,11 @@ async def download(transfer_id: str, request: Request, admin: Admin, services: S
         raise InvalidRequest("transfer.state", f"transfer {transfer_id} is {row.state} ({row.role.lower()}): only a "
                                                "started pull transfer of ours has data to download")
     address = await run_in_threadpool(services.consumer_edrs.data_address, transfer_id)
+    token = prop(address, "authorization", EDC_NS + "authorization")
+    if not address.get("endpoint") or not token:
+        raise InvalidRequest("edr", f"the EDR of transfer {transfer_id} has no endpoint or no token")
     client = services.client.client
-    upstream = await client.send(client.build_request("GET", address["endpoint"],
-                                                      headers={"Authorization": address["authorization"]}),
+    upstream = await client.send(client.build_request("GET", address["endpoint"], headers={"Authorization": token}),
                                  stream=True)
     if upstream.status_code >= 400:
         await upstream.aread()
