@@ -109,7 +109,8 @@ def timeline(db: Database, row: Negotiation | TransferProcess) -> Timeline:
         else:
             events.append(Event(answer.created_at, "peer", "the peer's message arrived" + (
                 f", now {state}" if state else ""), state))
-    events.sort(key=lambda e: e.at)
+    # a message we sent in the same millisecond as one we received answered it: the peer's first
+    events.sort(key=lambda e: (e.at, e.who == "us"))
     current = "REQUESTED" if row.state == "INITIAL" else row.state
     path = NEGOTIATION_PATH if isinstance(row, Negotiation) else TRANSFER_PATH
     first_at: dict[str, int] = {}

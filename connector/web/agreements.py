@@ -56,7 +56,7 @@ async def agreement(agreement_id: str, request: Request, admin: Admin, services:
     row = await run_in_threadpool(q.get, Agreement, agreement_id, "agreement")
     checked = await run_in_threadpool(_verify, services, row) if verify else None
     transfers = await run_in_threadpool(q.transfers_of, row.id)
-    return render(request, "agreement.html", section="agreements", title=f"Agreement {row.id}", row=row,
+    return render(request, "agreement.html", section="agreements", title=f"Agreement on {row.asset_id}", row=row,
                   signatures=signatures(row), summary=summary(row.policy), checked=checked, transfers=transfers,
                   our_id=services.settings.participant_id)
 

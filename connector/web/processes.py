@@ -31,7 +31,7 @@ async def negotiation(negotiation_id: str, request: Request, admin: Admin, servi
     row = await run_in_threadpool(q.get, Negotiation, negotiation_id, "negotiation")
     line = await run_in_threadpool(timeline, services.db, row)
     transfers = await run_in_threadpool(q.transfers_of, row.agreement_id) if row.agreement_id else []
-    return render(request, "process.html", section="negotiations", title=f"Negotiation {row.id}", row=row,
+    return render(request, "process.html", section="negotiations", title=f"Negotiation of {row.asset_id or row.offer_id or row.id}", row=row,
                   what="negotiation", timeline=line, transfers=transfers)
 
 
@@ -53,7 +53,7 @@ async def transfer(transfer_id: str, request: Request, admin: Admin, services: S
     row = await run_in_threadpool(queries(services).get, TransferProcess, transfer_id, "transfer")
     line = await run_in_threadpool(timeline, services.db, row)
     downloadable = row.role == "CONSUMER" and row.state == "STARTED" and row.data_address is not None
-    return render(request, "process.html", section="transfers", title=f"Transfer {row.id}", row=row,
+    return render(request, "process.html", section="transfers", title=f"Transfer of {row.asset_id or row.id}", row=row,
                   what="transfer", timeline=line, transfers=[], downloadable=downloadable)
 
 
