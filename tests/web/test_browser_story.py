@@ -19,6 +19,7 @@ from urllib.parse import quote
 import pytest
 
 from connector.identity.wallet import Wallet
+from connector.cli.processes import free_port
 from connector.identity.issuer import provision
 
 pytestmark = pytest.mark.integration
@@ -206,6 +207,14 @@ def test_the_admin_story_in_a_browser(browser, dataspace, screenshots, tmp_path)
     admin.click("button:has-text('Save')")
     assert "BPNL00000ACHSEAG is now in pcf-pilot, tier-1." in admin.inner_text(".notice")
     shot(admin, screenshots, "12-partner-groups")
+    admin.goto(nordguss.base + "/ui/peers")
+    admin.fill("#peer-id", "did:web:motorwerke.example")
+    admin.fill("#peer-dsp", f"http://127.0.0.1:{free_port()}/api/dsp/2025-1")  # nobody listens there
+    admin.fill("#peer-bpn", "BPNL0000MOTORWRK")
+    admin.click("button:has-text('Add peer')")
+    assert "Peer did:web:motorwerke.example added" in admin.inner_text(".notice")
+    assert admin.locator("tr", has_text="motorwerke").locator(".badge.bad").inner_text() == "no answer"
+    assert admin.locator("tr", has_text=achsen.participant_id).locator(".badge.ok").inner_text() == "answers"
     for name, path in (("00-overview", "/ui/"), ("13-policies", "/ui/policies"), ("14-peers", "/ui/peers"),
                        ("15-transfers", "/ui/transfers"), ("16-agreements", "/ui/agreements")):
         admin.goto(nordguss.base + path)

@@ -1,0 +1,78 @@
+"""Console pages without a browser: each write goes through the services and a refusal is shown at
+its field, on the page, with nothing stored (never a 500)."""
+
+from __future__ import annotations
+
+import re
+
+from connector.store.models import Asset, BusinessPartnerGroup, ContractDefinition, StoredPeer
+from tests.web.test_console_security import console  # noqa: F401  (the fixture)
+
+
+def post(console, path: str, data: dict, page: str):  # type: ignore[no-untyped-def]  # noqa: F811
+    console.login()
+    return console.client.post(path, data={**data, "csrf": console.csrf(page)}, follow_redirects=False)
+
+
+def field_error(html: str) -> str:
+    found = re.search(r'<p class="field-error" role="alert">([^<]*)</p>', html)
+    return found.group(1) if found else ""
+
+
+def stored(console, model, key):  # type: ignore[no-untyped-def]  # noqa: F811
+    with console.services.db.read() as session:
+        return session.get(model, key)
+
+
+def test_a_file_asset_without_files_dir_is_refused_at_the_file_field(console):  # noqa: F811
+    r = post(console, "/ui/assets", {"id": "drawing", "kind": "file"}, "/ui/assets")
+    assert r.status_code == 400
+    assert "files_dir" in field_error(r.text)
+    assert stored(console, Asset, "drawing") is None
+
+
+def test_a_document_that_is_not_json_is_refused_at_its_field(console):  # noqa: F811
+    r = post(console, "/ui/assets", {"id": "doc", "kind": "document", "document": "{not json"}, "/ui/assets")
+    assert r.status_code == 400 and "not valid JSON" in field_error(r.text)
+    assert 'value="doc"' in r.text  # what was typed is kept
+    assert stored(console, Asset, "doc") is None
+
+
+def test_a_contract_definition_naming_no_policy_is_refused(console):  # noqa: F811
+    r = post(console, "/ui/contracts", {"id": "cd-1", "access": "", "usage": ""}, "/ui/contracts")
+    assert r.status_code == 400 and "accessPolicyId" in field_error(r.text)
+    assert stored(console, ContractDefinition, "cd-1") is None
+
+
+def test_groups_refuse_a_malformed_bpn_and_store_a_good_one(console):  # noqa: F811
+    r = post(console, "/ui/groups", {"bpn": "NOTABPN", "groups": "gold"}, "/ui/groups")
+    assert r.status_code == 400 and "Business Partner Number" in field_error(r.text)
+    r = post(console, "/ui/groups", {"bpn": "BPNL00000003AYRE", "groups": "gold, pilot"}, "/ui/groups")
+    assert r.status_code == 303
+    assert stored(console, BusinessPartnerGroup, "BPNL00000003AYRE").groups == ["gold", "pilot"]
+
+
+def test_peers_are_added_and_removed_at_run_time_and_config_peers_stay(console):  # noqa: F811
+    r = post(console, "/ui/peers", {"id": "did:web:other.test", "dsp_url": "http://127.0.0.1:9/api/dsp/2025-1",
+                                    "bpn": "BPNL00000003CML1", "claims": '{"membership": true}'}, "/ui/peers")
+    assert r.status_code == 303, r.text
+    assert stored(console, StoredPeer, "did:web:other.test").bpn == "BPNL00000003CML1"
+    page = console.client.get("/ui/peers").text
+    assert "did:web:other.test" in page and "no answer" in page  # nobody listens on port 9
+    r = post(console, "/ui/peers", {"id": "not a did"}, "/ui/peers")
+    assert r.status_code == 400 and "id" in field_error(r.text)
+    r = post(console, "/ui/peers/did:web:partner.test/remove", {}, "/ui/peers")
+    assert r.status_code == 409 and "config" in r.text
+    r = post(console, "/ui/peers/did:web:other.test/remove", {}, "/ui/peers")
+    assert r.status_code == 303
+    assert stored(console, StoredPeer, "did:web:other.test") is None
+
+
+def test_unknown_things_are_a_page_that_says_so(console):  # noqa: F811
+    console.login()
+    for path, said in (("/ui/policies/nope", "does not exist"), ("/ui/negotiations/nope", "no negotiation"),
+                       ("/ui/transfers/nope/data", "no transfer"), ("/ui/agreements/nope", "no agreement"),
+                       ("/ui/policies/new?template=nope", "no template")):
+        r = console.client.get(path)
+        assert r.status_code in (400, 404), path
+        assert said in r.text, path
