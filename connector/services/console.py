@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from sqlmodel import select
 
@@ -233,11 +233,14 @@ async def probe_peers(client: Any, peers: list[Any], timeout: float = 3.0) -> li
         url = urljoin(dsp, "/.well-known/dspace-version")
         try:
             answer = await asyncio.wait_for(client.get(url, None), timeout)
-        except Exception as exc:  # unreachable, refused, timed out: all mean "does not answer"
-            base.answers, base.detail = False, f"no answer ({type(exc).__name__}: {exc or 'timeout'})"
+        except asyncio.TimeoutError:
+            base.answers, base.detail = False, f"no answer within {timeout:g} s"
+            return base
+        except Exception as exc:  # unreachable, refused: all mean "does not answer"
+            base.answers, base.detail = False, f"cannot connect to {urlsplit(url).netloc} ({type(exc).__name__})"
             return base
         base.answers = answer.ok
-        base.detail = "answers, DSP versions known" if answer.ok else f"answered HTTP {answer.status}"
+        base.detail = "its DSP version list answered" if answer.ok else f"answered HTTP {answer.status}"
         return base
 
     return list(await asyncio.gather(*(probe(p) for p in peers)))
