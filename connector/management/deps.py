@@ -43,7 +43,8 @@ def _cached(request: Request, name: str, factory):  # type: ignore[no-untyped-de
 
 def get_definitions(request: Request) -> DefinitionService:
     return _cached(request, "mgmt_definitions",
-                   lambda c: DefinitionService(c.db, clock=c.negotiations.clock))
+                   lambda c: DefinitionService(c.db, clock=c.negotiations.clock,
+                                               files_dir=c.settings.dataplane.files_dir))
 
 
 def get_queries(request: Request) -> QueryService:

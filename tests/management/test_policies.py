@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from connector.store.models import PolicyDefinition
-from tests.management.helpers import CX_CONTEXTS, EDC, VOCAB, access_policy, contract_definition, ok, usage_policy
+from tests.management.helpers import CX_CONTEXTS, EDC, VOCAB, access_policy, asset, contract_definition, ok, usage_policy
 
 BASE = "/management/v3/policydefinitions"
 ODRL = "http://www.w3.org/ns/odrl/2/"
@@ -176,6 +176,7 @@ def test_a_bad_update_changes_nothing(api):
 def test_delete_and_a_policy_in_use_cannot_be_deleted(api):
     ok(api.post(BASE, json=usage_policy("usage-1")))
     ok(api.post(BASE, json=access_policy("access-1")))
+    ok(api.post("/management/v3/assets", json=asset("a1")))
     ok(api.post("/management/v3/contractdefinitions", json=contract_definition("cd-1", "a1")))
     r = api.delete(f"{BASE}/usage-1")
     assert r.status_code == 409 and "cd-1" in r.json()[0]["message"]
