@@ -47,6 +47,16 @@ def init(
     if out.exists() and not force:
         console.print(f"[red]{out} exists; pass --force to overwrite it[/red]")
         raise typer.Exit(2)
+    from connector.services.peers import BPN
+
+    if bpn is not None and not BPN.match(bpn):
+        console.print(f"[red]--bpn {bpn!r} is not a Business Partner Number:[/red] expected BPNL and 12 capital "
+                      "letters or digits, such as BPNL000000000001")
+        raise typer.Exit(2)
+    if not (participant_id.startswith("did:") or BPN.match(participant_id)):
+        console.print(f"[red]--participant-id {participant_id!r}:[/red] expected a DID (did:web:your.host, or "
+                      "did:web:localhost%3A8181 to try it on one machine) or a BPN")
+        raise typer.Exit(2)
     from connector.cli.configs import render_config
 
     out.parent.mkdir(parents=True, exist_ok=True)
