@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +50,9 @@ def _document(form: dict, uploaded: tuple[bytes, str, str] | None) -> Any:
         raise InvalidRequest("document", f"document: not valid JSON ({exc})", path="document") from exc
 
 
-def _store_file(files_dir: str | None, asset_id: str, uploaded: tuple[bytes, str, str] | None) -> str:
+def _stage_file(files_dir: str | None, asset_id: str, uploaded: tuple[bytes, str, str] | None) -> tuple[str, Path]:
+    """The file's path under files_dir, and a staged copy beside it; it takes its place only once
+    the asset is stored, so a refused asset never overwrites or leaves a file."""
     if not files_dir:
         raise InvalidRequest("file", "file: this connector has no [dataplane] files_dir in its config, so it cannot "
                                      "serve files; add one and restart, or publish a document instead", path="file")
@@ -58,8 +61,9 @@ def _store_file(files_dir: str | None, asset_id: str, uploaded: tuple[bytes, str
     relative = Path(SAFE_NAME.sub("_", asset_id)) / (SAFE_NAME.sub("_", uploaded[1]) or "data")
     target = Path(files_dir) / relative
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(uploaded[0])
-    return str(relative)
+    staged = target.with_name(f".{target.name}.{secrets.token_hex(6)}.upload")
+    staged.write_bytes(uploaded[0])
+    return str(relative), staged
 
 
 def asset_view(row: Any) -> dict:
@@ -83,6 +87,7 @@ async def assets(request: Request, admin: Admin, services: Services) -> Response
 async def create_asset(request: Request, form: Form, services: Services) -> Response:
     kind = _text(form, "kind")
     asset_id = _text(form, "id")
+    staged: Path | None = None
     try:
         if not asset_id:
             raise InvalidRequest("id", "id: give the asset an id, e.g. pcf-NG-WC-400", path="id")
@@ -94,7 +99,8 @@ async def create_asset(request: Request, form: Form, services: Services) -> Resp
             address: dict = {"type": "PontisDocument", "document": _document(form, uploaded),
                              "contentType": content_type or "application/json"}
         elif kind == "file":
-            path = await run_in_threadpool(_store_file, services.settings.dataplane.files_dir, asset_id, uploaded)
+            path, staged = await run_in_threadpool(_stage_file, services.settings.dataplane.files_dir, asset_id,
+                                                   uploaded)
             address = {"type": "PontisFile", "path": path,
                        "contentType": content_type or (uploaded[2] if uploaded else "application/octet-stream")}
         else:
@@ -107,8 +113,17 @@ async def create_asset(request: Request, form: Form, services: Services) -> Resp
             properties[DCT + "description"] = _text(form, "description")
         if content_type:
             properties[EDC + "contenttype"] = content_type
-        await run_in_threadpool(definitions(services).create_asset,
-                                AssetInput(id=asset_id, properties=properties, data_address=address))
+        stored = False
+        try:
+            await run_in_threadpool(definitions(services).create_asset,
+                                    AssetInput(id=asset_id, properties=properties, data_address=address))
+            stored = True
+        finally:
+            if staged is not None:  # stored: the file takes its place; refused: it goes
+                if stored:
+                    staged.replace(Path(str(services.settings.dataplane.files_dir)) / address["path"])
+                else:
+                    staged.unlink(missing_ok=True)
     except ServiceError as exc:
         rows = await run_in_threadpool(definitions(services).assets, QuerySpec(limit=LIST_LIMIT))
         shown = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}

@@ -133,7 +133,8 @@ def definitions(services: Container) -> Any:
     """What we publish (assets, policies, contract definitions): the service the management API uses."""
     from connector.services.definitions import DefinitionService
 
-    return DefinitionService(services.db, clock=services.negotiations.clock)
+    return DefinitionService(services.db, clock=services.negotiations.clock,
+                             files_dir=services.settings.dataplane.files_dir)
 
 
 def queries(services: Container) -> Any:

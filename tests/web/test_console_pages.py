@@ -76,3 +76,22 @@ def test_unknown_things_are_a_page_that_says_so(console):  # noqa: F811
         r = console.client.get(path)
         assert r.status_code in (400, 404), path
         assert said in r.text, path
+
+
+def test_an_uploaded_file_is_kept_only_when_its_asset_is_stored(console, tmp_path):  # noqa: F811
+    files = tmp_path / "files"
+    console.services.settings.dataplane.files_dir = str(files)
+    console.login()
+
+    def upload(asset_id: str, body: bytes):  # type: ignore[no-untyped-def]
+        return console.client.post("/ui/assets", data={"id": asset_id, "kind": "file", "csrf": console.csrf()},
+                                   files={"upload": ("drawing.step", body, "application/step")},
+                                   follow_redirects=False)
+
+    assert upload("drawing", b"first").status_code == 303
+    assert (files / "drawing" / "drawing.step").read_bytes() == b"first"
+    assert stored(console, Asset, "drawing").data_address["path"] == "drawing/drawing.step"
+    r = upload("drawing", b"second")  # the same id again: refused, and the stored file is untouched
+    assert r.status_code == 400 and "already exists" in field_error(r.text)
+    assert (files / "drawing" / "drawing.step").read_bytes() == b"first"
+    assert [p.name for p in (files / "drawing").iterdir()] == ["drawing.step"]
