@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ KINDS = {"document": "a JSON document stored in the connector", "file": "an uplo
          "http": "an HTTP backend the data plane proxies"}
 SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 LIST_LIMIT = 500
+DOCUMENT_LIMIT = 16 << 20  # a stored document lives in the database row; files go to files_dir
 
 
 def _text(form: dict, name: str) -> str:
@@ -33,15 +35,16 @@ def _text(form: dict, name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-async def _upload(form: dict, name: str) -> tuple[bytes, str, str] | None:
+def _upload(form: dict, name: str) -> UploadFile | None:
     value = form.get(name)
-    if isinstance(value, UploadFile) and value.filename:
-        return await value.read(), value.filename, value.content_type or "application/octet-stream"
-    return None
+    return value if isinstance(value, UploadFile) and value.filename else None
 
 
-def _document(form: dict, uploaded: tuple[bytes, str, str] | None) -> Any:
-    raw = uploaded[0].decode("utf-8", "replace") if uploaded else _text(form, "document")
+def _document(form: dict, uploaded: UploadFile | None) -> Any:
+    raw = uploaded.file.read(DOCUMENT_LIMIT + 1).decode("utf-8", "replace") if uploaded else _text(form, "document")
+    if len(raw) > DOCUMENT_LIMIT:
+        raise InvalidRequest("document", f"document: larger than {DOCUMENT_LIMIT >> 20} MiB; publish it as a file",
+                             path="document")
     if not raw:
         raise InvalidRequest("document", "document: paste the JSON document or choose a .json file", path="document")
     try:
@@ -50,7 +53,7 @@ def _document(form: dict, uploaded: tuple[bytes, str, str] | None) -> Any:
         raise InvalidRequest("document", f"document: not valid JSON ({exc})", path="document") from exc
 
 
-def _stage_file(files_dir: str | None, asset_id: str, uploaded: tuple[bytes, str, str] | None) -> tuple[str, Path]:
+def _stage_file(files_dir: str | None, asset_id: str, uploaded: UploadFile | None) -> tuple[str, Path]:
     """The file's path under files_dir, and a staged copy beside it; it takes its place only once
     the asset is stored, so a refused asset never overwrites or leaves a file."""
     if not files_dir:
@@ -58,11 +61,12 @@ def _stage_file(files_dir: str | None, asset_id: str, uploaded: tuple[bytes, str
                                      "serve files; add one and restart, or publish a document instead", path="file")
     if uploaded is None:
         raise InvalidRequest("file", "file: choose the file to publish", path="file")
-    relative = Path(SAFE_NAME.sub("_", asset_id)) / (SAFE_NAME.sub("_", uploaded[1]) or "data")
+    relative = Path(SAFE_NAME.sub("_", asset_id)) / (SAFE_NAME.sub("_", uploaded.filename or "") or "data")
     target = Path(files_dir) / relative
     target.parent.mkdir(parents=True, exist_ok=True)
     staged = target.with_name(f".{target.name}.{secrets.token_hex(6)}.upload")
-    staged.write_bytes(uploaded[0])
+    with staged.open("wb") as out:  # streamed: a large file never sits in memory whole
+        shutil.copyfileobj(uploaded.file, out, 1 << 20)
     return str(relative), staged
 
 
@@ -93,16 +97,18 @@ async def create_asset(request: Request, form: Form, services: Services) -> Resp
             raise InvalidRequest("id", "id: give the asset an id, e.g. pcf-NG-WC-400", path="id")
         if kind not in KINDS:
             raise InvalidRequest("kind", f"kind: expected one of {', '.join(KINDS)}", path="kind")
-        uploaded = await _upload(form, "upload")
+        uploaded = _upload(form, "upload")
         content_type = _text(form, "content_type")
         if kind == "document":
-            address: dict = {"type": "PontisDocument", "document": _document(form, uploaded),
+            document = await run_in_threadpool(_document, form, uploaded)
+            address: dict = {"type": "PontisDocument", "document": document,
                              "contentType": content_type or "application/json"}
         elif kind == "file":
             path, staged = await run_in_threadpool(_stage_file, services.settings.dataplane.files_dir, asset_id,
                                                    uploaded)
             address = {"type": "PontisFile", "path": path,
-                       "contentType": content_type or (uploaded[2] if uploaded else "application/octet-stream")}
+                       "contentType": content_type or (uploaded.content_type if uploaded else None)
+                       or "application/octet-stream"}
         else:
             base = _text(form, "base_url")
             if not base.startswith(("http://", "https://")):
