@@ -43,7 +43,9 @@ def create_app(settings: Settings, container: Container | None = None, *, run_wo
             await services.client.aclose()
             services.db.dispose()
 
-    app = FastAPI(title="Pontis connector", version="0.1.0", lifespan=lifespan)
+    # no public /docs or /openapi.json: the API is described for staff only, at /management/docs
+    app = FastAPI(title="Pontis connector", version="0.1.0", lifespan=lifespan,
+                  docs_url=None, redoc_url=None, openapi_url=None)
     app.state.services = services
 
     from connector.dsp import router as dsp_router
@@ -61,6 +63,9 @@ def create_app(settings: Settings, container: Container | None = None, *, run_wo
     from connector.management import router as management_router
 
     app.include_router(management_router)
+    from connector.management.openapi import router as management_docs_router
+
+    app.include_router(management_docs_router)  # /management/docs and /openapi.json, behind the key
     from connector.web import router as web_router  # the admin console, behind the management key
 
     app.include_router(web_router)
