@@ -19,10 +19,21 @@ from connector.web.routing import Admin, Form, Services, WebRoute, queries
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
 
+EMPTY = {"negotiations": "No negotiations yet. Browse a partner's catalog to start one.",
+         "transfers": "No transfers yet. Fetch from a partner's catalog to start one."}
+
+
+def _kind(request: Request) -> str:
+    return "negotiations" if request.url.path.startswith("/ui/negotiations") else "transfers"
+
+
 @router.get("/negotiations")
-async def negotiations(request: Request, admin: Admin, services: Services) -> Response:
-    rows = await run_in_threadpool(queries(services).negotiations)
-    return render(request, "negotiations.html", section="negotiations", title="Negotiations", rows=rows)
+@router.get("/transfers")
+async def processes(request: Request, admin: Admin, services: Services) -> Response:
+    kind = _kind(request)
+    rows = await run_in_threadpool(getattr(queries(services), kind))
+    return render(request, "processes.html", section=kind, title=kind.capitalize(), rows=rows, kind=kind,
+                  empty=EMPTY[kind])
 
 
 @router.get("/negotiations/{negotiation_id}")
@@ -31,21 +42,18 @@ async def negotiation(negotiation_id: str, request: Request, admin: Admin, servi
     row = await run_in_threadpool(q.get, Negotiation, negotiation_id, "negotiation")
     line = await run_in_threadpool(timeline, services.db, row)
     transfers = await run_in_threadpool(q.transfers_of, row.agreement_id) if row.agreement_id else []
-    return render(request, "process.html", section="negotiations", title=f"Negotiation of {row.asset_id or row.offer_id or row.id}", row=row,
-                  what="negotiation", timeline=line, transfers=transfers)
+    return render(request, "process.html", section="negotiations", row=row, what="negotiation", timeline=line,
+                  title=f"Negotiation of {row.asset_id or row.offer_id or row.id}", transfers=transfers)
 
 
-@router.post("/negotiations/{negotiation_id}/terminate")
-async def terminate_negotiation(negotiation_id: str, request: Request, form: Form, services: Services) -> Response:
+@router.post("/negotiations/{process_id}/terminate")
+@router.post("/transfers/{process_id}/terminate")
+async def terminate(process_id: str, request: Request, form: Form, services: Services) -> Response:
+    kind = _kind(request)
     reason = str(form.get("reason") or "").strip() or "terminated by our admin in the console"
-    await run_in_threadpool(services.negotiations.terminate, negotiation_id, reason)
-    return redirect(request, f"/ui/negotiations/{negotiation_id}", "Termination sent.")
-
-
-@router.get("/transfers")
-async def transfers(request: Request, admin: Admin, services: Services) -> Response:
-    rows = await run_in_threadpool(queries(services).transfers)
-    return render(request, "transfers.html", section="transfers", title="Transfers", rows=rows)
+    service = services.negotiations if kind == "negotiations" else services.transfers
+    await run_in_threadpool(service.terminate, process_id, reason)
+    return redirect(request, f"/ui/{kind}/{process_id}", "Termination sent.")
 
 
 @router.get("/transfers/{transfer_id}")
@@ -55,13 +63,6 @@ async def transfer(transfer_id: str, request: Request, admin: Admin, services: S
     downloadable = row.role == "CONSUMER" and row.state == "STARTED" and row.data_address is not None
     return render(request, "process.html", section="transfers", title=f"Transfer of {row.asset_id or row.id}", row=row,
                   what="transfer", timeline=line, transfers=[], downloadable=downloadable)
-
-
-@router.post("/transfers/{transfer_id}/terminate")
-async def terminate_transfer(transfer_id: str, request: Request, form: Form, services: Services) -> Response:
-    reason = str(form.get("reason") or "").strip() or "terminated by our admin in the console"
-    await run_in_threadpool(services.transfers.terminate, transfer_id, reason)
-    return redirect(request, f"/ui/transfers/{transfer_id}", "Termination sent.")
 
 
 @router.get("/transfers/{transfer_id}/data")
