@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
@@ -72,13 +73,13 @@ def placed_problems(problems: list[dict], paths: set[str]) -> dict[str, list[str
 
 
 def _editor_page(request: Request, *, policy: dict, policy_id: str, template: str, problems: list[dict],
-                 status: int = 200) -> Response:
+                 status: int = 200, editing: bool = False) -> Response:
     editor = editor_of(policy)
     paths = {"policy_id"} | {r.path for r in editor.rules} | {r.path + ".action" for r in editor.rules}
     paths |= {row.prefix + part for r in editor.rules for row in r.rows
               for part in ("", ".leftOperand", ".operator", ".rightOperand")}
-    return render(request, "policy_edit.html", status=status, section="policies", title="New policy",
-                  editor=editor, policy_id=policy_id, template=template, problems=problems,
+    return render(request, "policy_edit.html", status=status, section="policies",
+                  title=f"Edit policy {policy_id}" if editing else "New policy", editing=editing, editor=editor, policy_id=policy_id, template=template, problems=problems,
                   placed=placed_problems(problems, paths),
                   templates=list(policy_templates()), operands=OPERANDS, operators=OPERATORS,
                   preview=json.dumps(policy, indent=2))
@@ -105,24 +106,34 @@ async def validate_draft(body: Json, services: Services) -> JSONResponse:
     return JSONResponse({"valid": not problems, "problems": problems, "policy": policy})
 
 
+@router.get("/policies/{policy_id}/edit")
+async def edit_policy(policy_id: str, request: Request, admin: Admin, services: Services) -> Response:
+    row = await run_in_threadpool(definitions(services).policy, policy_id)
+    return _editor_page(request, policy=row.policy, policy_id=policy_id, template="", problems=[], editing=True)
+
+
 @router.post("/policies")
-async def create_policy(request: Request, form: Form, services: Services) -> Response:
+async def save_policy(request: Request, form: Form, services: Services) -> Response:
+    """Create a policy, or (``editing``) replace the one named; refused with every problem at its field."""
     policy_id = str(form.get("policy_id") or "").strip()
+    editing = form.get("editing") == "1"
     draft = unflatten(policy_fields(form))
     typed, problems = check_draft(draft, services.settings.policy_profile)
     if not policy_id:
         problems.insert(0, {"path": "policy_id", "found": "no id", "expected": "an id, e.g. pcf-usage",
                             "code": "structure"})
     if not problems and typed is not None:
+        service = definitions(services)
         try:
-            await run_in_threadpool(definitions(services).create_policy, policy_id, typed)
+            await run_in_threadpool(service.update_policy if editing else service.create_policy, policy_id, typed)
         except ServiceError as exc:
             problems = [{"path": "policy_id" if exc.path == "@id" else (exc.path or ""), "found": "; ".join(exc.reasons),
                          "expected": "another id" if exc.status == 409 else "", "code": exc.code}]
         else:
-            return redirect(request, f"/ui/policies/{policy_id}", f"Policy {policy_id} saved.")
+            return redirect(request, f"/ui/policies/{quote(policy_id, safe='')}",
+                            f"Policy {policy_id} {'changed' if editing else 'saved'}.")
     return _editor_page(request, policy=draft, policy_id=policy_id, template=str(form.get("template") or ""),
-                        problems=problems, status=400)
+                        problems=problems, status=400, editing=editing)
 
 
 def _explain(services: Any, policy_id: str, participant: str, scope: str, claims_text: str) -> dict:

@@ -132,5 +132,5 @@ def editor_of(policy: dict) -> Editor:
 
 def policy_fields(form: dict) -> dict[str, str]:
     """The form's policy fields: every name that is a field path of the policy."""
-    skip = {"csrf", "policy_id", "template"}
+    skip = {"csrf", "policy_id", "template", "editing"}
     return {k: v for k, v in form.items() if k not in skip and isinstance(v, str)}

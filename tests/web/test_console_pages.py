@@ -95,3 +95,25 @@ def test_an_uploaded_file_is_kept_only_when_its_asset_is_stored(console, tmp_pat
     assert r.status_code == 400 and "already exists" in field_error(r.text)
     assert (files / "drawing" / "drawing.step").read_bytes() == b"first"
     assert [p.name for p in (files / "drawing").iterdir()] == ["drawing.step"]
+
+
+def test_a_policy_is_created_then_changed_in_the_editor(console):  # noqa: F811
+    from connector.store.models import PolicyDefinition
+
+    fields = {"@type": "Set", "permission[0].action": "access",
+              "permission[0].constraint[0].leftOperand": "Membership",
+              "permission[0].constraint[0].operator": "eq", "permission[0].constraint[0].rightOperand": "active"}
+    r = post(console, "/ui/policies", {"policy_id": "members", **fields}, "/ui/policies/new")
+    assert r.status_code == 303 and r.headers["location"] == "/ui/policies/members"
+    page = console.client.get("/ui/policies/members/edit").text
+    assert 'name="editing" value="1"' in page and "readonly" in page
+    changed = {**fields, "permission[0].constraint[0].leftOperand": "BusinessPartnerNumber",
+               "permission[0].constraint[0].operator": "isAnyOf",
+               "permission[0].constraint[0].rightOperand": '["BPNL00000003AYRE"]'}
+    r = post(console, "/ui/policies", {"policy_id": "members", "editing": "1", **changed}, "/ui/policies/members/edit")
+    assert r.status_code == 303
+    stored_policy = stored(console, PolicyDefinition, "members").policy
+    assert stored_policy["permission"][0]["constraint"][0]["rightOperand"] == ["BPNL00000003AYRE"]
+    # a new policy under an id that exists is refused at the id field
+    r = post(console, "/ui/policies", {"policy_id": "members", **fields}, "/ui/policies/new")
+    assert r.status_code == 400 and "already exists" in r.text

@@ -34,7 +34,7 @@ if (editor) {
   const fields = () => {
     const out = {};
     new FormData(editor).forEach((value, name) => {
-      if (name !== "csrf" && name !== "template" && name !== "policy_id" && typeof value === "string") out[name] = value;
+      if (name !== "csrf" && name !== "template" && name !== "policy_id" && name !== "editing" && typeof value === "string") out[name] = value;
     });
     return out;
   };
