@@ -98,7 +98,11 @@ def timeline(db: Database, row: Negotiation | TransferProcess) -> Timeline:
         if message.status in ("failed", "cancelled") or (message.status == "pending" and message.last_error):
             problem = f"{message.status}, {message.attempts} attempt(s)" + (
                 f": {message.last_error}" if message.last_error else "")
-        events.append(Event(message.created_at, "us", f"we sent {name}", state, problem))
+        if message.status == "done":
+            events.append(Event(message.created_at, "us", f"we sent {name}", state, problem))
+        else:  # not (yet) delivered: the state it leads to is not reached
+            verb = "we are sending" if message.status == "pending" else "we could not send"
+            events.append(Event(message.created_at, "us", f"{verb} {name}", None, problem))
     for answer in answered:
         body = answer.response if isinstance(answer.response, dict) else {}
         state = _state_of(body.get("state") or body.get("dspace:state"))
