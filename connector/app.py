@@ -29,6 +29,7 @@ def create_app(settings: Settings, container: Container | None = None, *, run_wo
         flows = getattr(services, "dataflows", None)
         flow_task = asyncio.create_task(flows.run()) if run_worker and flows is not None else None
         log.info("connector %s serving DSP at %s", settings.participant_id, settings.dsp_url)
+        log.info("admin console at %s/ui/ (log in with the api_key)", settings.public_url)
         try:
             yield
         finally:
