@@ -232,10 +232,16 @@ class DefinitionService:
     def _references(session: Session, row: ContractDefinition) -> None:
         """The policies a contract definition names exist, and so does the asset of an ``id = X`` selector."""
         for name, value in (("accessPolicyId", row.access_policy_id), ("contractPolicyId", row.contract_policy_id)):
-            if session.get(PolicyDefinition, value) is None:
+            policy = session.get(PolicyDefinition, value)
+            if policy is None:
                 raise InvalidRequest("ContractDefinition.reference", f"{name}: no policy definition {value!r} "
                                      f"exists{_closest_ids(session, PolicyDefinition, value)}; create it first",
                                      path=name)
+            if name == "contractPolicyId" and not (policy.policy.get("permission") or policy.policy.get("prohibition")):
+                # DSP: an offer has a permission or a prohibition; an allow-all policy can only be an access policy
+                raise InvalidRequest("ContractDefinition.reference", f"{name}: policy definition {value!r} has no "
+                                     "permission or prohibition, so no offer can be made of it; it can be the "
+                                     "accessPolicyId, and the contract policy needs a rule", path=name)
         if row.asset_id is not None and session.get(Asset, row.asset_id) is None:
             raise InvalidRequest("ContractDefinition.reference", f"assetsSelector: no asset {row.asset_id!r} "
                                  f"exists{_closest_ids(session, Asset, row.asset_id)}; create it first",

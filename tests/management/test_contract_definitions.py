@@ -118,3 +118,12 @@ def test_references_are_checked_on_write_naming_the_closest(api):
     ok(api.post(BASE, json=contract_definition("cd-x", "asset-1")))
     assert api.put(BASE, json=contract_definition("cd-x", "asset-1", usage="gone")).status_code == 400
     assert row(api, "cd-x").contract_policy_id == "usage-1"
+
+
+def test_an_allow_all_policy_can_grant_access_but_cannot_be_the_contract_policy(api):
+    prerequisites(api, "asset-1")
+    ok(api.post("/management/v3/policydefinitions",
+                json={"@context": VOCAB, "@id": "open", "policy": {"@type": "Set", "allowAll": True}}))
+    r = api.post(BASE, json=contract_definition("cd-open", "asset-1", usage="open"))
+    assert r.status_code == 400 and r.json()[0]["path"] == "contractPolicyId" and "no offer" in r.text
+    ok(api.post(BASE, json=contract_definition("cd-open", "asset-1", access="open")))
