@@ -99,3 +99,17 @@ def test_the_dsp_url_comes_from_the_peers_did_document():
         dsp_url_from_did(did, DidResolver(documents=[{"id": did}]))
     with pytest.raises(InvalidRequest, match="cannot be read"):
         dsp_url_from_did("did:web:nowhere.invalid", DidResolver(offline=True))
+
+
+def test_an_empty_catalog_tells_the_providers_admin_how_to_see_why(api, caplog):
+    from tests.management.helpers import publish
+
+    publish(api, "asset-1", "cd-1")  # its access policy asks for Membership
+    ok(api.post(BASE, json={"id": "did:web:partner.test", "token": "partner-token-1",
+                            "dspUrl": "https://partner.test/api/dsp/2025-1"}))  # no claims
+    with caplog.at_level("INFO", logger="pontis"):
+        catalog = ok(catalog_as(api, "partner-token-1"))
+    assert not catalog.get("dataset")
+    hint = " ".join(r.getMessage() for r in caplog.records if r.levelname == "WARNING")
+    assert "catalog for did:web:partner.test is empty" in hint and "connector policy explain" in hint
+    assert "claims" in hint and "[[peers]]" in hint
