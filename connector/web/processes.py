@@ -3,6 +3,8 @@ for every refusal; a started pull transfer's data can be downloaded from its pag
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
@@ -11,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from connector.services.console import timeline
 from connector.services.criteria import EDC_NS
 from connector.services.edr_client import prop
+from connector.services.ssrf import SsrfRefused, acheck_backend_url
 from connector.services.errors import InvalidRequest
 from connector.store.models import Negotiation, TransferProcess
 from connector.web.render import redirect, render
@@ -76,6 +79,13 @@ async def download(transfer_id: str, request: Request, admin: Admin, services: S
     token = prop(address, "authorization", EDC_NS + "authorization")
     if not address.get("endpoint") or not token:
         raise InvalidRequest("edr", f"the EDR of transfer {transfer_id} has no endpoint or no token")
+    # the endpoint comes from the peer: private and loopback hosts only when they are the peer's own
+    # DSP host or in [dataplane] allowlist (the SSRF guard the data plane applies to its backends)
+    allowed = [*services.settings.dataplane.allowlist, urlsplit(row.counterparty_address).hostname or ""]
+    try:
+        await acheck_backend_url(address["endpoint"], allowed)
+    except SsrfRefused as exc:
+        raise InvalidRequest("edr.endpoint", f"the EDR's endpoint is refused: {exc.reason}") from exc
     client = services.client.client
     upstream = await client.send(client.build_request("GET", address["endpoint"], headers={"Authorization": token}),
                                  stream=True)

@@ -117,3 +117,21 @@ def test_a_policy_is_created_then_changed_in_the_editor(console):  # noqa: F811
     # a new policy under an id that exists is refused at the id field
     r = post(console, "/ui/policies", {"policy_id": "members", **fields}, "/ui/policies/new")
     assert r.status_code == 400 and "already exists" in r.text
+
+
+def test_a_download_from_an_edr_pointing_inside_our_network_is_refused(console):  # noqa: F811
+    from connector.store.models import TransferProcess
+
+    with console.services.db.write() as session:
+        session.add(TransferProcess(
+            id="tp-1", role="CONSUMER", state="STARTED", counterparty_id="did:web:seller.test",
+            counterparty_address="http://seller.test/api/dsp/2025-1", agreement_id="a-1", asset_id="pcf",
+            transfer_type="HttpData-PULL", created_at=1, updated_at=1,
+            data_address={"endpointType": "https://w3id.org/idsa/v4.1/HTTP",
+                          "endpoint": "http://169.254.169.254/latest/meta-data",
+                          "endpointProperties": [{"name": "authorization", "value": "token"}]}))
+    console.login()
+    assert 'id="download"' in console.client.get("/ui/transfers/tp-1").text
+    r = console.client.get("/ui/transfers/tp-1/data")
+    assert r.status_code == 400
+    assert "endpoint is refused" in r.text and "link-local" in r.text
