@@ -26,7 +26,7 @@ from typing import Any
 from sqlmodel import select
 
 from connector.config import DSP_PATH, Peer
-from connector.identity.auth import Participant
+from connector.identity.auth import Participant, StaticTokenAuthenticator
 from connector.services.errors import Conflict, InvalidRequest, NotFound
 from connector.store import Database
 from connector.store.models import StoredPeer
@@ -234,24 +234,16 @@ class PeerDirectory:
         self.invalidate()
 
 
-class PeerTokenAuthenticator:
+class PeerTokenAuthenticator(StaticTokenAuthenticator):
     """Static-token mode over the peer directory: a caller is the peer whose token it presents."""
 
     def __init__(self, directory: PeerDirectory, own_token: str | None) -> None:
+        super().__init__({}, own_token)
         self.directory = directory
-        self._own_token = own_token
 
-    def authenticate(self, authorization: str | None) -> Participant | None:
-        if not authorization:
-            return None
-        token = authorization.strip()
-        if token.lower().startswith("bearer "):
-            token = token[7:].strip()
+    def participant_for(self, token: str) -> Participant | None:
         peer = self.directory.by_token(token)
         return peer.participant() if peer is not None else None
-
-    def outgoing_token(self, counterparty_id: str | None) -> str | None:
-        return self._own_token
 
 
 def peer_directory(settings: Any, db: Database) -> PeerDirectory:
