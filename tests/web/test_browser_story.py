@@ -149,7 +149,8 @@ def test_the_admin_story_in_a_browser(browser, dataspace, screenshots, tmp_path)
     buyer.wait_for_selector(".notice")
     refused_at = buyer.url
     until(buyer, refused_at, ".timeline .step.bad")
-    assert "FrameworkAgreement" in buyer.inner_text(".denial")
+    assert "FrameworkAgreement" in buyer.inner_text(".denial")  # the provider's reason, on the buyer's side
+    shot(buyer, screenshots, "05b-buyer-sees-the-refusal")
 
     until(admin, nordguss.base + "/ui/negotiations", "text=TERMINATED")
     assert "FrameworkAgreement" in admin.inner_text(".reason-cell")
