@@ -192,8 +192,14 @@ def load_settings(path: str | Path, **overrides: Any) -> Settings:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
     database = data.pop("database", None)
-    if isinstance(database, dict) and "url" in database:
-        data.setdefault("database_url", database["url"])
+    if isinstance(database, dict):
+        extra = sorted(set(database) - {"url"})
+        if extra:  # [database] has one key; a misspelt one must not fall back to the default database
+            raise ConfigError(f"{path}: [database] {extra[0]}: unknown key; the only key there is 'url'")
+        if "url" in database:
+            data.setdefault("database_url", database["url"])
+    elif database is not None:
+        raise ConfigError(f"{path}: database: expected a table [database] with url = \"...\"")
     if os.environ.get("DATABASE_URL"):
         data["database_url"] = os.environ["DATABASE_URL"]
     data.update(overrides)

@@ -16,6 +16,7 @@ BASE = 'participant_id = "did:web:a.test"\napi_key = "k"\n'
     ('[dataplane]\nfile_dir = "x"\n', "[dataplane] file_dir: unknown key; did you mean 'files_dir'?"),
     ('[[peers]]\nid = "did:web:b.test"\ntokn = "t"\n', "[[peers]] #1 tokn: unknown key; did you mean 'token'?"),
     ('[server]\nzzzzzz = 1\n', "[server] zzzzzz: unknown key; valid keys: host, port, public_url"),
+    ('[database]\nurll = "sqlite:///x.db"\n', "[database] urll: unknown key; the only key there is 'url'"),
 ])
 def test_an_unknown_key_is_refused_naming_the_closest(tmp_path, toml, said):
     config = tmp_path / "c.toml"
