@@ -1,7 +1,9 @@
 """The management API's own description: ``/management/openapi.json`` and ``/management/docs``.
 
-Only the management side is described, and only for staff: both need ``X-Api-Key`` (or, for
-a browser, the web console's session cookie, so an admin logged in at /ui can open the page).
+Only the management side is described, and only for staff: both need the API key, in
+``X-Api-Key`` or, so that a browser can open the page, as the password of HTTP Basic (the browser
+asks for it). Only these two read-only pages take Basic: the API itself never accepts a
+credential a browser sends by itself, so no other site can make a browser call it.
 The public ``/docs`` and ``/openapi.json`` FastAPI would serve are switched off in ``app``.
 
 The routes read their JSON-LD bodies themselves (``deps.read_body``), so FastAPI cannot see
@@ -17,10 +19,10 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from connector.config import MANAGEMENT_PATH
-from connector.management.errors import ManagementRoute
+from connector.management.errors import ApiError, ManagementRoute
 
 SCHEME = "ApiKeyAuth"
 EDC_CONTEXT = {"@vocab": "https://w3id.org/edc/v0.0.1/ns/"}
@@ -168,27 +170,42 @@ def management_openapi(app: FastAPI) -> dict:
     return spec
 
 
-def _staff_only(request: Request) -> None:
-    """The API key in X-Api-Key, or (for a browser, without the header) the web console's session."""
+def _staff_only(request: Request) -> Response | None:
+    """None when the caller gave the API key: in X-Api-Key, or (a browser opening the page) as the
+    password of HTTP Basic, which only these two read-only pages accept; else the 401 to answer,
+    asking a browser for the key."""
+    import base64
+    import hmac
+
     from connector.management.deps import check_api_key
 
-    if request.headers.get("x-api-key") is None:
+    authorization = request.headers.get("authorization", "")
+    if request.headers.get("x-api-key") is None and authorization.lower().startswith("basic "):
         try:
-            from connector.web.routing import current_session
-        except ImportError:  # a connector without the console: the key it is
-            current_session = None  # type: ignore[assignment]
-        if current_session is not None and current_session(request) is not None:
-            return
-    check_api_key(request)
+            _, _, given = base64.b64decode(authorization[6:].strip(), validate=True).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):
+            given = ""
+        expected = request.app.state.services.settings.api_key
+        if given and hmac.compare_digest(given.encode(), expected.encode()):
+            return None
+    try:
+        check_api_key(request)
+    except ApiError as refused:
+        if request.headers.get("x-api-key") is not None:
+            return refused.response()
+        response = refused.response()
+        response.headers["WWW-Authenticate"] = 'Basic realm="Pontis management API (password: the api_key)"'
+        return response
+    return None
 
 
 router = APIRouter(prefix=MANAGEMENT_PATH, include_in_schema=False, route_class=ManagementRoute)
 
 
 @router.get("/openapi.json")
-async def openapi_document(request: Request) -> JSONResponse:
-    _staff_only(request)
-    return JSONResponse(management_openapi(request.app))
+async def openapi_document(request: Request) -> Response:
+    refused = _staff_only(request)
+    return refused or JSONResponse(management_openapi(request.app))
 
 
 PAGE = """<!doctype html>
@@ -201,9 +218,11 @@ PAGE = """<!doctype html>
 
 
 @router.get("/docs")
-async def docs_page(request: Request) -> HTMLResponse:
+async def docs_page(request: Request) -> Response:
     """Swagger UI with the document inlined (the page's own fetch could not send the key)."""
-    _staff_only(request)
+    refused = _staff_only(request)
+    if refused is not None:
+        return refused
     spec = json.dumps(management_openapi(request.app)).replace("</", "<\\/")
     return HTMLResponse(PAGE % spec, headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY"})
 

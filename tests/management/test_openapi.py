@@ -22,6 +22,13 @@ def test_the_management_docs_need_the_key(api):
         assert anonymous.get(path, headers={"X-Api-Key": "wrong"}).status_code == 401
     page = api.get("/management/docs")
     assert page.status_code == 200 and "SwaggerUIBundle" in page.text and '"ApiKeyAuth"' in page.text
+    # a browser is asked for the key (HTTP Basic, the key as password), for these two pages only
+    asked = anonymous.get("/management/docs")
+    assert asked.headers["www-authenticate"].startswith("Basic ")
+    assert anonymous.get("/management/docs", auth=("admin", API_KEY)).status_code == 200
+    assert anonymous.get("/management/openapi.json", auth=("", API_KEY)).status_code == 200
+    assert anonymous.get("/management/docs", auth=("admin", "wrong")).status_code == 401
+    assert anonymous.get("/management/v3/peers", auth=("admin", API_KEY)).status_code == 401
 
 
 def test_the_document_has_the_key_scheme_and_the_request_bodies(api):
