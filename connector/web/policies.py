@@ -36,10 +36,8 @@ BLANK = {"@context": ["https://w3id.org/dspace/2025/1/odrl-profile.jsonld",
 
 def summary(policy: dict) -> list[str]:
     """Each constraint as one short line: "FrameworkAgreement eq DataExchangeGovernance:1.0"."""
-    from connector.web.policy_form import editor_of as rows_of
-
     lines = []
-    for block in rows_of(policy).rules:
+    for block in editor_of(policy).rules:
         for row in block.rows:
             lines.append(f"{block.kind}: {row.left} {row.operator} {row.right}")
     return lines

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.routing import APIRoute
 
 from connector.services.container import Container
-from connector.services.errors import ServiceError
+from connector.services.errors import InvalidRequest, ServiceError
 from connector.web.security import HEADERS, SESSION_COOKIE, Session, Sessions, cookie
 
 log = logging.getLogger("pontis.web")
@@ -118,8 +118,6 @@ async def checked_json(request: Request) -> Any:
     try:
         return await request.json()
     except ValueError as exc:
-        from connector.services.errors import InvalidRequest
-
         raise InvalidRequest("body", f"the body is not JSON: {exc}", path="body") from exc
 
 
