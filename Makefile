@@ -7,7 +7,7 @@ SDK_VENV ?= .venv-sdk
 SDK_PYTHON ?= $(shell for p in python3.12 python3.13 $$(ls -d /root/.pyenv/versions/3.1[2-9]*/bin/python3 2>/dev/null); do $$p -c "import sys; assert sys.version_info >= (3, 12)" >/dev/null 2>&1 && command -v $$p && break; done)
 TRACTUSX_SDK ?= tractusx-sdk==0.8.3
 
-.PHONY: demo test install sdk bench clean
+.PHONY: demo test install sdk browser bench clean
 
 $(BIN)/connector: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,10 +24,18 @@ $(SDK_VENV)/.installed:
 
 sdk: $(SDK_VENV)/.installed
 
+# the console's browser tests drive Debian's Chromium (Playwright uses it; it never downloads one)
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  echo "installing Chromium for the browser tests (apt-get install -y chromium)"; \
+	  apt-get update -q && apt-get install -y -q chromium; \
+	fi
+
 demo: install
 	$(BIN)/connector demo
 
-test: install sdk
+test: install sdk browser
 	PONTIS_SDK_PYTHON=$${PONTIS_SDK_PYTHON:-$(CURDIR)/$(SDK_VENV)/bin/python} $(BIN)/pytest
 
 bench: install

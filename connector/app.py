@@ -37,6 +37,7 @@ def create_app(settings: Settings, container: Container | None = None, *, run_wo
         # provenance traversal jobs (connector.provenance.jobs) are rows advanced by their own worker
         jobs_task = asyncio.create_task(app.state.provenance_jobs.run()) if run_worker else None
         log.info("connector %s serving DSP at %s", settings.participant_id, settings.dsp_url)
+        log.info("admin console at %s/ui/ (log in with the api_key)", settings.public_url)
         try:
             yield
         finally:
@@ -61,7 +62,9 @@ def create_app(settings: Settings, container: Container | None = None, *, run_wo
             await services.client.aclose()
             services.db.dispose()
 
-    app = FastAPI(title="Pontis connector", version="0.1.0", lifespan=lifespan)
+    # no public /docs or /openapi.json: the API is described for staff only, at /management/docs
+    app = FastAPI(title="Pontis connector", version="0.1.0", lifespan=lifespan,
+                  docs_url=None, redoc_url=None, openapi_url=None)
     app.state.services = services
     from connector.provenance.jobs import JobService
 
@@ -85,6 +88,12 @@ def create_app(settings: Settings, container: Container | None = None, *, run_wo
     from connector.management.irs import router as irs_router
 
     app.include_router(irs_router)
+    from connector.management.openapi import router as management_docs_router
+
+    app.include_router(management_docs_router)  # /management/docs and /openapi.json, behind the key
+    from connector.web import router as web_router  # the admin console, behind the management key
+
+    app.include_router(web_router)
     from connector.dataplane import router as dataplane_router
 
     app.include_router(dataplane_router)

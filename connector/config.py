@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DSP_VERSION = "2025-1"
@@ -23,7 +23,14 @@ class ConfigError(ValueError):
     """A configuration file that cannot be used, with the field and what was expected."""
 
 
-class Peer(BaseModel):
+class _Section(BaseModel):
+    """A config table: a key it does not know is refused (a misspelt ``authmode`` must not fall back
+    to a default silently), and ``load_settings`` names the closest valid key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Peer(_Section):
     """Another company's connector that this one knows."""
 
     id: str = Field(description="the peer's participant id (DID or BPN)")
@@ -33,7 +40,7 @@ class Peer(BaseModel):
     claims: dict[str, Any] = Field(default_factory=dict)
 
 
-class ServerSettings(BaseModel):
+class ServerSettings(_Section):
     host: str = "127.0.0.1"
     port: int = 8181
     public_url: str | None = Field(default=None, description="the URL peers use to reach us")
@@ -48,26 +55,7 @@ class ServerSettings(BaseModel):
         return bool(self.tls_cert_file and self.tls_key_file)
 
 
-class _Closed(BaseModel):
-    """A config section that refuses unknown keys, naming the closest known one."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _known_keys(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            import difflib
-
-            for key in data:
-                if key not in cls.model_fields:
-                    close = difflib.get_close_matches(str(key), list(cls.model_fields), n=1)
-                    hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(cls.model_fields)}"
-                    raise ValueError(f"unknown key {key!r}; {hint}")
-        return data
-
-
-class PactClient(_Closed):
+class PactClient(_Section):
     """``[[pact.clients]]``: one PACT client (a customer's tool), tied to that customer's BPN, so it
     sees what that BPN's policies allow and nothing else."""
 
@@ -82,7 +70,7 @@ class PactClient(_Closed):
     events_client_secret: str | None = None
 
 
-class PactSettings(_Closed):
+class PactSettings(_Section):
     """``[pact]``: the PACT API (/auth/token, /2 and /3 footprints and events) for PACT tools."""
 
     clients: list[PactClient] = Field(default_factory=list)
@@ -106,7 +94,7 @@ class PactSettings(_Closed):
         return value
 
 
-class DataPlaneSettings(BaseModel):
+class DataPlaneSettings(_Section):
     """The provider's data plane: which private backends it may reach, and how long EDRs live."""
 
     # hosts ("backend.internal", "localhost") or addresses/CIDRs ("127.0.0.1", "10.0.0.0/8") that a
@@ -141,7 +129,7 @@ class DataPlaneSettings(BaseModel):
         return value
 
 
-class IdentitySettings(BaseModel):
+class IdentitySettings(_Section):
     """``[identity]``: our keys and credentials, and how DSP callers are authenticated.
 
     The key-file passphrase is never configured here: it comes from ``PONTIS_KEY_PASSPHRASE``.
@@ -178,7 +166,7 @@ class IdentitySettings(BaseModel):
     offer_verification: Literal["require", "verify-if-present", "ignore"] = "verify-if-present"
 
 
-class ProvenanceSettings(BaseModel):
+class ProvenanceSettings(_Section):
     """``[provenance]``: traversal jobs (connector.provenance): how long they and their calls may take."""
 
     model_config = {"extra": "forbid"}
@@ -307,8 +295,14 @@ def load_settings(path: str | Path, **overrides: Any) -> Settings:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
     database = data.pop("database", None)
-    if isinstance(database, dict) and "url" in database:
-        data.setdefault("database_url", database["url"])
+    if isinstance(database, dict):
+        extra = sorted(set(database) - {"url"})
+        if extra:  # [database] has one key; a misspelt one must not fall back to the default database
+            raise ConfigError(f"{path}: [database] {extra[0]}: unknown key; the only key there is 'url'")
+        if "url" in database:
+            data.setdefault("database_url", database["url"])
+    elif database is not None:
+        raise ConfigError(f"{path}: database: expected a table [database] with url = \"...\"")
     if os.environ.get("DATABASE_URL"):
         data["database_url"] = os.environ["DATABASE_URL"]
     data.update(overrides)
@@ -340,5 +334,49 @@ def load_settings(path: str | Path, **overrides: Any) -> Settings:
         dataplane["edr_key_file"] = str(base / dataplane["edr_key_file"])
     try:
         return Settings(**data)
-    except Exception as exc:  # pydantic's ValidationError: re-say it with the file's name
-        raise ConfigError(f"{path}: {exc}") from exc
+    except ValidationError as exc:  # re-say it with the file's name, one line per problem
+        raise ConfigError(f"{path}: " + "; ".join(describe_error(e) for e in exc.errors())) from None
+
+
+def _section_model(loc: tuple) -> type[BaseModel] | None:
+    """The settings model that holds the key at ``loc`` (``("identity", "authmode")`` → IdentitySettings)."""
+    import typing
+
+    model: Any = Settings
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part) if isinstance(model, type) and issubclass(model, BaseModel) else None
+        if field is None:
+            return None
+        annotation = field.annotation
+        args = typing.get_args(annotation)
+        model = args[0] if typing.get_origin(annotation) is list and args else annotation
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _where(loc: tuple) -> str:
+    """A config location as the TOML reads: ``[identity] authmode``, ``[[peers]] #2 tokn``, ``api_key``."""
+    parts = [p for p in loc]
+    if len(parts) == 1:
+        return str(parts[0])
+    section = str(parts[0])
+    if len(parts) >= 3 and isinstance(parts[1], int):
+        return f"[[{section}]] #{parts[1] + 1} " + ".".join(str(p) for p in parts[2:])
+    return f"[{section}] " + ".".join(str(p) for p in parts[1:])
+
+
+def describe_error(error: dict) -> str:
+    """One pydantic error as one line that names the key and, for an unknown key, the closest valid one."""
+    import difflib
+
+    loc = tuple(error.get("loc", ()))
+    where = _where(loc) if loc else "(config)"
+    if error.get("type") == "extra_forbidden" and loc:
+        model = _section_model(loc)
+        valid = sorted(model.model_fields) if model is not None else []
+        near = difflib.get_close_matches(str(loc[-1]).lower(), valid, n=1, cutoff=0.5)
+        hint = f"did you mean {near[0]!r}?" if near else f"valid keys: {', '.join(valid)}"
+        return f"{where}: unknown key; {hint}"
+    message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    return f"{where}: {message}"

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from rich.console import Console
+from connector.cli.output import Console
 from rich.panel import Panel
 
 from connector.cli.configs import render_config

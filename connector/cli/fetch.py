@@ -26,7 +26,7 @@ from typing import IO, Any
 
 import httpx
 import typer
-from rich.console import Console
+from connector.cli.output import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn, TimeRemainingColumn
 
 from connector.config import MANAGEMENT_PATH, ConfigError, Settings, load_settings
@@ -48,18 +48,32 @@ def management_url(settings: Settings) -> str:
     return f"http://{host}:{settings.server.port}{MANAGEMENT_PATH}"
 
 
-def resolve_peer(settings: Settings, peer: str) -> tuple[str | None, str]:
-    """(participant id or None, DSP URL) for ``--peer``."""
+def resolve_peer(settings: Settings, peer: str, stored: list[dict] | None = None) -> tuple[str | None, str]:
+    """(participant id or None, DSP URL) for ``--peer``: a DSP URL, or the id of a peer in the config's
+    [[peers]] or in ``stored`` (the running connector's ``/v3/peers``: ``{"id", "dspUrl"}``)."""
+    known_peers = [(p.id, p.dsp_url) for p in settings.peers]
+    known_peers += [(p.get("id"), p.get("dspUrl")) for p in stored or [] if isinstance(p, dict)]
     if peer.startswith(("http://", "https://")):
-        known = next((p for p in settings.peers if p.dsp_url and p.dsp_url.rstrip("/") == peer.rstrip("/")), None)
-        return (known.id if known else None), peer
-    known = settings.peer_by_id(peer)
+        match = next((pid for pid, url in known_peers if url and url.rstrip("/") == peer.rstrip("/")), None)
+        return match, peer
+    known = next(((pid, url) for pid, url in known_peers if pid == peer), None)
     if known is None:
-        raise FetchError(f"--peer {peer!r} is not a configured peer of {settings.participant_id}; "
-                         "pass its DSP URL instead, or add it under [[peers]]")
-    if not known.dsp_url:
-        raise FetchError(f"peer {peer!r} has no dsp_url in the config; pass its DSP URL as --peer")
-    return known.id, known.dsp_url
+        raise FetchError(f"--peer {peer!r} is not a known peer of {settings.participant_id}; pass its DSP URL "
+                         f"instead, or add it: connector peer add {peer} --config CONFIG")
+    if not known[1]:
+        raise FetchError(f"peer {peer!r} has no dsp_url; pass its DSP URL as --peer, or add it again with "
+                         "--dsp-url")
+    return known[0], known[1]
+
+
+def _stored_peers(client: httpx.Client) -> list[dict]:
+    """The running connector's peers (config and added ones); [] if it cannot say (an older one)."""
+    try:
+        response = client.get("/v3/peers")
+    except httpx.HTTPError:
+        return []
+    body = response.json() if response.is_success else []
+    return body if isinstance(body, list) else []
 
 
 def _one(value: Any) -> Any:
@@ -115,8 +129,12 @@ class Fetcher:
         dataset = next((d for d in (datasets if isinstance(datasets, list) else [datasets]) if d.get("@id") == asset),
                        None)
         if dataset is None:
-            raise FetchError(f"catalog: {dsp_url} offers no dataset {asset!r} to us (it may not exist, or its "
-                             "access policy hides it from us)")
+            others = "no dataset at all" if not datasets else f"{len(datasets)} other dataset(s)"
+            raise FetchError(f"catalog: {dsp_url} offers no dataset {asset!r} to us ({others}): it may not exist, "
+                             "or its access policy hides it from us. The provider's admin sees why with "
+                             "`connector policy explain --policy ACCESS_POLICY_ID --as OUR_ID`; in static-token "
+                             "mode our claims (BPN, framework agreements) come from our entry in the provider's "
+                             "peers (claims = {...} under [[peers]], or `connector peer add ... --claims`)")
         offer = _one(_get(dataset, "hasPolicy"))
         provider = peer_id or _get(catalog, "participantId")
         if not isinstance(offer, dict) or not provider:
@@ -198,10 +216,10 @@ def run_fetch(settings: Settings, peer: str, asset: str, out: Path | None, *, ba
               api_key: str | None = None, timeout: float = 60.0, keep: bool = False) -> int:
     """The whole fetch; returns the number of bytes written. Raises FetchError with the reason."""
     say = (lambda text: console.print(f"[dim]{text}[/dim]"))
-    peer_id, dsp_url = resolve_peer(settings, peer)
     headers = {"X-Api-Key": api_key or settings.api_key}
     with httpx.Client(base_url=base_url or management_url(settings), headers=headers,
                       timeout=httpx.Timeout(timeout, connect=10.0)) as client:
+        peer_id, dsp_url = resolve_peer(settings, peer, [] if peer.startswith("http") else _stored_peers(client))
         fetcher = Fetcher(client, say, timeout)
         offer, provider = fetcher.offer(dsp_url, peer_id, asset)
         say(f"offer {offer.get('@id')} from {provider}")

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import typer
-from rich.console import Console
+from connector.cli.output import Console
 
 from connector.config import ConfigError, load_settings
 
@@ -26,6 +26,10 @@ _identity.register(app)  # keys, issuer, sign, verify, agreement
 from connector.cli import offers as _offers  # noqa: E402
 
 _offers.register(app)  # offer verify
+
+from connector.cli import peers as _peers  # noqa: E402
+
+app.add_typer(_peers.app, name="peer")  # peer add | list | remove | token, without a restart
 
 from connector.cli import fetch as _fetch  # noqa: E402
 
@@ -58,6 +62,16 @@ def init(
     if out.exists() and not force:
         console.print(f"[red]{out} exists; pass --force to overwrite it[/red]")
         raise typer.Exit(2)
+    from connector.services.peers import BPN
+
+    if bpn is not None and not BPN.match(bpn):
+        console.print(f"[red]--bpn {bpn!r} is not a Business Partner Number:[/red] expected BPNL and 12 capital "
+                      "letters or digits, such as BPNL000000000001")
+        raise typer.Exit(2)
+    if not (participant_id.startswith("did:") or BPN.match(participant_id)):
+        console.print(f"[red]--participant-id {participant_id!r}:[/red] expected a DID (did:web:your.host, or "
+                      "did:web:localhost%3A8181 to try it on one machine) or a BPN")
+        raise typer.Exit(2)
     from connector.cli.configs import render_config
 
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -82,12 +96,13 @@ def serve(
 
     from connector.app import create_app
 
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from connector.cli.startup import StartupError, check_port_free, open_database
+
     try:
         settings = load_settings(config)
     except ConfigError as exc:
         console.print(f"[red]config error:[/red] {exc}")
-        raise typer.Exit(2) from exc
+        raise typer.Exit(2) from None
     tls: dict = {}
     if settings.server.tls:  # HTTPS ([server] tls_cert_file/tls_key_file; PACT needs it)
         if settings.server.tls_self_signed:
@@ -95,6 +110,13 @@ def serve(
 
             ensure_self_signed(settings.server.tls_cert_file, settings.server.tls_key_file, settings.server.host)
         tls = {"ssl_certfile": settings.server.tls_cert_file, "ssl_keyfile": settings.server.tls_key_file}
+    try:  # said in one line, before anything announces the connector
+        check_port_free(settings.server.host, settings.server.port)
+        open_database(settings).dispose()
+    except StartupError as exc:
+        console.print(f"[red]cannot start:[/red] {exc}")
+        raise typer.Exit(2) from None
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     uvicorn.run(
         create_app(settings), host=settings.server.host, port=settings.server.port,
         log_level=log_level, access_log=log_level == "debug", **tls,

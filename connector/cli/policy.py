@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 import typer
-from rich.console import Console
+from connector.cli.output import Console
 
 from connector.config import MANAGEMENT_PATH, ConfigError, load_settings
 
@@ -21,18 +21,21 @@ def validate(
     file: Path = typer.Argument(..., help="a policy in the DSP/Catena-X compact form ({\"permission\": [...]})"),
     kind: str = typer.Option(None, "--kind", help="access or usage (default: from the actions)"),
 ) -> None:
-    """Check a policy against the Catena-X 2025-09 profile; exit 1 naming each violation."""
-    from connector.policy import PolicyError, policy_from_compact_dsp
-    from connector.policy import validate as check
+    """Check a policy against the Catena-X 2025-09 profile; exit 1 naming each violation.
+
+    Unknown terms (a misspelt "permissions") and a policy without any rule are violations too,
+    unless the policy says "allowAll": true (everyone may, on purpose)."""
+    from connector.policy.written import validate_policy_document
 
     try:
         doc = json.loads(file.read_text())
-        doc = doc.get("policy", doc) if isinstance(doc, dict) else doc
-        policy = policy_from_compact_dsp(doc)
-    except (OSError, ValueError, PolicyError) as exc:
+    except (OSError, ValueError) as exc:
         err.print(f"[red]{file}: cannot read the policy:[/red] {exc}")
         raise typer.Exit(2) from exc
-    violations = check(policy, kind=kind) if kind else check(policy)
+    if kind not in (None, "access", "usage"):
+        err.print(f"[red]--kind {kind!r}:[/red] expected access or usage")
+        raise typer.Exit(2)
+    violations = validate_policy_document(doc, kind=kind)  # type: ignore[arg-type]
     if violations:
         for v in violations:
             err.print(f"[red]✗[/red] {v}")

@@ -30,6 +30,19 @@ def dspace_version() -> dict:
 # --- catalog ---------------------------------------------------------------------------------
 
 
+def unknown_caller_reasons(services: Services) -> list[str]:
+    """A 401's reasons, with the fix: who must do what so that this caller is let in."""
+    reasons = ["the Authorization header names no known participant"]
+    if services.settings.identity.auth_mode == "dcp":
+        reasons.append("in dcp mode the caller's token must verify (its DID document, its credentials from an "
+                       "issuer in [identity] trusted_issuers); this connector's log says which check failed")
+    else:
+        reasons.append("this connector's admin adds the caller with `connector peer add CALLER_ID --token "
+                       "CALLER_TOKEN` (the caller's admin prints the token with `connector peer token`), or under "
+                       "[[peers]] in its config")
+    return reasons
+
+
 def _catalog_refusal(status: int, code: str, reasons: list[str]) -> JSONResponse:
     log.info("catalog request refused (%s): %s", code, "; ".join(reasons))
     return JSONResponse(catalog_error(code, reasons), status_code=status)
@@ -39,7 +52,7 @@ def _catalog_refusal(status: int, code: str, reasons: list[str]) -> JSONResponse
 async def catalog_request(request: Request, services: Services, caller: Caller,
                           cursor: str | None = None, limit: int = 100) -> Response:
     if caller is None:
-        return _catalog_refusal(401, "unauthorized", ["the Authorization header names no known participant"])
+        return _catalog_refusal(401, "unauthorized", unknown_caller_reasons(services))
     try:
         _, body = await read_json(request, services.settings.max_body_bytes)
         check_context(body)
@@ -59,7 +72,7 @@ async def catalog_request(request: Request, services: Services, caller: Caller,
 @router.get("/catalog/datasets/{dataset_id:path}")
 async def catalog_dataset(dataset_id: str, services: Services, caller: Caller) -> Response:
     if caller is None:
-        return _catalog_refusal(401, "unauthorized", ["the Authorization header names no known participant"])
+        return _catalog_refusal(401, "unauthorized", unknown_caller_reasons(services))
     try:
         return JSONResponse(await run_in_threadpool(services.catalog.dataset, caller, dataset_id))
     except NotFound as exc:

@@ -41,6 +41,10 @@ class StaticTokenAuthenticator:
         token = authorization.strip()
         if token.lower().startswith("bearer "):
             token = token[7:].strip()
+        return self.participant_for(token)
+
+    def participant_for(self, token: str) -> Participant | None:
+        """The participant a bare token names (subclasses look elsewhere, e.g. the peer directory)."""
         for known, participant in self._tokens.items():
             # constant-time compare: a token is a secret
             if hmac.compare_digest(known.encode(), token.encode()):

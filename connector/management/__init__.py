@@ -27,6 +27,7 @@ from connector.management import (
     groups,
     negotiations,
     parts,
+    peers,
     policies,
     transfers,
 )
@@ -34,7 +35,7 @@ from connector.management.deps import require_api_key
 
 router = APIRouter(prefix=MANAGEMENT_PATH, dependencies=[Depends(require_api_key)])
 for _module in (assets, policies, contracts, catalog, negotiations, agreements, groups, explain, accepted,
-                transfers, edrs, footprints, parts):
+                transfers, edrs, footprints, parts, peers):
     router.include_router(_module.router)
 router.include_router(agreements.sdk_alias)
 

@@ -22,6 +22,11 @@ def get_services(request: Request) -> Container:
 
 async def require_api_key(request: Request) -> None:
     """Every management call carries ``X-Api-Key`` equal to the configured key (EDC's scheme)."""
+    check_api_key(request)
+
+
+def check_api_key(request: Request) -> None:
+    """``require_api_key``'s check, for callers that are not dependencies; ApiError 401 if it fails."""
     services: Container = request.app.state.services
     given = request.headers.get("x-api-key")
     expected = services.settings.api_key
@@ -44,7 +49,8 @@ def _cached(request: Request, name: str, factory):  # type: ignore[no-untyped-de
 
 def get_definitions(request: Request) -> DefinitionService:
     return _cached(request, "mgmt_definitions",
-                   lambda c: SigningAfterWrites(DefinitionService(c.db, clock=c.negotiations.clock),
+                   lambda c: SigningAfterWrites(DefinitionService(c.db, clock=c.negotiations.clock,
+                                                                  files_dir=c.settings.dataplane.files_dir),
                                                 c.catalog.warm_proofs))
 
 

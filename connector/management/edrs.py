@@ -30,7 +30,7 @@ from connector.management.deps import Body, Services
 from connector.management.errors import ManagementRoute, bad_request
 from connector.management.jsonld import OUT_CONTEXT, compact_key, expand_body, id_response, plain, read_query_spec, string
 from connector.management.catalog import check_address
-from connector.management.negotiations import read_contract_request, verified_offer
+from connector.management.negotiations import check_known_provider, read_contract_request, verified_offer
 from connector.management.transfers import dsp_destination
 from connector.services.consumer_edrs import ConsumerEdrs
 from connector.services.transfer import PULL, PUSH
@@ -99,6 +99,7 @@ async def negotiate_edr(body: Body, services: Services) -> JSONResponse:
     def work() -> dict:
         request, transfer_type, destination = read_edr_request(body)
         check_address(services, request["counterparty_address"])
+        check_known_provider(services, request["counterparty_id"])
         request["signed_offer"] = verified_offer(services, request["offer"], body)
         neg = _edrs(services).negotiate(request, transfer_type, destination)
         return id_response(neg.id, neg.created_at)

@@ -40,7 +40,7 @@ def _claims(body: Any) -> dict | None:
 
 
 def explainer(services: Any) -> Explainer:
-    return Explainer(services.db, services.catalog.gate, services.settings)
+    return Explainer(services.db, services.catalog.gate, services.settings, services.peers)
 
 
 @router.post("/policydefinitions/{policy_id}/explain")

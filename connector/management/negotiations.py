@@ -119,11 +119,25 @@ def render_agreement(agreement: Agreement) -> dict:
     })
 
 
+def check_known_provider(services: Any, provider: str) -> None:
+    """Static-token mode: the provider must be a peer with a token, or its answers (the agreement)
+    would be refused as coming from no known participant and the negotiation would never end."""
+    if services.settings.identity.auth_mode != "static-token" or getattr(services, "peers", None) is None:
+        return
+    peer = services.peers.by_id(provider)
+    if peer is None or not peer.token:
+        said = "is not a known peer" if peer is None else "is a peer without a token"
+        raise bad_request("counterPartyId", f"the provider {provider!r} {said}, so its answers would be refused; "
+                          f"add it first: connector peer add {provider} --token ITS_TOKEN (or under [[peers]])",
+                          provider)
+
+
 @router.post("")
 async def start_negotiation(body: Body, services: Services) -> JSONResponse:
     def work() -> dict:
         request = read_contract_request(body)
         check_address(services, request["counterparty_address"])
+        check_known_provider(services, request["counterparty_id"])
         request["signed_offer"] = verified_offer(services, request["offer"], body)
         neg = services.negotiations.request(**request)
         return id_response(neg.id, neg.created_at)

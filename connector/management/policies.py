@@ -30,8 +30,9 @@ from connector.management.jsonld import (
     string,
     with_context,
 )
-from connector.management.odrl import read_policy, render_stored
-from connector.policy import Policy, evaluation_plan, infer_kind, policy_from_compact_dsp, validate
+from connector.management.odrl import normalize, read_policy, render_stored
+from connector.policy import Policy, Violation, evaluation_plan, infer_kind, policy_from_compact_dsp, validate
+from connector.policy.written import LENIENT_CODES, written_violations
 from connector.store.models import PolicyDefinition
 
 router = APIRouter(prefix="/v3/policydefinitions", route_class=ManagementRoute, tags=["policydefinitions"])
@@ -50,13 +51,11 @@ def read_definition(body: Any, *, update: bool, path_id: str | None = None,
         if update:
             raise bad_request("@id", "is required: which policy definition to update")
         policy_id = str(uuid.uuid4())  # as EDC does on create
-    policy, _ = read_policy(child(node, "policy", required=True), "policy", ("Set", "Policy"))
+    policy_node = child(node, "policy", required=True)
+    policy, _ = read_policy(policy_node, "policy", ("Set", "Policy"))
+    refuse_violations(written_violations(normalize(policy_node)))
     check_profile(policy, profile)
     return policy_id, policy, properties(node, "privateProperties")
-
-
-# what the lenient profile still refuses: never silently accept a constraint nobody can evaluate
-LENIENT_CODES = frozenset({"unknown-operand", "operator", "right-operand", "duplicate"})
 
 
 def check_profile(policy: Policy, profile: str) -> None:
@@ -69,6 +68,11 @@ def check_profile(policy: Policy, profile: str) -> None:
     violations = validate(policy)
     if profile == "lenient":
         violations = [v for v in violations if v.code in LENIENT_CODES]
+    refuse_violations(violations)
+
+
+def refuse_violations(violations: list[Violation]) -> None:
+    """A 400 naming every violation at its field path (under ``policy.``), or nothing."""
     if violations:
         error = bad_request("policy." + violations[0].path if violations[0].path else "policy",
                             f"{violations[0].found}; expected {violations[0].expected}")

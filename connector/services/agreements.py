@@ -10,6 +10,7 @@ written under ``ID_BASE`` so that they are signed rather than dropped. Both proo
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 from urllib.parse import quote
@@ -24,6 +25,7 @@ DATA_INTEGRITY = "https://w3id.org/security/data-integrity/v2"
 ID_BASE = "https://w3id.org/pontis/v1/id/"
 IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 UNSIGNED_KEYS = ("@context", "timestamp", "proof")
+log = logging.getLogger("pontis.agreements")
 
 
 class AgreementSignatureError(ValueError):
@@ -54,8 +56,35 @@ def provider_sign(identity: Any, agreement: dict) -> dict:
     return {**agreement, "proof": signed["proof"]}
 
 
-def check(identity: Any, agreement: dict, *, require_consumer: bool = False) -> str | None:
-    """None when every proof on the agreement verifies as the parties' own, else why not."""
+def unresolvable_signer(identity: Any, agreement: dict) -> str | None:
+    """Why a signer's DID document cannot be had (e.g. did:web:example.com, not served by anyone), or None."""
+    from connector.identity.did import IdentityError
+
+    proofs = agreement.get("proof")
+    for proof in proofs if isinstance(proofs, list) else [proofs] if proofs else []:
+        method = proof.get("verificationMethod") if isinstance(proof, dict) else None
+        if isinstance(method, str):
+            try:
+                identity.resolver.resolve(method.split("#", 1)[0])
+            except IdentityError as exc:
+                return f"{method.split('#', 1)[0]}: {exc}"
+    return None
+
+
+def check(identity: Any, agreement: dict, *, require_consumer: bool = False,
+          unresolvable_ok: bool = False) -> str | None:
+    """None when every proof on the agreement verifies as the parties' own, else why not.
+
+    ``unresolvable_ok`` (static-token mode, where the peer is known by its configured token and
+    signed agreements are not required): a signer whose DID document cannot be fetched does not
+    stop the agreement; it is kept with its proofs, unchecked, and a warning says so. A proof
+    that can be checked and fails is refused in every mode."""
+    if unresolvable_ok:
+        why = unresolvable_signer(identity, agreement)
+        if why is not None:
+            log.warning("agreement %s: signature not checked, the signer's DID document cannot be read (%s); "
+                        "accepted because peers are authenticated by static tokens", agreement.get("@id"), why)
+            return None
     result = identity.verify_agreement(standalone(agreement), require_consumer=require_consumer)
     return None if result.ok else (result.reason or "the agreement's proof does not verify")
 

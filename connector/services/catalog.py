@@ -207,6 +207,11 @@ class CatalogService:
         if hidden:
             log.info("catalog for %s: %d offer(s) hidden by their access policy: %s", caller.id if caller else "?",
                      len(hidden), " | ".join(hidden[:5]) + (" | ..." if len(hidden) > 5 else ""))
+            if not datasets and caller is not None:  # the admin's hint: the caller sees an empty catalog
+                log.warning("catalog for %s is empty because access policies hide every offer; see why with "
+                            "`connector policy explain --policy ACCESS_POLICY_ID --as %s`; in static-token mode "
+                            "the caller's claims come from its peer entry (claims = {...} under [[peers]], or "
+                            "`connector peer add ... --claims`)", caller.id, caller.id)
         catalog: dict = {
             "@context": contexts,
             "@id": "urn:pontis:catalog:" + hashlib.sha256(self.participant_id.encode()).hexdigest()[:16],

@@ -55,6 +55,10 @@ class Container:
     pcf: Any = None
     pcf_client: Any = None
     pcf_exchange: Any = None
+    # part data: the Digital Twin Registry, served submodels, the importer (connector.parts.service.Parts)
+    parts: Any = None
+    # the known peers: [[peers]] merged with those added at run time (connector.services.peers.PeerDirectory)
+    peers: Any = None
 
 
 def announced_dsp_urls(resolver: Any) -> Callable[[str], list[str]]:
@@ -85,8 +89,6 @@ def _offer_side(settings: Settings, db: Database, catalog: CatalogService, ident
         allow_insecure_localhost=settings.identity.allow_insecure_did_web,
         ttl_seconds=settings.identity.did_cache_seconds, fetch=DocumentFetch(guard))
     return OfferVerifier(resolver, settings.identity.offer_verification)
-    # part data: the Digital Twin Registry, served submodels, the importer (connector.parts.service.Parts)
-    parts: Any = None
 
 
 def static_authenticator(settings: Settings) -> StaticTokenAuthenticator:
@@ -132,7 +134,11 @@ def build(settings: Settings, *, clock=wall_clock_ms, client: DspClient | None =
     if identity is not None:  # a caller's DID document may announce its DSP URL (callback check)
         guard = replace(guard, announced=announced_dsp_urls(identity.resolver))
     dcp = settings.identity.auth_mode == "dcp"
-    authenticator = dcp_authenticator_from_settings(settings, identity) if dcp else static_authenticator(settings)
+    from connector.services.peers import PeerTokenAuthenticator, peer_directory
+
+    peers = peer_directory(settings, db)
+    authenticator = (dcp_authenticator_from_settings(settings, identity) if dcp
+                     else PeerTokenAuthenticator(peers, settings.token))
     catalog = CatalogService(db, settings.participant_id, settings.dsp_url)
     offer_verifier = _offer_side(settings, db, catalog, identity, guard)
     if settings.tck:  # the TCK profile's scripts may name a sequence of actions for one event (TP:01-04)
@@ -155,6 +161,7 @@ def build(settings: Settings, *, clock=wall_clock_ms, client: DspClient | None =
         retry=retry,
         identity=identity,
         require_signed_agreements=settings.identity.require_signed_agreements,
+        unresolvable_signers_ok=not dcp,
     )
     from connector.services.secrets import EDR_KEY_ENV, edr_key_path
 
@@ -196,7 +203,7 @@ def build(settings: Settings, *, clock=wall_clock_ms, client: DspClient | None =
     parts = build_parts(settings, db, clock=clock, identity=identity, sources=dataflows.sources)
     container = Container(settings, db, authenticator, catalog, negotiations, transfers, edrs, client, worker,
                           identity=identity, dataflows=dataflows, consumer_edrs=consumer_edrs, guard=guard,
-                          offer_verifier=offer_verifier, parts=parts)
+                          offer_verifier=offer_verifier, parts=parts, peers=peers)
     from connector.services.pcf_exchange import attach
 
     attach(container)

@@ -6,9 +6,10 @@ flat data address); what is stored is what the catalog reads: asset properties k
 IRI, policies in the compact DSP form, selectors as criteria. A contract definition whose
 selector is exactly ``id = X`` gets ``asset_id = X``, the catalog's indexed fast path.
 
-Like EDC: a contract definition may name policies that do not exist yet (the catalog then
-offers nothing for it), an asset an agreement refers to cannot be deleted, and neither can a
-policy a contract definition uses.
+References are checked on write (unlike EDC, which would offer nothing and say nothing): a
+contract definition must name existing policies, and an ``id = X`` selector an existing asset;
+an asset's data address must be of a type the data plane serves. An asset an agreement refers
+to cannot be deleted, and neither can a policy a contract definition uses.
 """
 
 from __future__ import annotations
@@ -29,6 +30,40 @@ from connector.store import Database
 from connector.store.models import Agreement, Asset, ContractDefinition, PolicyDefinition
 
 E = EDC_NS
+# the data-address types the data plane serves (services.dataflow.sources), and what each needs
+DATA_ADDRESS_TYPES = {"HttpData": ("baseUrl",), "PontisDocument": ("document",), "PontisFile": ("path",)}
+
+
+def check_data_address(address: dict, *, files_dir: str | None | bool = True) -> None:
+    """Refuse, naming the field, a data address the data plane could not serve at the first pull.
+    ``files_dir``: the configured [dataplane] files_dir (None: PontisFile cannot be served); True: unknown."""
+    import difflib
+
+    kind = address.get("type")
+    if kind not in DATA_ADDRESS_TYPES:
+        near = difflib.get_close_matches(str(kind), list(DATA_ADDRESS_TYPES), n=1, cutoff=0.5)
+        raise InvalidRequest("Asset.dataAddress", f"dataAddress.type: {kind!r} is not served by this connector's "
+                             f"data plane; expected {', '.join(DATA_ADDRESS_TYPES)}"
+                             + (f" (did you mean {near[0]!r}?)" if near else ""), path="dataAddress.type")
+    for key in DATA_ADDRESS_TYPES[kind]:
+        value = address.get(key)
+        if value is None or value == "":
+            what = {"baseUrl": "the backend's URL", "document": "the JSON document to publish",
+                    "path": "the file's path under [dataplane] files_dir"}[key]
+            raise InvalidRequest("Asset.dataAddress", f"dataAddress.{key}: is required for a {kind} address "
+                                 f"({what})", path=f"dataAddress.{key}")
+    if kind == "PontisFile" and files_dir is None:
+        raise InvalidRequest("Asset.dataAddress", "dataAddress.type: PontisFile assets need [dataplane] files_dir "
+                             "in this connector's config (the folder the files are read from)",
+                             path="dataAddress.type")
+
+
+def _closest_ids(session: Session, model, wanted: str) -> str:  # type: ignore[no-untyped-def]
+    import difflib
+
+    ids = list(session.exec(select(model.id).limit(2000)))
+    near = difflib.get_close_matches(wanted, ids, n=1, cutoff=0.6)
+    return f" (did you mean {near[0]!r}?)" if near else ""
 
 
 @dataclass(frozen=True)
@@ -103,9 +138,11 @@ def check_id(kind: str, object_id: str) -> None:
 
 
 class DefinitionService:
-    def __init__(self, db: Database, *, clock: Callable[[], int]) -> None:
+    def __init__(self, db: Database, *, clock: Callable[[], int], files_dir: str | None | bool = True) -> None:
         self.db = db
         self.clock = clock
+        # the configured [dataplane] files_dir (None: none; True: not known here, not checked)
+        self.files_dir = files_dir
 
     @contextmanager
     def _write(self, kind: str, object_id: str) -> Iterator[Session]:
@@ -129,6 +166,7 @@ class DefinitionService:
     # --- assets ------------------------------------------------------------------------------
 
     def create_asset(self, a: AssetInput) -> Asset:
+        check_data_address(a.data_address, files_dir=self.files_dir)
         row = Asset(id=a.id, properties=a.properties, private_properties=a.private_properties,
                     data_address=a.data_address, created_at=self.clock())
         check_id("Asset", a.id)
@@ -138,6 +176,7 @@ class DefinitionService:
         return row
 
     def update_asset(self, a: AssetInput) -> None:
+        check_data_address(a.data_address, files_dir=self.files_dir)
         with self.db.write() as session:
             row = self._get(session, Asset, "Asset", a.id)
             row.properties, row.private_properties = a.properties, a.private_properties
@@ -211,11 +250,31 @@ class DefinitionService:
                                   assets_selector=selector, asset_id=asset_id,
                                   private_properties=c.private_properties, created_at=created_at)
 
+    @staticmethod
+    def _references(session: Session, row: ContractDefinition) -> None:
+        """The policies a contract definition names exist, and so does the asset of an ``id = X`` selector."""
+        for name, value in (("accessPolicyId", row.access_policy_id), ("contractPolicyId", row.contract_policy_id)):
+            policy = session.get(PolicyDefinition, value)
+            if policy is None:
+                raise InvalidRequest("ContractDefinition.reference", f"{name}: no policy definition {value!r} "
+                                     f"exists{_closest_ids(session, PolicyDefinition, value)}; create it first",
+                                     path=name)
+            if name == "contractPolicyId" and not (policy.policy.get("permission") or policy.policy.get("prohibition")):
+                # DSP: an offer has a permission or a prohibition; an allow-all policy can only be an access policy
+                raise InvalidRequest("ContractDefinition.reference", f"{name}: policy definition {value!r} has no "
+                                     "permission or prohibition, so no offer can be made of it; it can be the "
+                                     "accessPolicyId, and the contract policy needs a rule", path=name)
+        if row.asset_id is not None and session.get(Asset, row.asset_id) is None:
+            raise InvalidRequest("ContractDefinition.reference", f"assetsSelector: no asset {row.asset_id!r} "
+                                 f"exists{_closest_ids(session, Asset, row.asset_id)}; create it first",
+                                 path="assetsSelector")
+
     def create_contract_definition(self, c: ContractDefinitionInput) -> ContractDefinition:
         row = self._contract_row(c, self.clock())
         check_id("ContractDefinition", c.id)
         with self._write("ContractDefinition", c.id) as session:
             self._absent(session, ContractDefinition, "ContractDefinition", c.id)
+            self._references(session, row)
             session.add(row)
         return row
 
@@ -223,6 +282,7 @@ class DefinitionService:
         with self.db.write() as session:
             row = self._get(session, ContractDefinition, "ContractDefinition", c.id)
             new = self._contract_row(c, row.created_at)
+            self._references(session, new)
             for name in ("access_policy_id", "contract_policy_id", "assets_selector", "asset_id", "private_properties"):
                 setattr(row, name, getattr(new, name))
             session.add(row)

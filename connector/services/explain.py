@@ -20,19 +20,21 @@ from connector.store.models import Asset, ContractDefinition, PolicyDefinition
 
 
 class Explainer:
-    def __init__(self, db: Database, gate: AccessGate, settings: Any) -> None:
+    def __init__(self, db: Database, gate: AccessGate, settings: Any, peers: Any = None) -> None:
         self.db = db
         self.gate = gate
         self.settings = settings
+        # the peer directory (config and added peers); without it, the config's peers only
+        self.peers = peers
 
     def claims_for(self, participant_id: str, given: dict | None) -> tuple[dict, str]:
         if given is not None:
             return dict(given), "given"
         if participant_id in self.gate.last_claims:
             return self.gate.last_claims[participant_id], "last proved to this connector"
-        peer = self.settings.peer_by_id(participant_id)
+        peer = self.peers.by_id(participant_id) if self.peers is not None else self.settings.peer_by_id(participant_id)
         if peer is not None:
-            return {"bpn": peer.bpn, **peer.claims}, "the config's peer entry"
+            return {"bpn": peer.bpn, **peer.claims}, "the peer entry"
         return {}, "none known: the participant has not called this connector"
 
     def policy(self, policy_id: str, participant_id: str, scope: str | None = None,

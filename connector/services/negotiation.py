@@ -87,13 +87,15 @@ class NegotiationService(ProcessService):
     def __init__(self, db: Database, *, participant_id: str, callback_url: str, catalog: CatalogService,
                  playbook: Playbook, clock: Callable[[], int], retry: RetryPolicy,
                  wake: Callable[[], None] = lambda: None, identity: Any = None,
-                 require_signed_agreements: bool = False) -> None:
+                 require_signed_agreements: bool = False, unresolvable_signers_ok: bool = False) -> None:
         super().__init__(db, participant_id=participant_id, callback_url=callback_url, playbook=playbook,
                          clock=clock, retry=retry, wake=wake)
         self.catalog = catalog
         # our DID and keys (connector.identity.wallet.LocalIdentity): with them agreements are signed
         self.identity = identity
         self.require_signed_agreements = require_signed_agreements
+        # static-token mode: a signer whose DID cannot be resolved is accepted unchecked (agreements.check)
+        self.unresolvable_signers_ok = unresolvable_signers_ok and not require_signed_agreements
 
     def _ack(self, row: Negotiation) -> dict:
         return ack(row)
@@ -202,7 +204,7 @@ class NegotiationService(ProcessService):
                                      "only agreements signed by the provider", path="agreement.proof")
             return
         if self.identity is not None:
-            reason = agreements.check(self.identity, node)
+            reason = agreements.check(self.identity, node, unresolvable_ok=self.unresolvable_signers_ok)
             if reason is not None:
                 raise InvalidRequest("agreement.proof", f"the agreement's signature does not verify: {reason}",
                                      path="agreement.proof")
@@ -213,7 +215,8 @@ class NegotiationService(ProcessService):
         if row is None or self.identity is None:
             return
         updated = agreements.with_consumer_proof(row.policy, proof)
-        reason = agreements.check(self.identity, updated, require_consumer=True)
+        reason = agreements.check(self.identity, updated, require_consumer=True,
+                                  unresolvable_ok=self.unresolvable_signers_ok)
         if reason is not None:
             raise InvalidRequest("agreement.proof", f"the counter-signature does not verify: {reason}",
                                  path=AGREEMENT_PROOF)

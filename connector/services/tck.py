@@ -79,11 +79,12 @@ class TransferTrigger:
 
 
 def _known_peer(services: Container, provider_id: str) -> None:
-    if services.settings.peer_by_id(provider_id) is None:
+    known = services.peers.by_id(provider_id) if services.peers is not None else services.settings.peer_by_id(provider_id)
+    if known is None:
         # its callbacks would be authenticated as someone else and refused with 404 later
         raise InvalidRequest(
             "tck.provider-unknown",
-            f"providerId: {provider_id!r} is not a configured peer; add it under [[peers]] with its token",
+            f"providerId: {provider_id!r} is not a known peer; add it under [[peers]] with its token, or with `connector peer add`",
             path="providerId",
         )
 

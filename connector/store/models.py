@@ -429,3 +429,15 @@ class ProvenanceJob(SQLModel, table=True):
     started_at: Optional[int] = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     completed_at: Optional[int] = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     updated_at: int = _ms()
+class StoredPeer(SQLModel, table=True):
+    """A peer added at run time (``connector peer add``, ``/v3/peers``), beside the config's
+    read-only ``[[peers]]``; the same fields. ``token`` is the static token the peer presents to us."""
+
+    __tablename__ = "peer"
+
+    id: str = Field(primary_key=True, max_length=512)
+    token: Optional[str] = Field(default=None, max_length=512)
+    dsp_url: Optional[str] = Field(default=None, max_length=2048)
+    bpn: Optional[str] = Field(default=None, max_length=64)
+    claims: dict = _json(nullable=False)
+    created_at: int = _ms()

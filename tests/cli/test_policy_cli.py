@@ -46,3 +46,28 @@ def test_explain_asks_the_running_connector(tmp_path):
         assert allowed.exit_code == 0, allowed.output
     finally:
         node.process.stop()
+
+
+def test_validate_refuses_unknown_terms_and_an_empty_policy_unless_marked_allow_all(tmp_path):
+    def run(doc):
+        file = tmp_path / "p.json"
+        file.write_text(json.dumps(doc))
+        return runner.invoke(app, ["policy", "validate", str(file)])
+
+    typo = run({"permissions": [{"action": "use", "constraint": []}]})
+    assert typo.exit_code == 1 and "permissions" in typo.output and "'permission' (the closest term)" in typo.output
+    empty = run({"@type": "Set"})
+    assert empty.exit_code == 1 and "without any rule" in empty.output and '"allowAll": true' in empty.output
+    assert run({"@type": "Set", "allowAll": True}).exit_code == 0
+    rule_typo = run({"permission": [{"action": "access", "constraints": []}]})
+    assert rule_typo.exit_code == 1 and "permission[0].constraints" in rule_typo.output
+
+
+def test_policy_messages_keep_their_brackets(tmp_path):
+    # Rich markup once ate "[...]": a purpose list must print as written
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"permission": [{"action": "use", "constraint": [
+        {"leftOperand": "UsagePurpose", "operator": "eq", "rightOperand": ["cx.pcf.base:1"]},
+        {"leftOperand": "FrameworkAgreement", "operator": "eq", "rightOperand": "DataExchangeGovernance:1.0"}]}]}))
+    result = runner.invoke(app, ["policy", "validate", str(bad)])
+    assert result.exit_code == 1 and "permission[0].constraint[0]" in result.output, result.output

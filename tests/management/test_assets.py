@@ -146,7 +146,7 @@ def test_expanded_edc_keys_are_read_too(api):
     ok(api.post(BASE, json={
         "@context": VOCAB, "@id": "full",
         EDC + "properties": {EDC + "name": "full iris"},
-        EDC + "dataAddress": {EDC + "type": "HttpData"},
+        EDC + "dataAddress": {EDC + "type": "HttpData", EDC + "baseUrl": "https://backend.invalid/full"},
     }))
     assert ok(api.get(f"{BASE}/full"))["properties"] == {"name": "full iris"}
 
@@ -160,3 +160,20 @@ def test_a_stored_document_is_kept_exactly_as_sent(api):
     from connector.store.models import Asset
     with stored.read() as session:
         assert session.get(Asset, "doc-1").data_address["document"] == document
+
+
+def test_an_unsupported_data_address_is_refused_on_write(api):
+    body = {"@context": VOCAB, "@id": "s3", "properties": {}, "dataAddress": {"type": "AmazonS3", "bucket": "b"}}
+    r = api.post(BASE, json=body)
+    assert r.status_code == 400 and r.json()[0]["path"] == "dataAddress.type"
+    assert "HttpData, PontisDocument, PontisFile" in r.json()[0]["message"]
+    body["dataAddress"] = {"type": "HttpDta", "baseUrl": "https://backend.invalid/x"}
+    assert "did you mean 'HttpData'" in api.post(BASE, json=body).text
+    body["dataAddress"] = {"type": "PontisDocument"}
+    r = api.post(BASE, json=body)
+    assert r.status_code == 400 and r.json()[0]["path"] == "dataAddress.document"
+    # no [dataplane] files_dir in this connector's config: a stored file could never be served
+    body["dataAddress"] = {"type": "PontisFile", "path": "x.bin"}
+    r = api.post(BASE, json=body)
+    assert r.status_code == 400 and "files_dir" in r.json()[0]["message"]
+    assert api.get(f"{BASE}/s3").status_code == 404

@@ -101,7 +101,8 @@ def test_a_body_over_the_limit_is_refused(api):
 
 def test_missing_context_means_edcs_default_vocabulary(api):
     ok(api.post("/management/v3/assets", json={"@id": "plain", "properties": {"name": "n"},
-                                                "dataAddress": {"type": "HttpData"}}))
+                                                "dataAddress": {"type": "HttpData",
+                                                                "baseUrl": "https://backend.invalid/plain"}}))
     assert ok(api.get("/management/v3/assets/plain"))["properties"] == {"name": "n"}
 
 

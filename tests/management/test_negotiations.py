@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from connector.app import create_app
+from connector.config import Peer
 from tests.management.conftest import make_settings
 from tests.management.helpers import API_KEY, CONSUMER_ID, CX_CONTEXTS, PROVIDER_ID, VOCAB, ok, publish
 
@@ -125,7 +126,8 @@ def test_terminating_a_finalized_negotiation_is_409_with_the_protocols_reason(pa
 @pytest.fixture
 def idle(tmp_path):
     """A connector without its worker: a ContractRequestMessage stays queued, never sent."""
-    settings = make_settings(f"sqlite:///{tmp_path / 'solo.db'}")
+    settings = make_settings(f"sqlite:///{tmp_path / 'solo.db'}",
+                             peers=[Peer(id=PROVIDER_ID, token="token-of-provider")])
     with TestClient(create_app(settings, run_worker=False), headers={"X-Api-Key": API_KEY}) as client:
         yield client
 
@@ -186,7 +188,19 @@ def test_a_queued_negotiation_is_found_by_the_state_it_shows(idle):
 
 def test_counter_party_id_stands_in_for_a_missing_assigner(idle):
     body = contract_request("https://peer.invalid/dsp", {"@id": "offer-1", "permission": [{"action": "use"}]},
-                            counterPartyId="did:web:someone")
+                            counterPartyId=PROVIDER_ID)
     del body["policy"]["assigner"]
     created = ok(idle.post(NEGOTIATIONS, json=body))
-    assert ok(idle.get(f"{NEGOTIATIONS}/{created['@id']}"))["counterPartyId"] == "did:web:someone"
+    assert ok(idle.get(f"{NEGOTIATIONS}/{created['@id']}"))["counterPartyId"] == PROVIDER_ID
+
+
+def test_a_negotiation_with_an_unknown_provider_is_refused_saying_the_fix(idle):
+    """Static-token mode: the provider's answers would come from no known participant."""
+    offer = {"@id": "offer-1", "permission": [{"action": "use"}]}
+    body = contract_request("https://peer.invalid/dsp", offer)
+    body["policy"]["assigner"] = body["counterPartyId"] = "did:web:stranger.test"
+    for path in (NEGOTIATIONS, "/management/v3/edrs"):
+        r = idle.post(path, json=body)
+        assert r.status_code == 400 and r.json()[0]["path"] == "counterPartyId", r.text
+        assert "connector peer add did:web:stranger.test" in r.json()[0]["message"]
+    assert ok(idle.post(f"{NEGOTIATIONS}/request", json={})) == []

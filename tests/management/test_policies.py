@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from connector.store.models import PolicyDefinition
-from tests.management.helpers import CX_CONTEXTS, EDC, VOCAB, access_policy, contract_definition, ok, usage_policy
+from tests.management.helpers import CX_CONTEXTS, EDC, VOCAB, access_policy, asset, contract_definition, ok, usage_policy
 
 BASE = "/management/v3/policydefinitions"
 ODRL = "http://www.w3.org/ns/odrl/2/"
@@ -114,9 +114,37 @@ def test_missing_policy_and_wrong_policy_type_are_400(api):
     assert stored(api, "offer") is None
 
 
-def test_an_empty_set_allows_everything_and_is_accepted(api):
-    ok(api.post(BASE, json={"@context": VOCAB, "@id": "open", "policy": {"@type": "Set"}}))
+def test_an_empty_set_is_refused_unless_marked_allow_all(api):
+    r = api.post(BASE, json={"@context": VOCAB, "@id": "open", "policy": {"@type": "Set"}})
+    assert r.status_code == 400 and "without any rule" in r.json()[0]["message"] and '"allowAll": true' in r.json()[0]["message"]
+    assert stored(api, "open") is None
+    ok(api.post(BASE, json={"@context": VOCAB, "@id": "open", "policy": {"@type": "Set", "allowAll": True}}))
     assert ok(api.get(f"{BASE}/open"))["policy"]["odrl:permission"] == []
+    # the marker means nothing beside rules, and false is no marker
+    both = {"@type": "Set", "allowAll": True, "permission": [{"action": "access"}]}
+    r = api.post(BASE, json={"@context": VOCAB, "@id": "both", "policy": both})
+    assert r.status_code == 400 and r.json()[0]["path"] == "policy.allowAll"
+    r = api.post(BASE, json={"@context": VOCAB, "@id": "no", "policy": {"@type": "Set", "allowAll": False}})
+    assert r.status_code == 400 and stored(api, "no") is None
+
+
+@pytest.mark.parametrize("policy, path, closest", [
+    ({"@type": "Set", "permissions": [{"action": "use"}]}, "policy.permissions", "'permission'"),
+    ({"@type": "Set", "permission": [{"action": "access", "constraints": [
+        {"leftOperand": "Membership", "operator": "eq", "rightOperand": "active"}]}]},
+     "policy.permission[0].constraints", "'constraint'"),
+    ({"@type": "Set", "prohibitoin": [], "permission": [{"action": "access"}]}, "policy.prohibitoin", "'prohibition'"),
+])
+def test_an_unknown_term_is_refused_naming_the_closest(api, policy, path, closest):
+    r = api.post(BASE, json={"@context": CX_CONTEXTS, "@id": "typo", "policy": policy})
+    assert r.status_code == 400, r.text
+    [error] = [e for e in r.json() if e["path"] == path]
+    assert closest in error["message"] and "unknown term" in error["message"]
+    assert stored(api, "typo") is None
+    # the same typo through the EDC dialect (@vocab edc only), and on update
+    assert api.post(BASE, json={"@context": VOCAB, "@id": "typo", "policy": policy}).status_code == 400
+    ok(api.post(BASE, json=access_policy("typo")))
+    assert api.put(f"{BASE}/typo", json={"@context": VOCAB, "@id": "typo", "policy": policy}).status_code == 400
 
 
 def test_duplicate_is_409(api):
@@ -148,6 +176,7 @@ def test_a_bad_update_changes_nothing(api):
 def test_delete_and_a_policy_in_use_cannot_be_deleted(api):
     ok(api.post(BASE, json=usage_policy("usage-1")))
     ok(api.post(BASE, json=access_policy("access-1")))
+    ok(api.post("/management/v3/assets", json=asset("a1")))
     ok(api.post("/management/v3/contractdefinitions", json=contract_definition("cd-1", "a1")))
     r = api.delete(f"{BASE}/usage-1")
     assert r.status_code == 409 and "cd-1" in r.json()[0]["message"]

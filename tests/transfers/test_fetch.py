@@ -127,7 +127,9 @@ def test_peers_resolve_by_id_or_by_url() -> None:
     assert resolve_peer(settings, PROVIDER_ID) == (PROVIDER_ID, DSP)
     assert resolve_peer(settings, DSP + "/") == (PROVIDER_ID, DSP + "/")
     assert resolve_peer(settings, "https://elsewhere.example/dsp") == (None, "https://elsewhere.example/dsp")
-    with pytest.raises(FetchError, match="not a configured peer"):
+    assert resolve_peer(settings, "did:web:added.test", [{"id": "did:web:added.test", "dspUrl": DSP}]) == (
+        "did:web:added.test", DSP)
+    with pytest.raises(FetchError, match="not a known peer.*connector peer add"):
         resolve_peer(settings, "did:web:stranger.test")
     with pytest.raises(FetchError, match="no dsp_url"):
         resolve_peer(settings, "did:web:nourl.test")

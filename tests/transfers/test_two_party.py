@@ -113,7 +113,7 @@ def test_connector_fetch_fails_with_the_reason(parties) -> None:  # type: ignore
     run = fetch(workdir, "--peer", endpoints["provider"]["participant_id"], "--asset", "no-such-asset")
     assert run.returncode == 1 and b"offers no dataset 'no-such-asset'" in run.stderr, run.stderr
     run = fetch(workdir, "--peer", "did:web:stranger", "--asset", "demo-pcf")
-    assert run.returncode == 1 and b"not a configured peer" in run.stderr, run.stderr
+    assert run.returncode == 1 and b"not a known peer" in run.stderr, run.stderr
 
 
 @pytest.mark.integration
