@@ -358,6 +358,9 @@ class PcfExchangeRequest(SQLModel, table=True):
     attempts: int = Field(default=0)
     next_attempt_at: int = _ms()
     created_at: int = _ms()
+    updated_at: int = _ms()
+
+
 # --- part provenance: the Digital Twin Registry and the submodels we serve (connector.parts) ---------
 
 
@@ -429,6 +432,8 @@ class ProvenanceJob(SQLModel, table=True):
     started_at: Optional[int] = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     completed_at: Optional[int] = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     updated_at: int = _ms()
+
+
 class StoredPeer(SQLModel, table=True):
     """A peer added at run time (``connector peer add``, ``/v3/peers``), beside the config's
     read-only ``[[peers]]``; the same fields. ``token`` is the static token the peer presents to us."""
