@@ -20,12 +20,16 @@ from connector.store.models import (
     Footprint,
     FootprintRecipient,
     Negotiation,
+    OfferProof,
     OutgoingMessage,
     PcfExchangeRequest,
     PartTwin,
     PolicyDefinition,
+    ProvenanceJob,
     ReceivedFootprint,
     ReceivedMessage,
+    SignedOffer,
+    StoredPeer,
     TransferProcess,
     TwinAssetId,
     TwinSubmodel,
@@ -106,6 +110,16 @@ ROWS: list[SQLModel] = [
     TwinAssetId(twin_id="urn:uuid:twin-1", name="partInstanceId", value="AX-2026-000123 ü"),
     TwinSubmodel(id="urn:uuid:sm-1", twin_id="urn:uuid:twin-1", semantic_id="urn:samm:io.catenax.batch:4.0.0#Batch",
                  descriptor=NESTED, payload=NESTED, created_at=MS, updated_at=LATE_MS),
+    OfferProof(offer_id="cd-1:asset-ä:" + "h" * 64, asset_id="asset-ä", verification_method="did:web:ü#key-1",
+               cryptosuite="eddsa-jcs-2022", proof=NESTED, created_at=LATE_MS),
+    SignedOffer(negotiation_id="urn:uuid:n1", offer_id="cd-1:asset-ä:h", provider_id="did:web:nordguss",
+                document=NESTED, created_at=MS),
+    ProvenanceJob(id="job-ü", state="RUNNING", global_asset_id="urn:uuid:twin-1", bpn="BPNL00000MOTORWK",
+                  parameter=NESTED, result=NESTED, summary=None, exception=None, lease_owner="node-ü",
+                  lease_until=LATE_MS, attempts=3, deadline_at=LATE_MS, created_at=MS, started_at=MS,
+                  completed_at=None, updated_at=LATE_MS),
+    StoredPeer(id="did:web:localhost%3A8412", token="tök", dsp_url="http://127.0.0.1:8412/api/dsp/2025-1",
+               bpn="BPNL00000ACHSEAG", claims=NESTED, created_at=MS),
 ]
 AUTO_ID = (OutgoingMessage, FootprintRecipient, ReceivedFootprint, PcfExchangeRequest, TwinAssetId)
 
@@ -119,6 +133,10 @@ def key(row: SQLModel):  # type: ignore[no-untyped-def]
         return row.bpn
     if isinstance(row, DataFlow):
         return row.transfer_id
+    if isinstance(row, OfferProof):
+        return row.offer_id
+    if isinstance(row, SignedOffer):
+        return row.negotiation_id
     return row.id  # type: ignore[attr-defined]
 
 
