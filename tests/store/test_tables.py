@@ -18,9 +18,11 @@ from connector.store.models import (
     DataFlow,
     EdrGrant,
     Negotiation,
+    OfferProof,
     OutgoingMessage,
     PolicyDefinition,
     ReceivedMessage,
+    SignedOffer,
     TransferProcess,
 )
 
@@ -82,6 +84,10 @@ ROWS: list[SQLModel] = [
              expires_at=LATE_MS, refresh_expires_at=LATE_MS, reason="ü"),
     DataFlow(transfer_id="urn:uuid:t1", status="running", attempts=2, lease_owner="node-ü", lease_until=LATE_MS,
              bytes_sent=LATE_MS, error="receiver said 500 — ü", created_at=MS, updated_at=MS),
+    OfferProof(offer_id="Y2Qt:YXNz:eA==", asset_id="asset-ä", verification_method="did:web:p#key-1",
+               cryptosuite="eddsa-jcs-2022", proof=NESTED, created_at=MS),
+    SignedOffer(negotiation_id="urn:uuid:n1", offer_id="offer:1", provider_id="did:web:p", document=NESTED,
+                created_at=LATE_MS),
 ]
 
 
@@ -94,6 +100,10 @@ def key(row: SQLModel):  # type: ignore[no-untyped-def]
         return row.bpn
     if isinstance(row, DataFlow):
         return row.transfer_id
+    if isinstance(row, OfferProof):
+        return row.offer_id
+    if isinstance(row, SignedOffer):
+        return row.negotiation_id
     return row.id  # type: ignore[attr-defined]
 
 
