@@ -45,6 +45,8 @@ log = logging.getLogger("pontis.offers")
 
 JCS, RDFC = "eddsa-jcs-2022", "eddsa-rdfc-2022"
 MODES = ("require", "verify-if-present", "ignore")
+STORE_CHUNK = 200
+VERIFIED_TTL = 300.0
 ENVELOPE = ("proof", "target", "assigner", "assignee", "@context")
 
 
@@ -102,11 +104,17 @@ class OfferSigner:
 
     def attach(self, offers: Iterable[tuple[str, dict]]) -> None:
         """Give each ``(dataset id, offer)`` its proof, in place: from memory, else from the
-        store, else made now and stored (once: a changed offer has a new id)."""
+        store, else made now and stored (once: a changed offer has a new id). Chunk by chunk,
+        looking again before signing, so a catalog request and a background pass racing over
+        the same offers sign each of them once."""
         pending = [(target, offer) for target, offer in offers if "proof" not in offer]
+        for start in range(0, len(pending), STORE_CHUNK):
+            self._attach(pending[start:start + STORE_CHUNK])
+
+    def _attach(self, chunk: list[tuple[str, dict]]) -> None:
         missing: list[tuple[str, dict]] = []
         with self._lock:
-            for target, offer in pending:
+            for target, offer in chunk:
                 proof = self._cache.get(_bare(offer))
                 if proof is not None:
                     offer["proof"] = proof
@@ -123,10 +131,9 @@ class OfferSigner:
             else:
                 offer["proof"] = proof
         if unsigned:
-            made = [(target, offer, self.sign(offer, target)) for target, offer in unsigned]
-            self._store(made)
-            for _, offer, proof in made:
-                offer["proof"] = proof
+            stored = self._store([(target, offer, self.sign(offer, target)) for target, offer in unsigned])
+            for _, offer in unsigned:
+                offer["proof"] = stored[_bare(offer)]
         self._remember({_bare(o): o["proof"] for _, o in missing})
 
     def _stored(self, offer_ids: list[str]) -> dict[str, dict]:
@@ -140,16 +147,25 @@ class OfferSigner:
                 out.update({row.offer_id: row.proof for row in rows})
         return out
 
-    def _store(self, made: list[tuple[str, dict, dict]]) -> None:
+    def _store(self, made: list[tuple[str, dict, dict]]) -> dict[str, dict]:
         now = int(time.time() * 1000)
+        rows = [OfferProof(offer_id=_bare(offer), asset_id=target, verification_method=self.method,
+                           cryptosuite=self.cryptosuite, proof=proof, created_at=now) for target, offer, proof in made]
+        stored = {row.offer_id: row.proof for row in rows}
         try:
             with self.db.write() as session:
-                for target, offer, proof in made:
-                    session.merge(OfferProof(offer_id=_bare(offer), asset_id=target, verification_method=self.method,
-                                             cryptosuite=self.cryptosuite, proof=proof, created_at=now))
-        except IntegrityError:  # another replica stored the same offers first: theirs are as good
-            pass
-        self._remember({_bare(offer): proof for _, offer, proof in made})
+                session.add_all(rows)
+        except IntegrityError:  # some were stored meanwhile (a catalog request, a replica): keep those,
+            with self.db.write() as session:  # so an offer shows one proof; replace an older key's
+                for row in rows:
+                    existing = session.get(OfferProof, row.offer_id)
+                    if existing is not None and (existing.verification_method, existing.cryptosuite) == (
+                            self.method, self.cryptosuite):
+                        stored[row.offer_id] = existing.proof
+                    else:
+                        session.merge(row)
+        self._remember(stored)
+        return stored
 
     def _remember(self, proofs: dict[str, dict]) -> None:
         with self._lock:
@@ -208,6 +224,10 @@ class OfferVerifier:
         self.resolve_key: Callable[[str], Any] | None = resolver.resolve_key if resolver is not None else None
         self.mode = mode
         self.cache = cache or SignedOfferCache()
+        # signed offers that verified (their JSON → when): one offer negotiated again within
+        # VERIFIED_TTL (the DID cache's default lifetime) is not checked again
+        self._verified_docs: OrderedDict[str, float] = OrderedDict()
+        self._lock = threading.Lock()
 
     def check(self, offer: OfferRef, raw: dict | None) -> dict | None:
         """``offer`` as the request names it; ``raw`` the request's policy object as sent (it may
@@ -247,8 +267,17 @@ class OfferVerifier:
                                  "connector cannot resolve DIDs (no [identity] key_file)", path="policy.proof")
         reason = None
         for document in candidates:
+            key = json.dumps(document, sort_keys=True)
+            with self._lock:
+                checked = self._verified_docs.get(key)
+                if checked is not None and time.monotonic() - checked < VERIFIED_TTL:
+                    return document  # the same signed offer again, checked moments ago
             result = verify_signed(document, self.resolve_key, signer=provider or None)
             if result.ok:
+                with self._lock:
+                    self._verified_docs[key] = time.monotonic()
+                    while len(self._verified_docs) > 1024:
+                        self._verified_docs.popitem(last=False)
                 return document
             reason = reason or result.reason
         raise InvalidRequest("offer.tampered", f"policy.proof: offer {offer_id} does not verify as signed by "

@@ -178,3 +178,18 @@ def test_a_stored_message_to_a_forbidden_address_fails_for_good_with_the_reason(
     with consumer.services.db.read() as session:
         row = session.get(Negotiation, neg.id)
     assert row.state == "TERMINATED" and "SSRF guard" in str(row.error), row.error
+
+
+def test_a_callback_on_the_dsp_url_the_callers_did_document_announces_is_accepted():
+    from connector.services.ssrf import dsp_bases_of
+
+    document = {"id": "did:web:edc.example", "service": [
+        {"id": "did:web:edc.example#dsp", "type": "DataService", "serviceEndpoint": "https://edc.example/api/v1/dsp"},
+        {"id": "did:web:edc.example#x", "type": "LinkedDomains", "serviceEndpoint": "https://other.example/"}]}
+    guard = OutgoingGuard(announced=lambda pid: dsp_bases_of(document) if pid == document["id"] else [])
+    guard.check_callback("did:web:edc.example", "https://edc.example/api/v1/dsp/2025-1")
+    for url in ("https://other.example/", "https://edc.example:8443/api/v1/dsp"):
+        with pytest.raises(SsrfRefused, match="https://edc.example/api/v1/dsp"):
+            guard.check_callback("did:web:edc.example", url)
+    with pytest.raises(SsrfRefused, match="none is configured"):
+        guard.check_callback("did:web:stranger.example", "https://edc.example/api/v1/dsp")

@@ -55,14 +55,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def write_config(path: Path, participant_id: str, port: int, token: str, peer_id: str, peer_token: str) -> None:
+def write_config(path: Path, participant_id: str, port: int, token: str, peer_id: str, peer_token: str,
+                 peer_dsp: str) -> None:
     path.write_text("\n".join([
         f'participant_id = "{participant_id}"',
         f'api_key = "{API_KEY}"',
         f'token = "{token}"',
         f'database_url = "sqlite:///{path.with_suffix(".db")}"',
         "[server]", 'host = "127.0.0.1"', f"port = {port}",
-        "[[peers]]", f'id = "{peer_id}"', f'token = "{peer_token}"',
+        # the peer's DSP URL: where we may call it, and where its callbacks must point
+        "[[peers]]", f'id = "{peer_id}"', f'token = "{peer_token}"', f'dsp_url = "{peer_dsp}"',
         # static-token mode: what the peer may claim comes from the config
         'claims = {membership = true, frameworkAgreements = {DataExchangeGovernance = "1.0"}}', "",
     ]))
@@ -103,7 +105,8 @@ def two_connectors(tmp_path):
     try:
         for name, other in (("provider", "consumer"), ("consumer", "provider")):
             config = tmp_path / f"{name}.toml"
-            write_config(config, ids[name], ports[name], f"token-{name}", ids[other], f"token-{other}")
+            write_config(config, ids[name], ports[name], f"token-{name}", ids[other], f"token-{other}",
+                         f"http://127.0.0.1:{ports[other]}/api/dsp/2025-1")
             command, env = serve_command(config, ports[name])
             log = tmp_path / f"{name}.log"
             with log.open("w") as out:
