@@ -186,7 +186,7 @@ def run_demo(workdir: Path, *, keep_running: bool = False) -> int:
         for node in nodes.values():
             node.process = start_connector(node.company.key, node.config, node.log, node.base)
         for node in nodes.values():
-            wait_ready(node.process)
+            wait_ready(node.process, timeout=60)  # slow on a loaded machine
         Story(nodes, issuer, workdir, console).run()
         # --- provenance (issue 10): demo-story steps 5-7, after the footprint steps ---
         from connector.cli.demo_provenance import ProvenanceSteps

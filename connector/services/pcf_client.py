@@ -209,16 +209,16 @@ class PcfClient:
     async def edr_for(self, peer: Peer, dataset: dict, timeout: float) -> tuple[str, str, str]:
         """(endpoint, authorization, agreement id) for a dataset of ``peer``: reused when we hold them."""
         asset = str(dataset.get("@id"))
+        held = await self._reuse(peer, asset)
+        if held is not None:
+            return held
         lock = self._locks.setdefault((peer.id, asset), asyncio.Lock())
         async with lock:  # one negotiation per asset at a time; the others reuse its agreement
+            held = await self._reuse(peer, asset)  # made while we waited?
+            if held is not None:
+                return held
             deadline = time.monotonic() + timeout
-            agreement_id, transfer = await to_thread.run_sync(self._held, peer.id, asset)
-            if transfer is not None:
-                try:
-                    address = await to_thread.run_sync(lambda: self.c.consumer_edrs.data_address(transfer))
-                    return address["endpoint"], self._authorization(address), agreement_id or ""
-                except ServiceError as exc:
-                    log.info("EDR of transfer %s not reusable (%s); starting another", transfer, exc)
+            agreement_id, _ = await to_thread.run_sync(self._held, peer.id, asset)
             if agreement_id is not None:
                 tp = await to_thread.run_sync(lambda: self.c.transfers.request(
                     agreement_id=agreement_id, counterparty_address=peer.dsp_url, counterparty_id=peer.id).id)
@@ -231,6 +231,20 @@ class PcfClient:
             if address is None:
                 raise Refused("error", f"the transfer for {asset} under agreement {agreement_id} did not start")
             return address["endpoint"], self._authorization(address), agreement_id
+
+    async def _reuse(self, peer: Peer, asset: str) -> tuple[str, str, str] | None:
+        """The EDR of a started transfer under an agreement we hold for the asset, if there is one."""
+        def find() -> tuple[str, str, str] | None:
+            agreement_id, transfer = self._held(peer.id, asset)
+            if transfer is None:
+                return None
+            try:
+                address = self.c.consumer_edrs.data_address(transfer)
+            except ServiceError as exc:
+                log.info("EDR of transfer %s not reusable (%s); starting another", transfer, exc)
+                return None
+            return address["endpoint"], self._authorization(address), agreement_id or ""
+        return await to_thread.run_sync(find)
 
     @staticmethod
     def _authorization(address: dict) -> str:

@@ -51,6 +51,13 @@ def accept_footprint(c: Any, supplier_id: str, supplier_bpn: str | None, documen
 
     if not isinstance(document, dict):
         raise Refused("error", "the supplier sent no JSON footprint")
+    if request_id is None and via == "pull" and isinstance(document.get("id"), str):
+        with c.db.read() as session:  # the very document we verified and kept before: nothing to check or write
+            kept = session.exec(select(ReceivedFootprint).where(ReceivedFootprint.supplier_id == supplier_id,
+                                                                ReceivedFootprint.footprint_id == document["id"])).first()
+        if kept is not None and kept.signed == document and \
+                (product is None or kept.product_id == part_id(product)):
+            return kept
     resolver = c.pcf_client.resolver
     signer = supplier_id if supplier_id.startswith("did:") else None
     try:
@@ -71,12 +78,6 @@ def accept_footprint(c: Any, supplier_id: str, supplier_bpn: str | None, documen
         raise Refused("error", f"asked for product {product}, the supplier sent a footprint for {product_id}")
     signer_vm = str(result.proofs[0].proof.get("verificationMethod", "")) if result.proofs else ""
     now = c.negotiations.clock()
-    if request_id is None and via == "pull":
-        with c.db.read() as session:  # the same signed document again: kept already, nothing to write
-            kept = session.exec(select(ReceivedFootprint).where(ReceivedFootprint.supplier_id == supplier_id,
-                                                                ReceivedFootprint.footprint_id == doc8["id"])).first()
-        if kept is not None and kept.signed == document:
-            return kept
     with c.db.write() as session:
         row = session.exec(select(ReceivedFootprint).where(ReceivedFootprint.supplier_id == supplier_id,
                                                            ReceivedFootprint.footprint_id == doc8["id"])).first()

@@ -94,3 +94,13 @@ def test_data_plane_calls_pass_the_ssrf_guard(db) -> None:
     import ipaddress  # a configured peer's host is the admin's choice, so it is allowed
 
     assert client.allowlist.allows_ip(ipaddress.ip_address("127.0.0.1"))
+
+
+def test_a_kept_footprint_tampered_later_is_still_refused(customer, supplier) -> None:
+    did, key = supplier
+    document = signed(key, casting())
+    accept_footprint(customer, did, None, document, "pull", None, "NG-WC-400")
+    assert accept_footprint(customer, did, None, document, "pull", None, "NG-WC-400").signed == document  # again
+    tampered = {**document, "pcf": {**document["pcf"], "pcfExcludingBiogenicUptake": 0.5}}
+    with pytest.raises(Refused, match="signature is not valid"):
+        accept_footprint(customer, did, None, tampered, "pull", None, "NG-WC-400")

@@ -9,11 +9,18 @@ keywords are annotations here, as in the official schemas: neither validator che
 from __future__ import annotations
 
 import json
+import logging
 from functools import lru_cache
 from pathlib import Path
 
-import fastjsonschema
 from jsonschema import Draft202012Validator
+
+try:  # a dependency in pyproject.toml; a venv made before it was added still validates, only slower
+    import fastjsonschema
+except ImportError:  # pragma: no cover - depends on the environment
+    fastjsonschema = None
+    logging.getLogger("pontis.pcf").warning("fastjsonschema is not installed: footprints are validated by "
+                                            "jsonschema alone (slower); run make install")
 
 SCHEMA_DIR = Path(__file__).resolve().parents[3] / "schemas" / "pcf"
 DRAFT_07 = "http://json-schema.org/draft-07/schema#"
@@ -44,6 +51,8 @@ def _fast(fmt: str):
 
 
 def is_valid(doc, fmt: str) -> bool:
+    if fastjsonschema is None:
+        return validator(str(fmt)).is_valid(doc)
     try:
         _fast(str(fmt))(doc)
         return True
