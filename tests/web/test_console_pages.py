@@ -135,3 +135,12 @@ def test_a_download_from_an_edr_pointing_inside_our_network_is_refused(console):
     r = console.client.get("/ui/transfers/tp-1/data")
     assert r.status_code == 400
     assert "endpoint is refused" in r.text and "link-local" in r.text
+
+
+def test_an_asset_is_deleted_from_its_row(console):  # noqa: F811
+    r = post(console, "/ui/assets", {"id": "doc 1", "kind": "document", "document": "{}"}, "/ui/assets")
+    assert r.status_code == 303
+    page = console.client.get("/ui/assets").text
+    assert 'action="/ui/assets/doc%201/delete" data-confirm="Delete asset doc 1?"' in page
+    r = post(console, "/ui/assets/doc%201/delete", {}, "/ui/assets")
+    assert r.status_code == 303 and stored(console, Asset, "doc 1") is None
