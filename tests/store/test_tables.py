@@ -21,6 +21,7 @@ from connector.store.models import (
     OutgoingMessage,
     PolicyDefinition,
     ReceivedMessage,
+    StoredPeer,
     TransferProcess,
 )
 
@@ -78,6 +79,8 @@ ROWS: list[SQLModel] = [
     ConnectorSecret(name="edr-signing-key", value={"seed": "AAAA", "note": "ß"}, created_at=MS),
     BusinessPartnerGroup(bpn="BPNL00000ACHSEAG", groups=["gold", "tier-1 ü"], updated_at=LATE_MS),
     AcceptedPolicy(id="pcf-terms", policy=NESTED, created_at=MS),
+    StoredPeer(id="did:web:partner.example.com", token="t" * 32, dsp_url="https://partner.example.com/api/dsp/2025-1",
+               bpn="BPNL000000000002", claims=NESTED, created_at=MS),
     EdrGrant(id="jti-1", transfer_id="urn:uuid:t1", refresh_hash="cd" * 32, status="active", issued_at=MS,
              expires_at=LATE_MS, refresh_expires_at=LATE_MS, reason="ü"),
     DataFlow(transfer_id="urn:uuid:t1", status="running", attempts=2, lease_owner="node-ü", lease_until=LATE_MS,
