@@ -31,6 +31,8 @@ POLICY_TERMS = ("permission", "prohibition", "obligation", "profile", "target", 
                 "inheritFrom", "conflict")
 RULE_TERMS = ("action", "constraint", "duty", "target", "assigner", "assignee", "uid",
               "remedy", "consequence", "refinement", "failure")
+CONSTRAINT_TERMS = ("leftOperand", "operator", "rightOperand", "and", "or", "xone", "andSequence",
+                    "unit", "dataType", "rightOperandReference", "status", "uid")
 # the profile check still applies in lenient mode to these codes (see management.policies)
 WRITTEN_CODES = frozenset({"unknown-term", "no-rule"})
 
@@ -86,6 +88,15 @@ def _rules(node: dict, name: str) -> list[tuple[int, dict]]:
     return [(i, v) for i, v in enumerate(values) if isinstance(v, dict)]
 
 
+def _constraints(node: dict, path: str, out: list[Violation], name: str = "constraint") -> None:
+    """Unknown terms in the constraints under ``node`` (and in the members of logical ones)."""
+    for i, constraint in _rules(node, name):
+        where = f"{path}.{name}[{i}]"
+        _unknown(constraint, where, CONSTRAINT_TERMS, out, policy_level=False)
+        for operator in ("and", "or", "xone", "andSequence"):
+            _constraints(constraint, where, out, operator)
+
+
 def written_violations(node: dict) -> list[Violation]:
     """Unknown terms, and a missing rule without the allow-all marker, in an expanded policy node
     whose ODRL properties are ODRL IRIs (the management edge's normalized node, or a lifted
@@ -99,8 +110,10 @@ def written_violations(node: dict) -> list[Violation]:
         for i, rule in _rules(node, kind):
             count += 1
             _unknown(rule, f"{kind}[{i}]", RULE_TERMS, out, policy_level=False)
+            _constraints(rule, f"{kind}[{i}]", out)
             for j, duty in _rules(rule, "duty"):
                 _unknown(duty, f"{kind}[{i}].duty[{j}]", RULE_TERMS, out, policy_level=False)
+                _constraints(duty, f"{kind}[{i}].duty[{j}]", out)
     marker = next((k for k in node if _is_marker(k)), None)
     marked = marker is not None and _marker_value(node[marker]) is True
     if marker is not None and not marked:

@@ -60,13 +60,7 @@ class Explainer:
         with self.db.read() as session:
             if session.get(Asset, asset_id) is None:
                 raise NotFound("asset.unknown", f"no asset {asset_id!r}")
-            from connector.services.catalog import asset_record
-            from connector.services.criteria import matches, parse_criteria
-
-            asset = session.get(Asset, asset_id)
-            definitions = [cd for cd in session.exec(select(ContractDefinition))
-                           if cd.asset_id == asset_id or (cd.asset_id is None and all(
-                               matches(c, asset_record(asset)) for c in parse_criteria(cd.assets_selector, "s")))]
+            definitions = offering(session, session.get(Asset, asset_id))
         out = []
         for cd in definitions:
             access = self.policy(cd.access_policy_id, participant_id, "catalog", claims)
@@ -74,3 +68,13 @@ class Explainer:
             out.append({"contractDefinitionId": cd.id, "visible": access["allowed"], "access": access,
                         "agreeable": usage["allowed"], "usage": usage})
         return {"assetId": asset_id, "participantId": participant_id, "offers": out}
+
+
+def offering(session: Any, asset: Asset) -> list[ContractDefinition]:
+    """The contract definitions whose selector picks ``asset``: those that offer it."""
+    from connector.services.catalog import asset_record
+    from connector.services.criteria import matches, parse_criteria
+
+    return [cd for cd in session.exec(select(ContractDefinition).order_by(ContractDefinition.id))
+            if cd.asset_id == asset.id or (cd.asset_id is None and all(
+                matches(c, asset_record(asset)) for c in parse_criteria(cd.assets_selector, "s")))]

@@ -16,7 +16,9 @@ from starlette.datastructures import UploadFile
 
 from connector.services.definitions import AssetInput
 from connector.services.errors import InvalidRequest, ServiceError
+from connector.services.explain import Explainer, offering
 from connector.services.queries import QuerySpec
+from connector.web.peers import known_peers
 from connector.web.render import redirect, render
 from connector.web.routing import Admin, Form, Services, WebRoute, definitions
 
@@ -138,6 +140,29 @@ async def create_asset(request: Request, form: Form, services: Services) -> Resp
                       error={"path": exc.path, "text": "; ".join(exc.reasons)},
                       files_dir=services.settings.dataplane.files_dir)
     return redirect(request, "/ui/assets", f"Asset {asset_id} published.")
+
+
+def _asset_page_data(services: Services, asset_id: str, explain_for: str) -> dict:
+    service = definitions(services)
+    row = service.asset(asset_id)
+    with services.db.read() as session:
+        offered_by = offering(session, row)
+    explained, explain_error = None, None
+    if explain_for:
+        try:
+            explained = Explainer(services.db, services.catalog.gate, services.settings).offer(asset_id, explain_for)
+        except ServiceError as exc:
+            explain_error = "; ".join(exc.reasons)
+    return {"row": row, "view": asset_view(row), "offered_by": offered_by, "explained": explained,
+            "explain_error": explain_error}
+
+
+@router.get("/assets/{asset_id}")
+async def asset(asset_id: str, request: Request, admin: Admin, services: Services, explain_for: str = "") -> Response:
+    """One asset, who offers it, and why a partner would (not) see it in our catalog."""
+    data = await run_in_threadpool(_asset_page_data, services, asset_id, explain_for.strip())
+    return render(request, "asset.html", section="assets", title=f"Asset {asset_id}", explain_for=explain_for,
+                  peers=known_peers(services), **data)
 
 
 @router.post("/assets/{asset_id}/delete")

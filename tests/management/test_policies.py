@@ -134,6 +134,9 @@ def test_an_empty_set_is_refused_unless_marked_allow_all(api):
         {"leftOperand": "Membership", "operator": "eq", "rightOperand": "active"}]}]},
      "policy.permission[0].constraints", "'constraint'"),
     ({"@type": "Set", "prohibitoin": [], "permission": [{"action": "access"}]}, "policy.prohibitoin", "'prohibition'"),
+    ({"@type": "Set", "permission": [{"action": "access", "constraint": [{"and": [
+        {"leftOperand": "Membership", "operator": "eq", "rightOperand": "active", "rightOperandd": "x"}]}]}]},
+     "policy.permission[0].constraint[0].and[0].rightOperandd", "'rightOperand'"),
 ])
 def test_an_unknown_term_is_refused_naming_the_closest(api, policy, path, closest):
     r = api.post(BASE, json={"@context": CX_CONTEXTS, "@id": "typo", "policy": policy})

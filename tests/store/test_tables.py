@@ -89,6 +89,8 @@ ROWS: list[SQLModel] = [
     ConnectorSecret(name="edr-signing-key", value={"seed": "AAAA", "note": "ß"}, created_at=MS),
     BusinessPartnerGroup(bpn="BPNL00000ACHSEAG", groups=["gold", "tier-1 ü"], updated_at=LATE_MS),
     AcceptedPolicy(id="pcf-terms", policy=NESTED, created_at=MS),
+    StoredPeer(id="did:web:partner.example.com", token="t" * 32, dsp_url="https://partner.example.com/api/dsp/2025-1",
+               bpn="BPNL000000000002", claims=NESTED, created_at=MS),
     EdrGrant(id="jti-1", transfer_id="urn:uuid:t1", refresh_hash="cd" * 32, status="active", issued_at=MS,
              expires_at=LATE_MS, refresh_expires_at=LATE_MS, reason="ü"),
     DataFlow(transfer_id="urn:uuid:t1", status="running", attempts=2, lease_owner="node-ü", lease_until=LATE_MS,
@@ -118,8 +120,6 @@ ROWS: list[SQLModel] = [
                   parameter=NESTED, result=NESTED, summary=None, exception=None, lease_owner="node-ü",
                   lease_until=LATE_MS, attempts=3, deadline_at=LATE_MS, created_at=MS, started_at=MS,
                   completed_at=None, updated_at=LATE_MS),
-    StoredPeer(id="did:web:localhost%3A8412", token="tök", dsp_url="http://127.0.0.1:8412/api/dsp/2025-1",
-               bpn="BPNL00000ACHSEAG", claims=NESTED, created_at=MS),
 ]
 AUTO_ID = (OutgoingMessage, FootprintRecipient, ReceivedFootprint, PcfExchangeRequest, TwinAssetId)
 

@@ -170,6 +170,9 @@ def test_the_admin_story_in_a_browser(browser, dataspace, screenshots, tmp_path)
     assert "FrameworkAgreement" in admin.inner_text(".explanation")
     assert "visible" in admin.inner_text("table")  # the offer is shown to Achsen, but it cannot agree
     shot(admin, screenshots, "08-policy-explain")
+    admin.goto(nordguss.base + "/ui/assets/pcf-NG-WC-400?explain_for=" + quote(achsen.participant_id))
+    assert "visible" in admin.inner_text("table") and "DataExchangeGovernance" in admin.inner_text("table")
+    shot(admin, screenshots, "08b-asset-explain")
 
     # --- the issuer issues the credential; Achsen fetches: agreed, signed, transferred, downloaded ----
     provision(issuer, achsen.participant_id, bpn=None, kinds=("DataExchangeGovernance",),

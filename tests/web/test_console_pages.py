@@ -135,3 +135,29 @@ def test_a_download_from_an_edr_pointing_inside_our_network_is_refused(console):
     r = console.client.get("/ui/transfers/tp-1/data")
     assert r.status_code == 400
     assert "endpoint is refused" in r.text and "link-local" in r.text
+
+
+def test_an_asset_is_deleted_from_its_row(console):  # noqa: F811
+    r = post(console, "/ui/assets", {"id": "doc 1", "kind": "document", "document": "{}"}, "/ui/assets")
+    assert r.status_code == 303
+    page = console.client.get("/ui/assets").text
+    assert 'action="/ui/assets/doc%201/delete" data-confirm="Delete asset doc 1?"' in page
+    r = post(console, "/ui/assets/doc%201/delete", {}, "/ui/assets")
+    assert r.status_code == 303 and stored(console, Asset, "doc 1") is None
+
+
+def test_an_assets_page_says_who_offers_it_and_why_a_partner_would_not_see_it(console):  # noqa: F811
+    fields = {"@type": "Set", "permission[0].action": "access",
+              "permission[0].constraint[0].leftOperand": "BusinessPartnerNumber",
+              "permission[0].constraint[0].operator": "isAnyOf",
+              "permission[0].constraint[0].rightOperand": '["BPNL00000003CML1"]'}
+    assert post(console, "/ui/policies", {"policy_id": "only-cml1", **fields}, "/ui/policies/new").status_code == 303
+    assert post(console, "/ui/assets", {"id": "pcf", "kind": "document", "document": "{}"}, "/ui/assets") \
+        .status_code == 303
+    page = console.client.get("/ui/assets/pcf").text
+    assert "No contract definition offers it" in page
+    assert post(console, "/ui/contracts", {"id": "cd", "asset": "pcf", "access": "only-cml1", "usage": "only-cml1"},
+                "/ui/contracts").status_code == 303
+    page = console.client.get("/ui/assets/pcf", params={"explain_for": "did:web:partner.test"}).text
+    assert "<code>cd</code>" in page and "hidden" in page
+    assert "BusinessPartnerNumber" in page and "BPNL00000003AYRE" in page  # its BPN, from the config's peer entry
