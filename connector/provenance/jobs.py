@@ -20,6 +20,7 @@ from typing import Any
 
 from anyio import to_thread
 from sqlalchemy import func, or_, update
+from sqlalchemy.orm import defer
 from sqlmodel import select
 
 from connector.provenance.aspects import aspect_name, wanted
@@ -34,7 +35,7 @@ from connector.store.models import ProvenanceJob
 
 log = logging.getLogger("pontis.provenance")
 
-SAVE_SECONDS = 0.5
+SAVE_SECONDS = 1.0
 LEASE_MS = 15_000
 
 
@@ -88,9 +89,15 @@ class JobService:
         self.wake()
         return row
 
-    def get(self, job_id: str) -> ProvenanceJob:
+    def get(self, job_id: str, *, with_result: bool = True) -> ProvenanceJob:
+        """The job; without its item graph (``with_result=False``) when only its state is wanted."""
         with self.db.read() as session:
-            row = session.get(ProvenanceJob, job_id)
+            query = select(ProvenanceJob).where(ProvenanceJob.id == job_id)
+            if not with_result:  # a polling client must not cost us the parse of a large graph
+                query = query.options(defer(ProvenanceJob.result))  # type: ignore[arg-type]
+            row = session.exec(query).first()
+            if row is not None and not with_result:
+                row = ProvenanceJob(**{k: getattr(row, k) for k in ProvenanceJob.model_fields if k != "result"})
         if row is None:
             raise NotFound("job.unknown", f"no job {job_id!r}", path="id")
         return row
@@ -245,7 +252,7 @@ class JobService:
                     walk.cancel()
                     return await self._finish(row.id, graph, None)  # canceled (or no longer ours)
                 # a big graph takes a while to store: save it less often than the walk runs
-                pause = max(SAVE_SECONDS, 10 * (time.monotonic() - took))
+                pause = max(SAVE_SECONDS, 20 * (time.monotonic() - took))
             if task.done() and not task.cancelled() and task.exception() is not None:
                 raise task.exception()  # type: ignore[misc]
         except asyncio.CancelledError:
