@@ -21,6 +21,7 @@ from connector.store.models import (
     OutgoingMessage,
     PartTwin,
     PolicyDefinition,
+    ProvenanceJob,
     ReceivedMessage,
     TransferProcess,
     TwinAssetId,
@@ -90,6 +91,10 @@ ROWS: list[SQLModel] = [
     TwinAssetId(twin_id="urn:uuid:twin-1", name="partInstanceId", value="AX-2026-000123 ü"),
     TwinSubmodel(id="urn:uuid:sm-1", twin_id="urn:uuid:twin-1", semantic_id="urn:samm:io.catenax.batch:4.0.0#Batch",
                  descriptor=NESTED, payload=NESTED, created_at=MS, updated_at=LATE_MS),
+    ProvenanceJob(id="job-1", state="RUNNING", global_asset_id="urn:uuid:ü", bpn="BPNL00000MOTORWK", parameter=NESTED,
+                  result=NESTED, summary={"asyncFetchedItems": {"completed": 1}}, exception=None, lease_owner="node-ä",
+                  lease_until=LATE_MS, attempts=2, deadline_at=MS, created_at=MS, started_at=LATE_MS, completed_at=None,
+                  updated_at=MS),
 ]
 
 
