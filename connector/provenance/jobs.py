@@ -174,10 +174,11 @@ class JobService:
                 session.add(row)
             return list(rows)
 
-    def _save(self, job_id: str, graph: Graph, state: str | None, exception: dict | None = None) -> bool:
-        """Store what the job found; False when it is no longer ours to write (canceled, or taken over)."""
+    def _save(self, job_id: str, found: tuple[dict, dict], state: str | None, exception: dict | None = None) -> bool:
+        """Store what the job found (a snapshot taken on the event loop, where the walk changes the graph);
+        False when it is no longer ours to write (canceled, or taken over)."""
         now = self.clock()
-        values: dict[str, Any] = {"result": graph.to_result(), "summary": graph.summary(), "updated_at": now}
+        values: dict[str, Any] = {"result": found[0], "summary": found[1], "updated_at": now}
         if state is None:
             values["lease_until"] = now + LEASE_MS
         else:
@@ -247,7 +248,7 @@ class JobService:
                 if task.done():
                     break
                 took = time.monotonic()
-                if not await to_thread.run_sync(self._save, row.id, graph, None):
+                if not await to_thread.run_sync(self._save, row.id, (graph.to_result(), graph.summary()), None):
                     task.cancel()
                     walk.cancel()
                     return await self._finish(row.id, graph, None)  # canceled (or no longer ours)
@@ -285,6 +286,7 @@ class JobService:
                                "what was found is kept and the unfinished parts are tombstones"}
 
     async def _finish(self, job_id: str, graph: Graph, state: str | None, exception: dict | None = None) -> None:
-        await to_thread.run_sync(self._save, job_id, graph, state or "CANCELED", exception)
+        found = (graph.to_result(), graph.summary())
+        await to_thread.run_sync(self._save, job_id, found, state or "CANCELED", exception)
         log.info("provenance job %s: %s, %d parts, %d relationships, %d tombstones", job_id, state or "stopped",
                  len(graph.nodes), len(graph.links), len(graph.tombstones))
