@@ -9,7 +9,7 @@ In one run, on 127.0.0.1, for each chain size N (default 100, 250, 500, 1000 par
    N), the parts of level L owned round-robin by the companies of tier L, each part's BOM naming its
    children; each company imports its parts (``POST /v3/parts/import``), visible to the OEM;
 3. the OEM's staff register a downward job (``POST /management/irs/jobs``) for the root and poll
-   ``GET /management/irs/jobs/{id}`` every 20 ms until it is done: the *cold* run negotiates the
+   ``GET /management/irs/jobs/{id}`` every 100 ms until it is done: the *cold* run negotiates the
    registry and the BOM asset with each of the nine suppliers; a second, *warm* job reuses the
    agreements and EDRs. Every part costs a registry lookup, a shell descriptor and a signed BOM
    (verified against the supplier's DID) fetched through the supplier's data plane.
@@ -131,7 +131,7 @@ def run_job(oem: Company, root: str) -> tuple[float, dict]:
         answer = oem.call("GET", f"/irs/jobs/{job}?returnUncompletedJob=false")
         if answer.status_code == 200:
             return time.perf_counter() - started, answer.json()
-        time.sleep(0.02)
+        time.sleep(0.1)
 
 
 def measure(n: int, workdir: Path) -> dict:

@@ -110,7 +110,9 @@ async def list_jobs(jobs: Jobs, states: Annotated[str | None, Query()] = None,
 async def get_job(job_id: str, request: Request, jobs: Jobs,
                   returnUncompletedJob: Annotated[bool, Query()] = True) -> JSONResponse:  # noqa: N803 (IRS's name)
     try:
-        row = await run_in_threadpool(jobs.get, job_id)
+        row = await run_in_threadpool(jobs.get, job_id, with_result=returnUncompletedJob)
+        if row.state in DONE and not returnUncompletedJob:  # it ended meanwhile: the graph after all
+            row = await run_in_threadpool(jobs.get, job_id)
     except ServiceError as exc:
         return _failure(exc)
     done = row.state in DONE

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 from typing import Annotated
 
@@ -24,6 +25,7 @@ from connector.parts.registry_api import answer
 
 router = APIRouter(prefix="/v3", route_class=ManagementRoute, tags=["parts"])
 
+IMPORT_QUERY = ("policy", "accessPolicy")
 IMPORT_LIMIT = 64 << 20  # a file of some 50,000 parts; far above the DSP message limit on purpose
 
 
@@ -40,6 +42,11 @@ async def _raw(request: Request, limit: int) -> bytes:
 async def import_parts(request: Request, services: Services,
                        policy: Annotated[str | None, Query(description="usage policy definition id")] = None,
                        access_policy: Annotated[str | None, Query(alias="accessPolicy")] = None) -> JSONResponse:
+    for name in request.query_params:  # a misspelt policy parameter must not fall back to the default
+        if name not in IMPORT_QUERY:
+            close = difflib.get_close_matches(name, IMPORT_QUERY, n=1, cutoff=0.5)
+            raise ApiError(400, f"{name}: unknown query parameter (" + (f"closest: {close[0]}" if close else
+                           f"known: {', '.join(IMPORT_QUERY)}") + ")", path=name)
     raw = await _raw(request, IMPORT_LIMIT)
     try:
         items = json.loads(raw)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import logging
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -36,6 +37,8 @@ from connector.parts.serving import REGISTRY_SOURCE, SUBMODEL_SOURCE
 from connector.policy import policy_from_compact_dsp, policy_to_compact
 from connector.services.errors import InvalidRequest, NotFound
 from connector.store.models import Asset, ContractDefinition, PartTwin, PolicyDefinition, TwinAssetId, TwinSubmodel
+
+log = logging.getLogger("pontis.parts")
 
 REGISTRY_ASSET_ID = "digital-twin-registry"
 DCT_TYPE = "http://purl.org/dc/terms/type"
@@ -220,6 +223,7 @@ class PartImporter:
             _offer(session, registry_asset(self.company, now), policy, access_policy, now)
             for model in models.values():
                 _offer(session, submodel_asset(model, now), policy, access_policy, now)
+        log.info("imported %d items: %d twins created, %d updated", len(items), len(created), len(updated))
         return {"created": created, "updated": updated, "submodels": len(items),
                 "assets": [REGISTRY_ASSET_ID, *sorted(m.asset_id for m in models.values())]}
 

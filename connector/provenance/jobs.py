@@ -20,6 +20,7 @@ from typing import Any
 
 from anyio import to_thread
 from sqlalchemy import func, or_, update
+from sqlalchemy.orm import defer
 from sqlmodel import select
 
 from connector.provenance.aspects import aspect_name, wanted
@@ -34,7 +35,7 @@ from connector.store.models import ProvenanceJob
 
 log = logging.getLogger("pontis.provenance")
 
-SAVE_SECONDS = 0.5
+SAVE_SECONDS = 1.0
 LEASE_MS = 15_000
 
 
@@ -88,9 +89,15 @@ class JobService:
         self.wake()
         return row
 
-    def get(self, job_id: str) -> ProvenanceJob:
+    def get(self, job_id: str, *, with_result: bool = True) -> ProvenanceJob:
+        """The job; without its item graph (``with_result=False``) when only its state is wanted."""
         with self.db.read() as session:
-            row = session.get(ProvenanceJob, job_id)
+            query = select(ProvenanceJob).where(ProvenanceJob.id == job_id)
+            if not with_result:  # a polling client must not cost us the parse of a large graph
+                query = query.options(defer(ProvenanceJob.result))  # type: ignore[arg-type]
+            row = session.exec(query).first()
+            if row is not None and not with_result:
+                row = ProvenanceJob(**{k: getattr(row, k) for k in ProvenanceJob.model_fields if k != "result"})
         if row is None:
             raise NotFound("job.unknown", f"no job {job_id!r}", path="id")
         return row
@@ -167,10 +174,11 @@ class JobService:
                 session.add(row)
             return list(rows)
 
-    def _save(self, job_id: str, graph: Graph, state: str | None, exception: dict | None = None) -> bool:
-        """Store what the job found; False when it is no longer ours to write (canceled, or taken over)."""
+    def _save(self, job_id: str, found: tuple[dict, dict], state: str | None, exception: dict | None = None) -> bool:
+        """Store what the job found (a snapshot taken on the event loop, where the walk changes the graph);
+        False when it is no longer ours to write (canceled, or taken over)."""
         now = self.clock()
-        values: dict[str, Any] = {"result": graph.to_result(), "summary": graph.summary(), "updated_at": now}
+        values: dict[str, Any] = {"result": found[0], "summary": found[1], "updated_at": now}
         if state is None:
             values["lease_until"] = now + LEASE_MS
         else:
@@ -240,12 +248,12 @@ class JobService:
                 if task.done():
                     break
                 took = time.monotonic()
-                if not await to_thread.run_sync(self._save, row.id, graph, None):
+                if not await to_thread.run_sync(self._save, row.id, (graph.to_result(), graph.summary()), None):
                     task.cancel()
                     walk.cancel()
                     return await self._finish(row.id, graph, None)  # canceled (or no longer ours)
                 # a big graph takes a while to store: save it less often than the walk runs
-                pause = max(SAVE_SECONDS, 10 * (time.monotonic() - took))
+                pause = max(SAVE_SECONDS, 20 * (time.monotonic() - took))
             if task.done() and not task.cancelled() and task.exception() is not None:
                 raise task.exception()  # type: ignore[misc]
         except asyncio.CancelledError:
@@ -278,6 +286,7 @@ class JobService:
                                "what was found is kept and the unfinished parts are tombstones"}
 
     async def _finish(self, job_id: str, graph: Graph, state: str | None, exception: dict | None = None) -> None:
-        await to_thread.run_sync(self._save, job_id, graph, state or "CANCELED", exception)
+        found = (graph.to_result(), graph.summary())
+        await to_thread.run_sync(self._save, job_id, found, state or "CANCELED", exception)
         log.info("provenance job %s: %s, %d parts, %d relationships, %d tombstones", job_id, state or "stopped",
                  len(graph.nodes), len(graph.links), len(graph.tombstones))

@@ -32,6 +32,7 @@ from connector.store.models import TwinSubmodel
 REGISTRY_TYPE = "https://w3id.org/catenax/taxonomy#DigitalTwinRegistry"
 DCT_TYPE = "http://purl.org/dc/terms/type"
 SEMANTIC_ID = "https://admin-shell.io/aas/3/0/HasSemantics/semanticId"
+LARGE = 256 << 10  # bytes of JSON parsed in a worker thread rather than on the event loop
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,28 +163,38 @@ class RemoteSupplier:
     # --- HTTP to the supplier's data plane ------------------------------------------------------------
 
     async def _get(self, url: str, edr: Edr, what: str, step: str) -> tuple[int, Any]:
+        for attempt in (1, 2):
+            try:
+                async with asyncio.timeout(self.timeout):
+                    status, body = await self._read(url, edr, what, step)
+                break
+            except TimeoutError:
+                raise Refused(step, f"{what}: {self.bpn} did not answer within {self.timeout:g} s",
+                              endpoint=url) from None
+            except httpx.HTTPError as exc:
+                # a kept-alive connection the server closed meanwhile fails at once: a GET is asked again, once
+                if attempt == 2 or not isinstance(exc, (httpx.ConnectTimeout, httpx.RemoteProtocolError)):
+                    raise Refused(step, f"{what}: {self.bpn} could not be reached ({type(exc).__name__}: {exc})",
+                                  endpoint=url) from None
         try:
-            async with asyncio.timeout(self.timeout):
-                async with self.http.stream("GET", url, headers={"Authorization": edr.token,
-                                                                 "Accept": "application/json"}) as response:
-                    body = bytearray()
-                    async for chunk in response.aiter_bytes():
-                        body.extend(chunk)
-                        if len(body) > self.max_bytes:
-                            raise Refused(step, f"{what}: the answer of {self.bpn} exceeds {self.max_bytes} bytes; "
-                                                "not read further", endpoint=url)
-                    status = response.status_code
-        except TimeoutError:
-            raise Refused(step, f"{what}: {self.bpn} did not answer within {self.timeout:g} s", endpoint=url) from None
-        except httpx.HTTPError as exc:
-            raise Refused(step, f"{what}: {self.bpn} could not be reached ({type(exc).__name__}: {exc})",
-                          endpoint=url) from None
-        try:
+            if len(body) > LARGE:  # parsing megabytes would stall every other job and request of ours
+                return status, await to_thread.run_sync(json.loads, body)
             return status, json.loads(body) if body else None
         except ValueError:
             if 200 <= status < 300:
                 raise Refused(step, f"{what}: {self.bpn} answered with something that is not JSON", endpoint=url) from None
             return status, body[:300].decode(errors="replace")
+
+    async def _read(self, url: str, edr: Edr, what: str, step: str) -> tuple[int, bytearray]:
+        async with self.http.stream("GET", url, headers={"Authorization": edr.token,
+                                                         "Accept": "application/json"}) as response:
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body.extend(chunk)
+                if len(body) > self.max_bytes:
+                    raise Refused(step, f"{what}: the answer of {self.bpn} exceeds {self.max_bytes} bytes; "
+                                        "not read further", endpoint=url)
+            return response.status_code, body
 
     async def _call(self, endpoint: Endpoint, asset_id: str | None, what: str, step: str, url_of) -> tuple[Any, Edr]:  # type: ignore[no-untyped-def]
         """GET through an EDR; a reused EDR the provider no longer honours is replaced once."""

@@ -102,10 +102,10 @@ class Traversal:
         for link in next((r for r in results if isinstance(r, list)), []):
             self.graph.link(link)
             part = link.next_part(self.p.direction)
-            if normal_id(part) in path:
+            if normal_id(part) in path:  # the tombstone is this node's: its aspect points back up its own path
                 cycle = " → ".join([*path[path.index(normal_id(part)):], normal_id(part)])
-                self.graph.tombstone(part, link.bpn, "SubmodelRequest", f"cycle: {cycle}; the link is kept, the part "
-                                     "is not walked again", self.clock())
+                self.graph.tombstone(node.id, node.bpn, "SubmodelRequest", f"cycle: {cycle}; the link is kept, "
+                                     f"{part} is not walked again", self.clock())
                 continue
             child, new = self.graph.node(part, link.bpn, node.depth + 1)
             if new:

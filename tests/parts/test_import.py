@@ -102,6 +102,8 @@ def test_a_named_policy_must_exist(achsen: TestClient) -> None:
     achsen.post("/management/v3/parts/import", json=chain("achsen"))
     answer = achsen.post("/management/v3/parts/import?accessPolicy=part-data-acess", json=chain("achsen"))
     assert "closest: part-data-access" in answer.json()[0]["message"]
+    misspelt = achsen.post("/management/v3/parts/import?acessPolicy=part-data-access", json=chain("achsen"))
+    assert misspelt.status_code == 400 and "closest: accessPolicy" in misspelt.json()[0]["message"]
 
 
 def test_an_empty_file_offers_the_registry_alone(achsen: TestClient) -> None:

@@ -59,7 +59,7 @@ def supply_chain(tmp_path_factory) -> Iterator[dict[str, Company]]:
             company.process = start_connector(company.name, company.config, folder / f"{company.name}.log",
                                               company.management.removesuffix("/management"))
         for company in companies.values():
-            wait_ready(company.process)  # type: ignore[arg-type]
+            wait_ready(company.process, timeout=120)  # type: ignore[arg-type]  # a loaded machine starts slowly
         for company in companies.values():
             answer = company.call("POST", "/v3/parts/import", json=imported(company.name))
             assert answer.status_code == 200, answer.text

@@ -142,3 +142,30 @@ def test_the_cli_prints_the_tree_and_writes_the_picture(supply_chain, tmp_path):
                               str(supply_chain["motorwerke"].config), "WMW99999999999999"],
                              capture_output=True, text=True, timeout=120)
     assert unknown.returncode == 1 and "WMW99999999999999" in unknown.stdout
+
+
+def test_a_supplier_refusing_the_contract_is_a_tombstone_with_its_reason_and_the_offer(supply_chain):
+    """Last in this module: it ends Nordguss's part-data usage policy (its usage end date has passed)."""
+    nordguss, motorwerke = supply_chain["nordguss"], supply_chain["motorwerke"]
+    narrowed = {"@context": ["https://w3id.org/catenax/2025/9/policy/context.jsonld",
+                             "https://w3id.org/dspace/2025/1/odrl-profile.jsonld",
+                             {"@vocab": "https://w3id.org/edc/v0.0.1/ns/"}],
+                "@type": "PolicyDefinition", "@id": "part-data-usage",
+                "policy": {"@type": "Set", "permission": [{"action": "use", "constraint": [{"and": [
+                    {"leftOperand": "FrameworkAgreement", "operator": "eq", "rightOperand": "DataExchangeGovernance:1.0"},
+                    {"leftOperand": "Membership", "operator": "eq", "rightOperand": "active"},
+                    {"leftOperand": "UsagePurpose", "operator": "isAnyOf", "rightOperand": ["cx.core.industrycore:1"]},
+                    {"leftOperand": "DataUsageEndDate", "operator": "eq", "rightOperand": "2026-01-01T00:00:00Z"},
+                ]}]}]}}
+    changed = nordguss.call("PUT", "/v3/policydefinitions/part-data-usage", json=narrowed)
+    assert changed.status_code in (200, 204), changed.text
+    # upward from Nordguss's batch: its usage aspect is an asset Motorwerke has no agreement for yet
+    answer = run(motorwerke, {"globalAssetId": CASTINGS, "bpn": NGUSS}, direction="upward")
+    assert answer["job"]["state"] == "COMPLETED" and answer["relationships"] == []
+    [stone] = answer["tombstones"]
+    assert normal_id(stone["catenaXId"]) == normal_id(CASTINGS)
+    assert stone["processingError"]["processStep"] == "UsagePolicyValidation"
+    detail = stone["processingError"]["errorDetail"]
+    assert detail.startswith("BPNL0000000NGUSS refused the contract for submodels-SingleLevelUsageAsBuilt")
+    assert "DataUsageEndDate" in detail
+    assert stone["policy"]["permission"][0]["action"] in ("use", "odrl:use")
