@@ -349,9 +349,10 @@ def _section_model(loc: tuple) -> type[BaseModel] | None:
         field = model.model_fields.get(part) if isinstance(model, type) and issubclass(model, BaseModel) else None
         if field is None:
             return None
-        annotation = field.annotation
-        args = typing.get_args(annotation)
-        model = args[0] if typing.get_origin(annotation) is list and args else annotation
+        # list[X] and X | None name the model X
+        candidates = [field.annotation, *typing.get_args(field.annotation)]
+        candidates += [inner for c in candidates for inner in typing.get_args(c)]
+        model = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
     return model if isinstance(model, type) and issubclass(model, BaseModel) else None
 
 
@@ -363,6 +364,8 @@ def _where(loc: tuple) -> str:
     section = str(parts[0])
     if len(parts) >= 3 and isinstance(parts[1], int):
         return f"[[{section}]] #{parts[1] + 1} " + ".".join(str(p) for p in parts[2:])
+    if len(parts) >= 4 and isinstance(parts[2], int):  # [[pact.clients]] #1 events_url
+        return f"[[{section}.{parts[1]}]] #{parts[2] + 1} " + ".".join(str(p) for p in parts[3:])
     return f"[{section}] " + ".".join(str(p) for p in parts[1:])
 
 

@@ -48,6 +48,14 @@ def management_url(settings: Settings) -> str:
     return f"http://{host}:{settings.server.port}{MANAGEMENT_PATH}"
 
 
+def management_client(settings: Settings, timeout: float = 60.0, api_key: str | None = None,
+                      base_url: str | None = None) -> httpx.Client:
+    """The operator's client for its own connector's management API (the CLI's one door to it)."""
+    return httpx.Client(base_url=base_url or management_url(settings),
+                        headers={"X-Api-Key": api_key or settings.api_key},
+                        timeout=httpx.Timeout(timeout, connect=10.0))
+
+
 def resolve_peer(settings: Settings, peer: str, stored: list[dict] | None = None) -> tuple[str | None, str]:
     """(participant id or None, DSP URL) for ``--peer``: a DSP URL, or the id of a peer in the config's
     [[peers]] or in ``stored`` (the running connector's ``/v3/peers``: ``{"id", "dspUrl"}``)."""
@@ -216,9 +224,7 @@ def run_fetch(settings: Settings, peer: str, asset: str, out: Path | None, *, ba
               api_key: str | None = None, timeout: float = 60.0, keep: bool = False) -> int:
     """The whole fetch; returns the number of bytes written. Raises FetchError with the reason."""
     say = (lambda text: console.print(f"[dim]{text}[/dim]"))
-    headers = {"X-Api-Key": api_key or settings.api_key}
-    with httpx.Client(base_url=base_url or management_url(settings), headers=headers,
-                      timeout=httpx.Timeout(timeout, connect=10.0)) as client:
+    with management_client(settings, timeout, api_key, base_url) as client:
         peer_id, dsp_url = resolve_peer(settings, peer, [] if peer.startswith("http") else _stored_peers(client))
         fetcher = Fetcher(client, say, timeout)
         offer, provider = fetcher.offer(dsp_url, peer_id, asset)

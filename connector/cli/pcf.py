@@ -46,10 +46,9 @@ def _settings(config: Path) -> Settings:
 
 
 def _management(settings: Settings, timeout: float = 120) -> httpx.Client:
-    from connector.cli.fetch import management_url
+    from connector.cli.fetch import management_client
 
-    return httpx.Client(base_url=management_url(settings), headers={"X-Api-Key": settings.api_key},
-                        timeout=httpx.Timeout(timeout, connect=10))
+    return management_client(settings, timeout)
 
 
 def _call(client: httpx.Client, method: str, path: str, refused: str | None = None, **kwargs: Any) -> Any:

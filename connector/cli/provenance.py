@@ -24,7 +24,7 @@ import httpx
 import typer
 from rich.console import Console
 
-from connector.cli.fetch import management_url
+from connector.cli.fetch import management_client
 from connector.config import ConfigError, load_settings
 from connector.provenance.render import tree_lines
 
@@ -107,7 +107,7 @@ def provenance(
     if not owner:
         console.print("[red]--bpn: the config names no bpn of ours; say whose part it is[/red]")
         raise typer.Exit(2)
-    with httpx.Client(base_url=management_url(settings), headers={"X-Api-Key": settings.api_key}, timeout=30) as client:
+    with management_client(settings, 30) as client:
         try:
             part_id = resolve_part(client, part) if owner == settings.bpn else part
             body: dict[str, Any] = {"key": {"globalAssetId": part_id, "bpn": owner},

@@ -87,7 +87,7 @@ class RemoteCatalog:
             if response.status in (404, 405) and what.startswith("catalog request"):
                 # the usual cause: the peer's base URL instead of its versioned DSP URL
                 reasons.append("is counterPartyAddress the peer's DSP URL (e.g. https://peer/api/dsp/2025-1)?")
-            if response.status_code == 401 and not any("peer add" in r for r in reasons):
+            if response.status == 401 and not any("peer add" in r for r in reasons):
                 # an older or other connector: say the fix ourselves
                 reasons.append("the peer does not know this connector yet: its admin adds it with `connector peer "
                                "add YOUR_ID --token YOUR_TOKEN` (print yours with `connector peer token`) or "
