@@ -129,14 +129,15 @@ def build(settings: Settings, *, clock=wall_clock_ms, client: DspClient | None =
     from connector.identity.dcp import dcp_authenticator_from_settings
     from connector.identity.wallet import identity_from_settings
 
-    guard = OutgoingGuard.from_settings(settings)
+    from connector.services.peers import PeerTokenAuthenticator, peer_directory
+
+    peers = peer_directory(settings, db)
+    # peers added at run time may be on loopback or a private network, as configured ones may
+    guard = OutgoingGuard.from_settings(settings, runtime_peers=lambda: [(p.id, p.dsp_url) for p in peers.all()])
     identity = identity_from_settings(settings, DocumentFetch(guard))
     if identity is not None:  # a caller's DID document may announce its DSP URL (callback check)
         guard = replace(guard, announced=announced_dsp_urls(identity.resolver))
     dcp = settings.identity.auth_mode == "dcp"
-    from connector.services.peers import PeerTokenAuthenticator, peer_directory
-
-    peers = peer_directory(settings, db)
     authenticator = (dcp_authenticator_from_settings(settings, identity) if dcp
                      else PeerTokenAuthenticator(peers, settings.token))
     catalog = CatalogService(db, settings.participant_id, settings.dsp_url)

@@ -154,16 +154,22 @@ class GuardedResolver(AbstractResolver):
     of the guard. (Literal addresses never reach a resolver; they cannot change between the
     check before the request and the connection, so that check is enough for them.)"""
 
-    def __init__(self, allowlist: Allowlist) -> None:
-        self.allowlist = allowlist
+    def __init__(self, allowlist: Allowlist | Callable[[], Allowlist]) -> None:
+        # a callable is asked at every connection: peers added at run time count at once
+        self._allowlist = allowlist
         self.inner = ThreadedResolver()
+
+    @property
+    def allowlist(self) -> Allowlist:
+        return self._allowlist() if callable(self._allowlist) else self._allowlist
 
     async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
         results = await self.inner.resolve(host, port, family)
-        if not self.allowlist.allows_host(host):
+        allowlist = self.allowlist
+        if not allowlist.allows_host(host):
             for result in results:
                 try:
-                    _check_ip(f"{host}:{port}", host, ipaddress.ip_address(result["host"].split("%")[0]), self.allowlist)
+                    _check_ip(f"{host}:{port}", host, ipaddress.ip_address(result["host"].split("%")[0]), allowlist)
                 except SsrfRefused as exc:
                     raise OSError(errno.EACCES, f"refused by the SSRF guard: {exc.reason}") from None
         return results
@@ -242,22 +248,43 @@ class OutgoingGuard:
     peer_urls: tuple[tuple[str, tuple[str, ...]], ...] = ()
     foreign_callbacks: bool = False
     announced: Callable[[str], list[str]] | None = None
+    # peers the admin added at run time (``connector peer add``, /v3/peers): (participant id, DSP URL)
+    # pairs, asked on each check so that an added peer counts at once, as a configured one does
+    runtime_peers: Callable[[], Iterable[tuple[str, str | None]]] | None = None
+    insecure_did_web: bool = False
 
     @classmethod
-    def from_settings(cls, settings: Any, announced: Callable[[str], list[str]] | None = None) -> "OutgoingGuard":
+    def from_settings(cls, settings: Any, announced: Callable[[str], list[str]] | None = None, *,
+                      runtime_peers: Callable[[], Iterable[tuple[str, str | None]]] | None = None) -> "OutgoingGuard":
         insecure = settings.identity.allow_insecure_did_web
         known: set[Origin | None] = {origin_of(p.dsp_url) for p in settings.peers if p.dsp_url}
         known |= {_did_web_origin(p.id, insecure) for p in settings.peers}
         known |= {_did_web_origin(d, insecure) for d in (*settings.identity.trusted_issuers, settings.participant_id)}
         urls = tuple((p.id, (p.dsp_url,)) for p in settings.peers if p.dsp_url)
         return cls(Allowlist.parse(settings.dataplane.allowlist), frozenset(o for o in known if o),
-                   urls, bool(getattr(settings, "allow_foreign_callbacks", False)), announced)
+                   urls, bool(getattr(settings, "allow_foreign_callbacks", False)), announced,
+                   runtime_peers, insecure)
+
+    def _runtime_origins(self) -> set[Origin]:
+        if self.runtime_peers is None:
+            return set()
+        found: set[Origin | None] = set()
+        for participant_id, dsp_url in self.runtime_peers():
+            if dsp_url:
+                found.add(origin_of(dsp_url))
+            found.add(_did_web_origin(participant_id, self.insecure_did_web))
+        return {o for o in found if o}
+
+    def is_known(self, url: str) -> bool:
+        """A configured server (or a peer added at run time): it may be on loopback or a private net."""
+        origin = origin_of(url)
+        return origin in self.known or origin in self._runtime_origins()
 
     def check(self, url: str, *, resolve: bool = True) -> None:
         """Refuse (``SsrfRefused``) a URL the connector must not call. A name that does not
         resolve passes: nothing can be dialled, and the call says so as an unreachable peer."""
         host, _ = _split(url)
-        if origin_of(url) in self.known:
+        if self.is_known(url):
             return
         try:
             check_backend_url(url, self.allowlist, resolve=resolve)
@@ -268,17 +295,20 @@ class OutgoingGuard:
         """``check`` off the event loop when it must resolve a name (literal addresses and
         configured servers are decided at once)."""
         host, _ = _split(url)
-        if origin_of(url) in self.known or _literal(host) is not None or self.allowlist.allows_host(host):
+        if self.is_known(url) or _literal(host) is not None or self.allowlist.allows_host(host):
             self.check(url, resolve=False)
             return
         await anyio.to_thread.run_sync(lambda: self.check(url))
 
     def connect_allowlist(self) -> Allowlist:
         """For the connect-time half (``GuardedResolver``): the allowlist plus configured hosts."""
-        return Allowlist(self.allowlist.hosts | {host for _, host, _ in self.known}, self.allowlist.networks)
+        known = self.known | self._runtime_origins()
+        return Allowlist(self.allowlist.hosts | {host for _, host, _ in known}, self.allowlist.networks)
 
     def peer_dsp_urls(self, participant_id: str) -> list[str]:
         urls = [u for pid, us in self.peer_urls if pid == participant_id for u in us]
+        if self.runtime_peers is not None:
+            urls += [u for pid, u in self.runtime_peers() if pid == participant_id and u and u not in urls]
         if self.announced is not None:
             urls += self.announced(participant_id)
         return urls

@@ -53,7 +53,7 @@ def make_client(kind: str = "aiohttp", timeout: float = 10.0, guard: OutgoingGua
         import aiohttp
         from httpx_aiohttp import AiohttpTransport
 
-        allow = (guard or OutgoingGuard()).connect_allowlist()
+        allow = (guard or OutgoingGuard()).connect_allowlist  # asked per connection (peers added at run time)
 
         def session() -> aiohttp.ClientSession:
             connector = aiohttp.TCPConnector(resolver=GuardedResolver(allow), limit=256)

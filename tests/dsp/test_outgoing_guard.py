@@ -193,3 +193,19 @@ def test_a_callback_on_the_dsp_url_the_callers_did_document_announces_is_accepte
             guard.check_callback("did:web:edc.example", url)
     with pytest.raises(SsrfRefused, match="none is configured"):
         guard.check_callback("did:web:stranger.example", "https://edc.example/api/v1/dsp")
+
+
+def test_peers_added_at_run_time_count_at_once():
+    added: list[tuple[str, str | None]] = []
+    guard = OutgoingGuard.from_settings(settings(), runtime_peers=lambda: list(added))
+    url = "http://127.0.0.1:8411/api/dsp/2025-1/catalog/request"
+    with pytest.raises(SsrfRefused, match="loopback"):
+        guard.check(url)
+    with pytest.raises(SsrfRefused, match="not on the server"):
+        guard.check_callback("did:web:localhost%3A8411", "http://127.0.0.1:8411/api/dsp/2025-1")
+    added.append(("did:web:localhost%3A8411", "http://127.0.0.1:8411/api/dsp/2025-1"))
+    guard.check(url)
+    guard.check_callback("did:web:localhost%3A8411", "http://127.0.0.1:8411/api/dsp/2025-1/callback")
+    assert "127.0.0.1" in guard.connect_allowlist().hosts
+    with pytest.raises(SsrfRefused, match="loopback"):  # other loopback servers stay refused
+        guard.check("http://127.0.0.1:9999/internal/secret")
