@@ -70,7 +70,7 @@ def add(
     directory = _directory(settings)
     try:
         entry = directory.add(PeerInput(peer_id, token, dsp_url, bpn, parsed),
-                              resolver=resolver_for(settings) if dsp_url is None else None)
+                              resolver=resolver_for(settings, peer_id) if dsp_url is None else None)
     except ServiceError as exc:
         err.print(f"[red]peer not added:[/red] {exc}")
         raise typer.Exit(1) from None

@@ -74,7 +74,7 @@ async def list_peers(services: Services) -> JSONResponse:
 async def add_peer(body: Body, services: Services) -> JSONResponse:
     def work() -> dict:
         peer = read_peer(body)
-        resolver = resolver_for(services.settings, services.identity) if peer.dsp_url is None else None
+        resolver = resolver_for(services.settings, peer.id) if peer.dsp_url is None else None
         return services.peers.add(peer, resolver=resolver).public()
 
     return JSONResponse(await run_in_threadpool(work))

@@ -250,11 +250,15 @@ def peer_directory(settings: Any, db: Database) -> PeerDirectory:
     return PeerDirectory(db, settings.peers, own_token=settings.token)
 
 
-def resolver_for(settings: Any, identity: Any = None) -> Any:
-    """The DID resolver for adding a peer from its DID: our identity's, or one built from [identity]."""
-    if identity is not None:
-        return identity.resolver
-    from connector.identity.did import DidResolver
+def resolver_for(settings: Any, did: str) -> Any:
+    """The DID resolver for adding the peer ``did`` from its DID alone, through the outgoing guard.
 
+    The admin named this peer, so its did:web server may be on loopback or a private network, as a
+    configured peer's may; every other address keeps the guard's rule."""
+    from connector.identity.did import DidResolver
+    from connector.services.ssrf import OutgoingGuard
+    from connector.services.transport import DocumentFetch
+
+    guard = OutgoingGuard.from_settings(settings, runtime_peers=lambda: [(did, None)])
     return DidResolver(allow_insecure_localhost=settings.identity.allow_insecure_did_web,
-                       ttl_seconds=settings.identity.did_cache_seconds)
+                       ttl_seconds=settings.identity.did_cache_seconds, fetch=DocumentFetch(guard))

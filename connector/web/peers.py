@@ -55,7 +55,7 @@ async def add_peer(request: Request, form: Form, services: Services) -> Response
     shown = {k: v for k, v in form.items() if isinstance(v, str) and k not in ("csrf", "token")}
     try:
         peer = _peer_input(form)
-        resolver = resolver_for(services.settings, services.identity) if peer.dsp_url is None else None
+        resolver = resolver_for(services.settings, peer.id) if peer.dsp_url is None else None
         added = await run_in_threadpool(lambda: services.peers.add(peer, resolver=resolver))
     except ServiceError as exc:
         return await _page(request, services, form=shown, status=400,
