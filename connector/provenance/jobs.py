@@ -58,9 +58,14 @@ class JobService:
         if self._resolver is None:
             from connector.identity.did import DidResolver
 
+            from connector.services.transport import DocumentFetch
+
+            ours = getattr(self.services, "identity", None)
             identity = self.services.settings.identity
-            self._resolver = DidResolver(allow_insecure_localhost=identity.allow_insecure_did_web,
-                                         ttl_seconds=identity.did_cache_seconds)
+            # suppliers' DID documents come through the outgoing guard, cached like any other
+            self._resolver = ours.resolver if ours is not None else DidResolver(
+                allow_insecure_localhost=identity.allow_insecure_did_web, ttl_seconds=identity.did_cache_seconds,
+                fetch=DocumentFetch(self.services.guard))
         return self._resolver
 
     def _resolve_did(self, did: str) -> dict:

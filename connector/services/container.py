@@ -88,7 +88,8 @@ def _offer_side(settings: Settings, db: Database, catalog: CatalogService, ident
     resolver = identity.resolver if identity is not None else DidResolver(
         allow_insecure_localhost=settings.identity.allow_insecure_did_web,
         ttl_seconds=settings.identity.did_cache_seconds, fetch=DocumentFetch(guard))
-    return OfferVerifier(resolver, settings.identity.offer_verification)
+    unresolvable_ok = settings.identity.auth_mode != "dcp" and not settings.identity.require_signed_agreements
+    return OfferVerifier(resolver, settings.identity.offer_verification, unresolvable_ok=unresolvable_ok)
 
 
 def static_authenticator(settings: Settings) -> StaticTokenAuthenticator:

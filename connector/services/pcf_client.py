@@ -131,9 +131,11 @@ class PcfClient:
             from connector.identity.did import DidResolver
 
             identity = getattr(self.c, "identity", None)
+            from connector.services.transport import DocumentFetch
+
             self._resolver = identity.resolver if identity is not None else DidResolver(
                 allow_insecure_localhost=self.settings.identity.allow_insecure_did_web,
-                ttl_seconds=self.settings.identity.did_cache_seconds)
+                ttl_seconds=self.settings.identity.did_cache_seconds, fetch=DocumentFetch(self.c.guard))
         return self._resolver
 
     # --- the guarded session --------------------------------------------------------------------

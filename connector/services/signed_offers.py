@@ -217,12 +217,17 @@ class SignedOfferCache:
 class OfferVerifier:
     """Consumer: check an offer's proof before negotiating; the signed document to keep, or None."""
 
-    def __init__(self, resolver: Any, mode: str = "verify-if-present", cache: SignedOfferCache | None = None) -> None:
+    def __init__(self, resolver: Any, mode: str = "verify-if-present", cache: SignedOfferCache | None = None,
+                 *, unresolvable_ok: bool = False) -> None:
         if mode not in MODES:
             raise ValueError(f"offer_verification: expected one of {', '.join(MODES)}, got {mode!r}")
         self.resolver = resolver  # a DidResolver: resolve_key for proofs, resolve for exports
         self.resolve_key: Callable[[str], Any] | None = resolver.resolve_key if resolver is not None else None
         self.mode = mode
+        # static-token mode (peers known by their tokens): a provider whose DID document cannot be
+        # read at all (did:web:example.com in a first try) is negotiated with unchecked, as its
+        # agreements are (services.agreements.check); a proof that can be checked and fails is refused
+        self.unresolvable_ok = unresolvable_ok and mode != "require"
         self.cache = cache or SignedOfferCache()
         # signed offers that verified (their JSON → when): one offer negotiated again within
         # VERIFIED_TTL (the DID cache's default lifetime) is not checked again
@@ -259,7 +264,7 @@ class OfferVerifier:
             return None
         return self._verified(candidates, provider, offer.id)
 
-    def _verified(self, candidates: list[dict], provider: str, offer_id: str) -> dict:
+    def _verified(self, candidates: list[dict], provider: str, offer_id: str) -> dict | None:
         from connector.identity.wallet import verify_signed
 
         if self.resolve_key is None:
@@ -280,6 +285,15 @@ class OfferVerifier:
                         self._verified_docs.popitem(last=False)
                 return document
             reason = reason or result.reason
+        if self.unresolvable_ok and provider:
+            from connector.identity.did import IdentityError
+
+            try:
+                self.resolver.resolve(provider)
+            except IdentityError as exc:
+                log.warning("offer %s: signature not checked, the DID document of %s cannot be read (%s); "
+                            "negotiating because peers are authenticated by static tokens", offer_id, provider, exc)
+                return None
         raise InvalidRequest("offer.tampered", f"policy.proof: offer {offer_id} does not verify as signed by "
                              f"{provider}: {reason}; it was altered after the provider signed it, or is not "
                              "the provider's", path="policy.proof")

@@ -98,3 +98,16 @@ def test_require_refuses_an_unsigned_offer_and_ignore_checks_nothing(tmp_path):
         OfferVerifier(require.resolver, "verify-if-present").check(ref, forged)
     assert OfferVerifier(require.resolver, "verify-if-present").check(
         ref, {k: v for k, v in offer.items() if k != "proof"}) is None
+
+
+def test_static_token_mode_negotiates_with_a_provider_whose_did_cannot_be_read(tmp_path):
+    offer, ref, verifier = offer_and_verifier(tmp_path, "verify-if-present")
+    nowhere = DidResolver(offline=True)  # the provider's DID document cannot be had at all
+    assert OfferVerifier(nowhere, "verify-if-present", unresolvable_ok=True).check(ref, offer) is None
+    with pytest.raises(InvalidRequest, match="does not verify"):  # without the static-token allowance
+        OfferVerifier(nowhere, "verify-if-present").check(ref, offer)
+    with pytest.raises(InvalidRequest, match="does not verify"):  # require never lets it pass
+        OfferVerifier(nowhere, "require", unresolvable_ok=True).check(ref, offer)
+    forged = {**offer, "proof": {**offer["proof"], "proofValue": "z" + "1" * 86}}
+    with pytest.raises(InvalidRequest, match="does not verify"):  # a proof that can be checked and fails
+        OfferVerifier(verifier.resolver, "verify-if-present", unresolvable_ok=True).check(ref, forged)
