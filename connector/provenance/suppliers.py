@@ -93,7 +93,13 @@ class RemoteSupplier:
                 remote = RemoteCatalog(self.services.client, self.services.authenticator)
                 try:
                     async with asyncio.timeout(self.timeout):
-                        catalog = await remote.catalog(endpoint.dsp_url, endpoint.participant_id)
+                        try:
+                            catalog = await remote.catalog(endpoint.dsp_url, endpoint.participant_id)
+                        except CounterPartyError as exc:
+                            if exc.code != "counterparty.unreachable":
+                                raise
+                            # a kept-alive connection the peer closed meanwhile: a catalog request is asked again, once
+                            catalog = await remote.catalog(endpoint.dsp_url, endpoint.participant_id)
                 except TimeoutError:
                     raise Refused("DigitalTwinRequest", f"the catalog of {self.bpn} at {endpoint.dsp_url} did not "
                                   f"answer within {self.timeout:g} s", endpoint=endpoint.dsp_url) from None
