@@ -74,7 +74,8 @@ def test_downward_jobs_return_exactly_the_imported_bom(supply_chain):
         union |= returned_edges(answer)
         nodes = {normal_id(n["catenaXId"]): n for n in answer["nodes"]}
         assert nodes[normal_id(vehicle)]["signature"] == "own"
-        assert nodes[normal_id(BEARINGS)]["signature"] == "unsigned"  # the example has no keys
+        # the example companies have keys ([identity] generate_key): every supplier submodel is signed
+        assert nodes[normal_id(BEARINGS)]["signature"] == "verified"
         # a twin its owner does not show to Motorwerke is a tombstone that says so; the rest of the tree is there
         assert {normal_id(s["catenaXId"]) for s in answer["tombstones"]} == hidden_from_motorwerke() & set(nodes), \
             answer["tombstones"]
