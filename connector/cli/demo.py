@@ -187,12 +187,10 @@ def run_demo(workdir: Path, *, keep_running: bool = False) -> int:
             node.process = start_connector(node.company.key, node.config, node.log, node.base)
         for node in nodes.values():
             wait_ready(node.process, timeout=60)  # slow on a loaded machine
-        Story(nodes, issuer, workdir, console).run()
-        # --- provenance (issue 10): demo-story steps 5-7, after the footprint steps ---
         from connector.cli.demo_provenance import ProvenanceSteps
 
-        ProvenanceSteps(nodes, issuer, workdir, console).run()
-        # --- end provenance ---
+        provenance = ProvenanceSteps(nodes, issuer, workdir, console)  # demo-story steps 5-7
+        Story(nodes, issuer, workdir, console, pictures=provenance.pictures).run(provenance.steps())
         if keep_running:
             Story.urls(nodes, issuer, console)
             console.print("\nThe data space stays up; press Ctrl-C to stop it.")

@@ -17,6 +17,7 @@ Each traversal is an IRS job on Motorwerke's management API; its tree is printed
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
@@ -73,16 +74,13 @@ class ProvenanceSteps:
         self.nordguss, self.achsen, self.motorwerke = nodes["nordguss"], nodes["achsen"], nodes["motorwerke"]
         self.pictures: list[Path] = []
 
-    def run(self, first_number: int = 5) -> None:
-        for number, (title, step) in enumerate([
+    def steps(self) -> list[tuple[str, Callable[[], None]]]:
+        """Demo-story steps 5-7 as (title, step), for the story to number among its own."""
+        return [
             ("Motorwerke asks where vehicle WMW00000000000001 came from: one branch denied", self.downward),
             ("Nordguss opens its registry to Motorwerke; the casting batch appears", self.opened_up),
             (f"Quality question: which vehicles hold casting batch {CASTING_BATCH}?", self.upward),
-        ], start=first_number):
-            self.console.rule(f"[bold]{number}. {title}")
-            step()
-        for picture in self.pictures:
-            self.say(f"provenance tree (HTML): {picture}")
+        ]
 
     def say(self, text: str) -> None:
         self.console.print("  " + text, markup=False)

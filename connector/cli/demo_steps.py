@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
@@ -34,10 +35,13 @@ from connector.identity.wallet import Wallet
 
 
 class Story:
-    def __init__(self, nodes: dict[str, Node], issuer: Issuer, workdir: Path, console: Console) -> None:
+    def __init__(self, nodes: dict[str, Node], issuer: Issuer, workdir: Path, console: Console, *,
+                 pictures: list[Path] | None = None) -> None:
         self.nodes, self.issuer, self.workdir, self.console = nodes, issuer, workdir, console
         self.nordguss, self.achsen, self.motorwerke = nodes["nordguss"], nodes["achsen"], nodes["motorwerke"]
         self.exported: list[Path] = []
+        # the provenance trees drawn by the provenance steps (connector.cli.demo_provenance)
+        self.pictures = pictures if pictures is not None else []
 
     def say(self, text: str) -> None:
         self.console.print("  " + text)
@@ -45,7 +49,8 @@ class Story:
     def ok(self, text: str) -> None:
         self.console.print(f"  [green]✔[/green] {text}")
 
-    def run(self) -> None:
+    def run(self, more: list[tuple[str, Callable[[], None]]] | None = None) -> None:
+        """The story's steps, with ``more`` (the provenance steps) before "Where things are"."""
         for number, (title, step) in enumerate([
             ("Three companies start their connectors and publish", self.start),
             ("Achsen negotiates and pulls Nordguss's casting PCF and a 50 MB file", self.achsen_buys),
@@ -54,6 +59,7 @@ class Story:
             ("Motorwerke asks Nordguss directly: the offer is hidden, then opened up", self.hidden_offer),
             ("Motorwerke rolls the vehicle's PCF up from Achsen's and publishes it", self.motorwerke_rolls_up),
             ("PACT tools read Nordguss's footprints over its PACT API", self.pact_tools_read),
+            *(more or []),
             ("Where things are", self.where),
         ], start=1):
             self.console.rule(f"[bold]{number}. {title}")
@@ -218,6 +224,8 @@ class Story:
         self.say(f"issuer: {self.issuer.directory}")
         for bundle in self.exported:
             self.say(f"signed agreement: {bundle}   (check: connector agreement verify {bundle})")
+        for picture in self.pictures:
+            self.say(f"provenance tree (HTML): {picture}")
 
     @staticmethod
     def urls(nodes: dict[str, Node], issuer: Issuer, console: Console) -> None:
