@@ -18,7 +18,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from connector.management.deps import Services
+from connector.management.deps import Services, read_raw
 from connector.management.errors import ApiError, ManagementRoute
 from connector.parts.registry import OWNER
 from connector.parts.registry_api import answer
@@ -27,15 +27,6 @@ router = APIRouter(prefix="/v3", route_class=ManagementRoute, tags=["parts"])
 
 IMPORT_QUERY = ("policy", "accessPolicy")
 IMPORT_LIMIT = 64 << 20  # a file of some 50,000 parts; far above the DSP message limit on purpose
-
-
-async def _raw(request: Request, limit: int) -> bytes:
-    raw = bytearray()
-    async for chunk in request.stream():
-        raw.extend(chunk)
-        if len(raw) > limit:
-            raise ApiError(413, f"the body exceeds {limit} bytes")
-    return bytes(raw)
 
 
 @router.post("/parts/import")
@@ -47,7 +38,7 @@ async def import_parts(request: Request, services: Services,
             close = difflib.get_close_matches(name, IMPORT_QUERY, n=1, cutoff=0.5)
             raise ApiError(400, f"{name}: unknown query parameter (" + (f"closest: {close[0]}" if close else
                            f"known: {', '.join(IMPORT_QUERY)}") + ")", path=name)
-    raw = await _raw(request, IMPORT_LIMIT)
+    raw = await read_raw(request, IMPORT_LIMIT)
     try:
         items = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -58,7 +49,7 @@ async def import_parts(request: Request, services: Services,
 
 @router.api_route("/registry/{path:path}", methods=["GET", "POST", "PUT", "DELETE"])
 async def registry(path: str, request: Request, services: Services) -> Response:
-    body = await _raw(request, services.settings.max_body_bytes) if request.method in ("POST", "PUT") else b""
+    body = await read_raw(request, services.settings.max_body_bytes) if request.method in ("POST", "PUT") else b""
     status, doc = await run_in_threadpool(answer, services.parts.registry, OWNER, request.method, path,
                                           request.url.query, body, writable=True)
     return Response(status_code=status) if doc is None else JSONResponse(doc, status_code=status)
