@@ -78,27 +78,25 @@ def _content(form: dict) -> tuple[bytes, bool]:
 
 @router.post("/footprints")
 async def import_footprints(request: Request, form: Form, services: Services) -> Response:
-    usage = form.get("policy") if isinstance(form.get("policy"), str) and form.get("policy") else None
-    access = form.get("access_policy") if isinstance(form.get("access_policy"), str) and form.get("access_policy") \
-        else None
+    usage = form.get("policy") if isinstance(form.get("policy"), str) else None
+    access = form.get("access_policy") if isinstance(form.get("access_policy"), str) else None
 
     def work() -> int:
         raw, csv = _content(form)
         pcf = services.pcf
         items = read_upload(raw, csv=csv, company_name=services.settings.name, bpn=services.settings.bpn,
                             now=pcf.clock())
-        return len(pcf.publish(items, usage_policy=usage, access_policy=access))
+        return len(pcf.publish(items, usage_policy=usage or None, access_policy=access or None))
 
     try:
         count = await run_in_threadpool(work)
-    except FootprintRefused as exc:
+    except ServiceError as exc:  # all or nothing: the form again, with every problem at its row and field
         shown = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
-        return await run_in_threadpool(lambda: _page(request, services, status=400, form=shown,
-                                                     problems=[problem_view(p) for p in exc.problems]))
-    except ServiceError as exc:
-        shown = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
-        return await run_in_threadpool(lambda: _page(request, services, status=exc.status, form=shown,
-                                                     error="; ".join(exc.reasons)))
+        refused = isinstance(exc, FootprintRefused)
+        return await run_in_threadpool(lambda: _page(
+            request, services, status=exc.status, form=shown,
+            problems=[problem_view(p) for p in exc.problems] if refused else None,
+            error=None if refused else "; ".join(exc.reasons)))
     if count == 0:
         return redirect(request, "/ui/footprints", "Nothing new: these footprints are already published.", "info")
     return redirect(request, "/ui/footprints", f"{count} footprint{'s' if count != 1 else ''} signed and published.")

@@ -90,6 +90,9 @@ def test_a_refused_import_names_row_and_field_and_stores_nothing(company):
     assert r.status_code == 400 and "<td>[0]</td>" in r.text
     r = post(company, "/ui/footprints", "/ui/footprints", data={"text": "", "format": "json"})
     assert r.status_code == 400 and "choose a JSON or CSV file" in r.text
+    r = post(company, "/ui/footprints", "/ui/footprints", data={"policy": "no-such-policy"},
+             files={"upload": ("pcf.csv", CSV_HEADER + "AX-RM-7,Rear-axle module,piece,41.5\n", "text/csv")})
+    assert r.status_code in (400, 404) and "no-such-policy" in r.text and 'class="field-error"' in r.text
     assert footprints(company) == []
 
 
