@@ -26,11 +26,11 @@ from starlette.concurrency import run_in_threadpool
 from connector.config import MANAGEMENT_PATH
 from connector.management.deps import Body, require_api_key
 from connector.management.errors import ManagementRoute
-from connector.provenance.job import DONE, STATES, JobInputError, JobParameter, iso, read_register_job
+from connector.provenance.answer import render_answer, render_job
+from connector.provenance.job import DONE, STATES, JobInputError, iso, read_register_job
 from connector.provenance.jobs import JobService
 from connector.provenance.render import tree_html
 from connector.services.errors import ServiceError
-from connector.store.models import ProvenanceJob
 
 # ManagementRoute renders a refused X-Api-Key as the rest of the management API does
 router = APIRouter(prefix=MANAGEMENT_PATH + "/irs", dependencies=[Depends(require_api_key)], tags=["irs"],
@@ -48,30 +48,6 @@ def irs_error(status: int, *messages: str) -> JSONResponse:
     phrase = HTTPStatus(status).phrase
     return JSONResponse({"statusCode": f"{status} {phrase.upper().replace(' ', '_')}", "error": phrase,
                          "messages": list(messages)}, status_code=status)
-
-
-def render_job(row: ProvenanceJob, names: dict[str, str] | None = None) -> dict:
-    parameter = JobParameter.from_row(row.parameter)
-    job: dict[str, Any] = {
-        "id": row.id, "globalAssetId": row.global_asset_id, "state": row.state,
-        "createdOn": iso(row.created_at), "startedOn": iso(row.started_at), "lastModifiedOn": iso(row.updated_at),
-        "completedOn": iso(row.completed_at), "parameter": {**parameter.to_irs(), "bpn": row.bpn},
-        "summary": row.summary or {"asyncFetchedItems": {"completed": 0, "failed": 0, "running": 0}},
-    }
-    if row.exception:
-        job["exception"] = {**row.exception, "exceptionDate": iso(row.exception.get("exceptionDate"))}
-    return {k: v for k, v in job.items() if v is not None}
-
-
-def render_answer(row: ProvenanceJob, with_graph: bool, own: tuple[str | None, str | None]) -> dict:
-    answer: dict[str, Any] = {"job": render_job(row)}
-    empty = {"relationships": [], "shells": [], "submodels": [], "tombstones": [], "bpns": [], "nodes": []}
-    answer.update(row.result if (with_graph and row.result) else empty)
-    bpn, name = own
-    if bpn and name:  # our own name is the one we know for certain
-        answer["bpns"] = [{**b, "manufacturerName": name} if b.get("manufacturerId") == bpn else b
-                          for b in answer["bpns"]]
-    return answer
 
 
 def _failure(exc: Exception) -> JSONResponse:

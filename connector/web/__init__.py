@@ -12,15 +12,18 @@ Modules: ``security`` (sessions, CSRF, headers), ``routing`` (route class, depen
 ``render`` (templates, notices), ``login``, and one module per area: ``overview``, ``assets``,
 ``policies`` (+ ``policy_form``, the editor's field paths), ``offers`` (contract definitions,
 partner groups), ``peers``, ``partners`` (a partner's catalog), ``processes`` (negotiations,
-transfers), ``agreements``.
+transfers), ``agreements``, ``footprints`` (published, received, CX-0136 exchanges, import),
+``provenance`` (traversal jobs and their trees).
 """
 
 from fastapi import APIRouter
 
-from connector.web import agreements, assets, login, offers, overview, partners, peers, policies, processes
+from connector.web import (agreements, assets, footprints, login, offers, overview, partners, peers, policies,
+                           processes, provenance)
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
-for _module in (login, overview, assets, policies, offers, peers, partners, processes, agreements):
+for _module in (login, overview, assets, policies, offers, peers, partners, processes, agreements, footprints,
+                provenance):
     router.include_router(_module.router)
 
 __all__ = ["router"]

@@ -28,6 +28,8 @@ NAV = (
     ("negotiations", "/ui/negotiations", "Negotiations"),
     ("transfers", "/ui/transfers", "Transfers"),
     ("agreements", "/ui/agreements", "Agreements"),
+    ("footprints", "/ui/footprints", "Footprints"),
+    ("provenance", "/ui/provenance", "Provenance"),
 )
 
 

@@ -24,9 +24,10 @@ LOGIN_COOKIE = "pontis_login"
 SESSION_MS = 8 * 3600 * 1000
 COOKIE_PATH = "/ui"
 
-# scripts and styles from /ui/static only: no inline script or style, no other origin, no frames
+# scripts and styles from /ui/static only: no inline script or style, no other origin; frames only of
+# our own pages (the provenance picture, which sets its own, narrower CSP), and nobody frames us
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+       "frame-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -27,6 +28,7 @@ pytestmark = pytest.mark.integration
 PCF = {"productId": "NG-WC-400", "pcf": {"value": 12.5, "unit": "kg CO2e"}}
 TYPO = "FrameworkAgrement"
 FIELD = "permission[0].constraint[0].and[0].leftOperand"
+PARTS = Path(__file__).resolve().parents[2] / "examples" / "supply-chain" / "parts" / "nordguss.json"
 
 
 def login(page, node) -> None:  # type: ignore[no-untyped-def]
@@ -219,6 +221,33 @@ def test_the_admin_story_in_a_browser(browser, dataspace, screenshots, tmp_path)
     assert "Peer did:web:motorwerke.example added" in admin.inner_text(".notice")
     assert admin.locator("tr", has_text="motorwerke").locator(".badge.bad").inner_text() == "no answer"
     assert admin.locator("tr", has_text=achsen.participant_id).locator(".badge.ok").inner_text() == "answers"
+
+    # --- footprints: a CSV with a wrong unit is refused at its row and column, the fixed one published --
+    admin.goto(nordguss.base + "/ui/footprints")
+    header = "productId,productName,declaredUnit,pcfExcludingBiogenicUptake\n"
+    admin.set_input_files("#fp-upload", files=[{"name": "pcf.csv", "mimeType": "text/csv",
+                                                "buffer": (header + "NG-WC-400,Casting,pieces,12.5\n").encode()}])
+    admin.click("button:has-text('Sign and publish')")
+    assert "row 2" in admin.inner_text("#import-problems") and "declaredUnit" in admin.inner_text("#import-problems")
+    shot(admin, screenshots, "17-footprint-import-refused")
+    admin.set_input_files("#fp-upload", files=[{"name": "pcf.csv", "mimeType": "text/csv",
+                                                "buffer": (header + "NG-WC-400,Casting,piece,12.5\n").encode()}])
+    admin.click("button:has-text('Sign and publish')")
+    assert "1 footprint signed and published." in admin.inner_text(".notice")
+    assert "Active" in admin.inner_text("#published") and "signed" in admin.inner_text("#published")
+    shot(admin, screenshots, "18-footprints")
+
+    # --- provenance: what Nordguss's batch went into; the tree is the connector's own picture ----------
+    parts = json.loads(PARTS.read_text())
+    assert nordguss.management("POST", "/v3/parts/import", parts).status_code == 200
+    admin.goto(nordguss.base + "/ui/provenance")
+    admin.fill("#job-part", "NG-B-2026-11-07")
+    admin.check("input[name=direction][value=upward]")
+    admin.click("button:has-text('Start')")
+    assert "Traversal job started." in admin.inner_text(".notice")
+    until(admin, admin.url, "h2 .badge:text-matches('COMPLETED|ERROR|CANCELED')")
+    assert admin.frame_locator("iframe.tree-frame").locator("svg").count() == 1  # framed, under its own CSP
+    shot(admin, screenshots, "19-provenance-tree")
     for name, path in (("00-overview", "/ui/"), ("13-policies", "/ui/policies"), ("14-peers", "/ui/peers"),
                        ("15-transfers", "/ui/transfers"), ("16-agreements", "/ui/agreements")):
         admin.goto(nordguss.base + path)

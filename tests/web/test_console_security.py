@@ -19,7 +19,7 @@ from connector.web.security import CSP, SESSION_MS, Sessions
 KEY = "the-management-key"
 PAGES = ("/ui/", "/ui/assets", "/ui/policies", "/ui/policies/new", "/ui/policies/new?template=pcf-exchange-usage",
          "/ui/contracts", "/ui/groups", "/ui/peers", "/ui/partners", "/ui/negotiations", "/ui/transfers",
-         "/ui/agreements")
+         "/ui/agreements", "/ui/footprints", "/ui/provenance")
 
 
 class Clock:
