@@ -35,6 +35,10 @@ def test_an_unreachable_id_is_refused_with_what_is_allowed(api, kind, bad):
 @pytest.mark.parametrize("kind", KINDS)
 def test_ids_with_other_punctuation_are_reached_by_every_route(api, kind):
     odd = "urn:cx:part?v=1#a b;c=d"
+    if kind == "contractdefinitions":  # what a contract definition names must exist (issue 11)
+        ok(api.post("/management/v3/assets", json=asset("asset-1")))
+        for policy_id in ("access-1", "usage-1"):
+            ok(api.post("/management/v3/policydefinitions", json=usage_policy(policy_id)))
     ok(api.post(f"/management/v3/{kind}", json=KINDS[kind](odd)))
     path = f"/management/v3/{kind}/{quote(odd, safe='')}"
     assert ok(api.get(path))["@id"] == odd
