@@ -145,8 +145,8 @@ def request_footprint(
 
 def _supplied(client: httpx.Client, settings: Settings, component: Any) -> Any:
     """What the connector finds for one component: a supplier's footprint, or one of our own."""
-    from connector.pcf.models import facts
     from connector.pcf.rollup import Supplied
+    from connector.services.rollups import supplied_from
 
     if component.supplier_bpn == settings.bpn:  # made in-house: our own published footprint
         found = _call(client, "GET", "/v3/pcf/footprints",
@@ -160,8 +160,7 @@ def _supplied(client: httpx.Client, settings: Settings, component: Any) -> Any:
         if outcome["status"] != "ok":
             return Supplied(outcome["status"], reason=outcome["reason"])
         document = outcome["footprint"]
-    unsigned = {k: v for k, v in document.items() if k != "proof"}
-    return Supplied("ok", facts(unsigned), footprint_id=unsigned.get("id"))
+    return supplied_from(document)
 
 
 def _table(result: Any) -> Table:
@@ -220,18 +219,13 @@ def rollup(
 
 def _publish(client: httpx.Client, settings: Settings, result: Any, policy: str | None,
              access_policy: str | None) -> dict:
-    from connector.pcf.document import new_footprint
+    from connector.services.rollups import rolled_up_footprint
 
     if not settings.name or not settings.bpn:
         err.print("[red]--publish needs name and bpn in the config[/red]")
         raise typer.Exit(2)
-    suppliers = [ln.footprint_id for ln in result.lines if ln.status == "ok" and ln.footprint_id]
-    own = result.bom.own_emissions
-    document = new_footprint(
-        product_id=result.bom.product_id, product_name=result.bom.product_name, company_name=settings.name,
-        company_bpn=settings.bpn, declared_unit=result.bom.declared_unit, pcf_excluding_biogenic_uptake=result.total,
-        now=datetime.now(timezone.utc), preceding_ids=list(dict.fromkeys(suppliers)),
-        description=f"Rolled up: own emissions {own} kg + {len(suppliers)} supplied component footprint(s)")
+    document = rolled_up_footprint(result, company_name=settings.name, bpn=settings.bpn,
+                                   now=datetime.now(timezone.utc))
     params = {k: v for k, v in (("policy", policy), ("accessPolicy", access_policy)) if v}
     return _call(client, "POST", "/v3/pcf/footprints", json=[document], params=params)[0]
 

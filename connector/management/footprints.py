@@ -9,6 +9,11 @@
 - ``POST /v3/pcf/requests`` ``{"supplier": BPN or DID, "productId": …, "mode": "auto|pull|async"}``:
   get a supplier's footprint through the data space (``services.pcf_client``); the answer says
   ``status`` ok, missing, denied or error, with the reason and the signed footprint.
+- ``POST /v3/pcf/rollups[?publish=true&allowMissing=true&policy=ID&accessPolicy=ID]``, body the BOM
+  (as ``connector pcf rollup --bom``): each component's footprint fetched concurrently, rolled up
+  (``services.rollups``); answers what ``connector pcf rollup --json`` prints. 200 when every
+  component is ok, or with ``allowMissing=true``; 422 (same body, each component's status and
+  reason, nothing published) when one is missing, denied or in error. A bad BOM is 400 naming the field.
 - ``GET /v3/pcf/received[?productId=…]``: the suppliers' footprints received and kept.
 - ``GET /v3/pcf/exchanges[?role=supplier|customer]``: CX-0136 requests asked of us (and the
   updates we send) and asked by us, with who (the verified caller), state, attempts and error.
@@ -103,6 +108,31 @@ async def request_footprint(body: Body, services: Services) -> JSONResponse:
         raise bad_request("timeoutSeconds", "expected a number of seconds from 1 to 600", timeout)
     outcome = await services.pcf_client.request(supplier, product, mode=mode, timeout=float(timeout))
     return JSONResponse(outcome.to_json())
+
+
+def _flag(request: Request, name: str) -> bool:
+    raw = request.query_params.get(name, "false")
+    if raw not in ("true", "false"):
+        raise bad_request(name, "expected true or false", raw)
+    return raw == "true"
+
+
+@router.post("/rollups")
+async def rollup(request: Request, body: Body, services: Services) -> JSONResponse:
+    from connector.pcf.rollup import BomError, parse_bom
+    from connector.services.rollups import roll_up_bom
+
+    _known(request, "publish", "allowMissing", "policy", "accessPolicy")
+    publish, allow_missing = _flag(request, "publish"), _flag(request, "allowMissing")
+    try:
+        bom = parse_bom(body)
+    except BomError as exc:
+        raise bad_request(exc.path, str(exc).split(": ", 1)[-1]) from None
+    outcome = await roll_up_bom(services, bom, publish=publish, allow_missing=allow_missing,
+                                usage_policy=request.query_params.get("policy"),
+                                access_policy=request.query_params.get("accessPolicy"))
+    complete = allow_missing or not outcome.result.failed
+    return JSONResponse(outcome.to_json(), status_code=200 if complete else 422)
 
 
 @router.get("/received")

@@ -3,11 +3,14 @@ received from suppliers (with the signer that verified), the CX-0136 exchanges b
 import of a JSON or CSV file whose refusal lists every problem at its row (or item) and field.
 
 The work is ``services.footprints`` (read_upload, FootprintService.publish), ``services.pcf_client``
-(received) and ``services.pcf_exchange`` (requests): the services ``/v3/pcf`` uses.
+(received), ``services.pcf_exchange`` (requests) and ``services.rollups`` (the "Roll up" form:
+a BOM in, each component's footprint, contribution and status out, optionally published): the
+services ``/v3/pcf`` uses.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -47,9 +50,9 @@ def _lists(services: Any) -> dict:
 
 
 def _page(request: Request, services: Any, *, status: int = 200, problems: list[dict] | None = None,
-          error: str | None = None, form: dict | None = None) -> Response:
+          error: str | None = None, form: dict | None = None, rollup: dict | None = None) -> Response:
     return render(request, "footprints.html", status=status, section="footprints", title="Footprints",
-                  problems=problems or [], error=error, form=form or {}, **_lists(services))
+                  problems=problems or [], error=error, form=form or {}, rollup=rollup or {}, **_lists(services))
 
 
 @router.get("/footprints")
@@ -57,20 +60,21 @@ async def footprints(request: Request, admin: Admin, services: Services) -> Resp
     return await run_in_threadpool(_page, request, services)
 
 
-def _content(form: dict) -> tuple[bytes, bool]:
+def _content(form: dict, file_field: str = "upload", text_field: str = "text",
+             wanted: str = "a JSON or CSV file of footprints") -> tuple[bytes, bool]:
     """The file's bytes (or the pasted text) and whether it is a CSV."""
-    upload = form.get("upload")
+    upload = form.get(file_field)
     if isinstance(upload, UploadFile) and upload.filename:
         raw = upload.file.read(FILE_LIMIT + 1)
         named_csv = upload.filename.lower().endswith(".csv") or (upload.content_type or "").endswith("csv")
     else:
-        text = form.get("text")
+        text = form.get(text_field)
         raw = text.encode() if isinstance(text, str) else b""
         named_csv = False
     if len(raw) > FILE_LIMIT:
-        raise InvalidRequest("upload", f"the file is larger than {FILE_LIMIT >> 20} MiB", path="upload")
+        raise InvalidRequest(file_field, f"the file is larger than {FILE_LIMIT >> 20} MiB", path=file_field)
     if not raw.strip():
-        raise InvalidRequest("upload", "choose a JSON or CSV file of footprints, or paste the JSON", path="upload")
+        raise InvalidRequest(file_field, f"choose {wanted}, or paste the JSON", path=file_field)
     chosen = form.get("format")
     csv = named_csv if chosen in (None, "", "auto") else chosen == "csv"
     return raw, csv
@@ -100,6 +104,47 @@ async def import_footprints(request: Request, form: Form, services: Services) ->
     if count == 0:
         return redirect(request, "/ui/footprints", "Nothing new: these footprints are already published.", "info")
     return redirect(request, "/ui/footprints", f"{count} footprint{'s' if count != 1 else ''} signed and published.")
+
+
+def _rollup_view(outcome: Any) -> dict:
+    """The roll-up as the page's table: one row per component, the own emissions and the total."""
+    from connector.pcf.document import number
+
+    result = outcome.result
+    lines = [{"component": ln.component.product_id, "supplier": ln.component.supplier_bpn,
+              "quantity": number(ln.component.quantity), "unit": ln.component.unit, "footprint": ln.footprint_id,
+              "pcf": None if ln.pcf is None else number(ln.pcf),
+              "contribution": None if ln.contribution is None else number(ln.contribution),
+              "status": ln.status, "reason": ln.reason} for ln in result.lines]
+    return {"productId": result.bom.product_id, "productName": result.bom.product_name, "lines": lines,
+            "own": number(result.bom.own_emissions), "total": number(result.total),
+            "declaredUnit": result.bom.declared_unit, "failed": len(result.failed), "published": outcome.published}
+
+
+@router.post("/footprints/rollup")
+async def rollup(request: Request, form: Form, services: Services) -> Response:
+    """Roll a BOM up (as ``POST /v3/pcf/rollups``) and show the result under the form."""
+    from connector.pcf.rollup import BomError, parse_bom
+    from connector.services.rollups import roll_up_bom
+
+    shown = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
+    publish, allow_missing = form.get("publish") == "on", form.get("allow_missing") == "on"
+    try:
+        raw, _ = _content(form, "bom_upload", "bom", wanted="a BOM (JSON file)")
+        try:
+            bom = parse_bom(json.loads(raw))
+        except BomError as exc:
+            raise InvalidRequest("rollup.bom", f"the BOM: {exc}", path=exc.path) from None
+        except ValueError as exc:
+            raise InvalidRequest("rollup.bom", f"the BOM is not JSON ({exc})", path="bom") from None
+        outcome = await roll_up_bom(services, bom, publish=publish, allow_missing=allow_missing,
+                                    usage_policy=form.get("policy") or None,
+                                    access_policy=form.get("access_policy") or None)
+    except ServiceError as exc:
+        return await run_in_threadpool(lambda: _page(request, services, status=exc.status,
+                                                     rollup={"form": shown, "error": "; ".join(exc.reasons)}))
+    return await run_in_threadpool(lambda: _page(request, services,
+                                                 rollup={"form": shown, "result": _rollup_view(outcome)}))
 
 
 def _detail(services: Any, footprint_id: str) -> dict:
