@@ -69,3 +69,25 @@ def test_a_bad_bom_is_400_naming_the_field(database_url, tmp_path, body, query, 
         answer = api.post(f"/management/v3/pcf/rollups{query}", json=body)
         assert answer.status_code == 400, answer.text
         assert answer.json()[0]["path"] == field
+
+
+def test_a_supplier_that_does_not_answer_is_an_error_with_its_reason(database_url, tmp_path) -> None:
+    from fastapi.testclient import TestClient
+
+    from connector.app import create_app
+    from connector.cli.processes import free_port
+    from connector.config import IdentitySettings, Peer, Settings
+    from tests.footprints.test_api import KEY
+
+    silent = f"http://127.0.0.1:{free_port()}/api/v1/dsp"  # nothing listens there
+    settings = Settings(participant_id="did:web:localhost%3A8411", bpn=OWN, name="Nordguss GmbH", api_key=KEY,
+                        database_url=database_url, transport="httpx",
+                        identity=IdentitySettings(key_file=str(tmp_path / "k.json"), generate_key=True),
+                        peers=[Peer(id="did:web:localhost%3A8412", bpn="BPNL00000ACHSEAG", dsp_url=silent)])
+    with TestClient(create_app(settings), headers={"X-Api-Key": KEY}) as api:
+        answer = api.post("/management/v3/pcf/rollups",
+                          json=bom(comp("AX-1", 1, bpn="BPNL00000ACHSEAG"), comp("X-1", 1, bpn="BPNL00000UNKNOWN")))
+        assert answer.status_code == 422, answer.text
+        first, second = answer.json()["components"]
+        assert first["status"] == "error" and first["reason"], first
+        assert second["status"] == "error" and "is not a configured peer" in second["reason"]
