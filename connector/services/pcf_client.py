@@ -123,6 +123,7 @@ class PcfClient:
         self.catalog_seconds = 5.0
         self._resolver: Any = None
         self._exchange_offered = False
+        self._offering = asyncio.Lock()
 
     @property
     def resolver(self) -> Any:
@@ -322,8 +323,10 @@ class PcfClient:
         if not self._exchange_offered:  # a customer offers its exchange API too: answers and updates come there
             from connector.services.footprints import ensure_exchange_offer
 
-            await to_thread.run_sync(ensure_exchange_offer, self.db, self.c.negotiations.clock())
-            self._exchange_offered = True
+            async with self._offering:  # a roll-up's concurrent first requests would write the offer twice
+                if not self._exchange_offered:
+                    await to_thread.run_sync(ensure_exchange_offer, self.db, self.c.negotiations.clock())
+                    self._exchange_offered = True
         try:
             peer = self.peer(supplier)
             outcome.supplier_id, outcome.supplier_bpn = peer.id, peer.bpn
