@@ -33,7 +33,7 @@ def _missing(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # Playwright's sync API holds an event loop: stop it when the module ends
 def browser() -> Iterator[object]:
     try:
         from playwright import sync_api
