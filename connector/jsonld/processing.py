@@ -81,10 +81,31 @@ class _Resolver(ContextResolver):
     def resolve(self, active_ctx, context, base, cycles=None):
         entry = self._own.get(id(context))
         if entry is None or entry[0] is not context:
-            return super().resolve(active_ctx, context, base, cycles)
+            return _locked(super().resolve(active_ctx, context, base, cycles))
         if entry[1] is None:
-            entry[1] = super().resolve(active_ctx, context, base, cycles)
+            entry[1] = _locked(super().resolve(active_ctx, context, base, cycles))
         return list(entry[1])
+
+
+_swap_lock = threading.Lock()
+
+
+def _locked(resolved: list) -> list:
+    """Each resolved context's own cache of processed contexts made safe for threads.
+
+    pyld gives every ResolvedContext a plain LRUCache, and the shared cache hands the same
+    ResolvedContext to concurrent requests: two evictions at once raise KeyError inside pyld.
+    Swapped before the resolver returns it, so no caller has used the plain cache yet."""
+    for item in resolved:
+        cache = getattr(item, "cache", None)
+        if cache is not None and not isinstance(cache, _LockedLRU):
+            with _swap_lock:
+                if not isinstance(item.cache, _LockedLRU):
+                    locked = _LockedLRU(item.cache.maxsize)
+                    for key, value in list(item.cache.items()):
+                        locked[key] = value
+                    item.cache = locked
+    return resolved
 
 
 def _scoped_contexts(value: Any):
