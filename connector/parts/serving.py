@@ -47,16 +47,6 @@ def viewer_of(request: DataRequest, owner_bpn: str | None) -> Viewer:
     return Viewer(bpn, owner=bool(owner_bpn) and bpn == owner_bpn)
 
 
-async def _body(request: DataRequest) -> bytes:
-    raw = bytearray()
-    if request.body is not None:
-        async for chunk in request.body:
-            raw.extend(chunk)
-            if len(raw) > MAX_BODY:
-                raise EdrError(413, f"a registry request body is at most {MAX_BODY} bytes", code="too_large")
-    return bytes(raw)
-
-
 class PartSources:
     def __init__(self, registry: Registry, owner_bpn: str | None, signer: Callable[[dict], dict] | None) -> None:
         self.registry = registry
@@ -68,7 +58,7 @@ class PartSources:
         sources.handlers[SUBMODEL_SOURCE] = self.serve_submodel
 
     async def serve_registry(self, address: Mapping[str, Any], request: DataRequest) -> Reply:
-        body = await _body(request) if request.method == "POST" else b""
+        body = await request.read(MAX_BODY, "a registry request body") if request.method == "POST" else b""
         viewer = viewer_of(request, self.owner_bpn)
         status, doc = await to_thread.run_sync(lambda: answer(self.registry, viewer, request.method, request.path,
                                                               request.query, body, writable=False))

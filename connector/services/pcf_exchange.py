@@ -112,12 +112,7 @@ def _json_reply(status: int, body: Any) -> Reply:
 
 
 async def _read_body(request: DataRequest) -> Any:
-    raw = bytearray()
-    if request.body is not None:
-        async for chunk in request.body:
-            raw.extend(chunk)
-            if len(raw) > MAX_BODY:
-                raise EdrError(413, f"a footprint is at most {MAX_BODY} bytes", code="too_large")
+    raw = await request.read(MAX_BODY, "a footprint")
     try:
         return json.loads(raw) if raw else None
     except ValueError:

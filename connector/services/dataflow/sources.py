@@ -53,6 +53,17 @@ class DataRequest:
     # transfer it authorized, never from the request
     consumer: Mapping[str, Any] | None = None
 
+    async def read(self, limit: int, what: str) -> bytes:
+        """The whole body, refused (413, naming ``what``) beyond ``limit`` bytes, for sources that
+        take small JSON bodies (the registry's look-ups, a supplier's footprint)."""
+        raw = bytearray()
+        if self.body is not None:
+            async for chunk in self.body:
+                raw.extend(chunk)
+                if len(raw) > limit:
+                    raise EdrError(413, f"{what} is at most {limit} bytes", code="too_large")
+        return bytes(raw)
+
 
 @dataclass
 class Reply:
