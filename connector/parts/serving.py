@@ -25,7 +25,6 @@ from connector.parts.registry import Registry, Viewer, may_read_all
 from connector.parts.registry_api import answer, result
 from connector.parts.models import normal_id
 from connector.services.dataflow.sources import DataRequest, Reply
-from connector.services.edr import EdrError
 from connector.store.models import PartTwin, TwinSubmodel
 
 log = logging.getLogger("pontis.registry")
