@@ -7,7 +7,7 @@ SDK_VENV ?= .venv-sdk
 SDK_PYTHON ?= $(shell for p in python3.12 python3.13 $$(ls -d /root/.pyenv/versions/3.1[2-9]*/bin/python3 2>/dev/null); do $$p -c "import sys; assert sys.version_info >= (3, 12)" >/dev/null 2>&1 && command -v $$p && break; done)
 TRACTUSX_SDK ?= tractusx-sdk==0.8.3
 
-.PHONY: demo test install sdk browser bench clean
+.PHONY: demo test lint install sdk browser bench clean
 
 $(BIN)/connector: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +35,10 @@ browser:
 demo: install
 	$(BIN)/connector demo
 
-test: install sdk browser
+lint: install
+	$(BIN)/ruff check connector tests bench
+
+test: install sdk browser lint
 	PONTIS_SDK_PYTHON=$${PONTIS_SDK_PYTHON:-$(CURDIR)/$(SDK_VENV)/bin/python} $(BIN)/pytest
 
 bench: install

@@ -31,7 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 from connector.cli.processes import free_port, start_connector, wait_ready  # noqa: E402
 
-NOW = datetime(2026, 11, 2, 8, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 CLAIMS = '{ membership = true, frameworkAgreements = { DataExchangeGovernance = "1.0" } }'
 
 
@@ -97,7 +97,7 @@ class Company:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def write(self, peers: list["Company"]) -> None:
+    def write(self, peers: list[Company]) -> None:
         lines = [f'participant_id = "{self.did}"', f'bpn = "{self.bpn}"', f'name = "{self.name}"',
                  f'api_key = "{self.api_key}"', f'token = "{self.token}"',
                  f'database_url = "sqlite:///var/{self.key}.db"', "",
@@ -278,7 +278,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--per-supplier", type=int, default=40)
     args = parser.parse_args()
-    results: dict = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    results: dict = {"date": datetime.now(UTC).isoformat(timespec="seconds")}
     with tempfile.TemporaryDirectory(prefix="pontis-bench-pcf-") as tmp:
         workdir = Path(tmp)
         (workdir / "var").mkdir()

@@ -21,7 +21,7 @@ import os
 import platform
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from connector.policy import EvaluationContext, compile_policy, policy_from_compact_dsp  # noqa: E402
 
 BPNS = [f"BPNL{i:012d}" for i in range(50)]
-NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 
 def c(left: str, op: str, right) -> dict:
@@ -162,7 +162,7 @@ def main() -> None:
     denied = EvaluationContext(now=NOW, claims={"bpn": "BPNL999999999999"}, groups=frozenset({"blocked"}),
                                agreement_start=start - timedelta(days=400), scope="transfer.process")
 
-    print(f"# policy evaluation benchmark, {datetime.now(timezone.utc).isoformat(timespec='seconds')}")
+    print(f"# policy evaluation benchmark, {datetime.now(UTC).isoformat(timespec='seconds')}")
     print(f"# {platform.node()}: {cpu_model()}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, "
           f"Python {platform.python_version()}")
     print(f"# {args.evaluations} evaluations per round, best of {args.rounds} rounds, one process")

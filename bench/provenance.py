@@ -34,7 +34,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -96,7 +96,7 @@ class Company:
         self.workdir = workdir
         self.process = None
 
-    def write(self, others: list["Company"]) -> None:
+    def write(self, others: list[Company]) -> None:
         keys = self.workdir / f"c{self.index}.keys.json"
         new_key_file(keys, self.did)
         extra = "\n".join([identity_section("static-token", keys, self.workdir / f"c{self.index}.wallet.json", [],
@@ -113,7 +113,7 @@ class Company:
                              headers={"X-Api-Key": self.api_key})
 
 
-def cpu_seconds(companies: list["Company"]) -> float:
+def cpu_seconds(companies: list[Company]) -> float:
     """user + system CPU time the connector processes have used so far (Linux /proc)."""
     total = 0
     for company in companies:
@@ -186,7 +186,7 @@ def main() -> None:
         rows.append(row)
         print(json.dumps(row), flush=True)
     base = rows[0]
-    print(f"\n{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.system()} {platform.machine()}, "
+    print(f"\n{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.system()} {platform.machine()}, "
           f"Python {platform.python_version()}")
     print("| parts | relationships | reached | verified | tombstones | cold job | warm job | CPU cold | CPU warm |")
     print("|---|---|---|---|---|---|---|---|---|")

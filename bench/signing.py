@@ -131,7 +131,7 @@ def main() -> None:
     print()
     for label, document in (("small", credential(1, full=False)), ("large", credential(36, full=True))):
         triples = len(document_quads(document, loader))
-        baseline = Timing(lambda: jsonld.normalize(document, {
+        baseline = Timing(lambda document=document: jsonld.normalize(document, {
             "algorithm": "URDNA2015", "format": "application/n-quads", "base": None,
             "documentLoader": plain_loader, "contextResolver": ContextResolver(plain_cache, plain_loader)}),
             args.rounds)
@@ -141,10 +141,10 @@ def main() -> None:
                       "created": "2025-01-01T00:00:00Z"}
             signed = sign(document, key, **kwargs)
             assert verify(signed, resolve, loader=loader, check_jsonld=check).ok
-            s = Timing(lambda: sign(document, key, **kwargs), args.rounds)
-            v = Timing(lambda: verify(signed, resolve, loader=loader, check_jsonld=check), args.rounds)
-            both = Timing(lambda: verify(sign(document, key, **kwargs), resolve, loader=loader,
-                                         check_jsonld=check), args.rounds)
+            s = Timing(lambda d=document, kw=kwargs: sign(d, key, **kw), args.rounds)
+            v = Timing(lambda sd=signed, c=check: verify(sd, resolve, loader=loader, check_jsonld=c), args.rounds)
+            both = Timing(lambda d=document, kw=kwargs, c=check: verify(sign(d, key, **kw), resolve, loader=loader,
+                                                                      check_jsonld=c), args.rounds)
             name = suite + ("" if suite == RDFC else ", JSON-LD check on" if check else ", JSON-LD check off")
             print(f"  {name}")
             print(f"    sign {s} | verify {v} | sign+verify {both}")

@@ -28,7 +28,6 @@ Usage: python bench/transfer.py [--size-mib 1024] [--rounds 3] [--client curl|ht
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import platform
@@ -40,7 +39,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -100,7 +99,7 @@ class RssWatch:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def __enter__(self) -> "RssWatch":
+    def __enter__(self) -> RssWatch:
         try:
             Path(f"/proc/{self.pid}/clear_refs").write_text("5")  # resets VmHWM to the current RSS
             self.hwm_reset = True
@@ -315,7 +314,7 @@ def report(args, size: int, rows, rss_after_kb: int) -> None:  # type: ignore[no
         return [got / secs / 1e6 for k, got, secs, _ in rows if k == kind]
     direct, plane = statistics.median(rates("direct")), statistics.median(rates("data plane"))
     growth = max(g for k, _, _, g in rows if k == "data plane")
-    print(f"date: {datetime.now(timezone.utc).isoformat(timespec='seconds')}")
+    print(f"date: {datetime.now(UTC).isoformat(timespec='seconds')}")
     print(f"machine: {machine()}")
     print(f"body: {size // MIB} MiB ({size:,} bytes), backend writes of {args.backend_chunk_kib} KiB, "
           f"client: {args.client}, rounds: {args.rounds} (alternating)")

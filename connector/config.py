@@ -125,7 +125,7 @@ class DataPlaneSettings(_Section):
                 ipaddress.ip_network(entry, strict=False)
             except ValueError:
                 if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?", entry):
-                    raise ValueError(f"allowlist entry {entry!r}: expected a host name, an IP address or a CIDR")
+                    raise ValueError(f"allowlist entry {entry!r}: expected a host name, an IP address or a CIDR") from None
         return value
 
 
@@ -241,7 +241,7 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _credentials(self) -> "Settings":
+    def _credentials(self) -> Settings:
         """Credentials that would let one party pass for another are refused at start."""
         if not self.api_key.strip():
             raise ValueError("api_key: must not be empty: it is what staff send as X-Api-Key "

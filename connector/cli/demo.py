@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from connector.cli.output import Console
 from rich.panel import Panel
 
 from connector.cli.configs import render_config
 from connector.cli.demo_world import COMPANIES, EDC, MGMT_CONTEXT, PACT_CLIENTS, PROTOCOL, Company, pact_section
 from connector.cli.identity import identity_section
+from connector.cli.output import Console
 from connector.cli.processes import ConnectorProcess, free_port, start_connector, wait_ready
 from connector.config import DSP_PATH, MANAGEMENT_PATH
 from connector.identity.issuer import Issuer, provision
@@ -71,7 +71,7 @@ class Node:
 
     # --- consumer side -----------------------------------------------------------------------------
 
-    def catalog(self, provider: "Node") -> list[dict]:
+    def catalog(self, provider: Node) -> list[dict]:
         catalog = self.call("POST", "/v3/catalog/request", {
             "@context": {"@vocab": EDC}, "@type": "CatalogRequest", "counterPartyAddress": provider.dsp,
             "counterPartyId": provider.did, "protocol": PROTOCOL})
@@ -86,7 +86,7 @@ class Node:
                 return offers[0] if isinstance(offers, list) else offers
         raise StepFailed(f"the catalog holds no dataset {asset_id}")
 
-    def negotiate_pull(self, provider: "Node", asset_id: str, offer: dict) -> dict:
+    def negotiate_pull(self, provider: Node, asset_id: str, offer: dict) -> dict:
         """POST /v3/edrs: negotiate, then start an HttpData-PULL transfer; returns the ended negotiation."""
         created = self.call("POST", "/v3/edrs", {
             "@context": MGMT_CONTEXT, "@type": "ContractRequest", "counterPartyAddress": provider.dsp,

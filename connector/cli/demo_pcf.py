@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from connector.cli.demo import Node, StepFailed
@@ -35,7 +35,7 @@ class Ran:
     stderr: str
 
 
-def pcf(story: "Story", node: Node, *args: str, expect: tuple[int, ...] = (0,)) -> Ran:
+def pcf(story: Story, node: Node, *args: str, expect: tuple[int, ...] = (0,)) -> Ran:
     """``connector pcf ARGS --config <node's config>``, shown as typed; StepFailed on another exit code.
 
     Run in this process (the same command code; a new interpreter per command costs a second or more)."""
@@ -61,7 +61,7 @@ def _exchange_under(node: Node, access_id: str, usage_id: str) -> None:
         f"{EXCHANGE_ASSET}-offer", EXCHANGE_ASSET, access_id, usage_id))
 
 
-def publish_casting(story: "Story", access_id: str, usage_id: str) -> None:
+def publish_casting(story: Story, access_id: str, usage_id: str) -> None:
     folder = story.workdir / "footprints"
     folder.mkdir(exist_ok=True)
     (folder / "nordguss-casting.csv").write_text(CASTING_CSV)
@@ -71,12 +71,12 @@ def publish_casting(story: "Story", access_id: str, usage_id: str) -> None:
     _exchange_under(story.nordguss, access_id, usage_id)
 
 
-def publish_bearing(story: "Story", access_id: str, usage_id: str) -> None:
+def publish_bearing(story: Story, access_id: str, usage_id: str) -> None:
     from connector.pcf.document import new_footprint
     from connector.pcf.models import PcfFormat, from_internal
 
     node = story.achsen
-    document = new_footprint(company_name=node.name, company_bpn=node.company.bpn, now=datetime.now(timezone.utc),
+    document = new_footprint(company_name=node.name, company_bpn=node.company.bpn, now=datetime.now(UTC),
                              **BEARING)
     path = story.workdir / "footprints" / "achsen-bearing.pact3.json"
     path.write_text(json.dumps([from_internal(document, PcfFormat.PACT3)], indent=2))
@@ -85,7 +85,7 @@ def publish_bearing(story: "Story", access_id: str, usage_id: str) -> None:
     _exchange_under(node, access_id, usage_id)
 
 
-def request(story: "Story", consumer: Node, supplier: Node, product: str, *extra: str,
+def request(story: Story, consumer: Node, supplier: Node, product: str, *extra: str,
             expect: tuple[int, ...] = (0,)) -> dict:
     keep = story.workdir / "downloads" / consumer.company.key / f"{product}.pcf.signed.json"
     keep.parent.mkdir(parents=True, exist_ok=True)
@@ -96,7 +96,7 @@ def request(story: "Story", consumer: Node, supplier: Node, product: str, *extra
     return outcome
 
 
-def achsen_pulls_casting(story: "Story") -> str:
+def achsen_pulls_casting(story: Story) -> str:
     """Achsen gets Nordguss's casting PCF (synchronous pull); returns the agreement id."""
     outcome = request(story, story.achsen, story.nordguss, "NG-WC-400")
     kg = outcome["footprint"]["pcf"]["pcfExcludingBiogenicUptake"]
@@ -109,7 +109,7 @@ def achsen_pulls_casting(story: "Story") -> str:
     return outcome["agreementId"]
 
 
-def roll_up(story: "Story", node: Node, bom: dict, access_id: str | None, usage_id: str | None) -> dict:
+def roll_up(story: Story, node: Node, bom: dict, access_id: str | None, usage_id: str | None) -> dict:
     path = story.workdir / "footprints" / f"{node.company.key}-bom.json"
     path.write_text(json.dumps(bom, indent=2))
     policies = [*(("--policy", usage_id) if usage_id else ()), *(("--access-policy", access_id) if access_id else ())]
@@ -125,13 +125,13 @@ def roll_up(story: "Story", node: Node, bom: dict, access_id: str | None, usage_
     return result
 
 
-def achsen_rolls_up(story: "Story", access_id: str, usage_id: str) -> None:
+def achsen_rolls_up(story: Story, access_id: str, usage_id: str) -> None:
     result = roll_up(story, story.achsen, MODULE_BOM, access_id, usage_id)
     if result["pcfExcludingBiogenicUptake"] != 58.6:
         raise StepFailed(f"the axle module should roll up to 58.6 kg, not {result['pcfExcludingBiogenicUptake']}")
 
 
-def motorwerke_asks_module(story: "Story") -> str:
+def motorwerke_asks_module(story: Story) -> str:
     """The CX-0136 request, refused for the missing credential, then answered; returns the agreement id."""
     from connector.identity.wallet import Wallet
 
@@ -161,11 +161,11 @@ def motorwerke_asks_module(story: "Story") -> str:
     return outcome["agreementId"]
 
 
-def motorwerke_rolls_up(story: "Story", access_id: str | None = None, usage_id: str | None = None) -> dict[str, Any]:
+def motorwerke_rolls_up(story: Story, access_id: str | None = None, usage_id: str | None = None) -> dict[str, Any]:
     return roll_up(story, story.motorwerke, VEHICLE_BOM, access_id, usage_id)
 
 
-def pact_tools_read(story: "Story") -> None:
+def pact_tools_read(story: Story) -> None:
     """PACT tools read Nordguss's footprints over its PACT v3 API; each sees what its BPN's policies allow."""
     from connector.pact.client import read_footprints
 

@@ -26,9 +26,9 @@ from typing import IO, Any
 
 import httpx
 import typer
-from connector.cli.output import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn, TimeRemainingColumn
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
 
+from connector.cli.output import Console
 from connector.config import MANAGEMENT_PATH, ConfigError, Settings, load_settings
 
 EDC = "https://w3id.org/edc/v0.0.1/ns/"
@@ -223,7 +223,8 @@ class Fetcher:
 def run_fetch(settings: Settings, peer: str, asset: str, out: Path | None, *, base_url: str | None = None,
               api_key: str | None = None, timeout: float = 60.0, keep: bool = False) -> int:
     """The whole fetch; returns the number of bytes written. Raises FetchError with the reason."""
-    say = (lambda text: console.print(f"[dim]{text}[/dim]"))
+    def say(text: str) -> None:
+        console.print(f"[dim]{text}[/dim]")
     with management_client(settings, timeout, api_key, base_url) as client:
         peer_id, dsp_url = resolve_peer(settings, peer, [] if peer.startswith("http") else _stored_peers(client))
         fetcher = Fetcher(client, say, timeout)

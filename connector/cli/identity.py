@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -158,7 +158,7 @@ def identity_section(auth: str, key_file: str | Path, credentials_file: str | Pa
 @keys_app.command("new")
 def keys_new(
     out_file: Path = typer.Option(..., "--out", help="the key file to write (mode 0600)"),
-    controller: Optional[str] = typer.Option(None, "--controller", help="the DID owning the key (default: a did:key)"),
+    controller: str | None = typer.Option(None, "--controller", help="the DID owning the key (default: a did:key)"),
     force: bool = typer.Option(False, "--force", help="overwrite an existing file"),
 ) -> None:
     """Generate an Ed25519 key set, encrypted with $PONTIS_KEY_PASSPHRASE if it is set."""
@@ -192,7 +192,7 @@ def keys_rotate(key: Path = typer.Option(..., "--key", help="the key-set file to
 def issuer_init(
     directory: Path = typer.Option(Path("issuer"), "--dir", help="the issuer's folder"),
     did: str = typer.Option(..., "--did", help="the issuer's did:web, e.g. did:web:localhost%3A8181:issuer"),
-    status_url: Optional[str] = typer.Option(None, "--status-url", help="where its status list is published"),
+    status_url: str | None = typer.Option(None, "--status-url", help="where its status list is published"),
     force: bool = typer.Option(False, "--force", help="replace an existing issuer"),
 ) -> None:
     """Create the issuer: its key set, DID document and (empty) revocation list."""
@@ -211,12 +211,12 @@ def issuer_init(
 def issuer_issue(
     subject: str = typer.Option(..., "--subject", help="the holder's DID"),
     kind: str = typer.Option(..., "--type", help="Membership, Bpn or DataExchangeGovernance"),
-    bpn: Optional[str] = typer.Option(None, "--bpn", help="the holder's BPNL (required for Bpn)"),
+    bpn: str | None = typer.Option(None, "--bpn", help="the holder's BPNL (required for Bpn)"),
     contract_version: str = typer.Option("1.0", "--contract-version", help="DataExchangeGovernance version"),
     valid_days: int = typer.Option(365, "--valid-days"),
     directory: Path = typer.Option(Path("issuer"), "--dir", help="the issuer's folder"),
-    wallet: Optional[Path] = typer.Option(None, "--wallet", help="add it to this wallet file"),
-    out_file: Optional[Path] = typer.Option(None, "--out", help="write the wallet entry here (default: stdout)"),
+    wallet: Path | None = typer.Option(None, "--wallet", help="add it to this wallet file"),
+    out_file: Path | None = typer.Option(None, "--out", help="write the wallet entry here (default: stdout)"),
 ) -> None:
     """Issue a credential (as vc+jwt and with an eddsa-rdfc-2022 proof) to a subject DID."""
     from connector.identity.did import IdentityError
@@ -260,11 +260,11 @@ def issuer_revoke(
 def sign_command(
     file: Path = typer.Argument(..., help="the JSON-LD document to sign"),
     cryptosuite: str = typer.Option("eddsa-rdfc-2022", "--cryptosuite", help="eddsa-rdfc-2022 or eddsa-jcs-2022"),
-    key: Optional[Path] = typer.Option(None, "--key", help="the key file (default: $PONTIS_KEY_FILE)"),
-    context: Optional[list[str]] = typer.Option(None, "--context", help="URL=FILE: a context to accept"),
+    key: Path | None = typer.Option(None, "--key", help="the key file (default: $PONTIS_KEY_FILE)"),
+    context: list[str] | None = typer.Option(None, "--context", help="URL=FILE: a context to accept"),
     proof_purpose: str = typer.Option("assertionMethod", "--purpose"),
     inline: bool = typer.Option(False, "--allow-inline-contexts", help="accept inline @context objects"),
-    out_file: Optional[Path] = typer.Option(None, "--out", help="where to write (default: stdout)"),
+    out_file: Path | None = typer.Option(None, "--out", help="where to write (default: stdout)"),
 ) -> None:
     """Add a Data Integrity proof to a JSON-LD document (to its proof set, if it has one)."""
     from connector.identity import KeyFileError, SigningError
@@ -290,8 +290,8 @@ def sign_command(
 
 def verify_command(
     file: Path = typer.Argument(..., help="a document with Data Integrity proof(s)"),
-    did_doc: Optional[list[Path]] = typer.Option(None, "--did-doc", help="a DID document for did:web methods"),
-    context: Optional[list[str]] = typer.Option(None, "--context", help="URL=FILE: a context to accept"),
+    did_doc: list[Path] | None = typer.Option(None, "--did-doc", help="a DID document for did:web methods"),
+    context: list[str] | None = typer.Option(None, "--context", help="URL=FILE: a context to accept"),
     offline: bool = typer.Option(False, "--offline", help="never fetch a did:web document"),
     insecure_localhost: bool = typer.Option(False, "--allow-insecure-localhost",
                                             help="fetch did:web:localhost over plain http"),
@@ -317,8 +317,8 @@ def verify_command(
 @agreement_app.command("verify")
 def agreement_verify(
     file: Path = typer.Argument(..., help="a signed agreement, or an export bundle {signedAgreement, didDocuments}"),
-    did_doc: Optional[list[Path]] = typer.Option(None, "--did-doc", help="a signer's DID document"),
-    context: Optional[list[str]] = typer.Option(None, "--context", help="URL=FILE: a context to accept"),
+    did_doc: list[Path] | None = typer.Option(None, "--did-doc", help="a signer's DID document"),
+    context: list[str] | None = typer.Option(None, "--context", help="URL=FILE: a context to accept"),
     require_consumer: bool = typer.Option(False, "--require-consumer",
                                           help="fail unless the consumer has counter-signed"),
 ) -> None:

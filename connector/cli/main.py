@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 import typer
-from connector.cli.output import Console
 
+from connector.cli.output import Console
 from connector.config import ConfigError, load_settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Pontis: a data-space connector.")
@@ -95,7 +95,6 @@ def serve(
     import uvicorn
 
     from connector.app import create_app
-
     from connector.cli.startup import StartupError, check_port_free, open_database
 
     try:

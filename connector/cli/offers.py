@@ -7,7 +7,6 @@ didDocuments}``) or a bare signed offer with ``--did-doc``; nothing is fetched.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -19,8 +18,8 @@ offer_app = typer.Typer(no_args_is_help=True, help="Provider-signed catalog offe
 @offer_app.command("verify")
 def offer_verify(
     file: Path = typer.Argument(..., help="a signed offer, or an export bundle {signedOffer, didDocuments}"),
-    did_doc: Optional[list[Path]] = typer.Option(None, "--did-doc", help="the provider's DID document"),
-    context: Optional[list[str]] = typer.Option(None, "--context", help="URL=FILE: a context to accept"),
+    did_doc: list[Path] | None = typer.Option(None, "--did-doc", help="the provider's DID document"),
+    context: list[str] | None = typer.Option(None, "--context", help="URL=FILE: a context to accept"),
 ) -> None:
     """Check a signed offer offline: its proof verifies and is the provider's (its assigner's)."""
     from connector.identity.did import DidResolver

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -225,7 +225,7 @@ def _publish(client: httpx.Client, settings: Settings, result: Any, policy: str 
         err.print("[red]--publish needs name and bpn in the config[/red]")
         raise typer.Exit(2)
     document = rolled_up_footprint(result, company_name=settings.name, bpn=settings.bpn,
-                                   now=datetime.now(timezone.utc))
+                                   now=datetime.now(UTC))
     params = {k: v for k, v in (("policy", policy), ("accessPolicy", access_policy)) if v}
     return _call(client, "POST", "/v3/pcf/footprints", json=[document], params=params)[0]
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import httpx
 import typer
-from connector.cli.output import Console
 
+from connector.cli.output import Console
 from connector.config import MANAGEMENT_PATH, ConfigError, load_settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Check and explain usage policies.")

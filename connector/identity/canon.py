@@ -32,8 +32,9 @@ import functools
 import hashlib
 import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from pyld.canon import URDNA2015
 from pyld.identifier_issuer import IdentifierIssuer
@@ -142,7 +143,7 @@ class _Issuer(IdentifierIssuer):
     """pyld's issuer with a cheap copy: Hash N-Degree Quads deep-copies the issuer for every
     permutation it tries, and the generic deepcopy was a fifth of canonicalization time."""
 
-    def __deepcopy__(self, memo: dict) -> "_Issuer":
+    def __deepcopy__(self, memo: dict) -> _Issuer:
         clone = _Issuer(self.prefix)
         clone.counter, clone.existing, clone.order = self.counter, dict(self.existing), list(self.order)
         return clone

@@ -32,7 +32,8 @@ import hashlib
 import json
 import math
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import rfc8785
 from pyld.context_resolver import ContextResolver

@@ -38,10 +38,12 @@ import threading
 import time
 import uuid
 from collections import deque
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from .auth import Participant
+from .contexts import CREDENTIALS_V2
 from .credentials import (
     MEMBERSHIP,
     CredentialError,
@@ -54,7 +56,6 @@ from .credentials import (
     participant_claims,
     verify_credential,
 )
-from .contexts import CREDENTIALS_V2
 from .did import DidResolver, IdentityError, sole_method
 from .wallet import LocalIdentity
 
@@ -250,7 +251,7 @@ class DcpAuthenticator:
             raise _fail("the presentation is not bound to this token (aud/nonce differ)", "replayed")
         self._check_times(presentation, now, "the presentation")
         items = presentation.get("verifiableCredential", [])
-        at = datetime.fromtimestamp(now, timezone.utc)
+        at = datetime.fromtimestamp(now, UTC)
         verified = []
         for item in items if isinstance(items, list) else [items]:
             try:
@@ -268,7 +269,7 @@ class DcpAuthenticator:
 
 def _iso(seconds: float) -> str:
     try:
-        return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     except (OverflowError, ValueError, OSError):  # a hostile exp of 1e300 must not become a 500
         return repr(seconds)
 

@@ -26,17 +26,18 @@ import re
 import secrets
 import tempfile
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 from .credentials import (
     CREDENTIAL_TYPES,
-    CredentialError,
     STATUS_LIST_BITS,
+    CredentialError,
     build_credential,
     format_time,
     jws_encode,
@@ -104,7 +105,7 @@ class Issuer:
 
     @classmethod
     def init(cls, directory: Path | str, did: str, *, status_list_url: str | None = None,
-             passphrase: str | None = None, force: bool = False) -> "Issuer":
+             passphrase: str | None = None, force: bool = False) -> Issuer:
         """Create an issuer: a key set for ``did``, an empty revocation list, the published files."""
         directory = Path(directory)
         if (directory / STATE).exists() and not force:
@@ -122,7 +123,7 @@ class Issuer:
         return issuer
 
     @classmethod
-    def load(cls, directory: Path | str, passphrase: str | None = None) -> "Issuer":
+    def load(cls, directory: Path | str, passphrase: str | None = None) -> Issuer:
         directory = Path(directory)
         return cls(directory, _read_state(directory), load_keys(directory / KEYS, passphrase))
 

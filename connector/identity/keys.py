@@ -29,10 +29,11 @@ import json
 import os
 import secrets
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -62,7 +63,7 @@ class KeyFileError(ValueError):
 
 def now_timestamp() -> str:
     """The current UTC time as an XML Schema dateTimeStamp with second precision."""
-    return datetime.now(timezone.utc).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ class SigningKey:
     created: str | None = None
 
     @classmethod
-    def generate(cls, vm_id: str | None = None, controller: str | None = None) -> "SigningKey":
+    def generate(cls, vm_id: str | None = None, controller: str | None = None) -> SigningKey:
         """A fresh key. Without ids it is a did:key; with only a controller the id is
         ``<controller>#<publicKeyMultibase>``."""
         private = Ed25519PrivateKey.generate()
@@ -116,7 +117,7 @@ class SigningKey:
         return data
 
     @classmethod
-    def from_json(cls, data: Any, passphrase: str | bytes | None = None) -> "SigningKey":
+    def from_json(cls, data: Any, passphrase: str | bytes | None = None) -> SigningKey:
         if not isinstance(data, dict) or data.get("type") != KEY_FILE_TYPE or data.get("version") != 1:
             raise KeyFileError(f"not a {KEY_FILE_TYPE} version 1 document")
         for member in ("id", "controller", "publicKeyMultibase"):
@@ -290,7 +291,7 @@ class KeySet:
                 "retired": retired}
 
     @classmethod
-    def from_json(cls, data: Any, passphrase: str | bytes | None = None) -> "KeySet":
+    def from_json(cls, data: Any, passphrase: str | bytes | None = None) -> KeySet:
         if not isinstance(data, dict) or data.get("type") != KEY_SET_TYPE or data.get("version") != 1:
             raise KeyFileError(f"not a {KEY_SET_TYPE} version 1 document")
         retired = data.get("retired", [])

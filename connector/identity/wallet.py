@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from .contexts import CREDENTIALS_V2, SigningContextLoader
 from .dataintegrity import RDFC, SigningError, VerificationResult, sign, verify
@@ -88,7 +89,7 @@ class Wallet:
             self._stamp = stamp
 
     @classmethod
-    def load(cls, path: Path | str) -> "Wallet":
+    def load(cls, path: Path | str) -> Wallet:
         """The wallet at ``path``; an absent file is an empty wallet."""
         path = Path(path)
         if not path.exists():
@@ -210,7 +211,7 @@ class LocalIdentity:
         return self.sign(signed, created=created, loader=loader)
 
     def verify_agreement(self, signed: dict, *, require_consumer: bool = False,
-                         loader: SigningContextLoader | None = None) -> "AgreementCheck":
+                         loader: SigningContextLoader | None = None) -> AgreementCheck:
         """:func:`verify_agreement` with our resolver (peers' did:web fetched and cached)."""
         return verify_agreement(signed, self.resolver.resolve_key, loader=loader, require_consumer=require_consumer)
 

@@ -20,8 +20,9 @@ import functools
 import json
 import os
 import threading
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Generic, Mapping, TypeVar
+from typing import Any, Generic, TypeVar
 
 from .errors import JsonLdError, UnknownContextError
 

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import threading
 import weakref
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from cachetools import LRUCache
 from pyld import jsonld
@@ -151,7 +152,7 @@ class _Pipeline:
         return {"base": None, "documentLoader": tagged, "contextResolver": resolver, **extra}
 
 
-_pipelines: "weakref.WeakKeyDictionary[Any, _Pipeline]" = weakref.WeakKeyDictionary()
+_pipelines: weakref.WeakKeyDictionary[Any, _Pipeline] = weakref.WeakKeyDictionary()
 _pipelines_lock = threading.Lock()
 
 

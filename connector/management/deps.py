@@ -11,9 +11,9 @@ from fastapi import Depends, Request
 from connector.management.errors import ApiError
 from connector.services.container import Container
 from connector.services.definitions import DefinitionService
-from connector.services.signed_offers import SigningAfterWrites
 from connector.services.queries import QueryService
 from connector.services.remote_catalog import RemoteCatalog
+from connector.services.signed_offers import SigningAfterWrites
 
 
 def get_services(request: Request) -> Container:

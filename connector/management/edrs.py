@@ -26,10 +26,18 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from connector.jsonld.terms import TX_AUTH_NS
+from connector.management.catalog import check_address
 from connector.management.deps import Body, Services
 from connector.management.errors import ManagementRoute, bad_request
-from connector.management.jsonld import OUT_CONTEXT, compact_key, expand_body, id_response, plain, read_query_spec, string
-from connector.management.catalog import check_address
+from connector.management.jsonld import (
+    OUT_CONTEXT,
+    compact_key,
+    expand_body,
+    id_response,
+    plain,
+    read_query_spec,
+    string,
+)
 from connector.management.negotiations import check_known_provider, read_contract_request, verified_offer
 from connector.management.transfers import dsp_destination
 from connector.services.consumer_edrs import ConsumerEdrs

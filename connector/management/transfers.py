@@ -37,7 +37,8 @@ from connector.management.jsonld import (
     values,
     with_context,
 )
-from connector.management.negotiations import PROTOCOL, _callbacks as read_callbacks
+from connector.management.negotiations import PROTOCOL
+from connector.management.negotiations import _callbacks as read_callbacks
 from connector.protocol.transfer_messages import DataAddress
 from connector.services.criteria import EDC_NS
 from connector.services.errors import NotFound

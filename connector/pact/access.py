@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, select
 
@@ -44,7 +44,7 @@ def parse_time(name: str, value: str) -> datetime:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         raise BadFilter(f"{name}: {value!r} is not a date-time like 2025-01-31T00:00:00Z") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class Filters:
     status: str | None = None
 
     @classmethod
-    def from_params(cls, params: Iterable[tuple[str, str]]) -> "Filters":
+    def from_params(cls, params: Iterable[tuple[str, str]]) -> Filters:
         values: dict[str, list[str]] = {}
         times: dict[str, datetime] = {}
         status = None
@@ -73,7 +73,7 @@ class Filters:
                    times.get("validBefore"), status)
 
     @classmethod
-    def from_event(cls, data: dict) -> "Filters":
+    def from_event(cls, data: dict) -> Filters:
         params: list[tuple[str, str]] = []
         for name in LIST_FILTERS:
             value = data.get(name)
@@ -219,7 +219,7 @@ class FootprintView:
                     found[row.id] = row.document
         return [(i, found[i]) for i in ids if i in found]
 
-    def page(self, bpn: str, now_ms: int, filters: "Filters | None", offset: int,
+    def page(self, bpn: str, now_ms: int, filters: Filters | None, offset: int,
              limit: int) -> tuple[list[tuple[str, dict]], bool]:
         """One page of what ``bpn`` may see and ``filters`` select, and whether more follow."""
         ids = self.visible(bpn, now_ms)

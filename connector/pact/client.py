@@ -61,7 +61,7 @@ class PactApiClient:
         self._session: aiohttp.ClientSession | None = None
         self._token: str | None = None
 
-    async def __aenter__(self) -> "PactApiClient":
+    async def __aenter__(self) -> PactApiClient:
         return self
 
     async def __aexit__(self, *exc: object) -> None:

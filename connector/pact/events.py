@@ -26,7 +26,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -114,7 +114,7 @@ def check_event(event: Any, version: int) -> Accepted:
     return Accepted(kind, event)
 
 
-def request_filters(data: dict, version: int) -> "Filters | _Both":
+def request_filters(data: dict, version: int) -> Filters | _Both:
     """The filters of a RequestCreated event: v3 names them; v2 (and v3 tools that still do) send a
     ProductFootprint fragment ``pf``. Both given: a footprint must match both."""
     fragment = data.get("pf")
@@ -226,7 +226,7 @@ class PactEvents:
 
     def _event(self, kind: str, data: dict, version: int, now: int) -> dict:
         host = urlsplit(self.settings.public_url).netloc
-        stamp = datetime.fromtimestamp(now / 1000, timezone.utc).replace(microsecond=0).isoformat()
+        stamp = datetime.fromtimestamp(now / 1000, UTC).replace(microsecond=0).isoformat()
         return {"specversion": "1.0", "id": str(uuid.uuid4()), "source": f"//{host}/{version}/events",
                 "time": stamp.replace("+00:00", "Z"), "type": TYPES[version][kind], "data": data}
 
@@ -315,7 +315,7 @@ class PactEvents:
                 if "has no events_client_id" in reason:
                     log.warning("PACT: cannot answer %s: %s", what, reason)
                     return
-            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
                 reason = f"{target} could not be reached: {type(exc).__name__}: {exc}"
             log.info("PACT: %s not delivered to %s (attempt %d of %d): %s", what, client.client_id, attempt,
                      self.attempts, reason)

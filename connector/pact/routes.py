@@ -20,8 +20,15 @@ from connector.config import PactClient
 from connector.pact.access import LIST_FILTERS, PAGING, BadFilter, Filters
 from connector.pact.events import FORMAT, BadEvent, check_event
 from connector.pact.service import PactApi
-from connector.pact.tokens import (ClientRefused, TokenExpired, TokenRefused, authenticate_client,
-                                   basic_credentials, issue, verify)
+from connector.pact.tokens import (
+    ClientRefused,
+    TokenExpired,
+    TokenRefused,
+    authenticate_client,
+    basic_credentials,
+    issue,
+    verify,
+)
 from connector.pcf.models import FootprintError, from_internal
 
 log = logging.getLogger("pontis.pact")

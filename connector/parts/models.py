@@ -12,13 +12,14 @@ from __future__ import annotations
 import difflib
 import json
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
 
 from connector.jsonld.loader import schemas_dir
+
 
 def schemas() -> Path:
     """``schemas/parts``, under the schemas folder the JSON-LD loader uses (``$PONTIS_SCHEMAS_DIR``)."""
@@ -101,13 +102,13 @@ def aspect(urn: Any, field: str = "aspect") -> AspectModel:
     raise PartDataError(field, f"an aspect model URN with version that this connector knows ({hint})", urn)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _schema(urn: str) -> dict:
     model = ASPECTS[urn]
     return json.loads((schemas() / f"{model.namespace.removeprefix('io.catenax.')}-{model.version}.json").read_text())
 
 
-@lru_cache(maxsize=None)
+@cache
 def _validator(urn: str) -> Draft202012Validator:
     return Draft202012Validator(_schema(urn), format_checker=FormatChecker())
 

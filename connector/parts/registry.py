@@ -18,7 +18,7 @@ import binascii
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 from jsonschema import Draft202012Validator
 from sqlalchemy import delete, insert
@@ -66,7 +66,7 @@ def unb64url(value: str, field: str) -> str:
 
 # --- validation ----------------------------------------------------------------------------------
 
-@lru_cache(maxsize=None)
+@cache
 def _validators() -> dict[str, Draft202012Validator]:
     schema = json.loads((schemas() / "aas-shell-descriptor.json").read_text())
     defs = {"$defs": schema["$defs"]}

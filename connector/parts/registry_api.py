@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import json
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
@@ -28,7 +28,7 @@ class MethodRefused(ServiceError):
 
 
 def result(status: int, text: str, now_ms: int) -> dict:
-    stamp = datetime.fromtimestamp(now_ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    stamp = datetime.fromtimestamp(now_ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
     kind = "Error" if status >= 400 else "Info"
     return {"messages": [{"messageType": kind, "code": str(status), "text": text, "timestamp": stamp}]}
 
@@ -96,7 +96,7 @@ def _created_after(query: dict[str, list[str]]) -> int | None:
         raise InvalidRequest("registry.query", f"createdAfter: expected an RFC 3339 date-time like "
                                                f"2026-11-07T08:00:00Z, got {values[-1]!r}", path="createdAfter") from None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     return int(when.timestamp() * 1000)
 
 

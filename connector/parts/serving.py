@@ -21,9 +21,9 @@ from urllib.parse import unquote
 from anyio import to_thread
 from sqlmodel import select
 
+from connector.parts.models import normal_id
 from connector.parts.registry import Registry, Viewer, may_read_all
 from connector.parts.registry_api import answer, result
-from connector.parts.models import normal_id
 from connector.services.dataflow.sources import DataRequest, Reply
 from connector.store.models import PartTwin, TwinSubmodel
 

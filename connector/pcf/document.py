@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -20,7 +20,7 @@ DEFAULT_STANDARDS = ["ISO 14067"]
 
 
 def iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def product_urn(product_id: str) -> str:
@@ -53,7 +53,7 @@ def new_footprint(*, product_id: str, product_name: str, company_name: str, comp
                   reference_period: tuple[str, str] | None = None, validity_end: str | None = None,
                   standards: list[str] | None = None, partial_full: str = "Cradle-to-gate") -> dict[str, Any]:
     """A complete 8.0.0 footprint. Emissions are kg CO2e per ``declared_unit_amount`` of ``declared_unit``."""
-    year = now.astimezone(timezone.utc).year
+    year = now.astimezone(UTC).year
     start, end = reference_period or (f"{year - 1}-01-01T00:00:00Z", f"{year - 1}-12-31T23:59:59Z")
     excluding = number(pcf_excluding_biogenic_uptake)
     including = excluding if pcf_including_biogenic_uptake is None else number(pcf_including_biogenic_uptake)

@@ -25,9 +25,10 @@ a type alone satisfies Membership, and FrameworkAgreement unless a version claim
 from __future__ import annotations
 
 import operator as _op
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from .model import AtomicConstraint, Constraint, LogicalConstraint, Policy, Rule
 from .profile import SCOPES, local_name, lookup, operator_name, parse_datetime, parse_duration, plain, show
@@ -442,7 +443,7 @@ def _duration(c: AtomicConstraint, op: str):
             raise ValueError("expected a whole number of days")
 
         def deadline(start: datetime) -> datetime:
-            day = start.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+            day = start.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
             return day + timedelta(days=days)
 
         cmp, text = _op.lt, f"{days} days after the agreement's start day"

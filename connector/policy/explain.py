@@ -13,7 +13,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from .evaluation import Decision, Denial
 from .model import AtomicConstraint, Constraint, LogicalConstraint, Policy, Rule, canonical_key

@@ -27,11 +27,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from .vocabulary import LOGICAL_OPERATORS, SET_OPERATORS
 
-Scalar = Union[str, int, float, bool]
+Scalar = str | int | float | bool
 LogicalOperator = Literal["and", "or", "xone", "andSequence"]
 
 
@@ -73,7 +73,7 @@ class IriRef:
     iri: str
 
 
-RightOperand = Union[Scalar, IriRef, TypedLiteral, tuple]
+RightOperand = Scalar | IriRef | TypedLiteral | tuple
 
 
 def _freeze_operand(value: Any) -> Any:
@@ -128,7 +128,7 @@ class LogicalConstraint:
             raise ValueError(f"a logical {self.operator!r} needs at least one constraint")
 
 
-Constraint = Union[AtomicConstraint, LogicalConstraint]
+Constraint = AtomicConstraint | LogicalConstraint
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,10 +6,10 @@ matches no row of the table is refused with an error naming the state and the me
 
 from connector.protocol.errors import LocalProtocolError, ProtocolError, RemoteProtocolError
 from connector.protocol.negotiation import (
+    TERMINAL_STATES,
     NegotiationMessage,
     NegotiationState,
     Role,
-    TERMINAL_STATES,
     next_state,
     receive,
     send,

@@ -176,7 +176,7 @@ class ContractRequest:
     kind = NegotiationMessage.CONTRACT_REQUEST
 
     @classmethod
-    def from_json(cls, body: Any) -> "ContractRequest":
+    def from_json(cls, body: Any) -> ContractRequest:
         check_type(body, "ContractRequestMessage")
         provider_pid = _string(body, "providerPid", required=False)
         callback = _string(body, "callbackAddress", required=False)
@@ -207,7 +207,7 @@ class ContractOffer:
     kind = NegotiationMessage.CONTRACT_OFFER
 
     @classmethod
-    def from_json(cls, body: Any) -> "ContractOffer":
+    def from_json(cls, body: Any) -> ContractOffer:
         check_type(body, "ContractOfferMessage")
         consumer_pid = _string(body, "consumerPid", required=False)
         callback = _string(body, "callbackAddress", required=False)
@@ -237,7 +237,7 @@ class ContractAgreement:
     kind = NegotiationMessage.AGREEMENT
 
     @classmethod
-    def from_json(cls, body: Any) -> "ContractAgreement":
+    def from_json(cls, body: Any) -> ContractAgreement:
         check_type(body, "ContractAgreementMessage")
         return cls(_string(body, "providerPid"), _string(body, "consumerPid"), read_agreement(body))
 
@@ -263,7 +263,7 @@ class AgreementVerification:
     kind = NegotiationMessage.VERIFICATION
 
     @classmethod
-    def from_json(cls, body: Any) -> "AgreementVerification":
+    def from_json(cls, body: Any) -> AgreementVerification:
         check_type(body, "ContractAgreementVerificationMessage")
         proof = body.get(AGREEMENT_PROOF)
         if proof is not None and not isinstance(proof, dict):
@@ -293,7 +293,7 @@ class NegotiationEvent:
         return NegotiationMessage.ACCEPTED if self.event_type == "ACCEPTED" else NegotiationMessage.FINALIZED
 
     @classmethod
-    def from_json(cls, body: Any) -> "NegotiationEvent":
+    def from_json(cls, body: Any) -> NegotiationEvent:
         check_type(body, "ContractNegotiationEventMessage")
         event = _string(body, "eventType")
         event = event.removeprefix("dspace:").removeprefix("https://w3id.org/dspace/2025/1/")
@@ -319,7 +319,7 @@ class NegotiationTermination:
     kind = NegotiationMessage.TERMINATION
 
     @classmethod
-    def from_json(cls, body: Any) -> "NegotiationTermination":
+    def from_json(cls, body: Any) -> NegotiationTermination:
         check_type(body, "ContractNegotiationTerminationMessage")
         code = body.get("code")
         return cls(

@@ -20,7 +20,7 @@ class Role(StrEnum):
     CONSUMER = "CONSUMER"
 
     @property
-    def other(self) -> "Role":
+    def other(self) -> Role:
         return Role.CONSUMER if self is Role.PROVIDER else Role.PROVIDER
 
 

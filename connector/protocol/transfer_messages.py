@@ -28,7 +28,7 @@ class DataAddress:
         return None
 
     @classmethod
-    def from_json(cls, node: Any, path: str = "dataAddress") -> "DataAddress":
+    def from_json(cls, node: Any, path: str = "dataAddress") -> DataAddress:
         if not isinstance(node, dict):
             raise MessageFormatError(path, "a DataAddress object")
         if node.get("@type") not in ("DataAddress", "dspace:DataAddress"):
@@ -79,7 +79,7 @@ class TransferRequest:
     kind = TransferMessage.REQUEST
 
     @classmethod
-    def from_json(cls, body: Any) -> "TransferRequest":
+    def from_json(cls, body: Any) -> TransferRequest:
         check_type(body, "TransferRequestMessage")
         return cls(_string(body, "consumerPid"), _string(body, "agreementId"), _string(body, "format"),
                    _string(body, "callbackAddress"), _address(body))
@@ -102,7 +102,7 @@ class TransferStart:
     kind = TransferMessage.START
 
     @classmethod
-    def from_json(cls, body: Any) -> "TransferStart":
+    def from_json(cls, body: Any) -> TransferStart:
         check_type(body, "TransferStartMessage")
         return cls(_string(body, "providerPid"), _string(body, "consumerPid"), _address(body))
 
@@ -122,7 +122,7 @@ class TransferCompletion:
     kind = TransferMessage.COMPLETION
 
     @classmethod
-    def from_json(cls, body: Any) -> "TransferCompletion":
+    def from_json(cls, body: Any) -> TransferCompletion:
         check_type(body, "TransferCompletionMessage")
         return cls(_string(body, "providerPid"), _string(body, "consumerPid"))
 

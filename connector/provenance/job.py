@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from connector.provenance.aspects import ASPECT_PATTERN, BPNL, RELATIONSHIP_ASPECTS
@@ -66,7 +66,7 @@ class JobParameter:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
 
     @classmethod
-    def from_row(cls, row: dict) -> "JobParameter":
+    def from_row(cls, row: dict) -> JobParameter:
         return cls(**{**row, "aspects": tuple(row.get("aspects") or ())})
 
 
@@ -121,4 +121,4 @@ def read_register_job(body: Any) -> JobParameter:
 def iso(ms: int | None) -> str | None:
     if ms is None:
         return None
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -57,7 +57,6 @@ class JobService:
     def resolver(self) -> Any:
         if self._resolver is None:
             from connector.identity.did import DidResolver
-
             from connector.services.transport import DocumentFetch
 
             ours = getattr(self.services, "identity", None)

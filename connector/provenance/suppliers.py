@@ -231,13 +231,13 @@ class RemoteSupplier:
             query = b64url(json.dumps({"name": "globalAssetId", "value": part}, separators=(",", ":")))
             try:
                 found, edr = await self._call(endpoint, None, "the Digital Twin Registry", "DigitalTwinRequest",
-                                              lambda e: f"{e.endpoint.rstrip('/')}/lookup/shells?assetIds={query}")
+                                              lambda e, q=query: f"{e.endpoint.rstrip('/')}/lookup/shells?assetIds={q}")
                 ids = found.get("result") if isinstance(found, dict) else None
                 if not ids:
                     misses.append(f"{endpoint.dsp_url}: no twin")
                     continue
                 shell, edr = await self._call(endpoint, None, "the Digital Twin Registry", "DigitalTwinRequest",
-                                              lambda e: f"{e.endpoint.rstrip('/')}/shell-descriptors/{b64url(str(ids[0]))}")
+                                              lambda e, i=ids: f"{e.endpoint.rstrip('/')}/shell-descriptors/{b64url(str(i[0]))}")
             except LookupError as exc:
                 misses.append(f"{endpoint.dsp_url}: {exc}")
                 continue

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -199,7 +199,7 @@ def credentials(identity: Any, now_ms: int) -> list[dict]:
     if identity is None:
         return []
     identity.wallet.refresh()
-    now = datetime.fromtimestamp(now_ms / 1000, tz=timezone.utc)
+    now = datetime.fromtimestamp(now_ms / 1000, tz=UTC)
     out = []
     for entry in identity.wallet.entries:
         types = [t for t in entry.get("type", []) if t != "VerifiableCredential"]
@@ -237,7 +237,7 @@ async def probe_peers(client: Any, peers: list[Any], timeout: float = 3.0) -> li
         url = urljoin(dsp, "/.well-known/dspace-version")
         try:
             answer = await asyncio.wait_for(client.get(url, None), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             base.answers, base.detail = False, f"no answer within {timeout:g} s"
             return base
         except Exception as exc:  # unreachable, refused: all mean "does not answer"

@@ -35,9 +35,6 @@ from sqlmodel import select
 from connector.protocol import Role
 from connector.protocol.messages import NegotiationEvent
 from connector.protocol.transfer import TransferMessage as T
-from connector.services.errors import Conflict, InvalidRequest, NotFound, ServiceError
-from connector.services.negotiation import NegotiationService
-from connector.services.process import INITIAL, new_pid
 from connector.services.criteria import EDC_NS, Criterion
 from connector.services.edr_client import (
     META,
@@ -51,6 +48,9 @@ from connector.services.edr_client import (
     prop,
     with_props,
 )
+from connector.services.errors import Conflict, InvalidRequest, NotFound, ServiceError
+from connector.services.negotiation import NegotiationService
+from connector.services.process import INITIAL, new_pid
 from connector.services.queries import Fields, QuerySpec, run_query
 from connector.services.transfer import FORMATS, PULL, PUSH, TransferService
 from connector.services.worker import OutboxWorker

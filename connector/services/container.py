@@ -17,11 +17,10 @@ from connector.services.edr import EdrIssuer
 from connector.services.negotiation import NegotiationService
 from connector.services.playbook import Playbook
 from connector.services.ssrf import OutgoingGuard
-from connector.services.transport import DocumentFetch, DspClient, make_client
 from connector.services.transfer import TransferService
+from connector.services.transport import DocumentFetch, DspClient, make_client
 from connector.services.worker import OutboxWorker
 from connector.store import Database
-
 
 log = logging.getLogger("pontis")
 
@@ -129,7 +128,6 @@ def build(settings: Settings, *, clock=wall_clock_ms, client: DspClient | None =
     db = Database(settings.database_url)
     from connector.identity.dcp import dcp_authenticator_from_settings
     from connector.identity.wallet import identity_from_settings
-
     from connector.services.peers import PeerTokenAuthenticator, peer_directory
 
     peers = peer_directory(settings, db)

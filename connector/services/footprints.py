@@ -23,7 +23,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -235,7 +235,7 @@ class FootprintService:
                  ", ".join(f"{r.product_id}:{r.id}" for r in stored[:20]) + (" ..." if len(stored) > 20 else ""))
         return stored
 
-    def _store(self, session: Session, known: "_Known", doc8: dict, fmt: str, where: str, now: int) -> Footprint | None:
+    def _store(self, session: Session, known: _Known, doc8: dict, fmt: str, where: str, now: int) -> Footprint | None:
         footprint_id = doc8["id"]
         existing = known.footprints.get(footprint_id)
         if existing is not None:
@@ -270,7 +270,7 @@ class FootprintService:
                 footprint_id=new_id, created_at=now, updated_at=now, next_attempt_at=now))
             log.info("footprint %s replaces %s: %s will be told (update=true)", new_id, old.id, recipient.recipient_id)
 
-    def _offer(self, session: Session, known: "_Known", product: str, usage: str, access: str, *, explicit: bool,
+    def _offer(self, session: Session, known: _Known, product: str, usage: str, access: str, *, explicit: bool,
                now: int) -> None:
         asset_id = asset_id_for(product)
         if asset_id not in known.assets:
@@ -338,7 +338,7 @@ class _Known:
     offers: dict[str, ContractDefinition]
 
     @classmethod
-    def load(cls, session: Session, documents: list[dict]) -> "_Known":
+    def load(cls, session: Session, documents: list[dict]) -> _Known:
         ids = [d["id"] for d in documents]
         products = sorted({part_id(d["productIds"][0]) for d in documents})
         assets = [asset_id_for(p) for p in products]
@@ -357,7 +357,7 @@ class _Known:
 
 
 def now_datetime(clock_ms: int) -> datetime:
-    return datetime.fromtimestamp(clock_ms / 1000, tz=timezone.utc)
+    return datetime.fromtimestamp(clock_ms / 1000, tz=UTC)
 
 
 def summary(row: Footprint) -> dict:

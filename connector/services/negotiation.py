@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
-from datetime import datetime, timezone
 
 from sqlmodel import Session, select
 
+from connector.identity.dataintegrity import SigningError
+from connector.policy import decision_to_dict, dsp_error
+from connector.protocol import TERMINAL_STATES, Role, next_state, receive, send
 from connector.protocol import NegotiationMessage as M
 from connector.protocol import NegotiationState as S
-from connector.protocol import Role, TERMINAL_STATES, next_state, receive, send
 from connector.protocol.errors import LocalProtocolError
 from connector.protocol.messages import (
+    AGREEMENT_PROOF,
     AgreementDoc,
     AgreementVerification,
     ContractAgreement,
@@ -25,7 +28,6 @@ from connector.protocol.messages import (
     ContractRequest,
     NegotiationEvent,
     NegotiationTermination,
-    AGREEMENT_PROOF,
     OfferRef,
     negotiation_ack,
     read_offer,
@@ -34,8 +36,6 @@ from connector.protocol.retry import RetryPolicy
 from connector.services import agreements
 from connector.services.accepted import check_acceptable
 from connector.services.catalog import CatalogService
-from connector.identity.dataintegrity import SigningError
-from connector.policy import decision_to_dict, dsp_error
 from connector.services.errors import InvalidRequest
 from connector.services.groups import groups_of
 from connector.services.playbook import Playbook
@@ -245,7 +245,7 @@ class NegotiationService(ProcessService):
             if kind is M.CONTRACT_OFFER:
                 return join_url(base, f"negotiations/{cp}/offers"), ContractOffer(pp, offer, cp).to_json()
             if kind is M.AGREEMENT:
-                stamp = datetime.fromtimestamp(now / 1000, timezone.utc).isoformat().replace("+00:00", "Z")
+                stamp = datetime.fromtimestamp(now / 1000, UTC).isoformat().replace("+00:00", "Z")
                 doc = AgreementDoc(new_pid(), offer.policy, neg.asset_id or offer.target or "",
                                    self.participant_id, neg.counterparty_id, stamp)
                 body = ContractAgreement(pp, cp, doc).to_json()

@@ -176,7 +176,7 @@ class PcfClient:
                 status = response.status
         except SsrfRefused as exc:
             raise Refused("error", f"the data plane address is refused by the SSRF guard: {exc.reason}") from None
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise Refused("error", f"{url} could not be reached: {type(exc).__name__}: {exc}") from None
         try:
             return status, json.loads(raw) if raw else None

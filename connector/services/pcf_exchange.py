@@ -259,7 +259,7 @@ class PcfExchange:
                 log.exception("PCF exchange round failed")
             try:
                 await asyncio.wait_for(self._wakeup.wait(), timeout=idle_seconds)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     async def _send(self, row: PcfExchangeRequest) -> None:

@@ -19,7 +19,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
@@ -319,7 +319,7 @@ class ProcessService:
             out.attempts += 1
             out.last_error = error
             if not permanent:
-                due = self.retry.next_attempt(out.attempts, datetime.fromtimestamp(now / 1000, timezone.utc))
+                due = self.retry.next_attempt(out.attempts, datetime.fromtimestamp(now / 1000, UTC))
                 if due is not None:
                     out.next_attempt_at = int(due.timestamp() * 1000)
                     out.lease_owner, out.lease_until = None, 0

@@ -58,7 +58,7 @@ class Allowlist:
     networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
 
     @classmethod
-    def parse(cls, entries: Iterable[str] | "Allowlist" | None) -> "Allowlist":
+    def parse(cls, entries: Iterable[str] | Allowlist | None) -> Allowlist:
         if isinstance(entries, Allowlist):
             return entries
         hosts, networks = set(), []
@@ -255,7 +255,7 @@ class OutgoingGuard:
 
     @classmethod
     def from_settings(cls, settings: Any, announced: Callable[[str], list[str]] | None = None, *,
-                      runtime_peers: Callable[[], Iterable[tuple[str, str | None]]] | None = None) -> "OutgoingGuard":
+                      runtime_peers: Callable[[], Iterable[tuple[str, str | None]]] | None = None) -> OutgoingGuard:
         insecure = settings.identity.allow_insecure_did_web
         known: set[Origin | None] = {origin_of(p.dsp_url) for p in settings.peers if p.dsp_url}
         known |= {_did_web_origin(p.id, insecure) for p in settings.peers}

@@ -60,7 +60,7 @@ class NegotiationTrigger:
     connector_address: str
 
     @classmethod
-    def from_json(cls, body: Any) -> "NegotiationTrigger":
+    def from_json(cls, body: Any) -> NegotiationTrigger:
         body = _object(body)
         return cls(_field(body, "datasetId"), _field(body, "offerId"), _field(body, "providerId"), _address(body))
 
@@ -73,7 +73,7 @@ class TransferTrigger:
     connector_address: str
 
     @classmethod
-    def from_json(cls, body: Any) -> "TransferTrigger":
+    def from_json(cls, body: Any) -> TransferTrigger:
         body = _object(body)
         return cls(_field(body, "agreementId"), _field(body, "format"), _field(body, "providerId"), _address(body))
 

@@ -18,11 +18,15 @@ from connector.protocol.errors import LocalProtocolError
 from connector.protocol.retry import RetryPolicy
 from connector.protocol.transfer import (
     TRANSFER_TERMINAL_STATES,
-    TransferMessage as T,
-    TransferState as S,
     next_transfer_state,
     receive_transfer,
     send_transfer,
+)
+from connector.protocol.transfer import (
+    TransferMessage as T,
+)
+from connector.protocol.transfer import (
+    TransferState as S,
 )
 from connector.protocol.transfer_messages import (
     DataAddress,

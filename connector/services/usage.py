@@ -7,7 +7,7 @@ the verified caller's claims, the business-partner groups, the agreement's start
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 
 from connector.policy import EvaluationContext, Policy, compile_policy, dsp_error, policy_from_compact_dsp
@@ -17,7 +17,7 @@ from connector.store.models import Agreement
 
 
 def when(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, timezone.utc)
+    return datetime.fromtimestamp(ms / 1000, UTC)
 
 
 @lru_cache(maxsize=65536)

@@ -82,7 +82,8 @@ class OutboxWorker:
         try:
             response = await self.client.post(message.url, message.body, token)
         except PeerUnreachable as exc:
-            await to_thread.run_sync(lambda: service.failed(message.id, str(exc), permanent=False))
+            error = str(exc)
+            await to_thread.run_sync(lambda: service.failed(message.id, error, permanent=False))
             return
         except SsrfRefused as exc:  # the address itself is forbidden: no retry will change that
             reason = f"refused by the SSRF guard: {exc.reason}"
@@ -136,7 +137,7 @@ class OutboxWorker:
             try:
                 # a wake-up that came while we were claiming is still set: no message waits for a poll
                 await asyncio.wait_for(self._wakeup.wait(), timeout=self.idle_seconds)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             self._wakeup.clear()
         if in_flight:

@@ -5,7 +5,7 @@ Times are epoch milliseconds (int), the same on both engines and what EDC's API 
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -48,7 +48,7 @@ class ContractDefinition(SQLModel, table=True):
     # a list of criteria {operandLeft, operator, operandRight}, all of which must hold
     assets_selector: list = _json(nullable=False)
     # set when the selector is exactly ``id = X``: the catalog finds such definitions by index
-    asset_id: Optional[str] = Field(default=None, max_length=512, index=True)
+    asset_id: str | None = Field(default=None, max_length=512, index=True)
     private_properties: dict = _json(nullable=False)
     created_at: int = _ms()
 
@@ -67,21 +67,21 @@ class Negotiation(SQLModel, table=True):
     role: str = Field(max_length=16)
     # the DSP wire state; INITIAL until the peer has acknowledged our first message
     state: str = Field(max_length=32)
-    provider_pid: Optional[str] = Field(default=None, max_length=512)
-    consumer_pid: Optional[str] = Field(default=None, max_length=512)
+    provider_pid: str | None = Field(default=None, max_length=512)
+    consumer_pid: str | None = Field(default=None, max_length=512)
     counterparty_id: str = Field(max_length=512)
     # where the peer's DSP endpoints are: the provider's base, or the consumer's callbackAddress
     counterparty_address: str = Field(max_length=2048)
-    offer_id: Optional[str] = Field(default=None, max_length=1024)
-    asset_id: Optional[str] = Field(default=None, max_length=512)
-    contract_definition_id: Optional[str] = Field(default=None, max_length=512)
+    offer_id: str | None = Field(default=None, max_length=1024)
+    asset_id: str | None = Field(default=None, max_length=512)
+    contract_definition_id: str | None = Field(default=None, max_length=512)
     # the latest offer on the table, DSP compact form
-    offer: Optional[dict] = _json(nullable=True)
-    agreement_id: Optional[str] = Field(default=None, max_length=512)
-    error_detail: Optional[str] = Field(default=None)
+    offer: dict | None = _json(nullable=True)
+    agreement_id: str | None = Field(default=None, max_length=512)
+    error_detail: str | None = Field(default=None)
     # the structured reason behind a termination: {code, reasons: [...], by: local|peer}
-    error: Optional[dict] = _json(nullable=True)
-    callback_addresses: Optional[list] = _json(nullable=True)
+    error: dict | None = _json(nullable=True)
+    callback_addresses: list | None = _json(nullable=True)
     created_at: int = _ms()
     updated_at: int = _ms()
 
@@ -106,7 +106,7 @@ class OutgoingMessage(SQLModel, table=True):
     __tablename__ = "outgoing_message"
     __table_args__ = (Index("ix_outgoing_due", "status", "next_attempt_at"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     process_id: str = Field(max_length=200, index=True)
     kind: str = Field(max_length=64)
     url: str = Field(max_length=2048)
@@ -115,9 +115,9 @@ class OutgoingMessage(SQLModel, table=True):
     status: str = Field(default="pending", max_length=16)
     attempts: int = Field(default=0)
     next_attempt_at: int = _ms()
-    lease_owner: Optional[str] = Field(default=None, max_length=128)
+    lease_owner: str | None = Field(default=None, max_length=128)
     lease_until: int = _ms()
-    last_error: Optional[str] = Field(default=None)
+    last_error: str | None = Field(default=None)
     created_at: int = _ms()
 
 
@@ -129,7 +129,7 @@ class ReceivedMessage(SQLModel, table=True):
     digest: str = Field(primary_key=True, max_length=64)
     process_id: str = Field(max_length=200, index=True)
     status_code: int
-    response: Optional[dict] = _json(nullable=True)
+    response: dict | None = _json(nullable=True)
     created_at: int = _ms()
 
 
@@ -147,22 +147,22 @@ class TransferProcess(SQLModel, table=True):
     role: str = Field(max_length=16)
     # the DSP wire state; INITIAL until the provider has acknowledged our request
     state: str = Field(max_length=32)
-    provider_pid: Optional[str] = Field(default=None, max_length=512)
-    consumer_pid: Optional[str] = Field(default=None, max_length=512)
+    provider_pid: str | None = Field(default=None, max_length=512)
+    consumer_pid: str | None = Field(default=None, max_length=512)
     counterparty_id: str = Field(max_length=512)
     counterparty_address: str = Field(max_length=2048)
     agreement_id: str = Field(max_length=512)
-    asset_id: Optional[str] = Field(default=None, max_length=512)
+    asset_id: str | None = Field(default=None, max_length=512)
     # the DSP format, e.g. HttpData-PULL or HttpData-PUSH
     transfer_type: str = Field(max_length=128)
     # push: where the provider sends the data (the consumer's DataAddress)
-    data_destination: Optional[dict] = _json(nullable=True)
+    data_destination: dict | None = _json(nullable=True)
     # pull: the endpoint and token the provider issued (consumer side: what it received)
-    data_address: Optional[dict] = _json(nullable=True)
-    error: Optional[dict] = _json(nullable=True)
-    error_detail: Optional[str] = Field(default=None)
-    private_properties: Optional[dict] = _json(nullable=True)
-    callback_addresses: Optional[list] = _json(nullable=True)
+    data_address: dict | None = _json(nullable=True)
+    error: dict | None = _json(nullable=True)
+    error_detail: str | None = Field(default=None)
+    private_properties: dict | None = _json(nullable=True)
+    callback_addresses: list | None = _json(nullable=True)
     created_at: int = _ms()
     updated_at: int = _ms()
 
@@ -194,7 +194,7 @@ class EdrGrant(SQLModel, table=True):
     issued_at: int = _ms()
     expires_at: int = _ms()
     refresh_expires_at: int = _ms(index=True)
-    reason: Optional[str] = Field(default=None)
+    reason: str | None = Field(default=None)
 
 
 class DataFlow(SQLModel, table=True):
@@ -207,10 +207,10 @@ class DataFlow(SQLModel, table=True):
     # pending → running → done | failed; cancelled when its transfer ended before it ran
     status: str = Field(default="pending", max_length=16)
     attempts: int = Field(default=0)
-    lease_owner: Optional[str] = Field(default=None, max_length=128)
+    lease_owner: str | None = Field(default=None, max_length=128)
     lease_until: int = _ms()
     bytes_sent: int = _ms()
-    error: Optional[str] = Field(default=None)
+    error: str | None = Field(default=None)
     created_at: int = _ms()
     updated_at: int = _ms()
 
@@ -288,7 +288,7 @@ class Footprint(SQLModel, table=True):
     source_format: str = Field(max_length=16)
     asset_id: str = Field(max_length=512)
     preceding_ids: list = _json(nullable=False)
-    superseded_by: Optional[str] = Field(default=None, max_length=64)
+    superseded_by: str | None = Field(default=None, max_length=64)
     created_at: int = _ms()
     updated_at: int = _ms()
 
@@ -299,10 +299,10 @@ class FootprintRecipient(SQLModel, table=True):
     __tablename__ = "footprint_recipient"
     __table_args__ = (UniqueConstraint("footprint_id", "recipient_id", name="uq_footprint_recipient"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     footprint_id: str = Field(max_length=64, index=True)
     recipient_id: str = Field(max_length=512)
-    recipient_bpn: Optional[str] = Field(default=None, max_length=64)
+    recipient_bpn: str | None = Field(default=None, max_length=64)
     received_at: int = _ms()
 
 
@@ -313,10 +313,10 @@ class ReceivedFootprint(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("supplier_id", "footprint_id", name="uq_received_footprint"),
                       Index("ix_received_footprint_product", "supplier_id", "product_id"))
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     footprint_id: str = Field(max_length=64)
     supplier_id: str = Field(max_length=512)
-    supplier_bpn: Optional[str] = Field(default=None, max_length=64)
+    supplier_bpn: str | None = Field(default=None, max_length=64)
     product_id: str = Field(max_length=512)
     # Active | Deprecated (a later update from the supplier deprecates it)
     status: str = Field(max_length=16)
@@ -325,7 +325,7 @@ class ReceivedFootprint(SQLModel, table=True):
     signer: str = Field(max_length=1024)
     # pull (synchronous), response (CX-0136 PUT), update (CX-0136 PUT update=true)
     via: str = Field(max_length=16)
-    request_id: Optional[str] = Field(default=None, max_length=128, index=True)
+    request_id: str | None = Field(default=None, max_length=128, index=True)
     received_at: int = _ms()
 
 
@@ -340,11 +340,11 @@ class PcfExchangeRequest(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("role", "counterparty_id", "request_id", name="uq_pcf_exchange_request"),
                       Index("ix_pcf_exchange_due", "role", "status", "next_attempt_at"))
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     role: str = Field(max_length=16)
     request_id: str = Field(max_length=128)
     counterparty_id: str = Field(max_length=512)
-    counterparty_bpn: Optional[str] = Field(default=None, max_length=64)
+    counterparty_bpn: str | None = Field(default=None, max_length=64)
     product_id: str = Field(max_length=512)
     # pending → done | failed
     status: str = Field(default="pending", max_length=16)
@@ -352,9 +352,9 @@ class PcfExchangeRequest(SQLModel, table=True):
     update: bool = Field(default=False)
     # legacy form (/productIds/{id}) when the customer asked that way
     legacy: bool = Field(default=False)
-    footprint_id: Optional[str] = Field(default=None, max_length=64)
-    message: Optional[str] = Field(default=None)
-    error: Optional[str] = Field(default=None)
+    footprint_id: str | None = Field(default=None, max_length=64)
+    message: str | None = Field(default=None)
+    error: str | None = Field(default=None)
     attempts: int = Field(default=0)
     next_attempt_at: int = _ms()
     created_at: int = _ms()
@@ -371,7 +371,7 @@ class PartTwin(SQLModel, table=True):
 
     id: str = Field(primary_key=True, max_length=2048)  # the AAS id (urn:uuid:<random v4>)
     # the part's globalAssetId/catenaXId, lower case without urn:uuid: (both forms find it)
-    global_key: Optional[str] = Field(default=None, max_length=2048, unique=True)
+    global_key: str | None = Field(default=None, max_length=2048, unique=True)
     # the descriptor as the AAS API shows it to the owner (specificAssetIds with externalSubjectIds)
     descriptor: dict = _json(nullable=False)
     created_at: int = _ms()
@@ -384,7 +384,7 @@ class TwinAssetId(SQLModel, table=True):
     __tablename__ = "twin_asset_id"
     __table_args__ = (Index("ix_twin_asset_id_name_value", "name", "value"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     twin_id: str = Field(max_length=2048, index=True)
     name: str = Field(max_length=64)
     value: str = Field(max_length=2048)
@@ -397,9 +397,9 @@ class TwinSubmodel(SQLModel, table=True):
 
     id: str = Field(primary_key=True, max_length=2048)  # the submodel descriptor's id
     twin_id: str = Field(max_length=2048, index=True)
-    semantic_id: Optional[str] = Field(default=None, max_length=512)  # the aspect URN
+    semantic_id: str | None = Field(default=None, max_length=512)  # the aspect URN
     descriptor: dict = _json(nullable=False)
-    payload: Optional[dict] = _json(nullable=True)
+    payload: dict | None = _json(nullable=True)
     created_at: int = _ms()
     updated_at: int = _ms()
 
@@ -420,17 +420,17 @@ class ProvenanceJob(SQLModel, table=True):
     bpn: str = Field(max_length=64)
     parameter: dict = _json(nullable=False)
     # the item graph (relationships, shells, submodels, tombstones, bpns, nodes), partial while RUNNING
-    result: Optional[dict] = _json(nullable=True)
-    summary: Optional[dict] = _json(nullable=True)
+    result: dict | None = _json(nullable=True)
+    summary: dict | None = _json(nullable=True)
     # {exception, errorDetail, exceptionDate} when it ended in ERROR
-    exception: Optional[dict] = _json(nullable=True)
-    lease_owner: Optional[str] = Field(default=None, max_length=128)
+    exception: dict | None = _json(nullable=True)
+    lease_owner: str | None = Field(default=None, max_length=128)
     lease_until: int = _ms()
     attempts: int = Field(default=0)
     deadline_at: int = _ms()
     created_at: int = _ms()
-    started_at: Optional[int] = Field(default=None, sa_column=Column(BigInteger, nullable=True))
-    completed_at: Optional[int] = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    started_at: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    completed_at: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     updated_at: int = _ms()
 
 
@@ -441,8 +441,8 @@ class StoredPeer(SQLModel, table=True):
     __tablename__ = "peer"
 
     id: str = Field(primary_key=True, max_length=512)
-    token: Optional[str] = Field(default=None, max_length=512)
-    dsp_url: Optional[str] = Field(default=None, max_length=2048)
-    bpn: Optional[str] = Field(default=None, max_length=64)
+    token: str | None = Field(default=None, max_length=512)
+    dsp_url: str | None = Field(default=None, max_length=2048)
+    bpn: str | None = Field(default=None, max_length=64)
     claims: dict = _json(nullable=False)
     created_at: int = _ms()

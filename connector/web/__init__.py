@@ -18,8 +18,19 @@ transfers), ``agreements``, ``footprints`` (published, received, CX-0136 exchang
 
 from fastapi import APIRouter
 
-from connector.web import (agreements, assets, footprints, login, offers, overview, partners, peers, policies,
-                           processes, provenance)
+from connector.web import (
+    agreements,
+    assets,
+    footprints,
+    login,
+    offers,
+    overview,
+    partners,
+    peers,
+    policies,
+    processes,
+    provenance,
+)
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 for _module in (login, overview, assets, policies, offers, peers, partners, processes, agreements, footprints,

@@ -96,11 +96,11 @@ async def import_footprints(request: Request, form: Form, services: Services) ->
         count = await run_in_threadpool(work)
     except ServiceError as exc:  # all or nothing: the form again, with every problem at its row and field
         shown = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
-        refused = isinstance(exc, FootprintRefused)
-        return await run_in_threadpool(lambda: _page(
-            request, services, status=exc.status, form=shown,
-            problems=[problem_view(p) for p in exc.problems] if refused else None,
-            error=None if refused else "; ".join(exc.reasons)))
+        status = exc.status
+        problems = [problem_view(p) for p in exc.problems] if isinstance(exc, FootprintRefused) else None
+        error = None if problems is not None else "; ".join(exc.reasons)
+        return await run_in_threadpool(lambda: _page(request, services, status=status, form=shown,
+                                                     problems=problems, error=error))
     if count == 0:
         return redirect(request, "/ui/footprints", "Nothing new: these footprints are already published.", "info")
     return redirect(request, "/ui/footprints", f"{count} footprint{'s' if count != 1 else ''} signed and published.")
@@ -141,8 +141,9 @@ async def rollup(request: Request, form: Form, services: Services) -> Response:
                                     usage_policy=form.get("policy") or None,
                                     access_policy=form.get("access_policy") or None)
     except ServiceError as exc:
-        return await run_in_threadpool(lambda: _page(request, services, status=exc.status,
-                                                     rollup={"form": shown, "error": "; ".join(exc.reasons)}))
+        status, error = exc.status, "; ".join(exc.reasons)
+        return await run_in_threadpool(lambda: _page(request, services, status=status,
+                                                     rollup={"form": shown, "error": error}))
     return await run_in_threadpool(lambda: _page(request, services,
                                                  rollup={"form": shown, "result": _rollup_view(outcome)}))
 

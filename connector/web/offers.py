@@ -42,8 +42,8 @@ async def create_contract(request: Request, form: Form, services: Services) -> R
             id=fields["id"], access_policy_id=fields["access"], contract_policy_id=fields["usage"],
             assets_selector=selector))
     except ServiceError as exc:
-        return await run_in_threadpool(lambda: _contracts_page(
-            request, services, form=fields, error={"path": exc.path, "text": "; ".join(exc.reasons)}, status=400))
+        error = {"path": exc.path, "text": "; ".join(exc.reasons)}
+        return await run_in_threadpool(lambda: _contracts_page(request, services, form=fields, error=error, status=400))
     return redirect(request, "/ui/contracts", f"Contract definition {fields['id']} created: "
                     f"{fields['asset'] or 'every asset'} is offered.")
 

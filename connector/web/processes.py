@@ -13,8 +13,8 @@ from starlette.concurrency import run_in_threadpool
 from connector.services.console import timeline
 from connector.services.criteria import EDC_NS
 from connector.services.edr_client import prop
-from connector.services.ssrf import SsrfRefused, acheck_backend_url
 from connector.services.errors import InvalidRequest
+from connector.services.ssrf import SsrfRefused, acheck_backend_url
 from connector.store.models import Negotiation, TransferProcess
 from connector.web.render import redirect, render
 from connector.web.routing import Admin, Form, Services, WebRoute, queries

@@ -90,9 +90,9 @@ async def start_job(request: Request, form: Form, services: Services) -> Respons
         job_id = await run_in_threadpool(_register, jobs_of(request), services, form)
     except ServiceError as exc:
         shown = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
-        return await run_in_threadpool(lambda: _page(request, services, status=exc.status if exc.status < 500 else 400,
-                                                     form=shown,
-                                                     error={"path": exc.path, "text": "; ".join(exc.reasons)}))
+        status = exc.status if exc.status < 500 else 400
+        error = {"path": exc.path, "text": "; ".join(exc.reasons)}
+        return await run_in_threadpool(lambda: _page(request, services, status=status, form=shown, error=error))
     return redirect(request, f"/ui/provenance/{job_id}", "Traversal job started.")
 
 

@@ -11,8 +11,8 @@ import asyncio
 import hashlib
 import threading
 import time
-from urllib.parse import parse_qsl
 from dataclasses import dataclass, field
+from urllib.parse import parse_qsl
 
 import uvicorn
 from starlette.applications import Starlette
@@ -145,7 +145,7 @@ class ThreadServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> "ThreadServer":
+    def start(self) -> ThreadServer:
         self.thread.start()
         deadline = time.monotonic() + 10
         while not self.server.started:

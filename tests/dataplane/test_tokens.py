@@ -1,8 +1,8 @@
 """EDR tokens: what is refused (and that no data leaks then), refresh, rotation, revocation, expiry."""
 
 import threading
-from datetime import datetime, timezone
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 import jwt
 import pytest
@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from connector.store.models import EdrGrant, TransferProcess
 
 SECRET = {"type": "PontisDocument", "document": {"secret": "the part data"}}
-NEW_YEAR_2031_MS = int(datetime(2031, 1, 1, tzinfo=timezone.utc).timestamp() * 1000)
+NEW_YEAR_2031_MS = int(datetime(2031, 1, 1, tzinfo=UTC).timestamp() * 1000)
 UNTIL_2031 = {"permission": [{"action": "use", "constraint": [
     {"leftOperand": "dateTime", "operator": "lt", "rightOperand": "2031-01-01T00:00:00Z"}]}]}
 

@@ -102,7 +102,7 @@ def test_an_edr_whose_exp_is_not_a_number_is_refused_with_the_reason(agreed, exp
 
     def part(text: str) -> str:
         return base64.urlsafe_b64encode(text.encode()).rstrip(b"=").decode()
-    token = part('{"alg":"EdDSA"}') + "." + part('{"exp": %s, "tp": "x"}' % exp) + ".c2ln"
+    token = part('{"alg":"EdDSA"}') + "." + part(f'{{"exp": {exp}, "tp": "x"}}') + ".c2ln"
     start = {"@context": ["https://w3id.org/dspace/2025/1/context.jsonld"], "@type": "TransferStartMessage",
              "providerPid": mine.provider_pid, "consumerPid": mine.consumer_pid,
              "dataAddress": {"@type": "DataAddress", "endpointType": "https://w3id.org/idsa/v4.1/HTTP",

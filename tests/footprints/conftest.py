@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -11,7 +11,7 @@ from connector.pcf.document import new_footprint
 from connector.services.footprints import FootprintService
 
 NORDGUSS_DID = "did:web:localhost%3A8411"
-NOW = datetime(2026, 11, 7, 8, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 7, 8, 0, tzinfo=UTC)
 
 
 class Clock:

@@ -14,9 +14,9 @@ import pytest
 from pyld.canon import URDNA2015
 
 from connector.identity.canon import (
+    RDFC10,
     CanonicalizationError,
     Limits,
-    RDFC10,
     canonicalize,
     escape_literal,
     parse_nquads,

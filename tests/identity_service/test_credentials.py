@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -99,7 +99,7 @@ def test_a_credential_signed_by_another_did_is_refused(issuer, tmp_path, clean_w
 
 
 def test_expired_and_not_yet_valid(issuer, resolver):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     expired = issuer.issue(SUBJECT, "Membership", valid_from=now - timedelta(days=10),
                            valid_until=now - timedelta(days=1))
     future = issuer.issue(SUBJECT, "Membership", valid_from=now + timedelta(days=1))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -141,7 +141,7 @@ def test_revoked_credential(auth, consumer, provider, issuer):
 
 
 def test_expired_credential(auth, consumer, provider, issuer):
-    past = datetime.now(timezone.utc) - timedelta(days=30)
+    past = datetime.now(UTC) - timedelta(days=30)
     consumer.wallet.add(issuer.issue(consumer.did, "Membership", valid_from=past, valid_until=past + timedelta(days=1)))
     error = refused(auth, bearer(create_id_token(consumer, provider.did)), "expired")
     assert "expired at" in error.reason

@@ -3,7 +3,6 @@
 import pytest
 
 from connector.identity.keys import SigningKey
-
 from connector.services.documents import DocumentSigner, verify_received
 
 

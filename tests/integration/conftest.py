@@ -15,7 +15,6 @@ from connector.cli.configs import render_config
 from connector.cli.processes import ConnectorProcess, free_port, start_connector, wait_ready
 from connector.config import DSP_PATH
 
-
 PEER_CLAIMS = {"membership": True, "frameworkAgreements": {"DataExchangeGovernance": "1.0"}}
 
 
@@ -44,7 +43,7 @@ class Node:
     def config(self) -> Path:
         return self.workdir / f"{self.name}.toml"
 
-    def write_config(self, peers: list["Node"], extra: str = "") -> None:
+    def write_config(self, peers: list[Node], extra: str = "") -> None:
         self.config.write_text(render_config(
             participant_id=self.participant_id, bpn=None, name=self.name, port=self.port,
             database_url=f"sqlite:///{self.workdir / (self.name + '.db')}", api_key=self.api_key, token=self.token,

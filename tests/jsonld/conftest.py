@@ -10,8 +10,9 @@ from __future__ import annotations
 import copy
 import json
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import pytest
 from cachetools import LRUCache

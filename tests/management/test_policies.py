@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 
 from connector.store.models import PolicyDefinition
-from tests.management.helpers import CX_CONTEXTS, EDC, VOCAB, access_policy, asset, contract_definition, ok, usage_policy
+from tests.management.helpers import (
+    CX_CONTEXTS,
+    EDC,
+    VOCAB,
+    access_policy,
+    asset,
+    contract_definition,
+    ok,
+    usage_policy,
+)
 
 BASE = "/management/v3/policydefinitions"
 ODRL = "http://www.w3.org/ns/odrl/2/"

@@ -165,8 +165,9 @@ def test_paging_keeps_the_filters(supplier):
 def test_without_pact_config_there_is_no_pact_api(tmp_path):
     s = Supplier(tmp_path)
     s.settings.pact = None
-    from connector.app import create_app
     from fastapi.testclient import TestClient
+
+    from connector.app import create_app
     app = create_app(s.settings, s.services, run_worker=False)
     with TestClient(app, base_url="https://x") as http:
         assert http.post("/auth/token", data={"grant_type": "client_credentials"}).status_code == 404

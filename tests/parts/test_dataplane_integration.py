@@ -15,6 +15,10 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from connector.cli.configs import render_config
 from connector.config import DSP_PATH
@@ -22,11 +26,6 @@ from connector.identity.did import DidResolver
 from connector.identity.wallet import new_key_file
 from connector.parts.models import read_submodel
 from connector.services.documents import verify_received
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
-
 from tests.dataplane.backend import ThreadServer
 from tests.integration.conftest import PEER_CLAIMS, Node
 from tests.parts.conftest import ACHSEN, MOTORWERKE, NGUSS, chain
@@ -50,7 +49,7 @@ class Company(Node):
     def did(self) -> str:
         return self.participant_id
 
-    def start_with(self, peers: list["Company"]) -> None:
+    def start_with(self, peers: list[Company]) -> None:
         key_file = self.workdir / f"{self.name}.keys.json"
         new_key_file(key_file, self.did)
         self.config.write_text(render_config(
@@ -64,7 +63,7 @@ class Company(Node):
     def call(self, method: str, path: str, body: object = None) -> httpx.Response:
         return self.management(method, path, body)  # type: ignore[arg-type]
 
-    def edr(self, provider: "Company", asset_id: str) -> tuple[str, str]:
+    def edr(self, provider: Company, asset_id: str) -> tuple[str, str]:
         """Negotiate ``asset_id`` at ``provider`` and start a pull: the data plane's endpoint and token."""
         catalog = self.call("POST", "/v3/catalog/request", {"@context": VOCAB, "counterPartyAddress":
                             provider.dsp, "counterPartyId": provider.did,
@@ -88,7 +87,7 @@ class Company(Node):
             time.sleep(0.1)
         raise AssertionError(f"{self.name}: no EDR for {asset_id} at {provider.name}")
 
-    def sees_offer(self, provider: "Company", asset_id: str) -> bool:
+    def sees_offer(self, provider: Company, asset_id: str) -> bool:
         catalog = self.call("POST", "/v3/catalog/request", {"@context": VOCAB, "counterPartyAddress":
                             provider.dsp, "counterPartyId": provider.did,
                             "protocol": "dataspace-protocol-http:2025-1"}).json()

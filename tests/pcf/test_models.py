@@ -12,8 +12,17 @@ import pytest
 
 from connector.pcf.formats.common import same
 from connector.pcf.models import (
-    CARRIED_KEY, FootprintError, FootprintFacts, PcfFormat, Problem, detect_format, facts, from_internal,
-    to_internal, validate)
+    CARRIED_KEY,
+    FootprintError,
+    FootprintFacts,
+    PcfFormat,
+    Problem,
+    detect_format,
+    facts,
+    from_internal,
+    to_internal,
+    validate,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -4,7 +4,7 @@ when that folder is absent; nothing here is copied into the project)."""
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -21,7 +21,7 @@ CX_VERSIONS = {"cx-7.0.0": "7.0.0", "cx-8.0.0": "8.0.0", "cx-9.0.0": "9.0.0"}
 PACT_VERSIONS = {"pact-2": "v2", "pact-3": "v3"}
 
 
-@lru_cache(maxsize=None)
+@cache
 def official_validator(fmt: str):
     if fmt in CX_VERSIONS:
         schema = json.loads((CX_MODELS / CX_VERSIONS[fmt] / "gen" / "Pcf-schema.json").read_text())
@@ -59,10 +59,17 @@ def official_examples() -> list[tuple[str, str, dict]]:
 # ---- every official example round-trips -------------------------------------------------------
 import copy  # noqa: E402
 
+from connector.pcf.formats import schemas as our_schemas  # noqa: E402
 from connector.pcf.formats.common import same  # noqa: E402
 from connector.pcf.models import (  # noqa: E402
-    CARRIED_KEY, FootprintError, PcfFormat, detect_format, from_internal, to_internal, validate)
-from connector.pcf.formats import schemas as our_schemas  # noqa: E402
+    CARRIED_KEY,
+    FootprintError,
+    PcfFormat,
+    detect_format,
+    from_internal,
+    to_internal,
+    validate,
+)
 
 # The PACT examples named "invalid-response-all-properties" are schema-valid but carry a timestamp
 # "2023-1-08T14:47:32Z" that is not RFC 3339: our rules refuse it (the files are there to be refused).
@@ -112,7 +119,7 @@ def test_what_we_write_in_another_format_is_valid_there_or_refused_with_reasons(
 def test_the_invalid_by_design_examples_are_refused_naming_the_field():
     invalid = [e for e in EXAMPLES if INVALID_BY_DESIGN in e[0]]
     assert len(invalid) == 2
-    for name, fmt, doc in invalid:
+    for _name, fmt, doc in invalid:
         assert official_validator(fmt).is_valid(doc)  # the schema alone cannot see it
         with pytest.raises(FootprintError) as caught:
             to_internal(doc)

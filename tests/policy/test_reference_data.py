@@ -3,7 +3,8 @@ the DSP 2025-1 schemas, contexts and examples, and the Catena-X 2025-09 samples.
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -13,7 +13,7 @@ from connector.policy.vocabulary import cx, odrl
 
 from ._build import FA, MEMBER, PCF, c, doc, policy, usage_doc
 
-UTC = timezone.utc
+UTC = UTC
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 BPN = "BPNL00000003AYRE"
 OTHER = "BPNL00000003CML1"

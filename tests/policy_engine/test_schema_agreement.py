@@ -192,7 +192,7 @@ def test_published_schema_accepts_what_we_accept():
     accepted = [(d, k) for _, d, k in _mutations() if ours(d, k)]
     accepted += [wrap(c, p) for _, c in variants() for p in PLACES if ours(*wrap(c, p))]
     checked = 0
-    for doc, kind in accepted:
+    for doc, _kind in accepted:
         if '"rightOperand": 2' in json.dumps(doc) or "Days" in json.dumps(doc) or "Months" in json.dumps(doc):
             continue
         assert schema_errors(doc, POLICY_SCHEMA, intended=False) == [], doc

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from connector.policy import EvaluationContext, compile_policy, infer_kind, policy_from_compact_dsp, validate
 
-from ._refs import ATOMIC_SCHEMA, CONTEXT_SCHEMA, POLICY_SCHEMA, TEMPLATES, requires_shared, schema_accepts, schema_errors
+from ._refs import (
+    ATOMIC_SCHEMA,
+    CONTEXT_SCHEMA,
+    POLICY_SCHEMA,
+    TEMPLATES,
+    requires_shared,
+    schema_accepts,
+    schema_errors,
+)
 
 NAMES = sorted(p.name for p in TEMPLATES.glob("*.json"))
 KINDS = {"bpn-restricted-access.json": "access", "member-access.json": "access"}
@@ -57,7 +65,7 @@ def test_template_is_valid_under_the_profile_schemas(name):
 def test_pcf_template_evaluates_like_cx_0136_expects():
     policy = policy_from_compact_dsp(json.loads((TEMPLATES / "pcf-exchange-usage.json").read_text(encoding="utf-8")))
     compiled = compile_policy(policy)
-    now = datetime(2026, 5, 1, tzinfo=timezone.utc)
+    now = datetime(2026, 5, 1, tzinfo=UTC)
     member = {"membership": "active", "frameworkAgreements": {"DataExchangeGovernance": "1.0"}}
     assert compiled.evaluate(EvaluationContext(now=now, claims=member)).allowed
     denied = compiled.evaluate(EvaluationContext(now=now, claims={"membership": "active"}))
@@ -68,7 +76,7 @@ def test_time_limited_template_expires():
     policy = policy_from_compact_dsp(json.loads((TEMPLATES / "time-limited-usage.json").read_text(encoding="utf-8")))
     claims = {"membership": True, "credentials": ["DataExchangeGovernanceCredential"]}
     compiled = compile_policy(policy)
-    before = EvaluationContext(now=datetime(2027, 12, 31, 23, 59, 59, tzinfo=timezone.utc), claims=claims)
-    after = EvaluationContext(now=datetime(2028, 1, 1, tzinfo=timezone.utc), claims=claims)
+    before = EvaluationContext(now=datetime(2027, 12, 31, 23, 59, 59, tzinfo=UTC), claims=claims)
+    after = EvaluationContext(now=datetime(2028, 1, 1, tzinfo=UTC), claims=claims)
     assert compiled.evaluate(before).allowed
     assert [d.left_operand for d in compiled.evaluate(after).denials] == ["DataUsageEndDate", "DataProvisioningEndDate"]

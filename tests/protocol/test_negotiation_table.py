@@ -9,13 +9,17 @@ import pytest
 
 from connector.protocol import (
     LocalProtocolError,
-    NegotiationMessage as M,
-    NegotiationState as S,
     RemoteProtocolError,
     Role,
     next_state,
     receive,
     send,
+)
+from connector.protocol import (
+    NegotiationMessage as M,
+)
+from connector.protocol import (
+    NegotiationState as S,
 )
 
 P, C = Role.PROVIDER, Role.CONSUMER

@@ -116,7 +116,7 @@ def test_only_the_oldest_pending_message_of_a_process_is_claimable(db: Database)
 
 def test_a_retry_scheduled_later_holds_back_the_rest_of_its_process(db: Database) -> None:
     first = add(db, "p1", next_attempt_at=T0 + 10_000, attempts=1)
-    second = add(db, "p1")
+    add(db, "p1")
     assert claim(db, "a", T0) == []
     assert claim(db, "a", T0 + 10_000) == [first]
 

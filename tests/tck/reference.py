@@ -10,7 +10,7 @@ itself. Upstream quirk fixed on load (reference/dsp/SOURCES.md): three transfer 
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from jsonschema import Draft201909Validator
@@ -69,7 +69,7 @@ def _registry() -> tuple[Registry, dict[str, dict]]:
     return Registry().with_resources(resources), by_file
 
 
-@lru_cache(maxsize=None)
+@cache
 def _validator(type_name: str) -> Draft201909Validator:
     registry, by_file = _registry()
     return Draft201909Validator(by_file[SCHEMA_FILES[type_name]], registry=registry)

@@ -22,7 +22,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -39,7 +39,7 @@ PROVIDER, CONSUMER = "provider", "consumer"  # the role the CUT plays
 @dataclass(frozen=True)
 class Step:
     text: str
-    run: Callable[["Run"], None]
+    run: Callable[[Run], None]
 
     def __repr__(self) -> str:
         return self.text
@@ -173,7 +173,7 @@ def _tck_as_provider(run: Run, kind: str) -> tuple[str, dict]:
         offer = _offer(run, assigner=TCK_PARTICIPANT, assignee=run.cut.participant_id)
         return f"{base}/offers", _envelope("ContractOfferMessage", **_pids(run), offer=offer)
     if kind == "agreement":
-        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         agreement = {"@id": str(uuid.uuid4()), "@type": "Agreement", "target": run.scenario.dataset,
                      "assigner": TCK_PARTICIPANT, "assignee": run.cut.participant_id, "timestamp": stamp,
                      "permission": USE}  # the TCK's agreement id is a bare UUID, not a URI

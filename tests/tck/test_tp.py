@@ -12,7 +12,10 @@ import pytest
 
 from tests.tck import reference
 from tests.tck.steps import PROVIDER, Scenario, play
-from tests.tck.tp_steps import TransferRun, tp_expect as expect, tp_send as send, tp_wait_state as wait_state
+from tests.tck.tp_steps import TransferRun
+from tests.tck.tp_steps import tp_expect as expect
+from tests.tck.tp_steps import tp_send as send
+from tests.tck.tp_steps import tp_wait_state as wait_state
 
 if not reference.available():
     pytest.skip(reference.MISSING_REASON, allow_module_level=True)

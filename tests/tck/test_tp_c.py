@@ -15,9 +15,17 @@ from tests.tck import reference
 from tests.tck.steps import CONSUMER, Scenario, play
 from tests.tck.tp_steps import (
     TransferRun,
+)
+from tests.tck.tp_steps import (
     tp_expect as expect,
+)
+from tests.tck.tp_steps import (
     tp_send as send,
+)
+from tests.tck.tp_steps import (
     tp_trigger as trigger,
+)
+from tests.tck.tp_steps import (
     tp_wait_state as wait_state,
 )
 

@@ -19,9 +19,9 @@ from urllib.parse import quote
 
 import pytest
 
-from connector.identity.wallet import Wallet
 from connector.cli.processes import free_port
 from connector.identity.issuer import provision
+from connector.identity.wallet import Wallet
 
 pytestmark = pytest.mark.integration
 

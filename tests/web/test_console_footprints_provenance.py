@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 import re
 import time
-from datetime import datetime, timezone
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -67,7 +67,7 @@ def test_an_imported_csv_is_listed_signed_and_its_detail_names_what_it_replaced(
     # an update names the first in precedingPfIds: the first becomes Deprecated, the new one links to it
     update = new_footprint(product_id="AX-RM-7", product_name="Rear-axle module", company_name="Achsen AG",
                            company_bpn=ACHSEN_BPN, declared_unit="piece", pcf_excluding_biogenic_uptake=39.0,
-                           now=datetime(2027, 1, 1, tzinfo=timezone.utc),
+                           now=datetime(2027, 1, 1, tzinfo=UTC),
                            preceding_ids=[first.id])
     r = post(company, "/ui/footprints", "/ui/footprints", data={"text": json.dumps([update]), "format": "json"})
     assert r.status_code == 303, r.text
@@ -105,7 +105,7 @@ def test_received_footprints_and_exchanges_are_listed(company, tmp_path):
     key = new_key_file(tmp_path / "supplier.keys.json", "did:key:").active
     casting = new_footprint(product_id="NG-WC-400", product_name="Wheel-carrier casting", company_name="Nordguss",
                             company_bpn=NORDGUSS_BPN, declared_unit="piece", pcf_excluding_biogenic_uptake=12.5,
-                            now=datetime(2026, 11, 7, tzinfo=timezone.utc))
+                            now=datetime(2026, 11, 7, tzinfo=UTC))
     document = sign(casting, key, cryptosuite="eddsa-jcs-2022", check_jsonld=False)
     accept_footprint(company.services, key.controller, NORDGUSS_BPN, document, "pull", None, "NG-WC-400")
     with company.services.db.write() as session:

@@ -9,8 +9,7 @@ from __future__ import annotations
 import copy
 from datetime import datetime, timedelta
 
-from connector.pcf.formats.common import (MISSING, decimal_string, number_from_decimal_string, put,
-                                          standard_names)
+from connector.pcf.formats.common import MISSING, decimal_string, number_from_decimal_string, put, standard_names
 
 SPEC_8 = "urn:io.catenax.pcf:datamodel:version:8.0.0"
 CPC_URN = "urn:pact:productclassification:cpc:"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from jsonschema import Draft202012Validator
@@ -26,12 +26,12 @@ SCHEMA_DIR = Path(__file__).resolve().parents[3] / "schemas" / "pcf"
 DRAFT_07 = "http://json-schema.org/draft-07/schema#"
 
 
-@lru_cache(maxsize=None)
+@cache
 def schema(fmt: str) -> dict:
     return json.loads((SCHEMA_DIR / f"{fmt}.schema.json").read_text(encoding="utf-8"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def validator(fmt: str) -> Draft202012Validator:
     return Draft202012Validator(schema(fmt))
 
@@ -44,7 +44,7 @@ def _without_formats(node):
     return node
 
 
-@lru_cache(maxsize=None)
+@cache
 def _fast(fmt: str):
     # our schemas use only keywords that mean the same in draft-07, which fastjsonschema compiles
     return fastjsonschema.compile({**_without_formats(schema(fmt)), "$schema": DRAFT_07})

@@ -209,7 +209,7 @@ class DataFlowService(ProviderDataFlows):
                 log.exception("data flow round failed")
             try:
                 await asyncio.wait_for(self._wakeup.wait(), timeout=idle_seconds)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         for task in tasks:  # their leases run out; a restart or another replica pushes again
             task.cancel()

@@ -157,7 +157,7 @@ class Pusher:
                     raise PushCancelled(transfer_id)
                 if self.clock() - beat > LEASE_MS // 3:  # a long push keeps its lease
                     beat = self.clock()
-                    await to_thread.run_sync(lambda: self.record(transfer_id, lease_until=beat + LEASE_MS))
+                    await to_thread.run_sync(lambda b=beat: self.record(transfer_id, lease_until=b + LEASE_MS))
                 counted[0] += len(chunk)
                 yield chunk
         except (SourceFailed, PushCancelled) as exc:

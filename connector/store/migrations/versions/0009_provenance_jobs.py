@@ -6,10 +6,9 @@ Create Date: 2026-12-06
 
 In this branch it follows 0008 (part twins, the same issue); the lead re-chains at merge.
 """
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-
+from alembic import op
 
 revision = '0009'
 down_revision = '0008'
