@@ -1,46 +1,57 @@
-"""Benchmark (not a test): a 1 GiB body through the provider's data plane vs. straight from its backend.
+"""Benchmark (not a test): 1 GiB through the provider's data plane vs. the same bytes straight from their source.
 
-In one run, on 127.0.0.1:
+Two sources, each measured in one run on 127.0.0.1:
 
-1. a backend process (uvicorn) streams a generated body: one random block (1 MiB, or
-   ``--backend-chunk-kib``) sent again and again, with its Content-Length, so the body is never
-   held whole anywhere;
-2. a provider connector process (SQLite) offers it as an HttpData asset, 127.0.0.1 allowlisted;
-3. a consumer connector in this process negotiates and starts a pull transfer over DSP and
-   hands over the EDR;
-4. the body is fetched alternately through the provider's data plane (with the EDR) and directly
-   from the backend, ``--rounds`` times each, by one client (curl by default: a C client, so the
-   figures measure the servers, not the reader; ``--client httpx`` measures a Python consumer);
-5. while each pull runs, the provider's memory is watched: VmHWM is reset (``clear_refs``) before
-   the pull and read after, and VmRSS is sampled every 20 ms.
+- ``file``: a stored file (a ``PontisFile`` asset under ``[dataplane] files_dir``). Direct: the same
+  file from a bare HTTP server that hands it to ``os.sendfile`` (the fastest this machine serves a
+  file over HTTP, in the backend process);
+- ``http``: an ``HttpData`` asset on a backend (uvicorn) that streams a generated body, one random
+  block (1 MiB, or ``--backend-chunk-kib``) sent again and again with its Content-Length, so the
+  body is never held whole. Direct: the same URL from the same client.
 
-Reported: MB/s (10^6 bytes/s) of each path (median of the rounds), their ratio (target >= 0.8)
-and the provider's RSS growth during the pull (peak minus the RSS before it; target < 50 MB).
+A provider connector process (SQLite) offers both, 127.0.0.1 allowlisted; a consumer connector in
+this process negotiates and starts a pull transfer of each over DSP and hands over the EDR. Each
+body is fetched alternately through the provider's data plane (with the EDR) and directly,
+``--rounds`` times each, by one client (curl by default: a C client, so the figures measure the
+servers, not the reader; ``--client httpx`` measures a Python consumer). While each pull runs the
+provider's memory is watched (VmHWM reset before, VmRSS sampled every 20 ms).
 
-Why the ratio is hard on a small machine: the direct fetch costs two kernel copies per byte
-(backend send, client receive); through the data plane it costs four, and a third busy process
-shares the cores. Profiles of the provider during a pull show most of its time in socket
-send/receive, not in Python.
+Reported as a table: MB/s (10^6 bytes/s) of each path (median of the rounds) and their ratio
+(targets: >= 0.8 for stored files, >= 0.6 for HttpData), the provider's RSS growth during a pull
+(target < 50 MB) and the load average, since the machine may be shared.
 
-Usage: python bench/transfer.py [--size-mib 1024] [--rounds 3] [--client curl|httpx] [--backend-chunk-kib 1024]
+Experiments: ``--dataplane-process`` serves the pulls from a second provider process (same config,
+database and EDR key, its own port), as EDC splits its control and data planes; ``--control-load N``
+keeps N threads asking the provider's catalog while the pulls run (the control plane busy);
+``--profile DIR`` records the provider (py-spy) during the data plane's pulls and prints where its
+time went.
+
+Usage: python bench/transfer.py [--size-mib 1024] [--rounds 3] [--source file http] [--client curl|httpx]
+       [--backend-chunk-kib 1024] [--dataplane-process] [--control-load N] [--profile DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import platform
 import secrets
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections import Counter
+from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 
@@ -48,19 +59,23 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from connector.cli.configs import render_config  # noqa: E402
-from connector.cli.processes import free_port, start_connector, wait_ready  # noqa: E402
-from connector.config import DSP_PATH  # noqa: E402
+from connector.cli.processes import ConnectorProcess, free_port, start_connector, wait_ready  # noqa: E402
+from connector.config import DSP_PATH, Settings  # noqa: E402
 
 MIB = 1 << 20
 CLAIMS = {"membership": True, "frameworkAgreements": {"DataExchangeGovernance": "1.0"}}
+TARGETS = {"file": 0.8, "http": 0.6}
+LABELS = {"file": "stored file (PontisFile)", "http": "HttpData (backend relay)"}
+T = TypeVar("T")
+Scope = MutableMapping[str, Any]
 
 
-# --- the backend (run as its own process: python bench/transfer.py --backend PORT) --------------
+# --- the backend (its own process: python bench/transfer.py --backend PORT --file-server PORT --file PATH) ----
 
-def backend_app(default_size: int, chunk: int):  # type: ignore[no-untyped-def]
+def backend_app(default_size: int, chunk: int) -> Callable[..., Any]:
     block = os.urandom(chunk)  # incompressible; the same block is sent again and again
 
-    async def app(scope, receive, send):  # type: ignore[no-untyped-def]
+    async def app(scope: Scope, receive: Callable[..., Any], send: Callable[..., Any]) -> None:
         if scope["type"] != "http":
             return
         query = dict(p.split("=", 1) for p in scope["query_string"].decode().split("&") if "=" in p)
@@ -75,10 +90,31 @@ def backend_app(default_size: int, chunk: int):  # type: ignore[no-untyped-def]
     return app
 
 
-def serve_backend(port: int, chunk: int) -> None:
+async def _file_connection(path: Path, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """A bare HTTP/1.1 file server: any GET gets the file, by os.sendfile, on a kept-alive connection."""
+    size = path.stat().st_size
+    try:
+        while await reader.readuntil(b"\r\n\r\n"):
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\n"
+                         b"content-length: %d\r\n\r\n" % size)
+            with path.open("rb") as file:
+                await asyncio.get_running_loop().sendfile(writer.transport, file, 0, size)
+    except (asyncio.IncompleteReadError, ConnectionError):
+        pass
+    finally:
+        writer.close()
+
+
+def serve_backend(port: int, chunk: int, file_port: int, file: Path) -> None:
     import uvicorn
 
-    uvicorn.run(backend_app(1024 * MIB, chunk), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    async def both() -> None:
+        files = await asyncio.start_server(lambda r, w: _file_connection(file, r, w), "127.0.0.1", file_port)
+        server = uvicorn.Server(uvicorn.Config(backend_app(1024 * MIB, chunk), host="127.0.0.1", port=port,
+                                               log_level="warning", lifespan="off"))
+        async with files:
+            await server.serve()
+    asyncio.run(both())
 
 
 # --- memory of another process ------------------------------------------------------------------
@@ -128,7 +164,7 @@ class RssWatch:
 # --- the consumer: a connector in this process ----------------------------------------------------
 
 class InProcessConnector:
-    def __init__(self, settings) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, settings: Settings) -> None:
         import uvicorn
 
         from connector.app import create_app
@@ -141,18 +177,14 @@ class InProcessConnector:
 
     def start(self) -> None:
         self.thread.start()
-        deadline = time.monotonic() + 60
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the consumer did not start")
-            time.sleep(0.05)
+        wait_for("the consumer to start", lambda: self.server.started)
 
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(10)
 
 
-def wait_for(what: str, probe, timeout: float = 60):  # type: ignore[no-untyped-def]
+def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 60) -> T:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = probe()
@@ -162,14 +194,16 @@ def wait_for(what: str, probe, timeout: float = 60):  # type: ignore[no-untyped-
     raise RuntimeError(f"timed out waiting for {what}")
 
 
-def negotiate_and_start(consumer: InProcessConnector, provider_dsp: str, provider_id: str, token: str) -> dict:
+def negotiate_and_start(consumer: InProcessConnector, provider_dsp: str, provider_id: str, token: str,
+                        asset_id: str) -> dict[str, str]:
     from connector.protocol.messages import read_offer
     from connector.store.models import Negotiation, TransferProcess
 
     catalog = httpx.post(provider_dsp + "/catalog/request", headers={"Authorization": token}, timeout=30,
                          json={"@context": ["https://w3id.org/dspace/2025/1/context.jsonld"],
                                "@type": "CatalogRequestMessage"}).json()
-    dataset = catalog["dataset"][0]
+    datasets = catalog["dataset"] if isinstance(catalog["dataset"], list) else [catalog["dataset"]]
+    dataset = next(d for d in datasets if d["@id"] == asset_id)
     offer = read_offer({"offer": dict(dataset["hasPolicy"][0], target=dataset["@id"])})
     services = consumer.services
     neg = services.negotiations.request(counterparty_address=provider_dsp, counterparty_id=provider_id, offer=offer)
@@ -177,8 +211,8 @@ def negotiate_and_start(consumer: InProcessConnector, provider_dsp: str, provide
     def agreement() -> str | None:
         with services.db.read() as s:
             row = s.get(Negotiation, neg.id)
-            if row.state == "TERMINATED":
-                raise RuntimeError(f"negotiation terminated: {row.error_detail}")
+            if row is None or row.state == "TERMINATED":
+                raise RuntimeError(f"negotiation terminated: {row and row.error_detail}")
             return row.agreement_id if row.state == "FINALIZED" else None
     agreement_id = wait_for("the agreement", agreement)
     tp = services.transfers.request(agreement_id=agreement_id, counterparty_address=provider_dsp)
@@ -186,8 +220,8 @@ def negotiate_and_start(consumer: InProcessConnector, provider_dsp: str, provide
     def started() -> dict | None:
         with services.db.read() as s:
             row = s.get(TransferProcess, tp.id)
-            if row.state == "TERMINATED":
-                raise RuntimeError(f"transfer terminated: {row.error_detail}")
+            if row is None or row.state == "TERMINATED":
+                raise RuntimeError(f"transfer terminated: {row and row.error_detail}")
             return row.data_address if row.state == "STARTED" else None
     address = wait_for("the transfer to start", started)
     props = {p["name"]: p["value"] for p in address["endpointProperties"]}
@@ -212,6 +246,69 @@ def fetch(client: str, url: str, headers: dict[str, str]) -> tuple[int, float]:
     return got, time.perf_counter() - start
 
 
+class ControlLoad:
+    """Threads asking the provider's catalog again and again: its control plane kept busy."""
+
+    def __init__(self, url: str, token: str, threads: int) -> None:
+        self.url, self.token, self.done = url, token, 0
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
+        self.started = time.perf_counter()
+
+    def _run(self) -> None:
+        body = {"@context": ["https://w3id.org/dspace/2025/1/context.jsonld"], "@type": "CatalogRequestMessage"}
+        with httpx.Client(timeout=30) as http:
+            while not self._stop.is_set():
+                if http.post(self.url, json=body, headers={"Authorization": self.token}).status_code == 200:
+                    self.done += 1
+
+    def __enter__(self) -> ControlLoad:
+        self.started = time.perf_counter()
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(30)
+        self.rate = self.done / (time.perf_counter() - self.started)
+
+
+class Profile:
+    """py-spy on the provider while the data plane's pulls run; prints where its time went."""
+
+    def __init__(self, folder: Path | None, pid: int, name: str) -> None:
+        self.out = folder / f"provider-{name}.txt" if folder else None
+        self.pid = pid
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Profile:
+        if self.out is not None:
+            self.out.parent.mkdir(parents=True, exist_ok=True)
+            self.proc = subprocess.Popen([shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy"),
+                                          "record", "--format", "raw", "--rate", "250", "--idle", "--nonblocking",
+                                          "-p", str(self.pid), "-o", str(self.out)],
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(1)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is None or self.out is None:
+            return
+        self.proc.send_signal(signal.SIGINT)
+        self.proc.wait(30)
+        leaves: Counter[str] = Counter()
+        total = 0
+        for line in self.out.read_text().splitlines():
+            stack, _, samples = line.rpartition(" ")
+            total += int(samples)
+            leaves[stack.split(";")[-1]] += int(samples)
+        print(f"  profile of the provider ({self.out}): {total} samples, top frames by own time:")
+        for frame, count in leaves.most_common(8):
+            print(f"    {100 * count / max(total, 1):5.1f}%  {frame}")
+
+
 def machine() -> str:
     model = "?"
     try:
@@ -230,76 +327,138 @@ def machine() -> str:
             f", Python {platform.python_version()}")
 
 
+@dataclass
+class Row:
+    source: str  # "file" or "http"
+    path: str  # "direct" or "data plane"
+    got: int
+    secs: float
+    growth_kb: int | None = None
+
+    @property
+    def mb_s(self) -> float:
+        return self.got / self.secs / 1e6
+
+
+def write_file(path: Path, size: int) -> None:
+    block = os.urandom(MIB)
+    with path.open("wb") as out:
+        for offset in range(0, size, MIB):
+            out.write(block[:min(MIB, size - offset)])
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--source", nargs="+", choices=["file", "http"], default=["file", "http"])
     parser.add_argument("--client", choices=["curl", "httpx"], default="curl" if shutil.which("curl") else "httpx")
     parser.add_argument("--backend-chunk-kib", type=int, default=1024,
                         help="the size of the backend's writes: 1024 is a fast backend, 64 a typical Python one")
+    parser.add_argument("--dataplane-process", action="store_true",
+                        help="pull from a second provider process (same config, database and EDR key)")
+    parser.add_argument("--control-load", type=int, default=0, metavar="N",
+                        help="N threads asking the provider's catalog while the pulls run")
+    parser.add_argument("--profile", type=Path, metavar="DIR", help="record the provider with py-spy during pulls")
     parser.add_argument("--backend", type=int, help=argparse.SUPPRESS)  # internal: serve the backend
+    parser.add_argument("--file-server", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.backend:
-        serve_backend(args.backend, args.backend_chunk_kib * 1024)
+        serve_backend(args.backend, args.backend_chunk_kib * 1024, args.file_server, args.file)
         return
 
-    from connector.config import DataPlaneSettings, Peer, ServerSettings, Settings
+    from connector.config import DataPlaneSettings, Peer, ServerSettings
 
     size = args.size_mib * MIB
     work = Path(tempfile.mkdtemp(prefix="pontis-bench-transfer-"))
-    ports = {"backend": free_port(), "provider": free_port(), "consumer": free_port()}
+    (work / "files").mkdir()
+    stored = work / "files" / "one-gib.bin"
+    write_file(stored, size)
+    ports = {name: free_port() for name in ("backend", "files", "provider", "consumer", "dataplane")}
     ids = {name: f"did:web:localhost%3A{ports[name]}" for name in ("provider", "consumer")}
     tokens = {name: secrets.token_urlsafe(12) for name in ("provider", "consumer")}
-    backend_url = f"http://127.0.0.1:{ports['backend']}/big?size={size}"
+    direct = {"http": f"http://127.0.0.1:{ports['backend']}/big?size={size}",
+              "file": f"http://127.0.0.1:{ports['files']}/one-gib.bin"}
+    assets = {"http": {"type": "HttpData", "baseUrl": direct["http"]},
+              "file": {"type": "PontisFile", "path": stored.name}}
     (work / "seed.json").write_text(json.dumps({
         "policies": [{"@id": "open", "policy": {"permission": [{"action": "use"}]}}],
-        "assets": [{"@id": "one-gib", "properties": {"http://purl.org/dc/terms/title": "a large body"},
-                    "dataAddress": {"type": "HttpData", "baseUrl": backend_url}}],
-        "contractDefinitions": [{"@id": "cd", "accessPolicyId": "open", "contractPolicyId": "open",
+        "assets": [{"@id": f"body-{s}", "properties": {"http://purl.org/dc/terms/title": LABELS[s]},
+                    "dataAddress": a} for s, a in assets.items()],
+        "contractDefinitions": [{"@id": f"cd-{s}", "accessPolicyId": "open", "contractPolicyId": "open",
                                  "assetsSelector": [{"operandLeft": "https://w3id.org/edc/v0.0.1/ns/id",
-                                                     "operator": "=", "operandRight": "one-gib"}]}],
+                                                     "operator": "=", "operandRight": f"body-{s}"}]}
+                                for s in assets],
     }))
-    (work / "provider.toml").write_text(render_config(
-        participant_id=ids["provider"], bpn=None, name="provider", port=ports["provider"],
-        database_url=f"sqlite:///{work / 'provider.db'}", api_key=secrets.token_urlsafe(12), token=tokens["provider"],
-        peers=[{"id": ids["consumer"], "token": tokens["consumer"], "claims": CLAIMS,
-                "dsp_url": f"http://127.0.0.1:{ports['consumer']}{DSP_PATH}"}],
-        extra=f'seed_file = "{work / "seed.json"}"\nedr_ttl_seconds = 3600\n'
-              'dataplane = {allowlist = ["127.0.0.1"]}'))
+
+    def provider_config(port: int, seed: bool) -> str:
+        return render_config(
+            participant_id=ids["provider"], bpn=None, name="provider", port=port,
+            database_url=f"sqlite:///{work / 'provider.db'}", api_key="bench-key", token=tokens["provider"],
+            peers=[{"id": ids["consumer"], "token": tokens["consumer"], "claims": CLAIMS,
+                    "dsp_url": f"http://127.0.0.1:{ports['consumer']}{DSP_PATH}"}],
+            extra=(f'seed_file = "{work / "seed.json"}"\n' if seed else "") + "edr_ttl_seconds = 3600\n"
+                  f'dataplane = {{allowlist = ["127.0.0.1"], files_dir = "{work / "files"}"}}')
+    (work / "provider.toml").write_text(provider_config(ports["provider"], True))
     backend = subprocess.Popen([sys.executable, __file__, "--backend", str(ports["backend"]),
-                                "--backend-chunk-kib", str(args.backend_chunk_kib)])
+                                "--backend-chunk-kib", str(args.backend_chunk_kib),
+                                "--file-server", str(ports["files"]), "--file", str(stored)])
     provider = start_connector("provider", work / "provider.toml", work / "provider.log",
                                f"http://127.0.0.1:{ports['provider']}", log_level="warning")
+    dataplane: ConnectorProcess | None = None
     provider_dsp = f"http://127.0.0.1:{ports['provider']}{DSP_PATH}"
     consumer = InProcessConnector(Settings(
         participant_id=ids["consumer"], server=ServerSettings(port=ports["consumer"]),
         database_url=f"sqlite:///{work / 'consumer.db'}", api_key=secrets.token_urlsafe(12), token=tokens["consumer"],
         peers=[Peer(id=ids["provider"], token=tokens["provider"], dsp_url=provider_dsp)],
         dataplane=DataPlaneSettings()))
-    rows: list[tuple[str, int, float, int | None]] = []
+    rows: list[Row] = []
+    load_rates: list[float] = []
     try:
         wait_ready(provider, timeout=120)
-        wait_for("the backend", lambda: _answers(f"http://127.0.0.1:{ports['backend']}/big?size=1"))
+        wait_for("the backend", lambda: _answers(direct["http"].replace(f"size={size}", "size=1")))
         consumer.start()
-        edr = negotiate_and_start(consumer, provider_dsp, ids["provider"], tokens["consumer"])
-        pid = provider.process.pid
-        fetch(args.client, edr["endpoint"], {"Authorization": edr["token"]})  # warm up both paths
-        fetch(args.client, backend_url, {})
-        for _ in range(args.rounds):
-            got, secs = fetch(args.client, backend_url, {})
-            rows.append(("direct", got, secs, None))
-            with RssWatch(pid) as watch:
-                got, secs = fetch(args.client, edr["endpoint"], {"Authorization": edr["token"]})
-            rows.append(("data plane", got, secs, watch.growth_kb))
-            if got != size:
-                raise RuntimeError(f"the data plane delivered {got} bytes, not {size}")
+        edrs = {s: negotiate_and_start(consumer, provider_dsp, ids["provider"], tokens["consumer"], f"body-{s}")
+                for s in args.source}
+        serving = provider
+        if args.dataplane_process:  # the same provider, a second process: only its data plane is used
+            (work / "dataplane.toml").write_text(provider_config(ports["dataplane"], False))
+            dataplane = start_connector("dataplane", work / "dataplane.toml", work / "dataplane.log",
+                                        f"http://127.0.0.1:{ports['dataplane']}", log_level="warning")
+            wait_ready(dataplane, timeout=120)
+            for edr in edrs.values():
+                edr["endpoint"] = edr["endpoint"].replace(f":{ports['provider']}/", f":{ports['dataplane']}/")
+            serving = dataplane
+        pid = serving.process.pid
+        for source in args.source:
+            edr = edrs[source]
+            fetch(args.client, edr["endpoint"], {"Authorization": edr["token"]})  # warm up both paths
+            fetch(args.client, direct[source], {})
+            for _ in range(args.rounds):
+                got, secs = fetch(args.client, direct[source], {})
+                rows.append(Row(source, "direct", got, secs))
+                with RssWatch(pid) as watch, Profile(args.profile, pid, source), \
+                        ControlLoad(provider_dsp + "/catalog/request", tokens["consumer"], args.control_load) as load:
+                    got, secs = fetch(args.client, edr["endpoint"], {"Authorization": edr["token"]})
+                rows.append(Row(source, "data plane", got, secs, watch.growth_kb))
+                if args.control_load:
+                    load_rates.append(load.rate)
+                if got != size:
+                    raise RuntimeError(f"the data plane delivered {got} bytes of {source}, not {size}")
+                args.profile = None  # one profile per run is enough
+                print(f"  {source:<5} direct {rows[-2].mb_s:8.1f} MB/s   data plane {rows[-1].mb_s:8.1f} MB/s",
+                      flush=True)
         rss_after = status_kb(pid, "VmRSS")
     finally:
         consumer.stop()
+        if dataplane is not None:
+            dataplane.stop()
         provider.stop()
         backend.terminate()
         backend.wait(10)
-    report(args, size, rows, rss_after)
+        shutil.rmtree(work, ignore_errors=True)
+    report(args, size, rows, rss_after, load_rates)
 
 
 def _answers(url: str) -> bool:
@@ -309,31 +468,37 @@ def _answers(url: str) -> bool:
         return False
 
 
-def report(args, size: int, rows, rss_after_kb: int) -> None:  # type: ignore[no-untyped-def]
-    def rates(kind: str) -> list[float]:
-        return [got / secs / 1e6 for k, got, secs, _ in rows if k == kind]
-    direct, plane = statistics.median(rates("direct")), statistics.median(rates("data plane"))
-    growth = max(g for k, _, _, g in rows if k == "data plane")
-    print(f"date: {datetime.now(UTC).isoformat(timespec='seconds')}")
-    print(f"machine: {machine()}")
-    print(f"body: {size // MIB} MiB ({size:,} bytes), backend writes of {args.backend_chunk_kib} KiB, "
-          f"client: {args.client}, rounds: {args.rounds} (alternating)")
+def report(args: argparse.Namespace, size: int, rows: list[Row], rss_after_kb: int, load_rates: list[float]) -> None:
     try:
         import httptools  # noqa: F401
         server = "httptools"
     except ImportError:
-        server = "h11 (install httptools, uvicorn[standard], for the C parser)"
-    print(f"provider: uvicorn with {server}; backend client aiohttp")
-    for kind, got, secs, grow in rows:
-        extra = f", provider RSS +{grow / 1024:.1f} MiB" if grow is not None else ""
-        print(f"  {kind:<10} {got / secs / 1e6:8.1f} MB/s  ({secs:.2f} s{extra})")
-    print(f"direct from backend:     {direct:8.1f} MB/s (median)")
-    print(f"through the data plane:  {plane:8.1f} MB/s (median)")
-    ratio = plane / direct
-    print(f"ratio:                   {ratio:8.2f}  (target >= 0.80: {'met' if ratio >= 0.8 else 'MISSED'})")
-    mb = growth * 1024 / 1e6
-    print(f"provider RSS growth during a pull (peak): {mb:.1f} MB  (target < 50 MB: {'met' if mb < 50 else 'MISSED'})"
-          f"; RSS after the run {rss_after_kb / 1024:.1f} MiB")
+        server = "h11 (install httptools for the C parser and sendfile of stored files)"
+    print()
+    print(f"date: {datetime.now(UTC).isoformat(timespec='seconds')}   load average: "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"machine: {machine()}")
+    print(f"body: {size // MIB} MiB ({size:,} bytes); client: {args.client}; rounds: {args.rounds} (alternating); "
+          f"backend writes of {args.backend_chunk_kib} KiB; provider: uvicorn with {server}"
+          + ("; data plane in a SECOND provider process" if args.dataplane_process else "")
+          + (f"; control-plane load: {args.control_load} catalog threads, "
+             f"{statistics.median(load_rates):.1f} catalog requests/s during the pulls" if load_rates else ""))
+    print()
+    print(f"| {'source':<26} | {'direct MB/s':>11} | {'data plane MB/s':>15} | {'ratio':>5} | {'target':>6} | "
+          f"{'':<6} | {'provider RSS growth':>19} |")
+    print(f"|{'-' * 28}|{'-' * 13}|{'-' * 17}|{'-' * 7}|{'-' * 8}|{'-' * 8}|{'-' * 21}|")
+    for source in args.source:
+        direct = statistics.median(r.mb_s for r in rows if r.source == source and r.path == "direct")
+        plane = statistics.median(r.mb_s for r in rows if r.source == source and r.path == "data plane")
+        growth = max(r.growth_kb or 0 for r in rows if r.source == source) * 1024 / 1e6
+        ratio, target = plane / direct, TARGETS[source]
+        print(f"| {LABELS[source]:<26} | {direct:11.1f} | {plane:15.1f} | {ratio:5.2f} | >= {target:.1f} | "
+              f"{'met' if ratio >= target else 'MISSED':<6} | {growth:16.1f} MB |")
+    print()
+    print("rounds (MB/s): " + "; ".join(
+        f"{s} {p}: " + ", ".join(f"{r.mb_s:.0f}" for r in rows if r.source == s and r.path == p)
+        for s in args.source for p in ("direct", "data plane")))
+    print(f"provider RSS after the run: {rss_after_kb / 1024:.1f} MiB (growth target < 50 MB per pull)")
 
 
 if __name__ == "__main__":

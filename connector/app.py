@@ -63,7 +63,9 @@ def create_app(settings: Settings, container: Container | None = None, *, run_wo
             services.db.dispose()
 
     # no public /docs or /openapi.json: the API is described for staff only, at /management/docs
-    app = FastAPI(title="Pontis connector", version="0.1.0", lifespan=lifespan,
+    from connector.dataplane.zerocopy import ConnectorApp  # FastAPI that sends stored files with sendfile
+
+    app = ConnectorApp(title="Pontis connector", version="0.1.0", lifespan=lifespan,
                   docs_url=None, redoc_url=None, openapi_url=None)
     app.state.services = services
     from connector.provenance.jobs import JobService

@@ -134,10 +134,10 @@ def backend_app(rec: Recorder) -> Starlette:
 class ThreadServer:
     """An ASGI app under uvicorn in a daemon thread, on a free port of 127.0.0.1."""
 
-    def __init__(self, app, port: int | None = None) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, app, port: int | None = None, http: str = "auto") -> None:  # type: ignore[no-untyped-def]
         self.port = port or free_port()
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="critical",
-                                                   lifespan="off"))
+                                                   lifespan="off", http=http, loop="asyncio"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.loop: asyncio.AbstractEventLoop | None = None
 

@@ -18,7 +18,15 @@ from sqlalchemy import update
 from sqlmodel import select
 
 from connector.protocol.transfer_messages import DataAddress
-from connector.services.dataflow.sources import BACKEND_ERRORS, DataRequest, Session, SourceFailed, Sources
+from connector.services.dataflow.sources import (
+    BACKEND_ERRORS,
+    Body,
+    DataRequest,
+    Session,
+    SourceFailed,
+    Sources,
+    StoredFile,
+)
 from connector.services.edr import EdrError
 from connector.services.ssrf import Allowlist, SsrfRefused, acheck_backend_url
 from connector.store import Database
@@ -120,7 +128,7 @@ class Pusher:
         except EdrError as exc:
             raise PushFailed(f"the asset's data could not be read: {exc.reason}") from exc
         if not 200 <= source.status < 300:
-            if not isinstance(source.body, bytes):
+            if not isinstance(source.body, bytes | StoredFile):
                 await source.body.aclose()  # type: ignore[attr-defined]
             raise PushFailed(f"the asset's backend answered HTTP {source.status}")
         headers = {k: v for k, v in source.headers if k.lower() in ("content-type", "content-length")}
@@ -144,12 +152,14 @@ class Pusher:
             raise PushFailed(f"the receiver {url} answered HTTP {status}: {text}")
         return counted[0]
 
-    async def _pump(self, transfer_id: str, body: bytes | AsyncIterator[bytes], counted: list[int],
+    async def _pump(self, transfer_id: str, body: Body, counted: list[int],
                     broke: list[BaseException]) -> AsyncIterator[bytes]:
         if isinstance(body, bytes):
             counted[0] = len(body)
             yield body
             return
+        if isinstance(body, StoredFile):
+            body = body.chunks()
         beat = self.clock()
         try:
             async for chunk in body:

@@ -1,7 +1,8 @@
 """Where an asset's bytes come from: a published document, a stored file, or an HTTP backend.
 
 ``Sources.open`` turns a data address and the consumer's request into a ``Reply`` whose body is
-bytes (small) or an async iterator of chunks (everything else), so nothing large is ever held.
+bytes (small), a ``StoredFile`` (which the HTTP edge hands to the server to send without copying
+it through Python) or an async iterator of chunks (everything else), so nothing large is ever held.
 HttpData follows EDC's address keys; its backend calls go through the SSRF-guarded session, with
 headers, an ``authKey``/``authCode`` pair, or OAuth2 client-credentials tokens cached per backend.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,11 +67,28 @@ class DataRequest:
         return bytes(raw)
 
 
+@dataclass(frozen=True)
+class StoredFile:
+    """A file on the provider's disk as a body: the data plane edge has the server send it
+    (``os.sendfile`` where it can); a push reads it in chunks."""
+
+    path: Path
+    stat: os.stat_result
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        async with await anyio.open_file(self.path, "rb") as handle:
+            while chunk := await handle.read(CHUNK):
+                yield chunk
+
+
+Body = bytes | StoredFile | AsyncIterator[bytes]
+
+
 @dataclass
 class Reply:
     status: int
     headers: list[tuple[str, str]]
-    body: bytes | AsyncIterator[bytes]
+    body: Body
 
 
 class SourceFailed(Exception):
@@ -161,16 +180,10 @@ class Sources:
         path = (root / str(address.get("path", ""))).resolve()
         if not path.is_relative_to(root) or not path.is_file():
             raise EdrError(404, f"the asset's file {address.get('path')!r} is not there", code="not_found")
-        size = path.stat().st_size
-
-        async def chunks() -> AsyncIterator[bytes]:
-            async with await anyio.open_file(path, "rb") as handle:
-                while chunk := await handle.read(CHUNK):
-                    yield chunk
-
+        stat = path.stat()
         headers = [("content-type", address.get("contentType") or "application/octet-stream"),
-                   ("content-length", str(size))]
-        return Reply(200, headers, b"" if request.method == "HEAD" else chunks())
+                   ("content-length", str(stat.st_size))]
+        return Reply(200, headers, b"" if request.method == "HEAD" else StoredFile(path, stat))
 
     async def _http(self, address: Mapping[str, Any], request: DataRequest, on_failure: OnFailure | None) -> Reply:
         base = address.get("baseUrl")
