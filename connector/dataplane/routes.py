@@ -5,10 +5,10 @@ from __future__ import annotations
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response
 
-from connector.services.dataflow import DataFlowService, DataRequest, StoredFile
-from connector.services.dataflow.sources import CHUNK
+from connector.dataplane.responses import reply_response
+from connector.services.dataflow import DataFlowService, DataRequest
 from connector.services.edr import EdrError
 
 router = APIRouter(tags=["data plane"])
@@ -58,15 +58,4 @@ async def data(request: Request, path: str = "") -> Response:
         reply = await _flows(request).serve(request.headers.get("authorization"), incoming)
     except EdrError as exc:
         return refusal(exc)
-    if isinstance(reply.body, bytes):
-        return Response(reply.body, status_code=reply.status, headers=dict(reply.headers))
-    if isinstance(reply.body, StoredFile):
-        # sent by the server with os.sendfile where it can (connector.dataplane.zerocopy); Range too
-        headers = {k: v for k, v in reply.headers if k.lower() not in ("content-type", "content-length")}
-        file = FileResponse(reply.body.path, status_code=reply.status, headers=headers,
-                            media_type=dict(reply.headers).get("content-type"), stat_result=reply.body.stat)
-        file.chunk_size = CHUNK  # where it is read in chunks (a Range, or no sendfile): few, large ones
-        return file
-    response = StreamingResponse(reply.body, status_code=reply.status)
-    response.raw_headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers]
-    return response
+    return reply_response(reply)

@@ -1,8 +1,11 @@
-"""Stored files leave by os.sendfile (connector.dataplane.zerocopy), and still behave as HTTP bodies."""
+"""Stored files leave by os.sendfile, large backend bodies by os.splice (connector.dataplane.zerocopy),
+and both still behave as HTTP bodies: whole, kept-alive, broken off when their source breaks."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import socket
 
 import httpx
 import pytest
@@ -11,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
-from connector.dataplane.zerocopy import PATHSEND, ZeroCopyServer
+from connector.dataplane.zerocopy import PATHSEND, ZeroCopyServer, splice_all
 from tests.dataplane.backend import MIB, ThreadServer, pattern
 
 SIZE = 5 * MIB + 3
@@ -85,3 +88,77 @@ def test_pathsend_is_announced_only_where_it_is_honoured(tmp_path, http):
         server.stop()
     assert answer.content == pattern(MIB + 1)
     assert seen == [http == "httptools"]  # h11 keeps its own body accounting: chunks through it
+
+
+# --- HttpData bodies: spliced from the backend's socket to the consumer's ------------------------
+
+@pytest.fixture
+def splice_calls(monkeypatch):  # type: ignore[no-untyped-def]
+    """Counts the os.splice calls of this process (the real call still runs)."""
+    calls: list[int] = []
+    real = os.splice
+
+    def counting(src: int, dst: int, count: int, *args, **kw) -> int:  # type: ignore[no-untyped-def]
+        calls.append(count)
+        return real(src, dst, count, *args, **kw)
+    monkeypatch.setattr(os, "splice", counting)
+    return calls
+
+
+def test_a_large_backend_body_is_spliced_and_arrives_whole(dw, splice_calls):
+    size = 9 * MIB + 5
+    edr = dw.pull("spliced", {"type": "HttpData", "baseUrl": f"{dw.backend.url}/big?size={size}"})
+    for _ in range(2):  # twice on one keep-alive connection: the server's books stay right
+        answer = dw.fetch(edr)
+        assert answer.status_code == 200 and answer.headers["content-length"] == str(size)
+        assert hashlib.sha256(answer.content).digest() == hashlib.sha256(pattern(size)).digest()
+    assert splice_calls, "the body was copied through Python, not spliced"
+    assert dw.fetch("not-a-token").status_code == 401  # the token check still comes first
+
+
+def test_a_small_backend_body_is_relayed_as_chunks(dw, splice_calls):
+    edr = dw.pull("small", {"type": "HttpData", "baseUrl": f"{dw.backend.url}/big?size={MIB // 2}"})
+    answer = dw.fetch(edr)
+    assert answer.status_code == 200 and answer.content == pattern(MIB // 2)
+    assert not splice_calls  # small bodies keep their pooled backend connection
+
+
+def test_a_backend_breaking_off_during_a_splice_breaks_the_body_and_ends_the_transfer(dw, splice_calls):
+    edr = dw.pull("broken", {"type": "HttpData",
+                             "baseUrl": f"{dw.backend.url}/broken?size={8 * MIB}&after={2 * MIB}&length=1"})
+    got = 0
+    with pytest.raises(httpx.RemoteProtocolError):
+        with dw.http.stream("GET", dw.public, headers={"Authorization": edr.token}) as answer:
+            assert answer.status_code == 200
+            for chunk in answer.iter_raw():
+                got += len(chunk)
+    assert splice_calls and got <= 2 * MIB  # what arrived before the break, and no clean end
+    assert dw.fetch(edr).status_code == 403  # its tokens died with it
+    dw.settle()
+    row = dw.provider_transfer(edr.provider_pid)
+    assert row.state == "TERMINATED" and row.error["code"] == "backend-failed"
+    assert row.error_detail.startswith("the backend failed after ") and "closed the connection" in row.error_detail
+
+
+def test_splice_all_says_which_side_broke_off():
+    source, backend = socket.socketpair()
+    sink, consumer = socket.socketpair()
+    for s in (source, sink):
+        s.setblocking(False)
+    try:
+        backend.sendall(b"x" * 1000)
+        backend.close()  # 1000 of 5000 bytes, then the backend hangs up
+        moved, source_error, sink_error = splice_all(source.fileno(), sink.fileno(), 5000)
+        assert (moved, sink_error) == (1000, None) and "4000 bytes before the end" in (source_error or "")
+        assert consumer.recv(2000) == b"x" * 1000
+        other, backend = socket.socketpair()
+        other.setblocking(False)
+        backend.sendall(b"y" * 100)
+        consumer.close()  # the consumer hangs up
+        moved, source_error, sink_error = splice_all(other.fileno(), sink.fileno(), 100)
+        assert moved == 0 and source_error is None and sink_error is not None
+        other.close()
+        backend.close()
+    finally:
+        source.close()
+        sink.close()

@@ -30,6 +30,9 @@ log = logging.getLogger("pontis.dataflow")
 
 DOCUMENT, FILE, HTTP_DATA = "PontisDocument", "PontisFile", "HttpData"
 CHUNK = 1 << 20
+# a backend body at least this large is spliced socket to socket where the server can (smaller
+# ones are relayed as chunks and keep their pooled backend connection)
+SPLICE_MIN = 1 << 20
 # not forwarded from a backend's response: they describe one hop, or the backend itself
 HOP_HEADERS = frozenset({"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
                          "proxy-authenticate", "proxy-authorization", "server", "date"})
@@ -81,7 +84,92 @@ class StoredFile:
                 yield chunk
 
 
-Body = bytes | StoredFile | AsyncIterator[bytes]
+@dataclass(frozen=True)
+class Handoff:
+    """The rest of a backend's body, handed over as its socket: the bytes already read from it,
+    the socket's file descriptor, and how many bytes are still to come on it."""
+
+    buffered: bytes
+    fd: int
+    count: int
+
+
+class BackendBody:
+    """An HTTP backend's body: an async iterator of chunks as they arrive, or, before iterating,
+    ``handoff`` of the backend's socket, so the server moves the rest socket to socket (os.splice)
+    without it passing through Python. Either way a backend breaking off midway is reported
+    (``on_failure``) and raised (``SourceFailed``), so the consumer's body breaks too."""
+
+    def __init__(self, response: aiohttp.ClientResponse, on_failure: OnFailure | None) -> None:
+        self.response = response
+        self.on_failure = on_failure
+        self.sent = 0
+        self._chunks = self._relay()
+
+    def __aiter__(self) -> BackendBody:
+        return self
+
+    async def __anext__(self) -> bytes:
+        return await self._chunks.__anext__()
+
+    async def aclose(self) -> None:
+        await self._chunks.aclose()
+
+    async def _broke(self, reason: str) -> None:
+        if self.on_failure is not None:
+            await self.on_failure(reason)
+
+    async def _relay(self) -> AsyncIterator[bytes]:
+        """Each read takes all that is buffered (up to the session's read_bufsize), so a fast
+        backend gives few large chunks and a slow one is not waited for."""
+        content, clean = self.response.content, False
+        try:
+            while chunk := await content.readany():
+                self.sent += len(chunk)
+                yield chunk
+            clean = True
+        except BACKEND_ERRORS as exc:
+            reason = f"the backend failed after {self.sent} bytes: {type(exc).__name__}: {exc or 'connection lost'}"
+            await self._broke(reason)
+            raise SourceFailed(reason) from exc
+        finally:
+            if clean:
+                self.response.release()  # the connection goes back to the pool
+            else:
+                self.response.close()
+
+    def handoff(self) -> Handoff | None:
+        """The backend's socket for the rest of the body, or None (iterate instead): only a body
+        with a Content-Length, on plain TCP, with at least ``SPLICE_MIN`` bytes still to come
+        (smaller ones keep their pooled connection), and only before iterating."""
+        response, connection = self.response, self.response.connection
+        length = response.content_length
+        if (self.sent or length is None or response.method == "HEAD" or response.status in (204, 304)
+                or "chunked" in response.headers.get("transfer-encoding", "").lower()
+                or connection is None or connection.transport is None or connection.protocol is None
+                or connection.transport.get_extra_info("sslcontext") is not None
+                or response.content.exception() is not None):
+            return None
+        sock = connection.transport.get_extra_info("socket")
+        if sock is None or length - response.content.total_bytes < SPLICE_MIN:
+            return None
+        buffered = response.content.read_nowait()  # (this may resume reading: pause after it)
+        connection.protocol.pause_reading()  # from now on only the splice reads the socket; no read timeout
+        self.sent = len(buffered)
+        return Handoff(buffered, sock.fileno(), length - response.content.total_bytes)
+
+    async def handed_over(self, moved: int, backend_error: str | None) -> None:
+        """After the splice: the connection is closed (its parser did not see the spliced bytes);
+        a backend that broke off is reported and raised."""
+        self.sent += moved
+        self.response.close()
+        if backend_error is not None:
+            reason = f"the backend failed after {self.sent} bytes: {backend_error}"
+            await self._broke(reason)
+            raise SourceFailed(reason)
+
+
+Body = bytes | StoredFile | BackendBody | AsyncIterator[bytes]
 
 
 @dataclass
@@ -219,28 +307,7 @@ class Sources:
             self._tokens.pop(self._token_key(address), None)  # the next request fetches a fresh one
         passed = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.raw_headers
                   if k.decode("latin-1").lower() not in HOP_HEADERS]
-        return Reply(response.status, passed, self._relay(response, on_failure))
-
-    async def _relay(self, response: aiohttp.ClientResponse, on_failure: OnFailure | None) -> AsyncIterator[bytes]:
-        """The backend's body as it arrives: each read takes all that is buffered (up to the
-        session's read_bufsize), so a fast backend gives few large chunks and a slow one is not
-        waited for; per-chunk costs (a send through the ASGI stack) stay small."""
-        sent, content, clean = 0, response.content, False
-        try:
-            while chunk := await content.readany():
-                sent += len(chunk)
-                yield chunk
-            clean = True
-        except BACKEND_ERRORS as exc:
-            reason = f"the backend failed after {sent} bytes: {type(exc).__name__}: {exc or 'connection lost'}"
-            if on_failure is not None:
-                await on_failure(reason)
-            raise SourceFailed(reason) from exc
-        finally:
-            if clean:
-                response.release()  # the connection goes back to the pool
-            else:
-                response.close()
+        return Reply(response.status, passed, BackendBody(response, on_failure))
 
     async def _backend_headers(self, address: Mapping[str, Any]) -> dict[str, str]:
         headers = {k[len("header:"):]: str(v) for k, v in address.items() if k.startswith("header:")}
