@@ -26,7 +26,8 @@ class RelayResponse(StreamingResponse):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         splice = (scope.get("extensions") or {}).get(SPLICE)
-        handoff = self.backend.handoff() if splice is not None and splice["free"]() else None
+        handoff = (self.backend.handoff() if splice is not None and splice["free"]() and scope["method"] != "HEAD"
+                   else None)
         if handoff is None:
             await super().__call__(scope, receive, send)
             return

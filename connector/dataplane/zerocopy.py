@@ -28,6 +28,7 @@ import fcntl
 import logging
 import os
 import select
+import weakref
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -168,7 +169,8 @@ class ZeroCopyServer:
 
     def __init__(self, app: Asgi) -> None:
         self.app = app
-        self._limiters: dict[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = {}
+        self._limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = \
+            weakref.WeakKeyDictionary()
 
     def _limiter(self) -> anyio.CapacityLimiter:
         loop = asyncio.get_running_loop()

@@ -12,7 +12,9 @@
   through; ``header:X-Name`` headers, an ``authKey``/``authCode`` header, or OAuth2 client credentials
   (``oauth2:tokenUrl``, ``oauth2:clientId``, ``oauth2:clientSecret``, ``oauth2:scope``).
 
-Bodies stream in both directions (``sources``). A backend failing midway aborts the reply (the
+Bodies stream in both directions (``sources``); a stored file and a large backend body may be
+handed to the server whole (``StoredFile``, ``BackendBody.handoff``) so that the bytes move by
+sendfile/splice without passing through Python (``connector.dataplane.zerocopy``). A backend failing midway aborts the reply (the
 consumer sees a broken body, never a short one that looks complete) and terminates the transfer
 with the reason. Every backend and push destination passes the SSRF guard (``ssrf``). Pushes
 (``push``) run beside the outbox worker, never inside a DSP request. ``sweep`` ends pull transfers
@@ -30,7 +32,7 @@ from typing import Any
 import aiohttp
 from anyio import to_thread
 from sqlalchemy import update
-from sqlmodel import select
+from sqlmodel import col, select
 
 from connector.config import DataPlaneSettings
 from connector.protocol import Role
@@ -231,8 +233,8 @@ class DataFlowService(ProviderDataFlows):
 
         out: dict[str, tuple[str, str]] = {}
         with self.db.write() as session:
-            session.execute(update(DataFlow).where(DataFlow.status == "pending", DataFlow.transfer_id.in_(
-                select(TransferProcess.id).where(TransferProcess.state.in_(("COMPLETED", "TERMINATED")))))
+            session.execute(update(DataFlow).where(col(DataFlow.status) == "pending", col(DataFlow.transfer_id).in_(
+                select(TransferProcess.id).where(col(TransferProcess.state).in_(("COMPLETED", "TERMINATED")))))
                 .values(status="cancelled", updated_at=now))
             started = {t.id: t for t in session.exec(select(TransferProcess).where(
                 TransferProcess.role == Role.PROVIDER.value, TransferProcess.transfer_type == PULL,

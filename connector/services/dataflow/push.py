@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable
+from functools import partial
 from typing import Any
 
 from anyio import to_thread
 from sqlalchemy import update
-from sqlmodel import select
+from sqlmodel import col, select
 
 from connector.protocol.transfer_messages import DataAddress
 from connector.services.dataflow.sources import (
@@ -61,16 +62,16 @@ class Pusher:
     def release_own(self) -> None:
         """What this node leased when it last died is due again, now."""
         with self.db.write() as session:
-            session.execute(update(DataFlow).where(DataFlow.lease_owner == self.owner, DataFlow.status == "running")
+            session.execute(update(DataFlow).where(col(DataFlow.lease_owner) == self.owner, col(DataFlow.status) == "running")
                             .values(status="pending", lease_owner=None, lease_until=0))
 
     def claim(self, limit: int) -> list[str]:
         now = self.clock()
         with self.db.write() as session:
             rows = session.exec(
-                select(DataFlow).join(TransferProcess, TransferProcess.id == DataFlow.transfer_id)
-                .where(DataFlow.status.in_(("pending", "running")), DataFlow.lease_until < now,
-                       TransferProcess.state == "STARTED")
+                select(DataFlow).join(TransferProcess, col(TransferProcess.id) == DataFlow.transfer_id)
+                .where(col(DataFlow.status).in_(("pending", "running")), col(DataFlow.lease_until) < now,
+                       col(TransferProcess.state) == "STARTED")
                 .limit(limit).with_for_update(skip_locked=True, of=DataFlow)).all()
             for row in rows:
                 row.status, row.lease_owner, row.lease_until = "running", self.owner, now + LEASE_MS
@@ -82,8 +83,8 @@ class Pusher:
 
     def record(self, transfer_id: str, **values: Any) -> None:
         with self.db.write() as session:
-            session.execute(update(DataFlow).where(DataFlow.transfer_id == transfer_id,
-                                                   DataFlow.lease_owner == self.owner)
+            session.execute(update(DataFlow).where(col(DataFlow.transfer_id) == transfer_id,
+                                                   col(DataFlow.lease_owner) == self.owner)
                             .values(updated_at=self.clock(), **values))
 
     # --- one push ------------------------------------------------------------------------------
@@ -137,7 +138,7 @@ class Pusher:
             headers["authorization"] = destination.get("authorization") or ""
         if destination.get("authKey") and destination.get("authCode"):
             headers[destination.get("authKey") or ""] = destination.get("authCode") or ""
-        counted, broke = [0], []
+        counted, broke = [0], list[BaseException]()
         try:
             async with self.session().post(url, data=self._pump(transfer_id, source.body, counted, broke),
                                            headers=headers, allow_redirects=False) as answer:
@@ -167,7 +168,7 @@ class Pusher:
                     raise PushCancelled(transfer_id)
                 if self.clock() - beat > LEASE_MS // 3:  # a long push keeps its lease
                     beat = self.clock()
-                    await to_thread.run_sync(lambda b=beat: self.record(transfer_id, lease_until=b + LEASE_MS))
+                    await to_thread.run_sync(partial(self.record, transfer_id, lease_until=beat + LEASE_MS))
                 counted[0] += len(chunk)
                 yield chunk
         except (SourceFailed, PushCancelled) as exc:

@@ -13,7 +13,7 @@ import asyncio
 import json
 import logging
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -119,7 +119,7 @@ class BackendBody:
         if self.on_failure is not None:
             await self.on_failure(reason)
 
-    async def _relay(self) -> AsyncIterator[bytes]:
+    async def _relay(self) -> AsyncGenerator[bytes, None]:
         """Each read takes all that is buffered (up to the session's read_bufsize), so a fast
         backend gives few large chunks and a slow one is not waited for."""
         content, clean = self.response.content, False
