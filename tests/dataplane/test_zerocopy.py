@@ -116,6 +116,16 @@ def test_a_large_backend_body_is_spliced_and_arrives_whole(dw, splice_calls):
     assert dw.fetch("not-a-token").status_code == 401  # the token check still comes first
 
 
+def test_head_of_a_large_backend_body_is_answered_without_a_splice(dw, splice_calls):
+    size = 4 * MIB
+    edr = dw.pull("headed", {"type": "HttpData", "baseUrl": f"{dw.backend.url}/big?size={size}"})
+    head = dw.fetch(edr, method="HEAD")
+    assert head.status_code == 200 and head.content == b"" and head.headers["content-length"] == str(size)
+    assert not splice_calls  # a HEAD has no body to move
+    assert dw.fetch(edr).content == pattern(size)  # and the connection serves the next request
+    assert splice_calls
+
+
 def test_a_small_backend_body_is_relayed_as_chunks(dw, splice_calls):
     edr = dw.pull("small", {"type": "HttpData", "baseUrl": f"{dw.backend.url}/big?size={MIB // 2}"})
     answer = dw.fetch(edr)
