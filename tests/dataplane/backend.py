@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import threading
 import time
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
+import pytest
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -166,3 +168,31 @@ class ThreadServer:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(10)
+
+
+# --- fixtures that see zero-copy happen (the real calls still run) ------------------------------
+
+@pytest.fixture
+def sendfile_calls(monkeypatch):  # type: ignore[no-untyped-def]
+    """Counts the os.sendfile calls of this process (the real call still runs)."""
+    calls: list[int] = []
+    real = os.sendfile
+
+    def counting(out_fd: int, in_fd: int, offset: int | None, count: int) -> int:
+        calls.append(count)
+        return real(out_fd, in_fd, offset, count)
+    monkeypatch.setattr(os, "sendfile", counting)
+    return calls
+
+
+@pytest.fixture
+def splice_calls(monkeypatch):  # type: ignore[no-untyped-def]
+    """Counts the os.splice calls of this process (the real call still runs)."""
+    calls: list[int] = []
+    real = os.splice
+
+    def counting(src: int, dst: int, count: int, *args, **kw) -> int:  # type: ignore[no-untyped-def]
+        calls.append(count)
+        return real(src, dst, count, *args, **kw)
+    monkeypatch.setattr(os, "splice", counting)
+    return calls

@@ -7,7 +7,7 @@ import tracemalloc
 import httpx
 import pytest
 
-from tests.dataplane.backend import MIB, pattern
+from tests.dataplane.backend import MIB, pattern, splice_calls  # noqa: F401
 
 SIZE = 24 * MIB
 
@@ -77,7 +77,7 @@ def test_an_upload_streams_to_the_backend_as_it_comes(dw):
 
 
 @pytest.mark.parametrize("length", [1, 0], ids=["content-length", "chunked"])
-def test_a_backend_failing_midway_breaks_the_body_and_ends_the_transfer(dw, length):
+def test_a_backend_failing_midway_breaks_the_body_and_ends_the_transfer(dw, length, splice_calls):
     edr = dw.pull("broken", {"type": "HttpData",
                              "baseUrl": f"{dw.backend.url}/broken?size={4 * MIB}&after={MIB}&length={length}"})
     got = 0
@@ -87,6 +87,7 @@ def test_a_backend_failing_midway_breaks_the_body_and_ends_the_transfer(dw, leng
             for chunk in answer.iter_raw():
                 got += len(chunk)
     assert got <= MIB  # what arrived before the break, and no clean end
+    assert bool(splice_calls) == bool(length)  # a Content-Length body was spliced, a chunked one relayed
     refused = dw.fetch(edr)
     assert refused.status_code == 403  # its tokens died with it
     dw.settle()
@@ -94,6 +95,8 @@ def test_a_backend_failing_midway_breaks_the_body_and_ends_the_transfer(dw, leng
     assert row.state == "TERMINATED"
     assert row.error_detail.startswith("the backend failed after ")
     assert int(row.error_detail.split()[4]) <= MIB  # what was relayed before the break
+    if length:  # the splice saw the hang-up
+        assert "closed the connection" in row.error_detail
     assert row.error["code"] == "backend-failed"
     consumer = dw.consumer_transfer(edr.consumer_pid)
     assert consumer.state == "TERMINATED" and "the backend failed" in consumer.error_detail

@@ -4,7 +4,6 @@ and both still behave as HTTP bodies: whole, kept-alive, broken off when their s
 from __future__ import annotations
 
 import hashlib
-import os
 import socket
 
 import httpx
@@ -15,22 +14,9 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
 from connector.dataplane.zerocopy import PATHSEND, ZeroCopyServer, splice_all
-from tests.dataplane.backend import MIB, ThreadServer, pattern
+from tests.dataplane.backend import MIB, ThreadServer, pattern, sendfile_calls, splice_calls  # noqa: F401
 
 SIZE = 5 * MIB + 3
-
-
-@pytest.fixture
-def sendfile_calls(monkeypatch):  # type: ignore[no-untyped-def]
-    """Counts the os.sendfile calls of this process (the real call still runs)."""
-    calls: list[int] = []
-    real = os.sendfile
-
-    def counting(out_fd: int, in_fd: int, offset: int | None, count: int) -> int:
-        calls.append(count)
-        return real(out_fd, in_fd, offset, count)
-    monkeypatch.setattr(os, "sendfile", counting)
-    return calls
 
 
 def test_a_stored_file_goes_out_by_sendfile_and_the_connection_stays_usable(dw, sendfile_calls):
@@ -92,19 +78,6 @@ def test_pathsend_is_announced_only_where_it_is_honoured(tmp_path, http):
 
 # --- HttpData bodies: spliced from the backend's socket to the consumer's ------------------------
 
-@pytest.fixture
-def splice_calls(monkeypatch):  # type: ignore[no-untyped-def]
-    """Counts the os.splice calls of this process (the real call still runs)."""
-    calls: list[int] = []
-    real = os.splice
-
-    def counting(src: int, dst: int, count: int, *args, **kw) -> int:  # type: ignore[no-untyped-def]
-        calls.append(count)
-        return real(src, dst, count, *args, **kw)
-    monkeypatch.setattr(os, "splice", counting)
-    return calls
-
-
 def test_a_large_backend_body_is_spliced_and_arrives_whole(dw, splice_calls):
     size = 9 * MIB + 5
     edr = dw.pull("spliced", {"type": "HttpData", "baseUrl": f"{dw.backend.url}/big?size={size}"})
@@ -131,23 +104,6 @@ def test_a_small_backend_body_is_relayed_as_chunks(dw, splice_calls):
     answer = dw.fetch(edr)
     assert answer.status_code == 200 and answer.content == pattern(MIB // 2)
     assert not splice_calls  # small bodies keep their pooled backend connection
-
-
-def test_a_backend_breaking_off_during_a_splice_breaks_the_body_and_ends_the_transfer(dw, splice_calls):
-    edr = dw.pull("broken", {"type": "HttpData",
-                             "baseUrl": f"{dw.backend.url}/broken?size={8 * MIB}&after={2 * MIB}&length=1"})
-    got = 0
-    with pytest.raises(httpx.RemoteProtocolError):
-        with dw.http.stream("GET", dw.public, headers={"Authorization": edr.token}) as answer:
-            assert answer.status_code == 200
-            for chunk in answer.iter_raw():
-                got += len(chunk)
-    assert splice_calls and got <= 2 * MIB  # what arrived before the break, and no clean end
-    assert dw.fetch(edr).status_code == 403  # its tokens died with it
-    dw.settle()
-    row = dw.provider_transfer(edr.provider_pid)
-    assert row.state == "TERMINATED" and row.error["code"] == "backend-failed"
-    assert row.error_detail.startswith("the backend failed after ") and "closed the connection" in row.error_detail
 
 
 def test_splice_all_says_which_side_broke_off():
