@@ -1,0 +1,430 @@
+"""Compiled JSON-LD → RDF for documents whose contexts are pinned URLs: one walk, no expanded form.
+
+pyld's expansion re-derives every key's meaning on every document (term lookups, IRI
+expansion, scoped-context bookkeeping): most of the time of signing a large credential.
+Here the meaning of each key in each active context is worked out once, by pyld itself,
+and kept in a term table (:class:`TermTable`); a document is then walked once and turned
+straight into quads of serialized N-Quads terms.
+
+**Context processing stays pyld's.** Active contexts are computed by pyld's own
+``_process_context`` (through the caller's processor, which memoises them): the table for
+a document's context set is keyed by its tuple of URLs and computed once; the type-scoped,
+property-scoped and reverted ("previous") contexts reached from it are cached as
+transitions of the tables themselves. Term meaning comes from pyld's ``_expand_iri`` and
+term definitions, so what the walk knows of a context is exactly what pyld knows.
+
+**What the walk covers** (it follows pyld 3.3's ``_expand``/``_expand_object``/``_expand_value``
+and toRdf for these, step for step):
+
+- ``@context``: a URL or a list of URLs, and (when the caller admits them) inline context
+  objects, at the top of the document only (no ``@context`` inside the document); the
+  table is keyed by the URLs and the canonical JSON of the objects;
+- node objects with ``@id`` (a string) and ``@type`` (a string or a list of strings),
+  keyword aliases (``id``, ``type``), terms, compact IRIs, absolute IRIs and ``@vocab``;
+- type-scoped contexts (``@propagate: false`` semantics, reverting at nested nodes,
+  several types applied in lexical order) and property-scoped contexts (applied with
+  override-protected, propagating), both as pyld applies them;
+- containers: none or ``@set`` only;
+- values: strings, numbers, booleans and ``null`` (dropped), nested arrays, nested node
+  objects; type coercion to ``@id``, ``@vocab`` or a datatype IRI, with no language or
+  direction in effect.
+
+**Declined** (:class:`Decline`; the caller then runs the general algorithm, which also
+produces the proper error for invalid documents): nested ``@context``; value
+objects (``@value``), ``@list``, ``@set``, ``@graph``, ``@reverse``, ``@included``,
+``@nest``, ``@index``, ``@language``, ``@direction``, ``@json`` and every other keyword as
+a key; containers other than ``@set`` (``@list``, ``@graph``, language/index/id/type maps);
+reverse properties; a default or term language or direction; a key whose expansion differs
+between the active context and its own scoped context; non-string ``@id``; colliding
+``@id`` keys; two keys expanding to ``@type``; a term, type, datatype or value IRI the
+caller's ``check_iri`` refuses (undefined term, relative IRI); non-JSON values (NaN,
+infinities, non-string keys, other Python types). The decision is made per document,
+before anything is returned: a declined document leaves no trace.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from pyld.jsonld import KEYWORD_PATTERN, _is_absolute_iri, _is_keyword
+
+Quad = tuple[str, str, str, str]
+ProcessContext = Callable[..., dict[str, Any]]  # (active_ctx, local_ctx, **flags) -> active_ctx
+TABLE_LIMIT, TERM_LIMIT = 1_024, 4_096
+_KEYWORD_LIKE = re.compile(KEYWORD_PATTERN)
+_DROP = object()  # a key pyld drops (null mapping, not an absolute IRI)
+_XSD = "http://www.w3.org/2001/XMLSchema#"
+_XSD_STRING, _XSD_DOUBLE = _XSD + "string", _XSD + "double"
+_INTEGER = '"^^<' + _XSD + 'integer>'
+_INT_LIMIT = 10**21  # from 1e21 on, JSON-LD writes integers as doubles
+_INF = float("inf")
+
+
+class Decline(Exception):
+    """The compiled walk does not cover this document: use the general algorithm."""
+
+
+class Coercion:
+    """How a term's scalar values become RDF terms (pyld's ``_expand_value`` + toRdf)."""
+
+    __slots__ = ("kind", "datatype", "string_suffix")
+
+    def __init__(self, kind: str, datatype: str | None = None) -> None:
+        self.kind = kind  # "plain", "@id", "@vocab" or "typed"
+        self.datatype = datatype
+        # what follows the escaped lexical form of a string value (None: not a plain case)
+        self.string_suffix: str | None = None
+        if kind == "plain" or datatype == _XSD_STRING:
+            self.string_suffix = '"'
+        elif kind == "typed" and datatype != _XSD_DOUBLE:
+            self.string_suffix = '"^^<' + str(datatype) + ">"
+
+
+class Term:
+    """One key compiled in one active context."""
+
+    __slots__ = ("keyword", "predicate", "coercion", "value_table", "node_scoped")
+
+    def __init__(self, keyword: str | None, predicate: str | None, coercion: Coercion | None,
+                 value_table: TermTable | None, node_scoped: Any) -> None:
+        self.keyword = keyword            # "@id" / "@type" for aliases, else None
+        self.predicate = predicate        # "<iri>" for a property
+        self.coercion = coercion
+        self.value_table = value_table    # the context values are expanded in (pyld's term_ctx)
+        self.node_scoped = node_scoped    # property-scoped context for node values, or None
+
+
+class TermTable:
+    """An active context (pyld's, frozen) with its compiled terms and context transitions."""
+
+    def __init__(self, tables: CompiledContexts, ctx: dict[str, Any]) -> None:
+        self.tables = tables
+        self.ctx = ctx
+        self.mappings: dict[str, Any] = ctx["mappings"]
+        self.vocab: str | None = ctx.get("@vocab")
+        self.has_previous = bool(ctx.get("previousContext"))
+        self.terms: dict[str, Term | object] = {}
+        self.type_keys: dict[str, bool] = {}
+        self.transitions: dict[tuple[Any, ...], TermTable] = {}
+
+    # --- IRI expansion: pyld's _expand_iri with base None, outside context processing ---
+
+    def expand_iri(self, value: str, vocab: bool) -> str | None:
+        if _is_keyword(value):
+            return value
+        if _KEYWORD_LIKE.match(value):
+            return None
+        mappings = self.mappings
+        if vocab and value in mappings:
+            mapping = mappings[value]
+            return None if mapping is None else mapping["@id"]
+        colon = value.find(":")
+        if colon > 0:
+            prefix, suffix = value[:colon], value[colon + 1:]
+            if prefix == "_" or suffix.startswith("//"):
+                return value
+            mapping = mappings.get(prefix)
+            if mapping and mapping["_prefix"]:
+                return mapping["@id"] + suffix
+            if _is_absolute_iri(value):
+                return value
+        if vocab and self.vocab is not None:
+            return self.vocab + value
+        return value
+
+    # --- transitions ------------------------------------------------------------------------
+
+    def apply(self, local: Any, **flags: bool) -> TermTable:
+        """The table after pyld processes ``local`` (a context from a term definition) here."""
+        key = (id(local), *sorted(flags.items()))
+        table = self.transitions.get(key)
+        if table is None:
+            table = self.tables.table(self.tables.process(self.ctx, local, **flags), hold=local)
+            self.transitions[key] = table
+        return table
+
+    def is_type_key(self, key: str) -> bool:
+        """Whether ``key`` expands to ``@type`` here (before any type-scoped context applies)."""
+        found = self.type_keys.get(key)
+        if found is None:
+            if len(self.type_keys) >= TERM_LIMIT:
+                self.type_keys.clear()
+            found = self.type_keys[key] = self.expand_iri(key, vocab=True) == "@type"
+        return found
+
+    def reverted(self) -> TermTable:
+        previous = self.ctx.get("previousContext")
+        return self if previous is None else self.tables.table(previous)
+
+    def term(self, key: str) -> Term | object:
+        term = self.terms.get(key)
+        if term is None:
+            if len(self.terms) >= TERM_LIMIT:  # keys come from documents: keep the memo bounded
+                self.terms.clear()
+            term = self.terms[key] = self._compile(key)
+        return term
+
+    def _compile(self, key: str) -> Term | object:
+        iri = self.expand_iri(key, vocab=True)
+        if iri is None or not (_is_absolute_iri(iri) or _is_keyword(iri)):
+            return _DROP
+        if _is_keyword(iri):
+            if iri in ("@id", "@type", "@context"):
+                return Term(iri, None, None, None, None)
+            raise Decline(f"keyword {iri}")
+        mapping = self.mappings.get(key) or {}
+        if mapping.get("reverse"):
+            raise Decline("reverse property")
+        if not set(_as_list(mapping.get("@container", []))) <= {"@set"}:
+            raise Decline("container")
+        if mapping.get("@type") == "@json":
+            raise Decline("@json")
+        if iri.startswith("_:") or not self.tables.check_iri(iri):
+            raise Decline("property IRI")
+        value_table = self.apply(mapping["@context"], propagate=True, override_protected=True) \
+            if mapping.get("@context") is not None else self
+        value_mapping = value_table.mappings.get(key) or {}
+        if value_table.expand_iri(key, vocab=True) != iri or value_mapping.get("reverse") \
+                or not set(_as_list(value_mapping.get("@container", []))) <= {"@set"}:
+            raise Decline("scoped context redefines its own term")
+        language = value_mapping.get("@language", value_table.ctx.get("@language"))
+        direction = value_mapping.get("@direction", value_table.ctx.get("@direction"))
+        type_ = value_mapping.get("@type")
+        if type_ in (None, "@none"):
+            if language is not None or direction is not None:
+                raise Decline("language or direction")
+            coercion = Coercion("plain")
+        elif type_ in ("@id", "@vocab"):
+            coercion = Coercion(type_)
+        elif type_ == "@json" or not isinstance(type_, str) or not self.tables.check_iri(type_):
+            raise Decline("datatype")
+        else:
+            coercion = Coercion("typed", type_)
+        if type_ in ("@id", "@vocab") and (language is not None or direction is not None):
+            raise Decline("language or direction")  # applies to non-string values then
+        return Term(None, "<" + iri + ">", coercion, value_table, value_mapping.get("@context"))
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+class CompiledContexts:
+    """Term tables for one context loader, built on first use and kept.
+
+    ``process(active_ctx, local_ctx, **flags)`` is pyld's context processing (memoised by the
+    caller); ``check_iri`` says whether an IRI may appear in the output (else: decline);
+    ``literal(value_object)`` serializes an expanded value object as an N-Quads literal, and
+    ``escape`` a string's lexical form (the common case, inlined).
+    """
+
+    def __init__(self, process: ProcessContext, initial: dict[str, Any], check_iri: Callable[[str], bool],
+                 literal: Callable[[dict[str, Any]], str], escape: Callable[[str], str],
+                 prefix: Iterable[Any] = ()) -> None:
+        self.process = process
+        self.escape = escape
+        self.initial = initial
+        self.check_iri = check_iri
+        self.literal = literal
+        self.prefix = list(prefix)  # contexts put before the document's own (safe mode's sentinel)
+        self._tables: dict[int, tuple[dict[str, Any], Any, TermTable]] = {}
+        self._top: dict[tuple[str, ...], TermTable] = {}
+        self._lock = threading.Lock()
+
+    def table(self, ctx: dict[str, Any], hold: Any = None) -> TermTable:
+        entry = self._tables.get(id(ctx))
+        if entry is not None and entry[0] is ctx:
+            return entry[2]
+        with self._lock:
+            if len(self._tables) >= TABLE_LIMIT:
+                self._tables.clear()
+            table = TermTable(self, ctx)
+            self._tables[id(ctx)] = (ctx, hold, table)  # holding ctx keeps its id unique
+            return table
+
+    def top(self, contexts: tuple[str, ...]) -> TermTable:
+        """The table for a document whose ``@context`` is ``contexts``: URLs, or inline context
+        objects as canonical JSON text (parsed here, so the table owns what pyld keeps of them)."""
+        table = self._top.get(contexts)
+        if table is None:
+            local = [json.loads(c) if c[:1] == "{" else c for c in contexts]
+            table = self.table(self.process(self.initial, [*self.prefix, *local]), hold=local)
+            if len(self._top) >= TABLE_LIMIT:  # inline contexts come from peers: stay bounded
+                self._top.clear()
+            self._top[contexts] = table
+        return table
+
+    def quads(self, document: dict[str, Any], blank_node: Callable[[str | None], str], *,
+              inline: bool = False) -> list[Quad]:
+        """The quads of ``document`` (default graph), or :class:`Decline`. ``blank_node(label)``
+        issues blank node labels (``None``: a fresh one); ``inline`` admits context objects
+        (besides URLs) in the top-level ``@context``, the caller having vetted them."""
+        key = []
+        for context in _as_list(document.get("@context", [])):
+            if type(context) is str and context[:1] != "{":
+                key.append(context)
+            elif inline and type(context) is dict:
+                try:
+                    key.append(json.dumps(context, sort_keys=True, allow_nan=False))
+                except (TypeError, ValueError) as exc:
+                    raise Decline("context is not JSON") from exc
+            else:
+                raise Decline("inline context")
+        walk = _Walk(self, blank_node)
+        try:
+            walk.node(self.top(tuple(key)), None, document, top=True)
+        except Decline:
+            raise
+        except Exception as exc:  # noqa: BLE001 - pyld refusing a context, too deep, keys that do not sort
+            raise Decline(f"{type(exc).__name__}: {exc}") from exc
+        return walk.quads
+
+
+class _Walk:
+    """One document's walk: pyld's expansion of node objects, emitting quads as it goes."""
+
+    def __init__(self, tables: CompiledContexts, blank_node: Callable[[str | None], str]) -> None:
+        self.tables = tables
+        self.blank_node = blank_node
+        self.quads: list[Quad] = []
+
+    def node(self, table: TermTable, via: Term | None, element: dict[str, Any], top: bool = False) -> str:
+        if "@context" in element and not top:
+            raise Decline("nested @context")
+        # pyld _expand: revert a non-propagated (type-scoped) context unless this is a
+        # subject reference; a value object would keep it, but value objects are declined.
+        # (The top node's table already holds its @context, applied after this step.)
+        if table.has_previous and not top:
+            reference = False
+            if len(element) <= 2:
+                for key in sorted(element):
+                    if type(key) is not str:
+                        raise Decline("non-string key")
+                    expanded = table.expand_iri(key, vocab=True)
+                    if expanded == "@value":
+                        raise Decline("value object")
+                    if expanded == "@id" and len(element) == 1:
+                        reference = True
+                        break
+            if not reference:
+                table = table.reverted()
+        if via is not None and via.node_scoped is not None:
+            table = table.apply(via.node_scoped, override_protected=True)
+        # pyld _prepare_nested_context: type-scoped contexts, looked up in the context before any applies
+        type_table, types = table, None
+        for key, value in element.items():
+            if type(key) is not str:
+                raise Decline("non-string key")
+            if table.is_type_key(key):
+                if types is not None:
+                    raise Decline("two @type keys")
+                types = _as_list(value)
+                if not types or not all(type(t) is str for t in types):
+                    raise Decline("@type value")
+        if types:
+            key_types = tuple(sorted(types))
+            applied = type_table.transitions.get(("types", key_types))
+            if applied is None:
+                applied = type_table
+                for type_ in key_types:
+                    mapping = type_table.mappings.get(type_)
+                    local = mapping.get("@context") if mapping else None
+                    if local is not None and local is not False:
+                        applied = applied.apply(local, propagate=False)
+                type_table.transitions[("types", key_types)] = applied
+            table = applied
+        return self._properties(table, type_table, element, types)
+
+    def _properties(self, table: TermTable, type_table: TermTable, element: dict[str, Any],
+                    types: list[Any] | None) -> str:
+        subject: str | None = None
+        pairs: list[tuple[str, str]] = []
+        typed = 0
+        terms = table.terms
+        for key, value in element.items():
+            term = terms.get(key) or table.term(key)
+            if term is _DROP:
+                continue
+            assert isinstance(term, Term)
+            if term.keyword is not None:
+                if term.keyword == "@type":  # must be the key found before type-scoped contexts applied
+                    typed += 1
+                elif term.keyword == "@context" and key != "@context":
+                    raise Decline("@context alias")
+                elif term.keyword == "@id":
+                    if subject is not None or type(value) is not str:
+                        raise Decline("@id")
+                    subject = self.reference(table.expand_iri(value, vocab=False))
+                continue  # @type: below; @context: the top one, already applied
+            predicate, value_table = term.predicate, term.value_table
+            assert predicate is not None and value_table is not None
+            for item in (value if type(value) is list else (value,)):
+                self._values(value_table, term, predicate, item, pairs)
+        if typed != (0 if types is None else 1):
+            raise Decline("a type-scoped context changed which key is @type")
+        if subject is None:
+            subject = self.blank_node(None)
+        append = self.quads.append
+        for predicate, obj in pairs:
+            append((subject, predicate, obj, ""))
+        if types:
+            for type_ in types:
+                iri = type_table.expand_iri(type_, vocab=True)
+                if iri is None:
+                    raise Decline("@type")
+                obj = self.blank_node(iri) if iri.startswith("_:") else "<" + self._checked(iri) + ">"
+                append((subject, _RDF_TYPE, obj, ""))
+        return subject
+
+    def _values(self, table: TermTable, term: Term, predicate: str, item: Any,
+                pairs: list[tuple[str, str]]) -> None:
+        kind = type(item)
+        if kind is dict:
+            pairs.append((predicate, self.node(table, term, item)))
+        elif kind is list:  # nested arrays flatten (no @list container here)
+            for inner in item:
+                self._values(table, term, predicate, inner, pairs)
+        elif item is None:
+            return
+        elif kind is str or kind is bool or kind is int or kind is float:
+            pairs.append((predicate, self.scalar(table, term, item)))
+        else:
+            raise Decline(f"{kind.__name__} value")
+
+    def scalar(self, table: TermTable, term: Term, value: Any) -> str:
+        coercion = term.coercion
+        assert coercion is not None
+        kind = type(value)
+        if kind is str:
+            if coercion.string_suffix is not None:  # the common case, inlined: a string literal
+                return '"' + self.tables.escape(value) + coercion.string_suffix
+            if coercion.kind == "@id":
+                return self.reference(table.expand_iri(value, vocab=False))
+            if coercion.kind == "@vocab":
+                return self.reference(table.expand_iri(value, vocab=True))
+        elif kind is int and coercion.kind == "plain" and -_INT_LIMIT < value < _INT_LIMIT:
+            return '"' + str(value) + _INTEGER
+        elif kind is float and (value != value or value in (_INF, -_INF)):
+            raise Decline("non-finite number")
+        if coercion.kind == "typed":
+            return self.tables.literal({"@value": value, "@type": coercion.datatype})
+        return self.tables.literal({"@value": value})
+
+    def reference(self, iri: str | None) -> str:
+        if iri is None:
+            raise Decline("null IRI")
+        if iri.startswith("_:"):
+            return self.blank_node(iri)
+        return "<" + self._checked(iri) + ">"
+
+    def _checked(self, iri: str) -> str:
+        if not self.tables.check_iri(iri):
+            raise Decline("IRI")
+        return iri
+
+
+_RDF_TYPE = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
