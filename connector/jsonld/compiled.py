@@ -109,7 +109,7 @@ class TermTable:
         self.has_previous = bool(ctx.get("previousContext"))
         self.terms: dict[str, Term | object] = {}
         self.type_keys: dict[str, bool] = {}
-        self.transitions: dict[tuple[Any, ...], TermTable] = {}
+        self.transitions: dict[Any, TermTable] = {}
 
     # --- IRI expansion: pyld's _expand_iri with base None, outside context processing ---
 
@@ -138,13 +138,13 @@ class TermTable:
 
     # --- transitions ------------------------------------------------------------------------
 
-    def apply(self, local: Any, **flags: bool) -> TermTable:
+    def apply(self, local: Any, propagate: bool = True, override_protected: bool = False) -> TermTable:
         """The table after pyld processes ``local`` (a context from a term definition) here."""
-        key = (id(local), *sorted(flags.items()))
+        key = (id(local), propagate, override_protected)
         table = self.transitions.get(key)
         if table is None:
-            table = self.tables.table(self.tables.process(self.ctx, local, **flags), hold=local)
-            self.transitions[key] = table
+            ctx = self.tables.process(self.ctx, local, propagate=propagate, override_protected=override_protected)
+            table = self.transitions[key] = self.tables.table(ctx, hold=local)
         return table
 
     def is_type_key(self, key: str) -> bool:
@@ -233,6 +233,7 @@ class CompiledContexts:
         self.prefix = list(prefix)  # contexts put before the document's own (safe mode's sentinel)
         self._tables: dict[int, tuple[dict[str, Any], Any, TermTable]] = {}
         self._top: dict[tuple[str, ...], TermTable] = {}
+        self.literals: dict[tuple[type, Any, str | None], str] = {}
         self._lock = threading.Lock()
 
     def table(self, ctx: dict[str, Any], hold: Any = None) -> TermTable:
@@ -410,9 +411,20 @@ class _Walk:
             return '"' + str(value) + _INTEGER
         elif kind is float and (value != value or value in (_INF, -_INF)):
             raise Decline("non-finite number")
-        if coercion.kind == "typed":
-            return self.tables.literal({"@value": value, "@type": coercion.datatype})
-        return self.tables.literal({"@value": value})
+        # numbers and booleans repeat: their literals are memoised (not 0.0, equal to -0.0 but
+        # written differently as a double)
+        cache = self.tables.literals
+        key = (kind, value, coercion.datatype)
+        text = cache.get(key) if value or kind is not float else None
+        if text is None:
+            if coercion.kind == "typed":
+                text = self.tables.literal({"@value": value, "@type": coercion.datatype})
+            else:
+                text = self.tables.literal({"@value": value})
+            if len(cache) >= TERM_LIMIT:
+                cache.clear()
+            cache[key] = text
+        return text
 
     def reference(self, iri: str | None) -> str:
         if iri is None:
