@@ -24,7 +24,8 @@ and toRdf for these, step for step):
 - type-scoped contexts (``@propagate: false`` semantics, reverting at nested nodes,
   several types applied in lexical order) and property-scoped contexts (applied with
   override-protected, propagating), both as pyld applies them;
-- containers: none or ``@set`` only;
+- containers: none, ``@set``, and ``@graph`` (with or without ``@set``) holding node objects:
+  each becomes a blank-node-named graph, as pyld wraps it (Data Integrity's ``proof``);
 - values: strings, numbers, booleans and ``null`` (dropped), nested arrays, nested node
   objects; type coercion to ``@id``, ``@vocab`` or a datatype IRI, with no language or
   direction in effect.
@@ -33,7 +34,8 @@ and toRdf for these, step for step):
 produces the proper error for invalid documents): nested ``@context``; value
 objects (``@value``), ``@list``, ``@set``, ``@graph``, ``@reverse``, ``@included``,
 ``@nest``, ``@index``, ``@language``, ``@direction``, ``@json`` and every other keyword as
-a key; containers other than ``@set`` (``@list``, ``@graph``, language/index/id/type maps);
+a key; other containers (``@list``, language/index/id/type maps, ``@graph`` with ``@id`` or
+``@index``) and anything but a node object in a ``@graph`` container;
 reverse properties; a default or term language or direction; a key whose expansion differs
 between the active context and its own scoped context; non-string ``@id``; colliding
 ``@id`` keys; two keys expanding to ``@type``; a term, type, datatype or value IRI the
@@ -87,15 +89,16 @@ class Coercion:
 class Term:
     """One key compiled in one active context."""
 
-    __slots__ = ("keyword", "predicate", "coercion", "value_table", "node_scoped")
+    __slots__ = ("keyword", "predicate", "coercion", "value_table", "node_scoped", "graph_container")
 
     def __init__(self, keyword: str | None, predicate: str | None, coercion: Coercion | None,
-                 value_table: TermTable | None, node_scoped: Any) -> None:
+                 value_table: TermTable | None, node_scoped: Any, graph_container: bool = False) -> None:
         self.keyword = keyword            # "@id" / "@type" for aliases, else None
         self.predicate = predicate        # "<iri>" for a property
         self.coercion = coercion
         self.value_table = value_table    # the context values are expanded in (pyld's term_ctx)
         self.node_scoped = node_scoped    # property-scoped context for node values, or None
+        self.graph_container = graph_container  # "@container": "@graph" (or ["@graph", "@set"])
 
 
 class TermTable:
@@ -179,7 +182,8 @@ class TermTable:
         mapping = self.mappings.get(key) or {}
         if mapping.get("reverse"):
             raise Decline("reverse property")
-        if not set(_as_list(mapping.get("@container", []))) <= {"@set"}:
+        container = set(_as_list(mapping.get("@container", []))) - {"@set"}
+        if container not in (set(), {"@graph"}):
             raise Decline("container")
         if mapping.get("@type") == "@json":
             raise Decline("@json")
@@ -189,7 +193,7 @@ class TermTable:
             if mapping.get("@context") is not None else self
         value_mapping = value_table.mappings.get(key) or {}
         if value_table.expand_iri(key, vocab=True) != iri or value_mapping.get("reverse") \
-                or not set(_as_list(value_mapping.get("@container", []))) <= {"@set"}:
+                or set(_as_list(value_mapping.get("@container", []))) - {"@set"} not in (set(), {"@graph"}):
             raise Decline("scoped context redefines its own term")
         language = value_mapping.get("@language", value_table.ctx.get("@language"))
         direction = value_mapping.get("@direction", value_table.ctx.get("@direction"))
@@ -206,7 +210,8 @@ class TermTable:
             coercion = Coercion("typed", type_)
         if type_ in ("@id", "@vocab") and (language is not None or direction is not None):
             raise Decline("language or direction")  # applies to non-string values then
-        return Term(None, "<" + iri + ">", coercion, value_table, value_mapping.get("@context"))
+        return Term(None, "<" + iri + ">", coercion, value_table, value_mapping.get("@context"),
+                    graph_container=bool(container))
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -293,7 +298,8 @@ class _Walk:
         self.blank_node = blank_node
         self.quads: list[Quad] = []
 
-    def node(self, table: TermTable, via: Term | None, element: dict[str, Any], top: bool = False) -> str:
+    def node(self, table: TermTable, via: Term | None, element: dict[str, Any], graph: str = "",
+             top: bool = False) -> str:
         if "@context" in element and not top:
             raise Decline("nested @context")
         # pyld _expand: revert a non-propagated (type-scoped) context unless this is a
@@ -338,10 +344,10 @@ class _Walk:
                         applied = applied.apply(local, propagate=False)
                 type_table.transitions[("types", key_types)] = applied
             table = applied
-        return self._properties(table, type_table, element, types)
+        return self._properties(table, type_table, element, types, graph)
 
     def _properties(self, table: TermTable, type_table: TermTable, element: dict[str, Any],
-                    types: list[Any] | None) -> str:
+                    types: list[Any] | None, graph: str) -> str:
         subject: str | None = None
         pairs: list[tuple[str, str]] = []
         typed = 0
@@ -364,31 +370,39 @@ class _Walk:
             predicate, value_table = term.predicate, term.value_table
             assert predicate is not None and value_table is not None
             for item in (value if type(value) is list else (value,)):
-                self._values(value_table, term, predicate, item, pairs)
+                self._values(value_table, term, predicate, item, pairs, graph)
         if typed != (0 if types is None else 1):
             raise Decline("a type-scoped context changed which key is @type")
         if subject is None:
             subject = self.blank_node(None)
         append = self.quads.append
         for predicate, obj in pairs:
-            append((subject, predicate, obj, ""))
+            append((subject, predicate, obj, graph))
         if types:
             for type_ in types:
                 iri = type_table.expand_iri(type_, vocab=True)
                 if iri is None:
                     raise Decline("@type")
                 obj = self.blank_node(iri) if iri.startswith("_:") else "<" + self._checked(iri) + ">"
-                append((subject, _RDF_TYPE, obj, ""))
+                append((subject, _RDF_TYPE, obj, graph))
         return subject
 
     def _values(self, table: TermTable, term: Term, predicate: str, item: Any,
-                pairs: list[tuple[str, str]]) -> None:
+                pairs: list[tuple[str, str]], graph: str) -> None:
         kind = type(item)
-        if kind is dict:
-            pairs.append((predicate, self.node(table, term, item)))
-        elif kind is list:  # nested arrays flatten (no @list container here)
+        if kind is list:  # nested arrays flatten (no @list container here)
             for inner in item:
-                self._values(table, term, predicate, inner, pairs)
+                self._values(table, term, predicate, inner, pairs, graph)
+        elif term.graph_container:
+            # pyld wraps each expanded value in a graph object: a blank node naming a graph
+            # that holds the node (and what it nests); only node objects are covered here
+            if kind is not dict:
+                raise Decline("a value other than a node object in a @graph container")
+            name = self.blank_node(None)
+            self.node(table, term, item, name)
+            pairs.append((predicate, name))
+        elif kind is dict:
+            pairs.append((predicate, self.node(table, term, item, graph)))
         elif item is None:
             return
         elif kind is str or kind is bool or kind is int or kind is float:

@@ -135,6 +135,20 @@ def test_signing_and_verifying_use_the_compiled_walk_for_document_and_proof(load
     assert verify(signed, {key.id: key.verification_method()}.__getitem__, loader=loader).ok
 
 
+def test_proof_chains_go_through_the_compiled_walk(loader: SigningContextLoader) -> None:
+    """A countersignature signs the document with its earlier proof: a @graph container."""
+    first, second = generate_key("did:web:a.example#key-1"), generate_key("did:web:b.example#key-1")
+    document = BENCH.credential(2, full=False)
+    signed = sign(document, first, loader=loader, proof_id="urn:proof:1", created="2025-01-01T00:00:00Z")
+    both = sign(signed, second, loader=loader, previous_proof="urn:proof:1", created="2025-01-02T00:00:00Z")
+    chained = {**document, "proof": [signed["proof"]]}
+    assert cross_check(chained, loader)[0] == COMPILED
+    keys = {first.id: first.verification_method(), second.id: second.verification_method()}
+    assert verify(both, keys.__getitem__, loader=loader).ok
+    tampered = {**both, "proof": [{**both["proof"][0], "created": "2025-01-03T00:00:00Z"}, both["proof"][1]]}
+    assert not verify(tampered, keys.__getitem__, loader=loader).ok
+
+
 # --- what the compiled walk declines -------------------------------------------------------
 
 @pytest.mark.parametrize("document", [
@@ -143,7 +157,7 @@ def test_signing_and_verifying_use_the_compiled_walk_for_document_and_proof(load
     {"@context": CREDENTIALS_V2, "id": "urn:x", "credentialSubject": {"@context": {"a": "urn:a"}, "a": 1}},
     {"@context": CREDENTIALS_V2, "id": "urn:x", "@graph": [{"id": "urn:y", "name": "y"}]},
     {"@context": CREDENTIALS_V2, "id": "urn:x", "https://ex.example/l": {"@list": [1, 2]}},
-    {"@context": CREDENTIALS_V2, "id": "urn:x", "proof": {"type": "DataIntegrityProof", "cryptosuite": RDFC}},
+    {"@context": CREDENTIALS_V2, "id": "urn:x", "proof": "urn:not-a-node"},
     {"@context": CREDENTIALS_V2, "id": "urn:x", "@reverse": {"https://ex.example/r": {"id": "urn:y"}}},
     {"@context": CREDENTIALS_V2, "id": 5},
     {"@context": CREDENTIALS_V2, "id": "urn:x", "name": float("nan")},
@@ -152,7 +166,7 @@ def test_signing_and_verifying_use_the_compiled_walk_for_document_and_proof(load
     {"@context": CREDENTIALS_V2, "id": "urn:x", "undefinedTerm": "x"},
     {"@context": CREDENTIALS_V2, "id": "relative/x"},
     {"@context": "https://unknown.example/ctx", "id": "urn:x"},
-], ids=["inline-context-disabling-the-guard", "value-object", "nested-context", "graph", "list", "graph-container", "reverse",
+], ids=["inline-context-disabling-the-guard", "value-object", "nested-context", "graph", "list", "graph-container-string", "reverse",
         "numeric-id", "nan", "bytes", "int-key", "undefined-term", "relative-id", "unknown-context"])
 def test_declined_documents_fall_back_to_the_general_path(document: dict) -> None:
     with pytest.raises(Decline):
@@ -171,7 +185,8 @@ KEYS = ["id", "type", "name", "label", "description", "issuer", "validFrom", "va
         "holder", "evidence", "credentialStatus", "statusPurpose", "cryptosuite", "proofPurpose",
         "verificationMethod", "created", "expires", "productFootprints", "pcf", "declaredUnit", "dqi",
         "@id", "@type", "https://ex.example/p", "xsd:x", "@foo", "undefinedTerm", "catalog", "dataset",
-        "hasPolicy", "permission", "action", "leftOperand", "participantId", "termsOfUse", "refreshService"]
+        "hasPolicy", "permission", "action", "leftOperand", "participantId", "termsOfUse", "refreshService",
+        "proof", "previousProof"]
 TYPES = ["VerifiableCredential", "VerifiablePresentation", "DataIntegrityProof", "BitstringStatusListCredential",
          "BitstringStatusListEntry", "Catalog", "Dataset", "Offer", "PcfCredential", "https://ex.example/T",
          "_:t", "Unknown"]
