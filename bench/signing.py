@@ -35,9 +35,11 @@ sys.path.insert(0, str(ROOT))
 import pyld  # noqa: E402
 from cachetools import LRUCache  # noqa: E402
 from pyld import jsonld  # noqa: E402
+from pyld.canon import URDNA2015  # noqa: E402
 from pyld.context_resolver import ContextResolver  # noqa: E402
 
 from connector.identity import dataintegrity  # noqa: E402
+from connector.identity.canon import canonicalize_quads  # noqa: E402
 from connector.identity.contexts import SigningContextLoader, document_quads  # noqa: E402
 from connector.identity.dataintegrity import JCS, RDFC, sign, verify  # noqa: E402
 from connector.identity.keys import generate_key  # noqa: E402
@@ -107,6 +109,10 @@ class Timing:
     def cpu_ms(self) -> float:
         return statistics.median(self.cpu) * 1000
 
+    @property
+    def best_ms(self) -> float:
+        return min(self.wall) * 1000
+
     def __str__(self) -> str:
         return f"{self.wall_ms:7.2f} ms (cpu {self.cpu_ms:7.2f}) {1 / statistics.fmean(self.wall):6.1f}/s"
 
@@ -166,6 +172,14 @@ def main() -> None:
             args.rounds)
         print(f"{label} document: {triples} triples (compiled walk: yes); ratio base, pyld's own canonicalize "
               f"(jsonld.normalize): {baseline}")
+        quads = compiled_quads(document, loader)
+        dataset = jsonld.to_rdf(document, {"base": None, "documentLoader": plain_loader,
+                                           "contextResolver": ContextResolver(plain_cache, plain_loader)})
+        ours = Timing(lambda q=quads: canonicalize_quads(q), args.rounds)
+        theirs = Timing(lambda d=dataset: URDNA2015().main(d, {"format": "application/n-quads"}), args.rounds)
+        walk = Timing(lambda d=document: compiled_quads(d, loader), args.rounds)
+        print(f"  JSON-LD to quads, compiled walk {walk}")
+        print(f"  RDFC-1.0 alone: ours {ours} | pyld URDNA2015 {theirs}")
         for suite, check, general in ((RDFC, True, False), (RDFC, True, True), (JCS, True, False),
                                       (JCS, False, False)):
             kwargs = {"cryptosuite": suite, "loader": loader, "check_jsonld": check,
@@ -192,8 +206,9 @@ def main() -> None:
         timing = results[f"large {step}"]
         verdict = "met" if timing.wall_ms <= TARGET_MS else "MISSED"
         print(f"target, large document, eddsa-rdfc-2022 {step} <= {TARGET_MS:.0f} ms: {verdict} by wall clock "
-              f"({timing.wall_ms:.2f} ms), {'met' if timing.cpu_ms <= TARGET_MS else 'MISSED'} by CPU time "
-              f"({timing.cpu_ms:.2f} ms); jsonld-signatures: {JAVASCRIPT_MS[step]} ms")
+              f"({timing.wall_ms:.2f} ms; fastest round {timing.best_ms:.2f} ms), "
+              f"{'met' if timing.cpu_ms <= TARGET_MS else 'MISSED'} by CPU time ({timing.cpu_ms:.2f} ms); "
+              f"jsonld-signatures: {JAVASCRIPT_MS[step]} ms")
 
 
 if __name__ == "__main__":
