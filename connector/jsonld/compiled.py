@@ -368,9 +368,15 @@ class _Walk:
                     subject = self.reference(table.expand_iri(value, vocab=False))
                 continue  # @type: below; @context: the top one, already applied
             predicate, value_table = term.predicate, term.value_table
-            assert predicate is not None and value_table is not None
+            assert predicate is not None and value_table is not None and term.coercion is not None
+            suffix = None if term.graph_container else term.coercion.string_suffix
             for item in (value if type(value) is list else (value,)):
-                self._values(value_table, term, predicate, item, pairs, graph)
+                # the common case inlined: a string needing no escapes, written as a literal
+                if suffix is not None and type(item) is str and item.isprintable() \
+                        and '"' not in item and "\\" not in item:
+                    pairs.append((predicate, '"' + item + suffix))
+                else:
+                    self._values(value_table, term, predicate, item, pairs, graph)
         if typed != (0 if types is None else 1):
             raise Decline("a type-scoped context changed which key is @type")
         if subject is None:

@@ -149,6 +149,19 @@ def test_proof_chains_go_through_the_compiled_walk(loader: SigningContextLoader)
     assert not verify(tampered, keys.__getitem__, loader=loader).ok
 
 
+GRAPH = {"g": {"@id": "https://ex.example/g", "@container": "@graph"}}
+
+
+@pytest.mark.parametrize("value, outcome", [
+    ([{"id": "urn:y", "name": "n", "g": {"name": "inner"}}, {"name": "anonymous"}], COMPILED),
+    ([[{"id": "urn:y"}], {"name": "nested arrays"}], COMPILED),
+    (["a string in a graph container", {"id": "urn:y"}], DECLINED),
+], ids=["nested-graphs", "nested-arrays", "string"])
+def test_graph_containers(value: Any, outcome: str, loader: SigningContextLoader) -> None:
+    document = {"@context": [CREDENTIALS_V2, GRAPH], "id": "urn:x", "g": value}
+    assert cross_check(document, loader, allow_inline=True)[0] == outcome
+
+
 # --- what the compiled walk declines -------------------------------------------------------
 
 @pytest.mark.parametrize("document", [
