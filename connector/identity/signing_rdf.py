@@ -59,9 +59,14 @@ def compiled_contexts(loader: SigningContextLoader) -> CompiledContexts:
         with _compiled_lock:
             tables = _compiled.get(loader)
             if tables is None:
+                owner = weakref.ref(loader)  # the tables must not keep their loader (the key) alive
+
                 def process(active_ctx: dict[str, Any], local_ctx: Any, **flags: bool) -> dict[str, Any]:
-                    result: dict[str, Any] = _Processor(loader.memos)._process_context(
-                        active_ctx, local_ctx, _options(loader), **flags)
+                    live = owner()
+                    if live is None:
+                        raise Decline("loader gone")
+                    result: dict[str, Any] = _Processor(live.memos)._process_context(
+                        active_ctx, local_ctx, _options(live), **flags)
                     return result
 
                 initial = _Processor(loader.memos)._get_initial_context(_options(loader))
