@@ -240,6 +240,12 @@ class RDFC10(URDNA2015):
                 continue
             index = len(terms)
             terms.append(quad)
+            if not (o_blank or g_blank):  # the common case: only the subject is a blank node
+                if s in quads_of:
+                    quads_of[s].append(index)
+                else:
+                    quads_of[s] = [index]
+                continue
             for node in (s if s_blank else None, o if o_blank and o != s else None,
                          g if g_blank and g != s and g != o else None):  # once per quad
                 if node is not None:
@@ -279,7 +285,8 @@ class RDFC10(URDNA2015):
         for related_hash, blank_nodes in sorted(hash_to_related.items()):
             md.update(related_hash.encode("utf-8"))
             chosen_path, chosen_issuer = "", None
-            for permutation in permutations(blank_nodes):  # pyld's order: ties keep the first
+            # pyld's order (ties keep the first); one node has one permutation
+            for permutation in permutations(blank_nodes) if len(blank_nodes) > 1 else (blank_nodes,):
                 issuer_copy = _Issuer.copy_of(issuer)
                 path, recursion_list, skip = "", [], False
                 for related in permutation:
@@ -321,6 +328,8 @@ class RDFC10(URDNA2015):
         canonical, issued = self.canonical_issuer.existing, issuer.existing
         for index in self._quads_of[id_]:
             s, p, o, g = self._terms[index]
+            if o[0] != "_" and g[:1] != "_" and s == id_:
+                continue  # no other blank node in this quad
             for node, position in ((s, "s"), (o, "o"), (g, "g")):
                 if node[:1] != "_" or node == id_:
                     continue
