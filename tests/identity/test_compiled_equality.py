@@ -241,3 +241,20 @@ def test_generated_footprint_credentials(footprints: int, full: bool, tweaks: di
     for item in document["credentialSubject"]["productFootprints"]:
         item.update(tweaks)
     assert cross_check(document, loader)[0] == COMPILED
+
+
+def test_term_tables_built_by_concurrent_callers_give_the_same_answers() -> None:
+    """Requests race to build a fresh loader's tables: every answer still equals the general path's."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from connector.identity.canon import canonicalize_quads
+    from connector.identity.contexts import document_quads as general_quads
+
+    loader = SigningContextLoader({BENCH.PCF_CONTEXT_URL: BENCH.PCF_CONTEXT})
+    documents = [BENCH.credential(n, full=n % 2 == 0) for n in range(1, 5)] + [
+        {**BENCH.credential(1, full=True), "proof": [{"type": "DataIntegrityProof", "cryptosuite": RDFC,
+                                                      "created": "2025-01-01T00:00:00Z"}]}]
+    expected = [canonicalize_quads(general_quads(d, loader)) for d in documents]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda i: canonicalize_quads(compiled_quads(documents[i % 5], loader)), range(40)))
+    assert answers == [expected[i % 5] for i in range(40)]
