@@ -258,3 +258,28 @@ def test_term_tables_built_by_concurrent_callers_give_the_same_answers() -> None
     with ThreadPoolExecutor(max_workers=8) as pool:
         answers = list(pool.map(lambda i: canonicalize_quads(compiled_quads(documents[i % 5], loader)), range(40)))
     assert answers == [expected[i % 5] for i in range(40)]
+
+
+VOCAB_SETS = [[CREDENTIALS_V2, BENCH.PCF_CONTEXT_URL], [DI_V2, BENCH.PCF_CONTEXT_URL]]
+ABSOLUTE_IRIS = [i for i in IRIS if ":" in i and i != "xsd:string"]
+valid_scalars = st.one_of(st.text(max_size=12), st.sampled_from(ABSOLUTE_IRIS), st.integers(), st.booleans(),
+                          st.floats(allow_nan=False, allow_infinity=False), st.none())
+valid_keys = st.sampled_from([k for k in KEYS if not k.startswith("@") and k not in ("id", "xsd:x")]
+                             + ["amount", "unit", "site", "supplier"])
+
+
+def _valid_nodes(children: st.SearchStrategy) -> st.SearchStrategy:
+    node = st.dictionaries(valid_keys, children, max_size=5)
+    with_id = st.fixed_dictionaries({"id": st.sampled_from(ABSOLUTE_IRIS)})
+    return st.builds(lambda a, b: {**a, **b}, node, st.one_of(st.just({}), with_id))
+
+
+valid_values = st.recursive(valid_scalars, lambda children: st.one_of(st.lists(children, max_size=3),
+                                                                      _valid_nodes(children)), max_leaves=25)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(context=st.sampled_from(VOCAB_SETS), body=_valid_nodes(valid_values))
+def test_generated_documents_within_the_vocabulary(context: Any, body: dict, loader: SigningContextLoader) -> None:
+    """Documents every key of which the contexts define (a @vocab): mostly through the compiled walk."""
+    cross_check({"@context": context, **body}, loader)
