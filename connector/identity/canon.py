@@ -20,15 +20,14 @@ signing with it as-is has three problems (research/trust.md §4), fixed here:
 Input: quads of serialized terms ``(s, p, o, g or "")`` (:func:`canonicalize_quads`; the
 JSON-LD side, :mod:`connector.identity.contexts`, emits those directly) or a pyld-style
 dataset ``{graph | "@default": [triple dict, ...]}`` (:func:`canonicalize`, e.g. from
-:func:`parse_nquads`, a linear and complete N-Quads parser: pyld's is quadratic and does
-not unescape ``\\u``). Inputs are not modified.
+:func:`parse_nquads` in :mod:`.nquads`, a linear and complete N-Quads parser: pyld's is
+quadratic and does not unescape ``\\u``). Inputs are not modified.
 
 Also home of the error tree shared by the identity modules.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import re
 import time
@@ -36,7 +35,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from pyld.canon import URDNA2015
+from pyld.canon import URDNA2015, permutations
 from pyld.identifier_issuer import IdentifierIssuer
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
@@ -144,8 +143,12 @@ class _Issuer(IdentifierIssuer):
     permutation it tries, and the generic deepcopy was a fifth of canonicalization time."""
 
     def __deepcopy__(self, memo: dict) -> _Issuer:
-        clone = _Issuer(self.prefix)
-        clone.counter, clone.existing, clone.order = self.counter, dict(self.existing), list(self.order)
+        return _Issuer.copy_of(self)
+
+    @staticmethod
+    def copy_of(issuer: IdentifierIssuer) -> _Issuer:
+        clone = _Issuer(issuer.prefix)
+        clone.counter, clone.existing, clone.order = issuer.counter, dict(issuer.existing), list(issuer.order)
         return clone
 
 
@@ -156,7 +159,7 @@ class RDFC10(URDNA2015):
     Use once per dataset: ``RDFC10(limits).canonicalize(dataset)`` (or
     ``.canonicalize_quads(quads)``). Afterwards
     ``issued`` maps each input blank node label (without ``_:``) to its canonical one.
-    The N-degree steps are pyld's, fenced by :meth:`create_hash_to_related`.
+    The N-degree steps follow pyld's, fenced by :meth:`create_hash_to_related`.
     """
 
     def __init__(self, limits: Limits = DEFAULT_LIMITS, hash_algorithm: str = "sha256") -> None:
@@ -171,11 +174,12 @@ class RDFC10(URDNA2015):
         self._permutations = 0
         self._deadline = 0.0
         # Quads without blank nodes are final once serialized: kept as lines. Quads with
-        # blank nodes keep their serialized terms [s, p, o, g] (g "" in the default graph)
-        # and the positions of their blank nodes, to be relabelled.
+        # blank nodes keep their serialized terms (s, p, o, g) (g "" in the default graph),
+        # to be relabelled; each blank node maps to the indexes of its quads among those.
         self._ground: list[str] = []
         self._terms: list[Quad] = []
-        self._bnode_positions: list[tuple[int, ...]] = []
+        self._quads_of: dict[str, list[int]] = {}
+        self._first_degree: dict[str, str] = {}
 
     def create_hash(self):
         return self._hash()
@@ -189,7 +193,7 @@ class RDFC10(URDNA2015):
         as serialized terms ``(subject, predicate, object, graph or "")``."""
         self._deadline = time.monotonic() + self.limits.deadline_seconds
         self._load(quads)
-        non_normalized = set(self.blank_node_info)
+        non_normalized = list(self._quads_of)
         # 4.4.3 step 4: issue identifiers to blank nodes with unique first-degree hashes
         for id_ in non_normalized:
             self.hash_to_blank_nodes.setdefault(self.hash_first_degree_quads(id_), []).append(id_)
@@ -212,66 +216,106 @@ class RDFC10(URDNA2015):
                     self.canonical_issuer.get_id(existing)
         labels = self.canonical_issuer.existing
         self.issued = {old[2:]: new[2:] for old, new in labels.items()}
-        lines = set(self._ground)
-        for terms, positions in zip(self._terms, self._bnode_positions):
-            terms = list(terms)
-            for position in positions:
-                terms[position] = labels[terms[position]]
-            lines.add(_line(terms))
-        return "".join(sorted(lines))
+        # relabelling is one-to-one, so the lines stay distinct; only blank nodes are in labels
+        get = labels.get
+        lines = self._ground
+        lines += [f"{get(s, s)} {p} {get(o, o)} {get(g, g)} .\n" if g else f"{get(s, s)} {p} {get(o, o)} .\n"
+                  for s, p, o, g in self._terms]
+        lines.sort()
+        return "".join(lines)
 
     def _load(self, quads: Iterable[Quad]) -> None:
-        seen: set[Quad] = set()
-        max_quads, info_map = self.limits.max_quads, self.blank_node_info
-        for quad in quads:
-            if quad in seen:  # a dataset is a set; JSON-LD can state a triple twice
-                continue
-            seen.add(quad)
-            if max_quads is not None and len(seen) > max_quads:
-                raise CanonicalizationError(f"dataset exceeds {max_quads} quads", code="too_large")
+        unique = dict.fromkeys(quads)  # a dataset is a set (JSON-LD can state a triple twice); ordered
+        max_quads = self.limits.max_quads
+        if max_quads is not None and len(unique) > max_quads:
+            raise CanonicalizationError(f"dataset exceeds {max_quads} quads", code="too_large")
+        ground, terms, quads_of = self._ground, self._terms, self._quads_of
+        for quad in unique:
             # serialized terms: blank nodes are the only ones starting with "_"
             s, p, o, g = quad
-            positions = (0,) * (s[0] == "_") + (2,) * (o[0] == "_") + (3,) * (g[:1] == "_")
-            if not positions:
-                self._ground.append(f"{s} {p} {o} {g} .\n" if g else f"{s} {p} {o} .\n")
+            s_blank, o_blank, g_blank = s[0] == "_", o[0] == "_", g[:1] == "_"
+            if not (s_blank or o_blank or g_blank):
+                ground.append(f"{s} {p} {o} {g} .\n" if g else f"{s} {p} {o} .\n")
                 continue
-            index = len(self._terms)
-            for position in positions:
-                info = info_map.get(quad[position])
-                if info is None:
-                    info = info_map[quad[position]] = {"idx": []}
-                if not info["idx"] or info["idx"][-1] != index:  # once per quad
-                    info["idx"].append(index)
-            self._terms.append(quad)
-            self._bnode_positions.append(positions)
-
-    def _pyld_quad(self, index: int) -> dict[str, Any]:
-        """Quad ``index`` as the dict pyld's N-degree steps read: they look only at the blank
-        nodes' labels and the predicate IRI. Built on demand: most blank nodes never get there."""
-        s, p, o, g = self._terms[index]
-        quad = {key: {"type": "blank node", "value": term} if term[:1] == "_" else {"type": "other"}
-                for key, term in (("subject", s), ("object", o), ("name", g)) if term}
-        quad["predicate"] = {"type": "IRI", "value": p[1:-1]}
-        return quad
+            index = len(terms)
+            terms.append(quad)
+            if not (o_blank or g_blank):  # the common case: only the subject is a blank node
+                if s in quads_of:
+                    quads_of[s].append(index)
+                else:
+                    quads_of[s] = [index]
+                continue
+            for node in (s if s_blank else None, o if o_blank and o != s else None,
+                         g if g_blank and g != s and g != o else None):  # once per quad
+                if node is not None:
+                    if node in quads_of:
+                        quads_of[node].append(index)
+                    else:
+                        quads_of[node] = [index]
 
     def hash_first_degree_quads(self, id_: str) -> str:
         """4.6: hash of the sorted quads mentioning ``id_``, itself as ``_:a`` and others as ``_:z``."""
-        info = self.blank_node_info[id_]
-        if "hash" not in info:
+        digest = self._first_degree.get(id_)
+        if digest is None:
             lines = []
-            for index in info["idx"]:
-                terms = list(self._terms[index])
-                for position in self._bnode_positions[index]:
-                    terms[position] = "_:a" if terms[position] == id_ else "_:z"
-                lines.append(_line(terms))
+            for index in self._quads_of[id_]:
+                s, p, o, g = self._terms[index]
+                if s[0] == "_":
+                    s = "_:a" if s == id_ else "_:z"
+                if o[0] == "_":
+                    o = "_:a" if o == id_ else "_:z"
+                if g:
+                    if g[0] == "_":
+                        g = "_:a" if g == id_ else "_:z"
+                    lines.append(f"{s} {p} {o} {g} .\n")
+                else:
+                    lines.append(f"{s} {p} {o} .\n")
             lines.sort()
-            md = self.create_hash()
-            for line in lines:
-                md.update(line.encode("utf-8"))
-            info["hash"] = md.hexdigest()
-        return info["hash"]
+            digest = self._first_degree[id_] = self._hash("".join(lines).encode("utf-8")).hexdigest()
+        return digest
 
-    def create_hash_to_related(self, id_, issuer):
+    # 4.8 Hash N-Degree Quads: pyld's steps on our serialized quads (no quad dicts, no deep
+    # copies), with the work charged to the limits before each permutation loop.
+
+    def hash_n_degree_quads(self, id_: str, issuer: IdentifierIssuer) -> dict[str, Any]:
+        hash_to_related = self.create_hash_to_related(id_, issuer)
+        md = self.create_hash()
+        canonical = self.canonical_issuer.existing
+        for related_hash, blank_nodes in sorted(hash_to_related.items()):
+            md.update(related_hash.encode("utf-8"))
+            chosen_path, chosen_issuer = "", None
+            # pyld's order (ties keep the first); one node has one permutation
+            for permutation in permutations(blank_nodes) if len(blank_nodes) > 1 else (blank_nodes,):
+                issuer_copy = _Issuer.copy_of(issuer)
+                path, recursion_list, skip = "", [], False
+                for related in permutation:
+                    if related in canonical:
+                        path += canonical[related]
+                    else:
+                        if related not in issuer_copy.existing:
+                            recursion_list.append(related)
+                        path += issuer_copy.get_id(related)
+                    if chosen_path and len(path) >= len(chosen_path) and path > chosen_path:
+                        skip = True
+                        break
+                if skip:
+                    continue
+                for related in recursion_list:
+                    result = self.hash_n_degree_quads(related, issuer_copy)
+                    path += issuer_copy.get_id(related) + "<" + result["hash"] + ">"
+                    issuer_copy = result["issuer"]
+                    if chosen_path and len(path) >= len(chosen_path) and path > chosen_path:
+                        skip = True
+                        break
+                if skip:
+                    continue
+                if not chosen_path or path < chosen_path:
+                    chosen_path, chosen_issuer = path, issuer_copy
+            md.update(chosen_path.encode("utf-8"))
+            issuer = chosen_issuer
+        return {"hash": md.hexdigest(), "issuer": issuer}
+
+    def create_hash_to_related(self, id_: str, issuer: IdentifierIssuer) -> dict[str, list[str]]:
         # Called once at the start of every Hash N-Degree Quads run, before its
         # permutation loop: the place to charge (and refuse) the work it is about to do.
         self._ndegree_calls += 1
@@ -279,10 +323,19 @@ class RDFC10(URDNA2015):
             self._poisoned(f"more than {self.limits.max_ndegree_calls} Hash N-Degree Quads calls")
         if time.monotonic() > self._deadline:
             self._poisoned(f"canonicalization exceeded {self.limits.deadline_seconds} s")
-        info = self.blank_node_info[id_]
-        if "quads" not in info:
-            info["quads"] = [self._pyld_quad(i) for i in info["idx"]]
-        related = super().create_hash_to_related(id_, issuer)
+        related: dict[str, list[str]] = {}
+        canonical, issued = self.canonical_issuer.existing, issuer.existing
+        for index in self._quads_of[id_]:
+            s, p, o, g = self._terms[index]
+            if o[0] != "_" and g[:1] != "_" and s == id_:
+                continue  # no other blank node in this quad
+            for node, position in ((s, "s"), (o, "o"), (g, "g")):
+                if node[:1] != "_" or node == id_:
+                    continue
+                # 4.7 Hash Related Blank Node
+                identifier = canonical.get(node) or issued.get(node) or self.hash_first_degree_quads(node)
+                text = position + (p if position != "g" else "") + identifier
+                related.setdefault(self._hash(text.encode("utf-8")).hexdigest(), []).append(node)
         for nodes in related.values():
             count = 1
             for k in range(2, len(nodes) + 1):
@@ -313,67 +366,5 @@ def canonicalize_quads(quads: Iterable[Quad], *, limits: Limits = DEFAULT_LIMITS
     return RDFC10(limits, hash_algorithm).canonicalize_quads(quads)
 
 
-# --- N-Quads parser -----------------------------------------------------------------
-
-_IRI = r"<((?:[^\x00-\x20<>\"{}|^`\\]|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})*)>"
-_PN = r"A-Za-z0-9_\-\u00b7-\U000effff"  # PN_CHARS, generously: N-Quads input is ours or a test's
-_BNODE = r"(_:[A-Za-z0-9_\u00c0-\U000effff](?:[" + _PN + r".]*[" + _PN + r"])?)"
-_LITERAL = (r'"((?:[^"\\\n\r]|\\[tbnrf"\'\\]|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})*)"'
-            r"(?:\^\^" + _IRI + r"|@([a-zA-Z]+(?:-[a-zA-Z0-9]+)*))?")
-_LINE_PATTERN = (
-    r"[ \t]*(?:" + _IRI + "|" + _BNODE + r")[ \t]*" + _IRI
-    + r"[ \t]*(?:" + _IRI + "|" + _BNODE + "|" + _LITERAL + r")"
-    + r"[ \t]*(?:(?:" + _IRI + "|" + _BNODE + r")[ \t]*)?\.[ \t]*(?:#.*)?")
-_BLANK = re.compile(r"[ \t]*(?:#.*)?")
-_UNESCAPE = re.compile(r"\\(?:u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))")
-_ECHAR_VALUES = {"t": "\t", "b": "\b", "n": "\n", "r": "\r", "f": "\f", '"': '"', "'": "'", "\\": "\\"}
-
-
-def _unescape(text: str) -> str:
-    if "\\" not in text:
-        return text
-
-    def one(match: re.Match) -> str:
-        hex_ = match.group(1) or match.group(2)
-        return chr(int(hex_, 16)) if hex_ else _ECHAR_VALUES[match.group(3)]
-
-    return _UNESCAPE.sub(one, text)
-
-
-@functools.lru_cache(maxsize=1)
-def _line_regex() -> re.Pattern:
-    return re.compile(_LINE_PATTERN)  # compiled on first use: ~50 ms, and only tests parse N-Quads
-
-
-def parse_nquads(text: str) -> dict[str, list[dict[str, Any]]]:
-    """Parse N-Quads into a pyld-style dataset (duplicates dropped). Linear time."""
-    dataset: dict[str, list[dict[str, Any]]] = {}
-    seen: set[tuple] = set()
-    for number, line in enumerate(text.split("\n"), 1):
-        line = line.rstrip("\r")
-        match = _line_regex().fullmatch(line)
-        if match is None:
-            if _BLANK.fullmatch(line):
-                continue
-            raise CanonicalizationError(f"N-Quads line {number} is not a valid quad: {line[:120]!r}",
-                                        code="nquads_syntax")
-        (s_iri, s_bn, p_iri, o_iri, o_bn, o_lit, o_dt, o_lang, g_iri, g_bn) = match.groups()
-        subject = {"type": "IRI", "value": _unescape(s_iri)} if s_iri is not None else {
-            "type": "blank node", "value": s_bn}
-        predicate = {"type": "IRI", "value": _unescape(p_iri)}
-        if o_iri is not None:
-            obj: dict[str, Any] = {"type": "IRI", "value": _unescape(o_iri)}
-        elif o_bn is not None:
-            obj = {"type": "blank node", "value": o_bn}
-        else:
-            obj = {"type": "literal", "value": _unescape(o_lit),
-                   "datatype": RDF_LANGSTRING if o_lang else (_unescape(o_dt) if o_dt else XSD_STRING)}
-            if o_lang:
-                obj["language"] = o_lang
-        graph = _unescape(g_iri) if g_iri is not None else (g_bn or "@default")
-        key = (graph, *(tuple(sorted(t.items())) for t in (subject, predicate, obj)))
-        if key in seen:
-            continue
-        seen.add(key)
-        dataset.setdefault(graph, []).append({"subject": subject, "predicate": predicate, "object": obj})
-    return dataset
+# re-exported from the parser's old home (imported last: it needs the errors above)
+from .nquads import parse_nquads as parse_nquads  # noqa: E402

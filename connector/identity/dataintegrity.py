@@ -36,9 +36,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from .canon import CanonicalizationError, DataIntegrityError, Limits, canonicalize_quads
-from .contexts import SigningContextLoader, default_loader, document_quads
+from .contexts import SigningContextLoader, default_loader
 from .keys import SigningKey, now_timestamp
 from .multikey import KeyFormatError, b58encode, multibase_decode, public_key_from_vm
+from .signing_rdf import document_quads
 
 RDFC = "eddsa-rdfc-2022"
 JCS = "eddsa-jcs-2022"

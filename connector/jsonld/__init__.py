@@ -1,4 +1,5 @@
-"""JSON-LD at the edge: our own contexts, a loader that never fetches, expand/compact helpers."""
+"""JSON-LD at the edge: our own contexts, a loader that never fetches, expand/compact helpers,
+and the compiled walk (term tables per context set) that signing uses (compiled.py)."""
 
 from .errors import JsonLdError, UnknownContextError
 from .loader import ContextLoader, get_loader, load_document

@@ -67,3 +67,19 @@ def vector_key():
     if not has_shared():
         pytest.skip(SKIP_REASON)
     return decode_secret_multikey(load_json(vectors_dir() / "keyPair.json")["privateKeyMultibase"])
+
+
+@pytest.fixture(autouse=True)
+def cross_check_compiled_jsonld(monkeypatch: pytest.MonkeyPatch):
+    """Every document signed or verified here also runs through the general path and pyld's toRdf,
+    which must agree with the compiled walk (tests/identity/compiled_check.py)."""
+    from .compiled_check import install
+
+    return install(monkeypatch)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    from .compiled_check import TOTALS, summary
+
+    if TOTALS:
+        terminalreporter.write_line(summary())

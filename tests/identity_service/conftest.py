@@ -125,3 +125,12 @@ def local_fetch() -> DocumentFetch:
 @pytest.fixture
 def resolver() -> DidResolver:
     return DidResolver(allow_insecure_localhost=True, ttl_seconds=0, fetch=local_fetch())
+
+
+@pytest.fixture(autouse=True)
+def cross_check_compiled_jsonld(monkeypatch: pytest.MonkeyPatch):
+    """Every document signed or verified here is cross-checked as in tests/identity (compiled walk,
+    general path, pyld's toRdf: identical canonical N-Quads)."""
+    from tests.identity.compiled_check import install
+
+    return install(monkeypatch)
