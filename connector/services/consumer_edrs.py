@@ -8,8 +8,9 @@ in ``TransferProcess.data_address``; this module serves it to staff and tools
 
 - **negotiate-then-transfer** (``negotiate``): the negotiation is marked with an EDR callback
   (``local://adapter``, as Tractus-X does); when the provider's FINALIZED arrives, the pull
-  transfer is created and its TransferRequestMessage queued *in the same transaction*
-  (``EdrNegotiationService``), so a restart can never lose the follow-up;
+  transfer is created and its TransferRequestMessage queued *in the same transaction* (a
+  subscriber to "negotiation finalized", ``NegotiationService.subscribe``), so a restart can
+  never lose the follow-up;
 - **lookup with auto-refresh** (``data_address``): an EDR that has expired or will within
   ``margin`` is refreshed first. Single-flight: one refresh per transfer at a time (a lock per
   transfer, then a re-check: whoever waited finds the fresh token and uses it); across replicas
@@ -30,10 +31,9 @@ from collections.abc import Callable
 from typing import Any
 
 from anyio import to_thread
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from connector.protocol import Role
-from connector.protocol.messages import NegotiationEvent
 from connector.protocol.transfer import TransferMessage as T
 from connector.services.criteria import EDC_NS, Criterion
 from connector.services.edr_client import (
@@ -55,7 +55,7 @@ from connector.services.queries import Fields, QuerySpec, run_query
 from connector.services.transfer import FORMATS, PULL, PUSH, TransferService
 from connector.services.worker import OutboxWorker
 from connector.store import Database
-from connector.store.models import Agreement, Negotiation, TransferProcess
+from connector.store.models import Agreement, Negotiation, OutgoingMessage, TransferProcess
 
 log = logging.getLogger("pontis.edrs")
 
@@ -128,8 +128,18 @@ class ConsumerEdrs:
         callbacks = [*(request.get("callback_addresses") or []), marker]
         return self.negotiations.request(**{**request, "callback_addresses": callbacks})
 
-    def on_finalized(self, session, neg: Negotiation, now: int) -> TransferProcess | None:  # type: ignore[no-untyped-def]
+    def finalized(self, session: Session, neg: Negotiation, now: int) -> list[OutgoingMessage]:
+        """The "negotiation finalized" subscriber: the messages ``on_finalized`` queued."""
+        started = self._start_transfer(session, neg, now)
+        return [started[1]] if started is not None else []
+
+    def on_finalized(self, session: Session, neg: Negotiation, now: int) -> TransferProcess | None:
         """In the transaction that finalizes ``neg``: create and queue its transfer, if it asked for one."""
+        started = self._start_transfer(session, neg, now)
+        return started[0] if started is not None else None
+
+    def _start_transfer(self, session: Session, neg: Negotiation,
+                        now: int) -> tuple[TransferProcess, OutgoingMessage] | None:
         marker = next((c for c in neg.callback_addresses or [] if isinstance(c, dict) and c.get("uri") == EDR_CALLBACK),
                       None)
         if marker is None or neg.role != Role.CONSUMER.value or not neg.agreement_id:
@@ -150,9 +160,9 @@ class ConsumerEdrs:
             callback_addresses=[c for c in neg.callback_addresses or [] if c is not marker],
             created_at=now, updated_at=now)
         session.add(row)
-        self.transfers.enqueue(session, row, T.REQUEST, now)
+        queued = self.transfers.enqueue(session, row, T.REQUEST, now)
         log.info("negotiation %s finalized: transfer %s requested (%s)", neg.id, pid, row.transfer_type)
-        return row
+        return row, queued
 
     # --- the cache -----------------------------------------------------------------------------
 
@@ -341,26 +351,6 @@ class ConsumerEdrs:
                 if isinstance(exc, Conflict):
                     ended.append(row.id)
         return ended
-
-
-class EdrNegotiationService(NegotiationService):
-    """Negotiations whose FINALIZED starts the EDR flow's transfer, in the transaction that finalizes."""
-
-    edrs: ConsumerEdrs | None = None
-    _local = threading.local()
-
-    def _absorb(self, session, neg, message, now):  # type: ignore[no-untyped-def]
-        super()._absorb(session, neg, message, now)
-        if self.edrs is not None and isinstance(message, NegotiationEvent) and message.event_type == "FINALIZED":
-            if self.edrs.on_finalized(session, neg, now) is not None:
-                self._local.started = True
-
-    def handle(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        self._local.started = False
-        answer = super().handle(*args, **kwargs)
-        if self._local.started:  # committed: the worker may send the TransferRequestMessage now
-            self.wake()
-        return answer
 
 
 class EdrSweepingWorker(OutboxWorker):

@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 
 from connector.identity.dataintegrity import SigningError
 from connector.policy import decision_to_dict, dsp_error
-from connector.protocol import TERMINAL_STATES, Role, next_state, receive, send
+from connector.protocol import Role, receive
 from connector.protocol import NegotiationMessage as M
 from connector.protocol import NegotiationState as S
 from connector.protocol.errors import LocalProtocolError
@@ -33,17 +33,19 @@ from connector.protocol.messages import (
     read_offer,
 )
 from connector.protocol.retry import RetryPolicy
+from connector.protocol.step import NEGOTIATION, Effect, StoreAgreement
 from connector.services import agreements
 from connector.services.accepted import check_acceptable
 from connector.services.catalog import CatalogService
 from connector.services.errors import InvalidRequest
 from connector.services.groups import groups_of
 from connector.services.playbook import Playbook
+from connector.services.outbox import Dispatch
 from connector.services.process import (  # noqa: F401  (Answer, message_digest: the edges' names)
     INITIAL,
     Answer,
-    Machine,
     ProcessService,
+    Work,
     join_url,
     message_digest,
     new_pid,
@@ -52,13 +54,6 @@ from connector.store import Database
 from connector.store.models import Agreement, Negotiation, OutgoingMessage, SignedOffer
 
 log = logging.getLogger("pontis.negotiation")
-
-NEGOTIATION = Machine(
-    name="negotiation", State=S, Message=M, next_state=next_state, receive=receive, send=send,
-    terminal=TERMINAL_STATES, terminated=S.TERMINATED, termination=M.TERMINATION,
-    initial_message=M.CONTRACT_REQUEST,
-)
-
 
 def ack(neg: Negotiation) -> dict:
     state = S.REQUESTED if neg.state == INITIAL else S(neg.state)
@@ -86,10 +81,10 @@ class NegotiationService(ProcessService):
 
     def __init__(self, db: Database, *, participant_id: str, callback_url: str, catalog: CatalogService,
                  playbook: Playbook, clock: Callable[[], int], retry: RetryPolicy,
-                 wake: Callable[[], None] = lambda: None, identity: Any = None,
+                 dispatch: Dispatch | None = None, identity: Any = None,
                  require_signed_agreements: bool = False, unresolvable_signers_ok: bool = False) -> None:
         super().__init__(db, participant_id=participant_id, callback_url=callback_url, playbook=playbook,
-                         clock=clock, retry=retry, wake=wake)
+                         clock=clock, retry=retry, dispatch=dispatch)
         self.catalog = catalog
         # our DID and keys (connector.identity.wallet.LocalIdentity): with them agreements are signed
         self.identity = identity
@@ -108,7 +103,8 @@ class NegotiationService(ProcessService):
 
     # --- a peer starts a negotiation -----------------------------------------------------------
 
-    def _start_from_peer(self, session, caller, role, message, now, enqueued):  # type: ignore[no-untyped-def]
+    def _start_from_peer(self, session, caller, role, message, work):  # type: ignore[no-untyped-def]
+        now = work.now
         if role is Role.PROVIDER:
             assert isinstance(message, ContractRequest)
             existing = session.exec(select(Negotiation).where(
@@ -143,14 +139,14 @@ class NegotiationService(ProcessService):
             )
             session.add(neg)
             if decision.allowed:
-                self._follow(session, neg, "received", M.CONTRACT_REQUEST, now, enqueued, counter=False)
+                self.follow(session, neg, M.CONTRACT_REQUEST, work)
             else:
                 # the requester saw these constraints in the offer: tell it exactly which failed
                 code, reasons = dsp_error(decision)
                 neg.error = {"by": "local", "code": code, "reasons": reasons,
                              "denials": decision_to_dict(decision).get("denials", [])}
                 neg.error_detail = "; ".join(reasons)
-                enqueued.append(self.enqueue(session, neg, M.TERMINATION, now, code, reasons))
+                work.queued.append(self.enqueue(session, neg, M.TERMINATION, now, code, reasons))
                 log.info("negotiation %s with %s denied: %s", pid, caller.id, neg.error_detail)
             return neg, 201
         assert isinstance(message, ContractOffer)
@@ -170,7 +166,14 @@ class NegotiationService(ProcessService):
             created_at=now, updated_at=now,
         )
         session.add(neg)
-        self._follow(session, neg, "received", M.CONTRACT_OFFER, now, enqueued)
+        refusal = self._refusal(session, neg, message)
+        if refusal is not None:
+            code, reasons = refusal
+            neg.error = {"by": "local", "code": code, "reasons": list(reasons)}
+            neg.error_detail = reasons[0]
+            work.queued.append(self.enqueue(session, neg, M.TERMINATION, now, code, list(reasons)))
+        else:
+            self.follow(session, neg, M.CONTRACT_OFFER, work)
         return neg, 201
 
     def _absorb(self, session: Session, neg: Negotiation, message, now: int) -> None:  # type: ignore[no-untyped-def]
@@ -183,12 +186,6 @@ class NegotiationService(ProcessService):
             node = doc.to_json()
             self._check_provider_signature(node)
             neg.agreement_id = doc.id
-            if session.get(Agreement, doc.id) is None:
-                session.add(Agreement(
-                    id=doc.id, negotiation_id=neg.id, asset_id=doc.target, provider_id=doc.assigner,
-                    consumer_id=doc.assignee, policy=node, signing_date=_signing_ms(doc.timestamp, now),
-                    created_at=now,
-                ))
         elif isinstance(message, AgreementVerification) and message.agreement_proof is not None:
             self._take_consumer_signature(session, neg, message.agreement_proof)
         elif isinstance(message, NegotiationTermination):
@@ -223,17 +220,32 @@ class NegotiationService(ProcessService):
         row.policy = updated
         session.add(row)
 
-    def _on_acknowledged(self, session: Session, neg: Negotiation, out: OutgoingMessage, response, now: int):  # type: ignore[no-untyped-def]
-        if M(out.kind) is M.AGREEMENT:
+    def _domain_effect(self, session: Session, neg: Negotiation, effect: Effect, message: Any,
+                       out: OutgoingMessage | None, now: int) -> None:
+        if not isinstance(effect, StoreAgreement):
+            return
+        if isinstance(message, ContractAgreement):  # the consumer received it (checked in _absorb)
+            doc = message.agreement.to_json()
+        elif out is not None and out.kind == M.AGREEMENT.value:  # the provider's was acknowledged
             doc = out.body["agreement"]
-            neg.agreement_id = doc["@id"]
-            if session.get(Agreement, doc["@id"]) is None:
-                session.add(Agreement(
-                    id=doc["@id"], negotiation_id=neg.id, asset_id=doc["target"], provider_id=doc["assigner"],
-                    consumer_id=doc["assignee"], policy=doc, signing_date=_signing_ms(doc.get("timestamp"), now),
-                    created_at=now,
-                ))
-        return None
+        else:
+            return
+        neg.agreement_id = doc["@id"]
+        if session.get(Agreement, doc["@id"]) is None:
+            session.add(Agreement(
+                id=doc["@id"], negotiation_id=neg.id, asset_id=doc["target"], provider_id=doc["assigner"],
+                consumer_id=doc["assignee"], policy=doc, signing_date=_signing_ms(doc.get("timestamp"), now),
+                created_at=now,
+            ))
+
+    def _refusal(self, session: Session, neg: Negotiation, message: Any) -> tuple[str, tuple[str, ...]] | None:
+        """Consumer: a provider's (counter-)offer is accepted only if it fits what we accept."""
+        if neg.role != Role.CONSUMER.value or not isinstance(message, ContractOffer):
+            return None
+        reason = check_acceptable(session, message.offer.policy)
+        if reason is None:
+            return None
+        return "offer-not-acceptable", (f"the offer is not within the policies this company accepts: {reason}",)
 
     # --- what we send --------------------------------------------------------------------------
 
@@ -275,9 +287,9 @@ class NegotiationService(ProcessService):
         raise LocalProtocolError(neg.state, kind.value, f"the {neg.role.lower()} does not send {kind.value}")
 
     def enqueue(self, session: Session, row: Negotiation, kind: M, now: int,  # type: ignore[override]
-                code: str | None = None, reasons: list[str] | None = None) -> OutgoingMessage:
+                code: str | None = None, reasons: list[str] | None = None, *, delay_ms: int = 0) -> OutgoingMessage:
         try:
-            return super().enqueue(session, row, kind, now, code, reasons)
+            return super().enqueue(session, row, kind, now, code, reasons, delay_ms=delay_ms)
         except SigningError as exc:
             if kind is not M.AGREEMENT:
                 raise
@@ -286,7 +298,7 @@ class NegotiationService(ProcessService):
             row.error = {"by": "local", "code": "agreement-unsignable", "reasons": reasons}
             row.error_detail = reasons[0]
             log.error("negotiation %s: %s", row.id, reasons[0])
-            return super().enqueue(session, row, M.TERMINATION, now, "agreement-unsignable", reasons)
+            return super().enqueue(session, row, M.TERMINATION, now, "agreement-unsignable", reasons, delay_ms=delay_ms)
 
     def _countersign(self, session: Session, neg: Negotiation) -> dict | None:
         """Consumer: add our proof to a provider-signed agreement; the verification carries it."""
@@ -326,21 +338,9 @@ class NegotiationService(ProcessService):
             if signed_offer is not None:
                 session.add(SignedOffer(negotiation_id=pid, offer_id=offer.id, provider_id=counterparty_id,
                                         document=signed_offer, created_at=now))
-            self.enqueue(session, neg, M.CONTRACT_REQUEST, now)
-        self.wake()
+            first = self.enqueue(session, neg, M.CONTRACT_REQUEST, now)
+        self.dispatch.hand_over([first], now)
         return neg
-
-    def _follow(self, session, row, event, kind, now, enqueued, counter=False):  # type: ignore[no-untyped-def]
-        if Role(row.role) is Role.CONSUMER and event == "received" and kind is M.CONTRACT_OFFER:
-            # a provider's (counter-)offer is accepted only if it fits what we accept
-            reason = check_acceptable(session, _offer_from(row).policy)
-            if reason is not None:
-                reasons = [f"the offer is not within the policies this company accepts: {reason}"]
-                row.error = {"by": "local", "code": "offer-not-acceptable", "reasons": reasons}
-                row.error_detail = reasons[0]
-                enqueued.append(self.enqueue(session, row, M.TERMINATION, now, "offer-not-acceptable", reasons))
-                return
-        super()._follow(session, row, event, kind, now, enqueued, counter=counter)
 
     def terminate(self, negotiation_id: str, reason: str | None, code: str = "terminated-by-user") -> None:
         """Queue a termination that staff asked for; refuse if the negotiation is already over."""
