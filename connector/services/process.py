@@ -18,8 +18,10 @@ Subclasses supply the machine and the hooks that know their messages.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
+import threading
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -95,6 +97,37 @@ class Work:
     message: Any = None
     out: OutgoingMessage | None = None
     queued: list[OutgoingMessage] = field(default_factory=list)
+    moved: list[tuple[str, str]] = field(default_factory=list)  # (process id, new state)
+
+
+class StateWaits:
+    """Post-commit notice of state changes, for callers that wait for one (``?waitMs=`` long polls)
+    instead of polling: they learn of a change once it is committed, never before."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiting: dict[str, list[tuple[asyncio.AbstractEventLoop, asyncio.Future[str]]]] = {}
+
+    def moved(self, pid: str, state: str) -> None:
+        with self._lock:
+            waiting = self._waiting.pop(pid, [])
+        for loop, future in waiting:
+            loop.call_soon_threadsafe(lambda f=future: f.done() or f.set_result(state))
+
+    def register(self, pid: str) -> asyncio.Future[str]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[str] = loop.create_future()
+        with self._lock:
+            self._waiting.setdefault(pid, []).append((loop, future))
+        return future
+
+    def forget(self, pid: str, future: asyncio.Future[str]) -> None:
+        with self._lock:
+            left = [w for w in self._waiting.get(pid, []) if w[1] is not future]
+            if left:
+                self._waiting[pid] = left
+            else:
+                self._waiting.pop(pid, None)
 
 
 class ProcessService:
@@ -111,6 +144,7 @@ class ProcessService:
         self.retry = retry
         self.dispatch = dispatch or Dispatch()
         self._reached: list[Subscriber] = []
+        self.waits = StateWaits()
 
     def subscribe(self, subscriber: Subscriber) -> None:
         """Call ``subscriber`` in the transaction in which a process reaches its milestone
@@ -176,6 +210,7 @@ class ProcessService:
         state = snap.state.value if snap.state is not None else INITIAL
         if state != row.state or snap.provider_pid != row.provider_pid:
             row.state, row.provider_pid, row.updated_at = state, snap.provider_pid, work.now
+            work.moved.append((row.id, state))
         for effect in outcome.effects:
             if isinstance(effect, Send):
                 out = self.enqueue(session, row, effect.message, work.now, effect.code,
@@ -202,6 +237,7 @@ class ProcessService:
                 row.error_detail = "; ".join(effect.reasons)
             elif isinstance(effect, Terminate):
                 self.end_locally(row, effect.by, effect.code, list(effect.reasons), work.now)
+                work.moved.append((row.id, row.state))
                 log.warning("%s %s: %s", self.machine.name, row.id, row.error_detail)
             elif isinstance(effect, Reached):
                 for subscriber in self._reached:
@@ -213,6 +249,8 @@ class ProcessService:
     def _after_commit(self, work: Work) -> None:
         if work.queued:
             self.dispatch.hand_over(work.queued, work.now)
+        for pid, state in work.moved:
+            self.waits.moved(pid, state)
 
     # --- incoming DSP messages -----------------------------------------------------------------
 
@@ -265,9 +303,9 @@ class ProcessService:
         checks = [("consumerPid", message.consumer_pid, row.consumer_pid)]
         if role is Role.PROVIDER or row.provider_pid is not None:
             checks.insert(0, ("providerPid", message.provider_pid, row.provider_pid))
-        for field, got, ours in checks:
+        for name, got, ours in checks:
             if got != ours:
-                raise InvalidRequest(field, f"{field} {got!r} does not match {ours!r}", path=field)
+                raise InvalidRequest(name, f"{name} {got!r} does not match {ours!r}", path=name)
 
     def get_for(self, caller: Participant, pid: str) -> dict[str, Any]:
         """The process a peer may see: its own process with us, and only that."""
@@ -336,8 +374,8 @@ class ProcessService:
             if out is None:
                 return  # already applied (the peer's next message showed it arrived)
             work.out = out
-            out.attempts += 1
             row = self._load(session, out.process_id)
+            out.attempts += 1  # after the row's load (an autoflush): one UPDATE with the status
             provider_pid = (response or {}).get("providerPid")
             event = Acknowledged(self.machine.messages(out.kind), provider_pid if isinstance(provider_pid, str) else None)
             self._step(session, row, event, work, out)

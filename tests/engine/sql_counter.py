@@ -24,6 +24,7 @@ class Counts:
     write_transactions: int = 0
     transactions: int = 0
     _writing: set[int] = field(default_factory=set)
+    log: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         return f"{self.write_transactions} write transactions, {self.statements} statements"
@@ -38,6 +39,7 @@ def counting(engine: Engine) -> Iterator[Counts]:
         if head in _CONTROL or head == "PRAGMA":
             return
         counts.statements += 1
+        counts.log.append(" ".join(statement.split())[:110])
         if head in _WRITES or conn.get_execution_options().get("pontis_write"):
             counts._writing.add(id(conn))
 

@@ -24,6 +24,7 @@ def _negotiate(world):  # type: ignore[no-untyped-def]
     seed_offer(provider.services)
     offer_json = dict(_catalog(world).json()["dataset"][0]["hasPolicy"][0], target="asset-1")
     offer = read_offer({"offer": offer_json})
+    run(settle(consumer, provider))  # both senders listen: what is queued goes to them in memory
     with ExitStack() as stack:
         theirs = stack.enter_context(counting(provider.services.db.engine))
         ours = stack.enter_context(counting(consumer.services.db.engine))
@@ -39,6 +40,7 @@ def _negotiate(world):  # type: ignore[no-untyped-def]
 def test_one_negotiation_stays_within_its_budget(world):  # noqa: F811
     _, consumer, provider = _negotiate(world)
     print(f"negotiation: consumer {consumer}; provider {provider}")
+    print("\n".join(["C " + x for x in consumer.log] + ["P " + x for x in provider.log]))
     assert consumer.write_transactions <= 99 and provider.write_transactions <= 99
     assert consumer.statements + provider.statements <= 999
 
