@@ -200,6 +200,7 @@ def build(settings: Settings, *, clock=wall_clock_ms, client: DspClient | None =
     client.guard = guard  # the container's client obeys the container's rule, however it was built
     worker = EdrSweepingWorker([negotiations, transfers], client, process_token_for(db, authenticator, dcp),
                                batch=settings.worker_batch, dispatch=dispatch,
+                               retention_ms=int(settings.server.replay_window_hours * 3_600_000),
                                sweep=consumer_edrs.sweep, sweep_seconds=settings.edr_sweep_seconds)
     from connector.parts.service import build_parts
 
