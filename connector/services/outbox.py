@@ -17,10 +17,10 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
 
-from sqlalchemy import text, update
+from sqlalchemy import delete, text, update
 from sqlmodel import Session, select
 
-from connector.store.models import OutgoingMessage
+from connector.store.models import OutgoingMessage, ReceivedMessage
 
 _CLAIMABLE = """
 SELECT o.id FROM outgoing_message o
@@ -97,6 +97,33 @@ def release(session: Session, owner: str) -> int:
         row.lease_owner, row.lease_until = None, 0
         session.add(row)
     return len(rows)
+
+
+_FINISHED = ("done", "cancelled", "failed")
+
+
+def prunable(session: Session, before: int) -> bool:
+    """A read: is any finished message or received-message record older than ``before``?"""
+    old_out = select(OutgoingMessage.id).where(
+        OutgoingMessage.status.in_(_FINISHED), OutgoingMessage.created_at < before).limit(1)  # type: ignore[attr-defined]
+    old_in = select(ReceivedMessage.digest).where(ReceivedMessage.created_at < before).limit(1)
+    return session.exec(old_out).first() is not None or session.exec(old_in).first() is not None
+
+
+def prune(session: Session, before: int, batch: int = 1000) -> int:
+    """Delete up to ``batch`` finished messages and ``batch`` received-message records older than
+    ``before``; returns how many went. Pending messages stay whatever their age (they are work),
+    and so does every record a replay within the retention window needs."""
+    old_out = select(OutgoingMessage.id).where(
+        OutgoingMessage.status.in_(_FINISHED), OutgoingMessage.created_at < before).limit(batch)  # type: ignore[attr-defined]
+    old_in = select(ReceivedMessage.digest).where(ReceivedMessage.created_at < before).limit(batch)
+    out_ids = list(session.exec(old_out))
+    in_ids = list(session.exec(old_in))
+    if out_ids:
+        session.execute(delete(OutgoingMessage).where(OutgoingMessage.id.in_(out_ids)))  # type: ignore[union-attr]
+    if in_ids:
+        session.execute(delete(ReceivedMessage).where(ReceivedMessage.digest.in_(in_ids)))  # type: ignore[attr-defined]
+    return len(out_ids) + len(in_ids)
 
 
 class Dispatch:

@@ -49,6 +49,8 @@ class OutboxWorker:
         idle_seconds: float = 0.5,
         owner: str | None = None,
         dispatch: Dispatch | None = None,
+        retention_ms: int | None = None,
+        prune_seconds: float = 300.0,
     ) -> None:
         # each outgoing message's kind names the service whose process it belongs to
         self.by_kind: dict[str, ProcessService] = {
@@ -68,6 +70,9 @@ class OutboxWorker:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
         self._claim_due = 0.0
+        # finished messages and received-message records older than this are deleted (None: kept)
+        self.retention_ms = retention_ms
+        self.prune_seconds = prune_seconds
 
     def wake(self) -> None:
         """Thread-safe: called from request handlers after they commit a queued message."""
@@ -77,6 +82,32 @@ class OutboxWorker:
     def _release_own_leases(self) -> int:
         with self.db.write() as session:
             return outbox.release(session, self.owner)
+
+    def prune(self, now: int | None = None) -> int:
+        """Delete what is past the retention window, in batches; reads first, so an idle pass writes nothing."""
+        if self.retention_ms is None:
+            return 0
+        before = (self.clock() if now is None else now) - self.retention_ms
+        with self.db.read() as session:
+            if not outbox.prunable(session, before):
+                return 0
+        pruned = 0
+        while True:
+            with self.db.write() as session:
+                gone = outbox.prune(session, before)
+            pruned += gone
+            if gone == 0:
+                return pruned
+
+    async def _prune_loop(self) -> None:
+        while not self._stopping:
+            try:
+                pruned = await to_thread.run_sync(self.prune)
+                if pruned:
+                    log.info("pruned %d finished message record(s) past the retention window", pruned)
+            except Exception:  # a failing prune must not stop the sender
+                log.exception("pruning message records failed")
+            await asyncio.sleep(self.prune_seconds)
 
     def _claim(self) -> list[OutgoingMessage]:
         now = self.clock()
@@ -135,6 +166,7 @@ class OutboxWorker:
         if released:
             log.info("took back %d message(s) leased before a restart", released)
         in_flight: set[asyncio.Task] = set()
+        pruner = asyncio.create_task(self._prune_loop()) if self.retention_ms is not None else None
         while not self._stopping:
             rows: list[OutgoingMessage] = []
             room = self.batch - len(in_flight)
@@ -161,6 +193,8 @@ class OutboxWorker:
             except TimeoutError:
                 pass
             self._wakeup.clear()
+        if pruner is not None:
+            pruner.cancel()
         if in_flight:
             await asyncio.wait(in_flight, timeout=5)
 
