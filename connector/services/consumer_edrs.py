@@ -113,7 +113,7 @@ class ConsumerEdrs:
 
     # --- negotiate, then transfer ------------------------------------------------------------
 
-    def negotiate(self, request: dict, transfer_type: str = PULL, data_destination: dict | None = None) -> Negotiation:
+    def negotiate(self, request: dict[str, Any], transfer_type: str = PULL, data_destination: dict[str, Any] | None = None) -> Negotiation:
         """Start a negotiation whose FINALIZED starts a transfer (``request``: NegotiationService.request's kwargs)."""
         if transfer_type not in FORMATS:
             raise InvalidRequest("transferType", f"transferType: expected one of {', '.join(FORMATS)}, got {transfer_type!r}",
@@ -178,14 +178,14 @@ class ConsumerEdrs:
                     raise InvalidRequest("query.operator", f"filterExpression(contractNegotiationId): use = or in, "
                                                            f"not {c.operator!r}", path="filterExpression")
                 wanted = [str(v) for v in (c.right if isinstance(c.right, list) else [c.right])]
-                ids = list(session.exec(select(Agreement.id).where(Agreement.negotiation_id.in_(wanted))))
+                ids = list(session.exec(select(Agreement.id).where(Agreement.negotiation_id.in_(wanted))))  # type: ignore[attr-defined]
                 criteria.append(Criterion(E + "agreementId", "in", ids or ["\0none"]))
             base = (Criterion(E + "type", "=", Role.CONSUMER.value), Criterion(E + "transferType", "=", PULL),
                     Criterion(E + "state", "in", ["STARTED", "SUSPENDED"]), Criterion(E + "hasEdr", "=", True))
             narrowed = QuerySpec(spec.offset, spec.limit, spec.descending, spec.sort_field, (*base, *criteria))
             rows = run_query(session, TransferProcess, narrowed, ENTRY_FIELDS, TransferProcess.id)
             agreements = {a.id: a.negotiation_id for a in session.exec(
-                select(Agreement).where(Agreement.id.in_([r.agreement_id for r in rows])))}
+                select(Agreement).where(Agreement.id.in_([r.agreement_id for r in rows])))}  # type: ignore[attr-defined]
             return [(row, agreements.get(row.agreement_id)) for row in rows]
 
     def _load(self, tp_id: str) -> TransferProcess:
@@ -207,13 +207,14 @@ class ConsumerEdrs:
         if row.state in ("COMPLETED", "TERMINATED"):
             why = row.error_detail or "; ".join((row.error or {}).get("reasons") or []) or "no reason recorded"
             raise Conflict("edr.ended", f"transfer process {row.id} is {row.state} ({why}); its EDR is void")
-        if (row.error or {}).get("code") == EXPIRED:
+        error = row.error or {}
+        if error.get("code") == EXPIRED:
             raise Conflict("edr.expired", f"transfer process {row.id} is being terminated: "
-                                          + "; ".join(row.error.get("reasons") or []))
+                                          + "; ".join(error.get("reasons") or []))
         if row.state == "SUSPENDED":
             raise Conflict("edr.suspended", f"transfer process {row.id} is SUSPENDED: resume it to get a new EDR")
 
-    def data_address(self, tp_id: str, *, auto_refresh: bool = True) -> dict:
+    def data_address(self, tp_id: str, *, auto_refresh: bool = True) -> dict[str, Any]:
         """The EDR of a STARTED pull transfer; refreshed first when it expires within the margin."""
         row = self._load(tp_id)
         self._usable(row)
@@ -229,7 +230,7 @@ class ConsumerEdrs:
                                           "token; the transfer is terminated")
         return self._refresh(tp_id, force=False)
 
-    def refresh(self, tp_id: str) -> dict:
+    def refresh(self, tp_id: str) -> dict[str, Any]:
         """Refresh now, whatever the token's expiry (``POST /v3/edrs/{tp}/refresh``)."""
         self._usable(self._load(tp_id))
         return self._refresh(tp_id, force=True)
@@ -241,7 +242,7 @@ class ConsumerEdrs:
                 flight = self._flights[tp_id] = _Flight()
             return flight
 
-    def _refresh(self, tp_id: str, *, force: bool, now: int | None = None) -> dict:
+    def _refresh(self, tp_id: str, *, force: bool, now: int | None = None) -> dict[str, Any]:
         flight = self._flight(tp_id)
         with flight.lock:  # one refresh per transfer at a time; the others wait, then re-check
             row = self._load(tp_id)
@@ -286,7 +287,7 @@ class ConsumerEdrs:
                                                         f"refreshed: {exc}") from None
             return self._store(tp_id, token, grant, now)
 
-    def _store(self, tp_id: str, old_token: str | None, grant: dict, now: int) -> dict:
+    def _store(self, tp_id: str, old_token: str | None, grant: dict[str, Any], now: int) -> dict[str, Any]:
         with self.db.write() as session:
             row = session.get(TransferProcess, tp_id, with_for_update=True)
             if row is None or row.data_address is None:

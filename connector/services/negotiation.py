@@ -15,9 +15,9 @@ from sqlmodel import Session, select
 
 from connector.identity.dataintegrity import SigningError
 from connector.policy import decision_to_dict, dsp_error
-from connector.protocol import Role, receive
 from connector.protocol import NegotiationMessage as M
 from connector.protocol import NegotiationState as S
+from connector.protocol import Role, receive
 from connector.protocol.errors import LocalProtocolError
 from connector.protocol.messages import (
     AGREEMENT_PROOF,
@@ -39,8 +39,8 @@ from connector.services.accepted import check_acceptable
 from connector.services.catalog import CatalogService
 from connector.services.errors import InvalidRequest
 from connector.services.groups import groups_of
-from connector.services.playbook import Playbook
 from connector.services.outbox import Dispatch
+from connector.services.playbook import Playbook
 from connector.services.process import (  # noqa: F401  (Answer, message_digest: the edges' names)
     INITIAL,
     Answer,
@@ -55,7 +55,7 @@ from connector.store.models import Agreement, Negotiation, OutgoingMessage, Sign
 
 log = logging.getLogger("pontis.negotiation")
 
-def ack(neg: Negotiation) -> dict:
+def ack(neg: Negotiation) -> dict[str, Any]:
     state = S.REQUESTED if neg.state == INITIAL else S(neg.state)
     return negotiation_ack(neg.provider_pid or "", neg.consumer_pid or "", state)
 
@@ -92,7 +92,7 @@ class NegotiationService(ProcessService):
         # static-token mode: a signer whose DID cannot be resolved is accepted unchecked (agreements.check)
         self.unresolvable_signers_ok = unresolvable_signers_ok and not require_signed_agreements
 
-    def _ack(self, row: Negotiation) -> dict:
+    def _ack(self, row: Negotiation) -> dict[str, Any]:
         return ack(row)
 
     def _playbook_keys(self, row: Negotiation) -> tuple[str | None, ...]:
@@ -168,10 +168,10 @@ class NegotiationService(ProcessService):
         session.add(neg)
         refusal = self._refusal(session, neg, message)
         if refusal is not None:
-            code, reasons = refusal
-            neg.error = {"by": "local", "code": code, "reasons": list(reasons)}
-            neg.error_detail = reasons[0]
-            work.queued.append(self.enqueue(session, neg, M.TERMINATION, now, code, list(reasons)))
+            code = refusal[0]
+            neg.error = {"by": "local", "code": code, "reasons": list(refusal[1])}
+            neg.error_detail = refusal[1][0]
+            work.queued.append(self.enqueue(session, neg, M.TERMINATION, now, code, list(refusal[1])))
         else:
             self.follow(session, neg, M.CONTRACT_OFFER, work)
         return neg, 201
@@ -193,7 +193,7 @@ class NegotiationService(ProcessService):
             neg.error = {"by": "peer", "code": message.code, "reasons": reasons}
             neg.error_detail = f"terminated by {neg.counterparty_id}: " + "; ".join(reasons)
 
-    def _check_provider_signature(self, node: dict) -> None:
+    def _check_provider_signature(self, node: dict[str, Any]) -> None:
         """Consumer: a signed agreement must verify; an unsigned one only if we do not insist."""
         if node.get("proof") is None:
             if self.require_signed_agreements:
@@ -206,7 +206,7 @@ class NegotiationService(ProcessService):
                 raise InvalidRequest("agreement.proof", f"the agreement's signature does not verify: {reason}",
                                      path="agreement.proof")
 
-    def _take_consumer_signature(self, session: Session, neg: Negotiation, proof: dict) -> None:
+    def _take_consumer_signature(self, session: Session, neg: Negotiation, proof: dict[str, Any]) -> None:
         """Provider: keep the consumer's counter-signature once it verifies (a proof set)."""
         row = session.get(Agreement, neg.agreement_id) if neg.agreement_id else None
         if row is None or self.identity is None:
@@ -249,7 +249,7 @@ class NegotiationService(ProcessService):
 
     # --- what we send --------------------------------------------------------------------------
 
-    def _build(self, session: Session, neg: Negotiation, kind: M, now: int, code: str | None, reasons: list[str] | None) -> tuple[str, dict]:
+    def _build(self, session: Session, neg: Negotiation, kind: M, now: int, code: str | None, reasons: list[str] | None) -> tuple[str, dict[str, Any]]:
         pp, cp = neg.provider_pid or "", neg.consumer_pid or ""
         base = neg.counterparty_address
         offer = _offer_from(neg)
@@ -286,7 +286,7 @@ class NegotiationService(ProcessService):
                 return join_url(base, f"negotiations/{pp}/termination"), body
         raise LocalProtocolError(neg.state, kind.value, f"the {neg.role.lower()} does not send {kind.value}")
 
-    def enqueue(self, session: Session, row: Negotiation, kind: M, now: int,  # type: ignore[override]
+    def enqueue(self, session: Session, row: Negotiation, kind: M, now: int,
                 code: str | None = None, reasons: list[str] | None = None, *, delay_ms: int = 0) -> OutgoingMessage:
         try:
             return super().enqueue(session, row, kind, now, code, reasons, delay_ms=delay_ms)
@@ -300,13 +300,14 @@ class NegotiationService(ProcessService):
             log.error("negotiation %s: %s", row.id, reasons[0])
             return super().enqueue(session, row, M.TERMINATION, now, "agreement-unsignable", reasons, delay_ms=delay_ms)
 
-    def _countersign(self, session: Session, neg: Negotiation) -> dict | None:
+    def _countersign(self, session: Session, neg: Negotiation) -> dict[str, Any] | None:
         """Consumer: add our proof to a provider-signed agreement; the verification carries it."""
         row = session.get(Agreement, neg.agreement_id) if neg.agreement_id else None
         if self.identity is None or row is None or row.policy.get("proof") is None:
             return None
         if isinstance(row.policy["proof"], list) and len(row.policy["proof"]) > 1:
-            return row.policy["proof"][-1]  # signed already (a resent verification)
+            last: dict[str, Any] = row.policy["proof"][-1]
+            return last  # signed already (a resent verification)
         proof, updated = agreements.consumer_countersign(self.identity, row.policy)
         row.policy = updated
         session.add(row)
@@ -315,7 +316,7 @@ class NegotiationService(ProcessService):
     # --- staff commands ------------------------------------------------------------------------
 
     def request(self, *, counterparty_address: str, counterparty_id: str, offer: OfferRef,
-                callback_addresses: list | None = None, signed_offer: dict | None = None) -> Negotiation:
+                callback_addresses: list[Any] | None = None, signed_offer: dict[str, Any] | None = None) -> Negotiation:
         """Start a negotiation as consumer: store it and queue the ContractRequestMessage.
         ``signed_offer``: the provider-signed offer, verified (services.signed_offers), kept with it."""
         if offer.policy.is_empty():

@@ -53,7 +53,7 @@ def claim(session: Session, owner: str, now: int, limit: int, lease_ms: int, pos
     ids = [row[0] for row in session.execute(text(sql), {"now": now, "limit": limit})]
     if not ids:
         return []
-    rows = list(session.exec(select(OutgoingMessage).where(OutgoingMessage.id.in_(ids))))
+    rows = list(session.exec(select(OutgoingMessage).where(OutgoingMessage.id.in_(ids))))  # type: ignore[union-attr]
     for row in rows:
         row.lease_owner = owner
         row.lease_until = now + lease_ms
@@ -77,7 +77,7 @@ def pending_for(session: Session, process_id: str) -> list[OutgoingMessage]:
     stmt = (
         select(OutgoingMessage)
         .where(OutgoingMessage.process_id == process_id, OutgoingMessage.status == "pending")
-        .order_by(OutgoingMessage.id)
+        .order_by(OutgoingMessage.id)  # type: ignore[arg-type]
     )
     return list(session.exec(stmt))
 

@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 from sqlmodel import Session
 
 from connector.identity import Participant
-from connector.protocol import RemoteProtocolError, Role
+from connector.protocol import NegotiationMessage, RemoteProtocolError, Role
 from connector.protocol.errors import LocalProtocolError
 from connector.protocol.retry import RetryPolicy
 from connector.protocol.step import (
@@ -43,6 +43,7 @@ from connector.protocol.step import (
     Event,
     FinishQueued,
     Machine,
+    Message,
     Outcome,
     Reached,
     Received,
@@ -55,6 +56,7 @@ from connector.protocol.step import (
     Terminate,
     step,
 )
+from connector.protocol.transfer import TransferMessage
 from connector.services import outbox
 from connector.services.errors import Conflict, InvalidRequest, NotFound
 from connector.services.outbox import Dispatch
@@ -100,6 +102,11 @@ class Work:
     moved: list[tuple[str, str]] = field(default_factory=list)  # (process id, new state)
 
 
+def _settle(future: asyncio.Future[str], state: str) -> None:
+    if not future.done():
+        future.set_result(state)
+
+
 class StateWaits:
     """Post-commit notice of state changes, for callers that wait for one (``?waitMs=`` long polls)
     instead of polling: they learn of a change once it is committed, never before."""
@@ -112,7 +119,7 @@ class StateWaits:
         with self._lock:
             waiting = self._waiting.pop(pid, [])
         for loop, future in waiting:
-            loop.call_soon_threadsafe(lambda f=future: f.done() or f.set_result(state))
+            loop.call_soon_threadsafe(_settle, future, state)
 
     def register(self, pid: str) -> asyncio.Future[str]:
         loop = asyncio.get_running_loop()
@@ -183,12 +190,18 @@ class ProcessService:
 
     # --- snapshots ------------------------------------------------------------------------------
 
+    def kind(self, stored: str) -> Message:
+        """A stored message kind as this machine's message."""
+        kind = self.machine.messages(stored)
+        assert isinstance(kind, (NegotiationMessage, TransferMessage))
+        return kind
+
     def state_of(self, row: Any) -> Any:
         return None if row.state == INITIAL else self.machine.states(row.state)
 
     def snapshot(self, row: Any, queued: OutgoingMessage | None = None) -> Snapshot:
         return Snapshot(self.machine, Role(row.role), self.state_of(row), row.provider_pid,
-                        self.machine.messages(queued.kind) if queued is not None else None,
+                        self.kind(queued.kind) if queued is not None else None,
                         queued is not None and queued.lease_owner is not None)
 
     def _load(self, session: Session, pid: str, lock: bool = True) -> Any:
@@ -358,7 +371,7 @@ class ProcessService:
         row = session.get(self.model, message.process_id)
         if row is None:
             return False
-        if self.machine.next(self.state_of(row), self.machine.messages(message.kind), Role(row.role)) is None:
+        if self.machine.next(self.state_of(row), self.kind(message.kind), Role(row.role)) is None:
             message.status = "cancelled"
             message.last_error = f"no longer fits state {row.state}"
             session.add(message)
@@ -377,7 +390,7 @@ class ProcessService:
             row = self._load(session, out.process_id)
             out.attempts += 1  # after the row's load (an autoflush): one UPDATE with the status
             provider_pid = (response or {}).get("providerPid")
-            event = Acknowledged(self.machine.messages(out.kind), provider_pid if isinstance(provider_pid, str) else None)
+            event = Acknowledged(self.kind(out.kind), provider_pid if isinstance(provider_pid, str) else None)
             self._step(session, row, event, work, out)
 
         self.db.group_write(apply)
@@ -400,7 +413,7 @@ class ProcessService:
                 reasons = (f"{row.counterparty_id} refused our {out.kind} ({error}): " + "; ".join(peer_reasons),)
             else:
                 reasons = (f"{out.kind} to {out.url} failed: {error}",)
-            event = SendFailed(self.machine.messages(out.kind), reasons, out.attempts, permanent,
+            event = SendFailed(self.kind(out.kind), reasons, out.attempts, permanent,
                                tell_peer=permanent and peer_status not in (404, None))
             self._step(session, row, event, work, out)
 

@@ -17,13 +17,13 @@ from connector.protocol import Role
 from connector.protocol.errors import LocalProtocolError
 from connector.protocol.retry import RetryPolicy
 from connector.protocol.step import TRANSFER, Effect, EndDataFlow
-from connector.protocol.transfer import receive_transfer
 from connector.protocol.transfer import (
     TransferMessage as T,
 )
 from connector.protocol.transfer import (
     TransferState as S,
 )
+from connector.protocol.transfer import receive_transfer
 from connector.protocol.transfer_messages import (
     DataAddress,
     TransferCompletion,
@@ -35,8 +35,8 @@ from connector.protocol.transfer_messages import (
 )
 from connector.services.edr_client import edr_problem
 from connector.services.errors import InvalidRequest, NotFound
-from connector.services.playbook import Playbook
 from connector.services.outbox import Dispatch
+from connector.services.playbook import Playbook
 from connector.services.process import INITIAL, ProcessService, Work, join_url, new_pid
 from connector.store import Database
 from connector.store.models import Agreement, OutgoingMessage, TransferProcess
@@ -62,7 +62,7 @@ class DataFlows(Protocol):
         """A transfer completed, was suspended or terminated: its EDRs stop working."""
 
 
-def ack(row: TransferProcess) -> dict:
+def ack(row: TransferProcess) -> dict[str, Any]:
     state = S.REQUESTED if row.state == INITIAL else S(row.state)
     return transfer_ack(row.provider_pid or "", row.consumer_pid or "", state)
 
@@ -78,7 +78,7 @@ class TransferService(ProcessService):
                          clock=clock, retry=retry, dispatch=dispatch)
         self.flows = flows
 
-    def _ack(self, row: TransferProcess) -> dict:
+    def _ack(self, row: TransferProcess) -> dict[str, Any]:
         return ack(row)
 
     def _playbook_keys(self, row: TransferProcess) -> tuple[str | None, ...]:
@@ -152,7 +152,7 @@ class TransferService(ProcessService):
 
     # --- what we send --------------------------------------------------------------------------
 
-    def _build(self, session: Session, row: TransferProcess, kind: T, now: int, code: str | None, reasons: list[str] | None) -> tuple[str, dict]:
+    def _build(self, session: Session, row: TransferProcess, kind: T, now: int, code: str | None, reasons: list[str] | None) -> tuple[str, dict[str, Any]]:
         pp, cp = row.provider_pid or "", row.consumer_pid or ""
         base = row.counterparty_address
         provider = Role(row.role) is Role.PROVIDER
@@ -178,8 +178,8 @@ class TransferService(ProcessService):
     # --- staff commands ------------------------------------------------------------------------
 
     def request(self, *, agreement_id: str, counterparty_address: str, counterparty_id: str | None = None,
-                transfer_type: str = PULL, data_destination: dict | None = None,
-                private_properties: dict | None = None, callback_addresses: list | None = None) -> TransferProcess:
+                transfer_type: str = PULL, data_destination: dict[str, Any] | None = None,
+                private_properties: dict[str, Any] | None = None, callback_addresses: list[Any] | None = None) -> TransferProcess:
         """Start a transfer as consumer under one of our agreements."""
         if transfer_type not in FORMATS:
             raise InvalidRequest("transferType", f"expected one of {', '.join(FORMATS)}, got {transfer_type!r}",

@@ -120,26 +120,28 @@ class OutboxWorker:
 
     async def _send(self, message: OutgoingMessage) -> None:
         service = self.by_kind[message.kind]
+        message_id = message.id
+        assert message_id is not None  # stored before it was handed over or claimed
         token = self.token_for(message.process_id)
         try:
             response = await self.client.post(message.url, message.body, token)
         except PeerUnreachable as exc:
             error = str(exc)
-            await to_thread.run_sync(lambda: service.failed(message.id, error, permanent=False))
+            await to_thread.run_sync(lambda: service.failed(message_id, error, permanent=False))
             return
         except SsrfRefused as exc:  # the address itself is forbidden: no retry will change that
             reason = f"refused by the SSRF guard: {exc.reason}"
-            await to_thread.run_sync(lambda: service.failed(message.id, reason, permanent=True))
+            await to_thread.run_sync(lambda: service.failed(message_id, reason, permanent=True))
             return
         if response.ok:
             body = response.body if isinstance(response.body, dict) else None
-            await to_thread.run_sync(service.acknowledged, message.id, body)
+            await to_thread.run_sync(service.acknowledged, message_id, body)
         else:
             permanent = 400 <= response.status < 500 and response.status not in (408, 425, 429)
             error = f"the peer answered HTTP {response.status}"
             reasons = _reasons(response.body)
             await to_thread.run_sync(lambda: service.failed(
-                message.id, error, permanent=permanent, peer_reasons=reasons, peer_status=response.status))
+                message_id, error, permanent=permanent, peer_reasons=reasons, peer_status=response.status))
 
     async def run_once(self) -> int:
         """Send what is due now and wait for the answers; returns how many were attempted."""
@@ -165,7 +167,7 @@ class OutboxWorker:
         released = await to_thread.run_sync(self._release_own_leases)
         if released:
             log.info("took back %d message(s) leased before a restart", released)
-        in_flight: set[asyncio.Task] = set()
+        in_flight: set[asyncio.Task[None]] = set()
         pruner = asyncio.create_task(self._prune_loop()) if self.retention_ms is not None else None
         while not self._stopping:
             rows: list[OutgoingMessage] = []
@@ -198,7 +200,7 @@ class OutboxWorker:
         if in_flight:
             await asyncio.wait(in_flight, timeout=5)
 
-    def _done(self, in_flight: set, task: asyncio.Task) -> None:
+    def _done(self, in_flight: set[asyncio.Task[None]], task: asyncio.Task[None]) -> None:
         was_full = len(in_flight) >= self.batch
         in_flight.discard(task)
         if was_full and self._wakeup is not None:
