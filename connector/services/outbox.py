@@ -17,7 +17,8 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
 
-from sqlalchemy import delete, text, update
+from sqlalchemy import delete, insert, text, update
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, select
 
 from connector.store.models import OutgoingMessage, ReceivedMessage
@@ -62,9 +63,27 @@ def claim(session: Session, owner: str, now: int, limit: int, lease_ms: int, pos
 
 
 def has_pending(session: Session, process_id: str) -> bool:
-    stmt = select(OutgoingMessage.id).where(
-        OutgoingMessage.process_id == process_id, OutgoingMessage.status == "pending").limit(1)
-    return session.exec(stmt).first() is not None
+    """Whether the process has a pending message, as this transaction sees it, without an autoflush:
+    the stored rows (Core), less those this session has finished but not yet flushed, plus new ones."""
+    for obj in session.new:
+        if isinstance(obj, OutgoingMessage) and obj.process_id == process_id and obj.status == "pending":
+            return True
+    stmt = select(OutgoingMessage.id).where(  # type: ignore[call-overload]
+        OutgoingMessage.process_id == process_id, OutgoingMessage.status == "pending")
+    for (message_id,) in session.connection().execute(stmt):
+        loaded = session.identity_map.get(identity_key(OutgoingMessage, message_id))
+        if loaded is None or getattr(loaded, "status", "pending") == "pending":
+            return True
+    return False
+
+
+def insert_row(session: Session, message: OutgoingMessage) -> OutgoingMessage:
+    """Store ``message`` with one Core INSERT (no unit-of-work bookkeeping); it stays out of the session."""
+    values = {c.key: getattr(message, c.key) for c in OutgoingMessage.__table__.columns  # type: ignore[attr-defined]
+              if c.key != "id"}
+    message.id = session.connection().execute(
+        insert(OutgoingMessage).values(**values).returning(OutgoingMessage.id)).scalar_one()  # type: ignore[arg-type]
+    return message
 
 
 def pending(session: Session, message_id: int) -> OutgoingMessage | None:
@@ -149,11 +168,11 @@ class Dispatch:
     def enqueue(self, session: Session, process_id: str, kind: str, url: str, body: dict,  # type: ignore[type-arg]
                 now: int, delay_ms: int = 0) -> OutgoingMessage:
         direct = self._wake is not None and delay_ms <= 0 and not has_pending(session, process_id)
-        message = enqueue(session, process_id, kind, url, body, now)
-        message.next_attempt_at = now + max(0, delay_ms)
+        message = OutgoingMessage(process_id=process_id, kind=kind, url=url, body=body,
+                                  next_attempt_at=now + max(0, delay_ms), created_at=now)
         if direct:
             message.lease_owner, message.lease_until = self.owner, now + self.lease_ms
-        return message
+        return insert_row(session, message)
 
     def hand_over(self, messages: Iterable[OutgoingMessage], now: int) -> None:
         """After the commit: our leased rows go to the sender; any queued row wakes it."""

@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from sqlalchemy import insert
 from sqlmodel import Session
 
 from connector.identity import Participant
@@ -284,8 +285,8 @@ class ProcessService:
             else:
                 row, status = self._continue(session, caller, role, pid, message, work)
             answer = Answer(status, self._ack(row))
-            session.add(ReceivedMessage(digest=digest, process_id=row.id, status_code=status,
-                                        response=answer.body, created_at=work.now))
+            session.connection().execute(insert(ReceivedMessage).values(  # Core: no unit of work for a log row
+                digest=digest, process_id=row.id, status_code=status, response=answer.body, created_at=work.now))
             return answer
 
         answer = self.db.group_write(apply)
