@@ -6,6 +6,8 @@ in-flight rule) is ``process.ProcessService``'s; this module knows offers and ag
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -71,8 +73,15 @@ def _signing_ms(timestamp: str | None, fallback: int) -> int:
 
 
 def _offer_from(neg: Negotiation) -> OfferRef:
-    ref = read_offer({"offer": neg.offer})
+    """The stored offer, parsed once: each outgoing message of a negotiation needs it."""
+    ref = _parsed_offer(json.dumps(neg.offer, sort_keys=True))
     return OfferRef(ref.id, ref.policy, ref.target or neg.asset_id, ref.assigner)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed_offer(stored: str) -> OfferRef:
+    # keyed by the offer's text: a changed offer is parsed anew, on every replica
+    return read_offer({"offer": json.loads(stored)})
 
 
 class NegotiationService(ProcessService):
