@@ -86,11 +86,6 @@ TRANSFER = Machine(
 )
 
 
-def machine_for(message: str) -> Machine:
-    """The machine a stored message kind belongs to."""
-    return NEGOTIATION if message in NegotiationMessage._value2member_map_ else TRANSFER
-
-
 # --- snapshots and events --------------------------------------------------------------------
 
 
@@ -235,10 +230,6 @@ Effect = (Send | CancelQueued | FinishQueued | ScheduleRetry | Absorb | StoreAgr
 class Outcome:
     snapshot: Snapshot
     effects: list[Effect] = field(default_factory=list)
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.effects)
 
 
 def _nobody(event: str, message: Message, counter: bool) -> Message | None:

@@ -33,7 +33,6 @@ from connector.protocol.step import (
     Snapshot,
     StoreAgreement,
     Terminate,
-    machine_for,
     step,
 )
 from connector.protocol.transfer import TransferMessage as T
@@ -198,8 +197,3 @@ def test_a_peer_that_refuses_our_message_is_told_we_terminate():
     # a refused termination is not answered with another
     out = step(snap, SendFailed(M.TERMINATION, ("x",), attempts=1, permanent=True, tell_peer=True), NOW)
     assert out.snapshot.state is S.TERMINATED and isinstance(out.effects[-1], Terminate)
-
-
-def test_a_message_kind_names_its_machine():
-    assert all(machine_for(m.value) is NEGOTIATION for m in M)
-    assert all(machine_for(m.value) is TRANSFER for m in T)
