@@ -18,10 +18,8 @@ Subclasses supply the machine and the hooks that know their messages.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
-import threading
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -62,6 +60,7 @@ from connector.services import outbox
 from connector.services.errors import Conflict, InvalidRequest, NotFound
 from connector.services.outbox import Dispatch
 from connector.services.playbook import Playbook
+from connector.services.state_waits import StateWaits
 from connector.store import Database
 from connector.store.models import OutgoingMessage, ReceivedMessage
 
@@ -101,41 +100,6 @@ class Work:
     out: OutgoingMessage | None = None
     queued: list[OutgoingMessage] = field(default_factory=list)
     moved: list[tuple[str, str]] = field(default_factory=list)  # (process id, new state)
-
-
-def _settle(future: asyncio.Future[str], state: str) -> None:
-    if not future.done():
-        future.set_result(state)
-
-
-class StateWaits:
-    """Post-commit notice of state changes, for callers that wait for one (``?waitMs=`` long polls)
-    instead of polling: they learn of a change once it is committed, never before."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._waiting: dict[str, list[tuple[asyncio.AbstractEventLoop, asyncio.Future[str]]]] = {}
-
-    def moved(self, pid: str, state: str) -> None:
-        with self._lock:
-            waiting = self._waiting.pop(pid, [])
-        for loop, future in waiting:
-            loop.call_soon_threadsafe(_settle, future, state)
-
-    def register(self, pid: str) -> asyncio.Future[str]:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[str] = loop.create_future()
-        with self._lock:
-            self._waiting.setdefault(pid, []).append((loop, future))
-        return future
-
-    def forget(self, pid: str, future: asyncio.Future[str]) -> None:
-        with self._lock:
-            left = [w for w in self._waiting.get(pid, []) if w[1] is not future]
-            if left:
-                self._waiting[pid] = left
-            else:
-                self._waiting.pop(pid, None)
 
 
 class ProcessService:
@@ -255,7 +219,7 @@ class ProcessService:
                 log.warning("%s %s: %s", self.machine.name, row.id, row.error_detail)
             elif isinstance(effect, Reached):
                 for subscriber in self._reached:
-                        work.queued.extend(subscriber(session, row, work.now))
+                    work.queued.extend(subscriber(session, row, work.now))
             elif isinstance(effect, (StoreAgreement, EndDataFlow)):
                 self._domain_effect(session, row, effect, work.message, queued or work.out, work.now)
         session.add(row)
