@@ -68,7 +68,7 @@ def has_pending(session: Session, process_id: str) -> bool:
     for obj in session.new:
         if isinstance(obj, OutgoingMessage) and obj.process_id == process_id and obj.status == "pending":
             return True
-    stmt = select(OutgoingMessage.id).where(  # type: ignore[call-overload]
+    stmt = select(OutgoingMessage.id).where(
         OutgoingMessage.process_id == process_id, OutgoingMessage.status == "pending")
     for (message_id,) in session.connection().execute(stmt):
         loaded = session.identity_map.get(identity_key(OutgoingMessage, message_id))
@@ -79,10 +79,9 @@ def has_pending(session: Session, process_id: str) -> bool:
 
 def insert_row(session: Session, message: OutgoingMessage) -> OutgoingMessage:
     """Store ``message`` with one Core INSERT (no unit-of-work bookkeeping); it stays out of the session."""
-    values = {c.key: getattr(message, c.key) for c in OutgoingMessage.__table__.columns  # type: ignore[attr-defined]
-              if c.key != "id"}
-    message.id = session.connection().execute(
-        insert(OutgoingMessage).values(**values).returning(OutgoingMessage.id)).scalar_one()  # type: ignore[arg-type]
+    table = OutgoingMessage.__table__  # type: ignore[attr-defined]
+    values = {c.key: getattr(message, c.key) for c in table.columns if c.key != "id"}
+    message.id = session.connection().execute(insert(table).values(**values).returning(table.c.id)).scalar_one()
     return message
 
 

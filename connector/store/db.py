@@ -24,7 +24,6 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
-
 T = TypeVar("T")
 
 
