@@ -49,6 +49,9 @@ class ServerSettings(_Section):
     tls_key_file: str | None = None
     # make a self-signed certificate for host/localhost at those paths when they are missing (development)
     tls_self_signed: bool = False
+    # finished outgoing DSP messages and the stored answers to received ones are kept this long
+    # (a peer replaying a message within the window gets the stored answer), then pruned
+    replay_window_hours: float = Field(default=168.0, gt=0)
 
     @property
     def tls(self) -> bool:

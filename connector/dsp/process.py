@@ -24,7 +24,7 @@ from connector.services.ssrf import SsrfRefused
 
 log = logging.getLogger("pontis.dsp")
 
-ErrorShape = Callable[[str, str, str, list[str]], dict]
+ErrorShape = Callable[[str, str, str, list[str]], dict[str, Any]]
 
 
 def refuse(shape: ErrorShape, status: int, code: str, reasons: list[str], body: Any, pid: str | None) -> JSONResponse:

@@ -11,9 +11,11 @@ and by whom, in words (EDC's ``errorDetail`` alone is notoriously useless).
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import contextlib
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -159,8 +161,21 @@ async def get_negotiation(negotiation_id: str, queries: Queries) -> JSONResponse
 
 
 @router.get("/{negotiation_id}/state")
-async def get_negotiation_state(negotiation_id: str, queries: Queries) -> JSONResponse:
-    neg = await run_in_threadpool(queries.negotiation, negotiation_id)
+async def get_negotiation_state(negotiation_id: str, queries: Queries, services: Services,
+                                wait_ms: Annotated[int, Query(alias="waitMs", ge=0, le=30_000)] = 0) -> JSONResponse:
+    """``waitMs``: a long poll. If the negotiation is not over, answer when its state next changes
+    (committed) or after that many milliseconds, whichever comes first."""
+    waits = services.negotiations.waits
+    future = waits.register(negotiation_id) if wait_ms else None
+    try:
+        neg = await run_in_threadpool(queries.negotiation, negotiation_id)
+        if future is not None and neg.state not in ("FINALIZED", "TERMINATED"):
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(future, wait_ms / 1000)
+            neg = await run_in_threadpool(queries.negotiation, negotiation_id)
+    finally:
+        if future is not None:
+            waits.forget(negotiation_id, future)
     return JSONResponse(with_context({"@type": "NegotiationState", "state": shown_state(neg)}))
 
 

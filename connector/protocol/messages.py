@@ -9,7 +9,7 @@ expected. Rendering produces exactly what the schemas require: an ``@context`` a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, overload
 
 from connector.policy import Policy, PolicyError, contexts_for, policy_from_compact_dsp, policy_to_compact
 from connector.protocol.negotiation import NegotiationMessage, NegotiationState
@@ -30,7 +30,11 @@ class MessageFormatError(ValueError):
 # --- reading helpers -------------------------------------------------------------------------
 
 
-def _string(body: dict, key: str, *, required: bool = True) -> str | None:
+@overload
+def _string(body: dict[str, Any], key: str, *, required: Literal[True] = True) -> str: ...
+@overload
+def _string(body: dict[str, Any], key: str, *, required: bool) -> str | None: ...
+def _string(body: dict[str, Any], key: str, *, required: bool = True) -> str | None:
     value = body.get(key)
     if value is None:
         if required:
@@ -41,7 +45,7 @@ def _string(body: dict, key: str, *, required: bool = True) -> str | None:
     return value
 
 
-def _reasons(body: dict) -> list[str]:
+def _reasons(body: dict[str, Any]) -> list[str]:
     """DSP sends ``reason`` as an array; the TCK sends ``[{"message": ...}]``. Accept both."""
     raw = body.get("reason")
     if raw is None:
@@ -58,7 +62,7 @@ def _reasons(body: dict) -> list[str]:
     return out
 
 
-def check_type(body: Any, expected: str) -> dict:
+def check_type(body: Any, expected: str) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise MessageFormatError("$", f"a JSON object of @type {expected}", expected)
     found = body.get("@type")
@@ -78,7 +82,7 @@ class OfferRef:
     target: str | None = None
     assigner: str | None = None
 
-    def to_json(self, *, with_target: bool = True) -> dict:
+    def to_json(self, *, with_target: bool = True) -> dict[str, Any]:
         return policy_to_compact(
             self.policy,
             policy_type="Offer",
@@ -99,8 +103,8 @@ class AgreementDoc:
     # Data Integrity proof(s) over the agreement, carried as they came (see services/agreements.py)
     proof: Any = None
 
-    def to_json(self) -> dict:
-        extra: dict = {"timestamp": self.timestamp} if self.timestamp else {}
+    def to_json(self) -> dict[str, Any]:
+        extra: dict[str, Any] = {"timestamp": self.timestamp} if self.timestamp else {}
         if self.proof is not None:
             extra["proof"] = self.proof
         return policy_to_compact(
@@ -114,7 +118,7 @@ class AgreementDoc:
         )
 
 
-def _policy(body: dict, key: str, policy_type: str) -> dict:
+def _policy(body: dict[str, Any], key: str, policy_type: str) -> dict[str, Any]:
     node = body.get(key)
     if not isinstance(node, dict):
         raise MessageFormatError(key, f"is required and must be an {policy_type} object")
@@ -131,7 +135,7 @@ def _policy(body: dict, key: str, policy_type: str) -> dict:
         raise MessageFormatError(f"{key}.{getattr(exc, 'path', '')}".rstrip("."), str(getattr(exc, "expected", exc))) from exc
 
 
-def read_offer(body: dict, key: str = "offer") -> OfferRef:
+def read_offer(body: dict[str, Any], key: str = "offer") -> OfferRef:
     parsed = _policy(body, key, "Offer")
     node = parsed["node"]
     return OfferRef(
@@ -142,7 +146,7 @@ def read_offer(body: dict, key: str = "offer") -> OfferRef:
     )
 
 
-def read_agreement(body: dict) -> AgreementDoc:
+def read_agreement(body: dict[str, Any]) -> AgreementDoc:
     parsed = _policy(body, "agreement", "Agreement")
     node = parsed["node"]
     for key in ("target", "assigner", "assignee"):
@@ -162,7 +166,7 @@ def read_agreement(body: dict) -> AgreementDoc:
 # --- messages --------------------------------------------------------------------------------
 
 
-def _envelope(type_: str, contexts: list[str] | None = None) -> dict:
+def _envelope(type_: str, contexts: list[str] | None = None) -> dict[str, Any]:
     return {"@context": contexts or [DSPACE_CONTEXT], "@type": type_}
 
 
@@ -186,7 +190,7 @@ class ContractRequest:
             )
         return cls(_string(body, "consumerPid"), read_offer(body), provider_pid, callback)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         out = _envelope("ContractRequestMessage", contexts_for(self.offer.policy))
         out["consumerPid"] = self.consumer_pid
         if self.provider_pid:
@@ -217,7 +221,7 @@ class ContractOffer:
             )
         return cls(_string(body, "providerPid"), read_offer(body), consumer_pid, callback)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         out = _envelope("ContractOfferMessage", contexts_for(self.offer.policy))
         out["providerPid"] = self.provider_pid
         if self.consumer_pid:
@@ -241,7 +245,7 @@ class ContractAgreement:
         check_type(body, "ContractAgreementMessage")
         return cls(_string(body, "providerPid"), _string(body, "consumerPid"), read_agreement(body))
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         out = _envelope("ContractAgreementMessage", contexts_for(self.agreement.policy))
         out["providerPid"] = self.provider_pid
         out["consumerPid"] = self.consumer_pid
@@ -270,7 +274,7 @@ class AgreementVerification:
             raise MessageFormatError(AGREEMENT_PROOF, "a Data Integrity proof object")
         return cls(_string(body, "providerPid"), _string(body, "consumerPid"), proof)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         out = _envelope("ContractAgreementVerificationMessage")
         out["providerPid"] = self.provider_pid
         out["consumerPid"] = self.consumer_pid
@@ -301,7 +305,7 @@ class NegotiationEvent:
             raise MessageFormatError("eventType", f"must be one of {', '.join(EVENT_TYPES)}, got {event!r}")
         return cls(_string(body, "providerPid"), _string(body, "consumerPid"), event)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         out = _envelope("ContractNegotiationEventMessage")
         out["providerPid"] = self.provider_pid
         out["consumerPid"] = self.consumer_pid
@@ -329,7 +333,7 @@ class NegotiationTermination:
             _reasons(body),
         )
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         out = _envelope("ContractNegotiationTerminationMessage")
         out["providerPid"] = self.provider_pid
         out["consumerPid"] = self.consumer_pid
@@ -350,7 +354,7 @@ NEGOTIATION_MESSAGE_TYPES = {
 }
 
 
-def negotiation_ack(provider_pid: str, consumer_pid: str, state: NegotiationState) -> dict:
+def negotiation_ack(provider_pid: str, consumer_pid: str, state: NegotiationState) -> dict[str, Any]:
     """The ContractNegotiation object that acknowledges a message or answers a GET."""
     return {
         "@context": [DSPACE_CONTEXT],
@@ -361,7 +365,7 @@ def negotiation_ack(provider_pid: str, consumer_pid: str, state: NegotiationStat
     }
 
 
-def negotiation_error(provider_pid: str, consumer_pid: str, code: str, reasons: list[str]) -> dict:
+def negotiation_error(provider_pid: str, consumer_pid: str, code: str, reasons: list[str]) -> dict[str, Any]:
     return {
         "@context": [DSPACE_CONTEXT],
         "@type": "ContractNegotiationError",
@@ -372,5 +376,5 @@ def negotiation_error(provider_pid: str, consumer_pid: str, code: str, reasons: 
     }
 
 
-def catalog_error(code: str, reasons: list[str]) -> dict:
+def catalog_error(code: str, reasons: list[str]) -> dict[str, Any]:
     return {"@context": [DSPACE_CONTEXT], "@type": "CatalogError", "code": code, "reason": reasons}

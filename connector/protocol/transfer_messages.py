@@ -49,8 +49,8 @@ class DataAddress:
             props.append((prop["name"], prop["value"]))
         return cls(endpoint_type, endpoint, tuple(props))
 
-    def to_json(self) -> dict:
-        out: dict = {"@type": "DataAddress", "endpointType": self.endpoint_type}
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"@type": "DataAddress", "endpointType": self.endpoint_type}
         if self.endpoint is not None:
             out["endpoint"] = self.endpoint
         if self.properties:
@@ -60,11 +60,11 @@ class DataAddress:
         return out
 
 
-def _envelope(type_: str) -> dict:
+def _envelope(type_: str) -> dict[str, Any]:
     return {"@context": [DSPACE_CONTEXT], "@type": type_}
 
 
-def _address(body: dict) -> DataAddress | None:
+def _address(body: dict[str, Any]) -> DataAddress | None:
     return DataAddress.from_json(body["dataAddress"]) if body.get("dataAddress") is not None else None
 
 
@@ -84,7 +84,7 @@ class TransferRequest:
         return cls(_string(body, "consumerPid"), _string(body, "agreementId"), _string(body, "format"),
                    _string(body, "callbackAddress"), _address(body))
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         out = _envelope("TransferRequestMessage")
         out.update(consumerPid=self.consumer_pid, agreementId=self.agreement_id, format=self.format)
         if self.data_address is not None:
@@ -106,7 +106,7 @@ class TransferStart:
         check_type(body, "TransferStartMessage")
         return cls(_string(body, "providerPid"), _string(body, "consumerPid"), _address(body))
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         out = _envelope("TransferStartMessage")
         out.update(providerPid=self.provider_pid, consumerPid=self.consumer_pid)
         if self.data_address is not None:
@@ -126,7 +126,7 @@ class TransferCompletion:
         check_type(body, "TransferCompletionMessage")
         return cls(_string(body, "providerPid"), _string(body, "consumerPid"))
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         out = _envelope("TransferCompletionMessage")
         out.update(providerPid=self.provider_pid, consumerPid=self.consumer_pid)
         return out
@@ -148,7 +148,7 @@ class _CodeMessage:
         return cls(_string(body, "providerPid"), _string(body, "consumerPid"),
                    str(code) if code is not None else None, _reasons(body))
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         out = _envelope(self.type_name)
         out.update(providerPid=self.provider_pid, consumerPid=self.consumer_pid)
         if self.code:
@@ -179,11 +179,11 @@ TRANSFER_MESSAGE_TYPES = {
 }
 
 
-def transfer_ack(provider_pid: str, consumer_pid: str, state: TransferState) -> dict:
+def transfer_ack(provider_pid: str, consumer_pid: str, state: TransferState) -> dict[str, Any]:
     return {"@context": [DSPACE_CONTEXT], "@type": "TransferProcess", "providerPid": provider_pid,
             "consumerPid": consumer_pid, "state": state.value}
 
 
-def transfer_error(provider_pid: str, consumer_pid: str, code: str, reasons: list[str]) -> dict:
+def transfer_error(provider_pid: str, consumer_pid: str, code: str, reasons: list[str]) -> dict[str, Any]:
     return {"@context": [DSPACE_CONTEXT], "@type": "TransferError", "providerPid": provider_pid,
             "consumerPid": consumer_pid, "code": code, "reason": reasons or ["no reason given"]}

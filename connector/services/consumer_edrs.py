@@ -8,8 +8,9 @@ in ``TransferProcess.data_address``; this module serves it to staff and tools
 
 - **negotiate-then-transfer** (``negotiate``): the negotiation is marked with an EDR callback
   (``local://adapter``, as Tractus-X does); when the provider's FINALIZED arrives, the pull
-  transfer is created and its TransferRequestMessage queued *in the same transaction*
-  (``EdrNegotiationService``), so a restart can never lose the follow-up;
+  transfer is created and its TransferRequestMessage queued *in the same transaction* (a
+  subscriber to "negotiation finalized", ``NegotiationService.subscribe``), so a restart can
+  never lose the follow-up;
 - **lookup with auto-refresh** (``data_address``): an EDR that has expired or will within
   ``margin`` is refreshed first. Single-flight: one refresh per transfer at a time (a lock per
   transfer, then a re-check: whoever waited finds the fresh token and uses it); across replicas
@@ -30,10 +31,9 @@ from collections.abc import Callable
 from typing import Any
 
 from anyio import to_thread
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from connector.protocol import Role
-from connector.protocol.messages import NegotiationEvent
 from connector.protocol.transfer import TransferMessage as T
 from connector.services.criteria import EDC_NS, Criterion
 from connector.services.edr_client import (
@@ -55,7 +55,7 @@ from connector.services.queries import Fields, QuerySpec, run_query
 from connector.services.transfer import FORMATS, PULL, PUSH, TransferService
 from connector.services.worker import OutboxWorker
 from connector.store import Database
-from connector.store.models import Agreement, Negotiation, TransferProcess
+from connector.store.models import Agreement, Negotiation, OutgoingMessage, TransferProcess
 
 log = logging.getLogger("pontis.edrs")
 
@@ -113,7 +113,7 @@ class ConsumerEdrs:
 
     # --- negotiate, then transfer ------------------------------------------------------------
 
-    def negotiate(self, request: dict, transfer_type: str = PULL, data_destination: dict | None = None) -> Negotiation:
+    def negotiate(self, request: dict[str, Any], transfer_type: str = PULL, data_destination: dict[str, Any] | None = None) -> Negotiation:
         """Start a negotiation whose FINALIZED starts a transfer (``request``: NegotiationService.request's kwargs)."""
         if transfer_type not in FORMATS:
             raise InvalidRequest("transferType", f"transferType: expected one of {', '.join(FORMATS)}, got {transfer_type!r}",
@@ -128,8 +128,18 @@ class ConsumerEdrs:
         callbacks = [*(request.get("callback_addresses") or []), marker]
         return self.negotiations.request(**{**request, "callback_addresses": callbacks})
 
-    def on_finalized(self, session, neg: Negotiation, now: int) -> TransferProcess | None:  # type: ignore[no-untyped-def]
+    def finalized(self, session: Session, neg: Negotiation, now: int) -> list[OutgoingMessage]:
+        """The "negotiation finalized" subscriber: the messages ``on_finalized`` queued."""
+        started = self._start_transfer(session, neg, now)
+        return [started[1]] if started is not None else []
+
+    def on_finalized(self, session: Session, neg: Negotiation, now: int) -> TransferProcess | None:
         """In the transaction that finalizes ``neg``: create and queue its transfer, if it asked for one."""
+        started = self._start_transfer(session, neg, now)
+        return started[0] if started is not None else None
+
+    def _start_transfer(self, session: Session, neg: Negotiation,
+                        now: int) -> tuple[TransferProcess, OutgoingMessage] | None:
         marker = next((c for c in neg.callback_addresses or [] if isinstance(c, dict) and c.get("uri") == EDR_CALLBACK),
                       None)
         if marker is None or neg.role != Role.CONSUMER.value or not neg.agreement_id:
@@ -150,9 +160,9 @@ class ConsumerEdrs:
             callback_addresses=[c for c in neg.callback_addresses or [] if c is not marker],
             created_at=now, updated_at=now)
         session.add(row)
-        self.transfers.enqueue(session, row, T.REQUEST, now)
+        queued = self.transfers.enqueue(session, row, T.REQUEST, now)
         log.info("negotiation %s finalized: transfer %s requested (%s)", neg.id, pid, row.transfer_type)
-        return row
+        return row, queued
 
     # --- the cache -----------------------------------------------------------------------------
 
@@ -168,14 +178,14 @@ class ConsumerEdrs:
                     raise InvalidRequest("query.operator", f"filterExpression(contractNegotiationId): use = or in, "
                                                            f"not {c.operator!r}", path="filterExpression")
                 wanted = [str(v) for v in (c.right if isinstance(c.right, list) else [c.right])]
-                ids = list(session.exec(select(Agreement.id).where(Agreement.negotiation_id.in_(wanted))))
+                ids = list(session.exec(select(Agreement.id).where(Agreement.negotiation_id.in_(wanted))))  # type: ignore[attr-defined]
                 criteria.append(Criterion(E + "agreementId", "in", ids or ["\0none"]))
             base = (Criterion(E + "type", "=", Role.CONSUMER.value), Criterion(E + "transferType", "=", PULL),
                     Criterion(E + "state", "in", ["STARTED", "SUSPENDED"]), Criterion(E + "hasEdr", "=", True))
             narrowed = QuerySpec(spec.offset, spec.limit, spec.descending, spec.sort_field, (*base, *criteria))
             rows = run_query(session, TransferProcess, narrowed, ENTRY_FIELDS, TransferProcess.id)
             agreements = {a.id: a.negotiation_id for a in session.exec(
-                select(Agreement).where(Agreement.id.in_([r.agreement_id for r in rows])))}
+                select(Agreement).where(Agreement.id.in_([r.agreement_id for r in rows])))}  # type: ignore[attr-defined]
             return [(row, agreements.get(row.agreement_id)) for row in rows]
 
     def _load(self, tp_id: str) -> TransferProcess:
@@ -197,13 +207,14 @@ class ConsumerEdrs:
         if row.state in ("COMPLETED", "TERMINATED"):
             why = row.error_detail or "; ".join((row.error or {}).get("reasons") or []) or "no reason recorded"
             raise Conflict("edr.ended", f"transfer process {row.id} is {row.state} ({why}); its EDR is void")
-        if (row.error or {}).get("code") == EXPIRED:
+        error = row.error or {}
+        if error.get("code") == EXPIRED:
             raise Conflict("edr.expired", f"transfer process {row.id} is being terminated: "
-                                          + "; ".join(row.error.get("reasons") or []))
+                                          + "; ".join(error.get("reasons") or []))
         if row.state == "SUSPENDED":
             raise Conflict("edr.suspended", f"transfer process {row.id} is SUSPENDED: resume it to get a new EDR")
 
-    def data_address(self, tp_id: str, *, auto_refresh: bool = True) -> dict:
+    def data_address(self, tp_id: str, *, auto_refresh: bool = True) -> dict[str, Any]:
         """The EDR of a STARTED pull transfer; refreshed first when it expires within the margin."""
         row = self._load(tp_id)
         self._usable(row)
@@ -219,7 +230,7 @@ class ConsumerEdrs:
                                           "token; the transfer is terminated")
         return self._refresh(tp_id, force=False)
 
-    def refresh(self, tp_id: str) -> dict:
+    def refresh(self, tp_id: str) -> dict[str, Any]:
         """Refresh now, whatever the token's expiry (``POST /v3/edrs/{tp}/refresh``)."""
         self._usable(self._load(tp_id))
         return self._refresh(tp_id, force=True)
@@ -231,7 +242,7 @@ class ConsumerEdrs:
                 flight = self._flights[tp_id] = _Flight()
             return flight
 
-    def _refresh(self, tp_id: str, *, force: bool, now: int | None = None) -> dict:
+    def _refresh(self, tp_id: str, *, force: bool, now: int | None = None) -> dict[str, Any]:
         flight = self._flight(tp_id)
         with flight.lock:  # one refresh per transfer at a time; the others wait, then re-check
             row = self._load(tp_id)
@@ -276,7 +287,7 @@ class ConsumerEdrs:
                                                         f"refreshed: {exc}") from None
             return self._store(tp_id, token, grant, now)
 
-    def _store(self, tp_id: str, old_token: str | None, grant: dict, now: int) -> dict:
+    def _store(self, tp_id: str, old_token: str | None, grant: dict[str, Any], now: int) -> dict[str, Any]:
         with self.db.write() as session:
             row = session.get(TransferProcess, tp_id, with_for_update=True)
             if row is None or row.data_address is None:
@@ -341,26 +352,6 @@ class ConsumerEdrs:
                 if isinstance(exc, Conflict):
                     ended.append(row.id)
         return ended
-
-
-class EdrNegotiationService(NegotiationService):
-    """Negotiations whose FINALIZED starts the EDR flow's transfer, in the transaction that finalizes."""
-
-    edrs: ConsumerEdrs | None = None
-    _local = threading.local()
-
-    def _absorb(self, session, neg, message, now):  # type: ignore[no-untyped-def]
-        super()._absorb(session, neg, message, now)
-        if self.edrs is not None and isinstance(message, NegotiationEvent) and message.event_type == "FINALIZED":
-            if self.edrs.on_finalized(session, neg, now) is not None:
-                self._local.started = True
-
-    def handle(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        self._local.started = False
-        answer = super().handle(*args, **kwargs)
-        if self._local.started:  # committed: the worker may send the TransferRequestMessage now
-            self.wake()
-        return answer
 
 
 class EdrSweepingWorker(OutboxWorker):

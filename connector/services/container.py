@@ -148,11 +148,14 @@ def build(settings: Settings, *, clock=wall_clock_ms, client: DspClient | None =
     else:
         playbook = Playbook(settings.playbook, settings.playbook_delay_ms)
     retry = RetryPolicy(base_seconds=settings.retry_base_seconds, limit=settings.retry_limit)
-    from connector.services.consumer_edrs import ConsumerEdrs, EdrNegotiationService, EdrSweepingWorker
+    from connector.services.consumer_edrs import ConsumerEdrs, EdrSweepingWorker
     from connector.services.edr_client import TokenRefresher
+    from connector.services.outbox import Dispatch
 
-    negotiations = EdrNegotiationService(  # a NegotiationService that starts the /v3/edrs transfers
+    dispatch = Dispatch(settings.worker_owner)  # what the services queue goes to this node's sender in memory
+    negotiations = NegotiationService(
         db,
+        dispatch=dispatch,
         participant_id=settings.participant_id,
         callback_url=settings.dsp_url,
         catalog=catalog,
@@ -179,6 +182,7 @@ def build(settings: Settings, *, clock=wall_clock_ms, client: DspClient | None =
         dataflows.sources.signer = DocumentSigner(identity)
     transfers = TransferService(
         db,
+        dispatch=dispatch,
         participant_id=settings.participant_id,
         callback_url=settings.dsp_url,
         playbook=playbook,
@@ -191,13 +195,13 @@ def build(settings: Settings, *, clock=wall_clock_ms, client: DspClient | None =
                                  margin_seconds=settings.edr_refresh_margin_seconds,
                                  grace_seconds=settings.edr_refresh_grace_seconds,
                                  refresher=TokenRefresher(guard=guard))
-    negotiations.edrs = consumer_edrs
+    negotiations.subscribe(consumer_edrs.finalized)  # "negotiation finalized" starts the /v3/edrs transfer
     client = client or DspClient(make_client(settings.transport, guard=guard))
     client.guard = guard  # the container's client obeys the container's rule, however it was built
     worker = EdrSweepingWorker([negotiations, transfers], client, process_token_for(db, authenticator, dcp),
-                               batch=settings.worker_batch, owner=settings.worker_owner,
+                               batch=settings.worker_batch, dispatch=dispatch,
+                               retention_ms=int(settings.server.replay_window_hours * 3_600_000),
                                sweep=consumer_edrs.sweep, sweep_seconds=settings.edr_sweep_seconds)
-    negotiations.wake = transfers.wake = worker.wake
     from connector.parts.service import build_parts
 
     parts = build_parts(settings, db, clock=clock, identity=identity, sources=dataflows.sources)

@@ -6,6 +6,8 @@ in-flight rule) is ``process.ProcessService``'s; this module knows offers and ag
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -15,9 +17,9 @@ from sqlmodel import Session, select
 
 from connector.identity.dataintegrity import SigningError
 from connector.policy import decision_to_dict, dsp_error
-from connector.protocol import TERMINAL_STATES, Role, next_state, receive, send
 from connector.protocol import NegotiationMessage as M
 from connector.protocol import NegotiationState as S
+from connector.protocol import Role, receive
 from connector.protocol.errors import LocalProtocolError
 from connector.protocol.messages import (
     AGREEMENT_PROOF,
@@ -33,17 +35,19 @@ from connector.protocol.messages import (
     read_offer,
 )
 from connector.protocol.retry import RetryPolicy
+from connector.protocol.step import NEGOTIATION, Effect, StoreAgreement
 from connector.services import agreements
 from connector.services.accepted import check_acceptable
 from connector.services.catalog import CatalogService
 from connector.services.errors import InvalidRequest
 from connector.services.groups import groups_of
+from connector.services.outbox import Dispatch
 from connector.services.playbook import Playbook
 from connector.services.process import (  # noqa: F401  (Answer, message_digest: the edges' names)
     INITIAL,
     Answer,
-    Machine,
     ProcessService,
+    Work,
     join_url,
     message_digest,
     new_pid,
@@ -53,14 +57,7 @@ from connector.store.models import Agreement, Negotiation, OutgoingMessage, Sign
 
 log = logging.getLogger("pontis.negotiation")
 
-NEGOTIATION = Machine(
-    name="negotiation", State=S, Message=M, next_state=next_state, receive=receive, send=send,
-    terminal=TERMINAL_STATES, terminated=S.TERMINATED, termination=M.TERMINATION,
-    initial_message=M.CONTRACT_REQUEST,
-)
-
-
-def ack(neg: Negotiation) -> dict:
+def ack(neg: Negotiation) -> dict[str, Any]:
     state = S.REQUESTED if neg.state == INITIAL else S(neg.state)
     return negotiation_ack(neg.provider_pid or "", neg.consumer_pid or "", state)
 
@@ -76,8 +73,15 @@ def _signing_ms(timestamp: str | None, fallback: int) -> int:
 
 
 def _offer_from(neg: Negotiation) -> OfferRef:
-    ref = read_offer({"offer": neg.offer})
+    """The stored offer, parsed once: each outgoing message of a negotiation needs it."""
+    ref = _parsed_offer(json.dumps(neg.offer, sort_keys=True))
     return OfferRef(ref.id, ref.policy, ref.target or neg.asset_id, ref.assigner)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed_offer(stored: str) -> OfferRef:
+    # keyed by the offer's text: a changed offer is parsed anew, on every replica
+    return read_offer({"offer": json.loads(stored)})
 
 
 class NegotiationService(ProcessService):
@@ -86,10 +90,10 @@ class NegotiationService(ProcessService):
 
     def __init__(self, db: Database, *, participant_id: str, callback_url: str, catalog: CatalogService,
                  playbook: Playbook, clock: Callable[[], int], retry: RetryPolicy,
-                 wake: Callable[[], None] = lambda: None, identity: Any = None,
+                 dispatch: Dispatch | None = None, identity: Any = None,
                  require_signed_agreements: bool = False, unresolvable_signers_ok: bool = False) -> None:
         super().__init__(db, participant_id=participant_id, callback_url=callback_url, playbook=playbook,
-                         clock=clock, retry=retry, wake=wake)
+                         clock=clock, retry=retry, dispatch=dispatch)
         self.catalog = catalog
         # our DID and keys (connector.identity.wallet.LocalIdentity): with them agreements are signed
         self.identity = identity
@@ -97,7 +101,7 @@ class NegotiationService(ProcessService):
         # static-token mode: a signer whose DID cannot be resolved is accepted unchecked (agreements.check)
         self.unresolvable_signers_ok = unresolvable_signers_ok and not require_signed_agreements
 
-    def _ack(self, row: Negotiation) -> dict:
+    def _ack(self, row: Negotiation) -> dict[str, Any]:
         return ack(row)
 
     def _playbook_keys(self, row: Negotiation) -> tuple[str | None, ...]:
@@ -108,7 +112,8 @@ class NegotiationService(ProcessService):
 
     # --- a peer starts a negotiation -----------------------------------------------------------
 
-    def _start_from_peer(self, session, caller, role, message, now, enqueued):  # type: ignore[no-untyped-def]
+    def _start_from_peer(self, session, caller, role, message, work):  # type: ignore[no-untyped-def]
+        now = work.now
         if role is Role.PROVIDER:
             assert isinstance(message, ContractRequest)
             existing = session.exec(select(Negotiation).where(
@@ -143,14 +148,14 @@ class NegotiationService(ProcessService):
             )
             session.add(neg)
             if decision.allowed:
-                self._follow(session, neg, "received", M.CONTRACT_REQUEST, now, enqueued, counter=False)
+                self.follow(session, neg, M.CONTRACT_REQUEST, work)
             else:
                 # the requester saw these constraints in the offer: tell it exactly which failed
                 code, reasons = dsp_error(decision)
                 neg.error = {"by": "local", "code": code, "reasons": reasons,
                              "denials": decision_to_dict(decision).get("denials", [])}
                 neg.error_detail = "; ".join(reasons)
-                enqueued.append(self.enqueue(session, neg, M.TERMINATION, now, code, reasons))
+                work.queued.append(self.enqueue(session, neg, M.TERMINATION, now, code, reasons))
                 log.info("negotiation %s with %s denied: %s", pid, caller.id, neg.error_detail)
             return neg, 201
         assert isinstance(message, ContractOffer)
@@ -170,7 +175,14 @@ class NegotiationService(ProcessService):
             created_at=now, updated_at=now,
         )
         session.add(neg)
-        self._follow(session, neg, "received", M.CONTRACT_OFFER, now, enqueued)
+        refusal = self._refusal(session, neg, message)
+        if refusal is not None:
+            code = refusal[0]
+            neg.error = {"by": "local", "code": code, "reasons": list(refusal[1])}
+            neg.error_detail = refusal[1][0]
+            work.queued.append(self.enqueue(session, neg, M.TERMINATION, now, code, list(refusal[1])))
+        else:
+            self.follow(session, neg, M.CONTRACT_OFFER, work)
         return neg, 201
 
     def _absorb(self, session: Session, neg: Negotiation, message, now: int) -> None:  # type: ignore[no-untyped-def]
@@ -183,12 +195,6 @@ class NegotiationService(ProcessService):
             node = doc.to_json()
             self._check_provider_signature(node)
             neg.agreement_id = doc.id
-            if session.get(Agreement, doc.id) is None:
-                session.add(Agreement(
-                    id=doc.id, negotiation_id=neg.id, asset_id=doc.target, provider_id=doc.assigner,
-                    consumer_id=doc.assignee, policy=node, signing_date=_signing_ms(doc.timestamp, now),
-                    created_at=now,
-                ))
         elif isinstance(message, AgreementVerification) and message.agreement_proof is not None:
             self._take_consumer_signature(session, neg, message.agreement_proof)
         elif isinstance(message, NegotiationTermination):
@@ -196,7 +202,7 @@ class NegotiationService(ProcessService):
             neg.error = {"by": "peer", "code": message.code, "reasons": reasons}
             neg.error_detail = f"terminated by {neg.counterparty_id}: " + "; ".join(reasons)
 
-    def _check_provider_signature(self, node: dict) -> None:
+    def _check_provider_signature(self, node: dict[str, Any]) -> None:
         """Consumer: a signed agreement must verify; an unsigned one only if we do not insist."""
         if node.get("proof") is None:
             if self.require_signed_agreements:
@@ -209,7 +215,7 @@ class NegotiationService(ProcessService):
                 raise InvalidRequest("agreement.proof", f"the agreement's signature does not verify: {reason}",
                                      path="agreement.proof")
 
-    def _take_consumer_signature(self, session: Session, neg: Negotiation, proof: dict) -> None:
+    def _take_consumer_signature(self, session: Session, neg: Negotiation, proof: dict[str, Any]) -> None:
         """Provider: keep the consumer's counter-signature once it verifies (a proof set)."""
         row = session.get(Agreement, neg.agreement_id) if neg.agreement_id else None
         if row is None or self.identity is None:
@@ -223,21 +229,36 @@ class NegotiationService(ProcessService):
         row.policy = updated
         session.add(row)
 
-    def _on_acknowledged(self, session: Session, neg: Negotiation, out: OutgoingMessage, response, now: int):  # type: ignore[no-untyped-def]
-        if M(out.kind) is M.AGREEMENT:
+    def _domain_effect(self, session: Session, neg: Negotiation, effect: Effect, message: Any,
+                       out: OutgoingMessage | None, now: int) -> None:
+        if not isinstance(effect, StoreAgreement):
+            return
+        if isinstance(message, ContractAgreement):  # the consumer received it (checked in _absorb)
+            doc = message.agreement.to_json()
+        elif out is not None and out.kind == M.AGREEMENT.value:  # the provider's was acknowledged
             doc = out.body["agreement"]
-            neg.agreement_id = doc["@id"]
-            if session.get(Agreement, doc["@id"]) is None:
-                session.add(Agreement(
-                    id=doc["@id"], negotiation_id=neg.id, asset_id=doc["target"], provider_id=doc["assigner"],
-                    consumer_id=doc["assignee"], policy=doc, signing_date=_signing_ms(doc.get("timestamp"), now),
-                    created_at=now,
-                ))
-        return None
+        else:
+            return
+        neg.agreement_id = doc["@id"]
+        if session.get(Agreement, doc["@id"]) is None:
+            session.add(Agreement(
+                id=doc["@id"], negotiation_id=neg.id, asset_id=doc["target"], provider_id=doc["assigner"],
+                consumer_id=doc["assignee"], policy=doc, signing_date=_signing_ms(doc.get("timestamp"), now),
+                created_at=now,
+            ))
+
+    def _refusal(self, session: Session, neg: Negotiation, message: Any) -> tuple[str, tuple[str, ...]] | None:
+        """Consumer: a provider's (counter-)offer is accepted only if it fits what we accept."""
+        if neg.role != Role.CONSUMER.value or not isinstance(message, ContractOffer):
+            return None
+        reason = check_acceptable(session, message.offer.policy)
+        if reason is None:
+            return None
+        return "offer-not-acceptable", (f"the offer is not within the policies this company accepts: {reason}",)
 
     # --- what we send --------------------------------------------------------------------------
 
-    def _build(self, session: Session, neg: Negotiation, kind: M, now: int, code: str | None, reasons: list[str] | None) -> tuple[str, dict]:
+    def _build(self, session: Session, neg: Negotiation, kind: M, now: int, code: str | None, reasons: list[str] | None) -> tuple[str, dict[str, Any]]:
         pp, cp = neg.provider_pid or "", neg.consumer_pid or ""
         base = neg.counterparty_address
         offer = _offer_from(neg)
@@ -274,10 +295,10 @@ class NegotiationService(ProcessService):
                 return join_url(base, f"negotiations/{pp}/termination"), body
         raise LocalProtocolError(neg.state, kind.value, f"the {neg.role.lower()} does not send {kind.value}")
 
-    def enqueue(self, session: Session, row: Negotiation, kind: M, now: int,  # type: ignore[override]
-                code: str | None = None, reasons: list[str] | None = None) -> OutgoingMessage:
+    def enqueue(self, session: Session, row: Negotiation, kind: M, now: int,
+                code: str | None = None, reasons: list[str] | None = None, *, delay_ms: int = 0) -> OutgoingMessage:
         try:
-            return super().enqueue(session, row, kind, now, code, reasons)
+            return super().enqueue(session, row, kind, now, code, reasons, delay_ms=delay_ms)
         except SigningError as exc:
             if kind is not M.AGREEMENT:
                 raise
@@ -286,15 +307,16 @@ class NegotiationService(ProcessService):
             row.error = {"by": "local", "code": "agreement-unsignable", "reasons": reasons}
             row.error_detail = reasons[0]
             log.error("negotiation %s: %s", row.id, reasons[0])
-            return super().enqueue(session, row, M.TERMINATION, now, "agreement-unsignable", reasons)
+            return super().enqueue(session, row, M.TERMINATION, now, "agreement-unsignable", reasons, delay_ms=delay_ms)
 
-    def _countersign(self, session: Session, neg: Negotiation) -> dict | None:
+    def _countersign(self, session: Session, neg: Negotiation) -> dict[str, Any] | None:
         """Consumer: add our proof to a provider-signed agreement; the verification carries it."""
         row = session.get(Agreement, neg.agreement_id) if neg.agreement_id else None
         if self.identity is None or row is None or row.policy.get("proof") is None:
             return None
         if isinstance(row.policy["proof"], list) and len(row.policy["proof"]) > 1:
-            return row.policy["proof"][-1]  # signed already (a resent verification)
+            last: dict[str, Any] = row.policy["proof"][-1]
+            return last  # signed already (a resent verification)
         proof, updated = agreements.consumer_countersign(self.identity, row.policy)
         row.policy = updated
         session.add(row)
@@ -303,7 +325,7 @@ class NegotiationService(ProcessService):
     # --- staff commands ------------------------------------------------------------------------
 
     def request(self, *, counterparty_address: str, counterparty_id: str, offer: OfferRef,
-                callback_addresses: list | None = None, signed_offer: dict | None = None) -> Negotiation:
+                callback_addresses: list[Any] | None = None, signed_offer: dict[str, Any] | None = None) -> Negotiation:
         """Start a negotiation as consumer: store it and queue the ContractRequestMessage.
         ``signed_offer``: the provider-signed offer, verified (services.signed_offers), kept with it."""
         if offer.policy.is_empty():
@@ -326,21 +348,9 @@ class NegotiationService(ProcessService):
             if signed_offer is not None:
                 session.add(SignedOffer(negotiation_id=pid, offer_id=offer.id, provider_id=counterparty_id,
                                         document=signed_offer, created_at=now))
-            self.enqueue(session, neg, M.CONTRACT_REQUEST, now)
-        self.wake()
+            first = self.enqueue(session, neg, M.CONTRACT_REQUEST, now)
+        self.dispatch.hand_over([first], now)
         return neg
-
-    def _follow(self, session, row, event, kind, now, enqueued, counter=False):  # type: ignore[no-untyped-def]
-        if Role(row.role) is Role.CONSUMER and event == "received" and kind is M.CONTRACT_OFFER:
-            # a provider's (counter-)offer is accepted only if it fits what we accept
-            reason = check_acceptable(session, _offer_from(row).policy)
-            if reason is not None:
-                reasons = [f"the offer is not within the policies this company accepts: {reason}"]
-                row.error = {"by": "local", "code": "offer-not-acceptable", "reasons": reasons}
-                row.error_detail = reasons[0]
-                enqueued.append(self.enqueue(session, row, M.TERMINATION, now, "offer-not-acceptable", reasons))
-                return
-        super()._follow(session, row, event, kind, now, enqueued, counter=counter)
 
     def terminate(self, negotiation_id: str, reason: str | None, code: str = "terminated-by-user") -> None:
         """Queue a termination that staff asked for; refuse if the negotiation is already over."""

@@ -90,7 +90,7 @@ class Playbook:
     def next_action(
         self, role: Role, event: str, message: Message, keys: tuple[str | None, ...],
         *, counter: bool = False,
-    ) -> NegotiationMessage | None:
+    ) -> Message | None:
         """The message to send after ``event``; ``keys`` are the dataset/offer ids to look up.
 
         ``counter`` marks a ContractRequestMessage that answers an offer (a counter-request),

@@ -16,18 +16,14 @@ from sqlmodel import Session, select
 from connector.protocol import Role
 from connector.protocol.errors import LocalProtocolError
 from connector.protocol.retry import RetryPolicy
-from connector.protocol.transfer import (
-    TRANSFER_TERMINAL_STATES,
-    next_transfer_state,
-    receive_transfer,
-    send_transfer,
-)
+from connector.protocol.step import TRANSFER, Effect, EndDataFlow
 from connector.protocol.transfer import (
     TransferMessage as T,
 )
 from connector.protocol.transfer import (
     TransferState as S,
 )
+from connector.protocol.transfer import receive_transfer
 from connector.protocol.transfer_messages import (
     DataAddress,
     TransferCompletion,
@@ -39,16 +35,11 @@ from connector.protocol.transfer_messages import (
 )
 from connector.services.edr_client import edr_problem
 from connector.services.errors import InvalidRequest, NotFound
+from connector.services.outbox import Dispatch
 from connector.services.playbook import Playbook
-from connector.services.process import INITIAL, Machine, ProcessService, join_url, new_pid
+from connector.services.process import INITIAL, ProcessService, Work, join_url, new_pid
 from connector.store import Database
 from connector.store.models import Agreement, OutgoingMessage, TransferProcess
-
-TRANSFER = Machine(
-    name="transfer", State=S, Message=T, next_state=next_transfer_state, receive=receive_transfer,
-    send=send_transfer, terminal=TRANSFER_TERMINAL_STATES, terminated=S.TERMINATED, termination=T.TERMINATION,
-    initial_message=T.REQUEST,
-)
 
 PULL = "HttpData-PULL"
 PUSH = "HttpData-PUSH"
@@ -71,7 +62,7 @@ class DataFlows(Protocol):
         """A transfer completed, was suspended or terminated: its EDRs stop working."""
 
 
-def ack(row: TransferProcess) -> dict:
+def ack(row: TransferProcess) -> dict[str, Any]:
     state = S.REQUESTED if row.state == INITIAL else S(row.state)
     return transfer_ack(row.provider_pid or "", row.consumer_pid or "", state)
 
@@ -82,12 +73,12 @@ class TransferService(ProcessService):
 
     def __init__(self, db: Database, *, participant_id: str, callback_url: str, playbook: Playbook,
                  clock: Callable[[], int], retry: RetryPolicy, flows: DataFlows,
-                 wake: Callable[[], None] = lambda: None) -> None:
+                 dispatch: Dispatch | None = None) -> None:
         super().__init__(db, participant_id=participant_id, callback_url=callback_url, playbook=playbook,
-                         clock=clock, retry=retry, wake=wake)
+                         clock=clock, retry=retry, dispatch=dispatch)
         self.flows = flows
 
-    def _ack(self, row: TransferProcess) -> dict:
+    def _ack(self, row: TransferProcess) -> dict[str, Any]:
         return ack(row)
 
     def _playbook_keys(self, row: TransferProcess) -> tuple[str | None, ...]:
@@ -95,7 +86,9 @@ class TransferService(ProcessService):
 
     # --- a consumer asks for a transfer ----------------------------------------------------------
 
-    def _start_from_peer(self, session, caller, role, message, now, enqueued):  # type: ignore[no-untyped-def]
+    def _start_from_peer(self, session: Session, caller: Any, role: Role | None, message: Any,
+                         work: Work) -> tuple[TransferProcess, int]:
+        now = work.now
         if role is not Role.PROVIDER or not isinstance(message, TransferRequest):
             raise InvalidRequest("transfer.initial", "only a TransferRequestMessage starts a transfer process")
         existing = session.exec(select(TransferProcess).where(
@@ -131,7 +124,7 @@ class TransferService(ProcessService):
         )
         self.flows.check_transfer(session, row, agreement, now)
         session.add(row)
-        self._follow(session, row, "received", T.REQUEST, now, enqueued)
+        self.follow(session, row, T.REQUEST, work)
         return row, 201
 
     def _absorb(self, session: Session, row: TransferProcess, message: Any, now: int) -> None:
@@ -146,24 +139,20 @@ class TransferService(ProcessService):
             verb = "terminated" if isinstance(message, TransferTermination) else "suspended"
             row.error = {"by": "peer", "code": message.code, "reasons": reasons}
             row.error_detail = f"{verb} by {row.counterparty_id}: " + "; ".join(reasons)
-        if isinstance(message, (TransferTermination, TransferSuspension, TransferCompletion)) \
-                and row.role == Role.PROVIDER.value:
-            self.flows.ended(session, row, now)
         if isinstance(message, TransferStart) and row.role == Role.PROVIDER.value:
             # the consumer resumes: check the agreement still allows it before data flows again
             agreement = session.get(Agreement, row.agreement_id)
             if agreement is not None:
                 self.flows.check_transfer(session, row, agreement, now)
 
-    def _on_acknowledged(self, session: Session, row: TransferProcess, out: OutgoingMessage, response, now: int):  # type: ignore[no-untyped-def]
-        kind = T(out.kind)
-        if row.role == Role.PROVIDER.value and kind in (T.TERMINATION, T.SUSPENSION, T.COMPLETION):
+    def _domain_effect(self, session: Session, row: TransferProcess, effect: Effect, message: Any,
+                       out: OutgoingMessage | None, now: int) -> None:
+        if isinstance(effect, EndDataFlow):
             self.flows.ended(session, row, now)
-        return None
 
     # --- what we send --------------------------------------------------------------------------
 
-    def _build(self, session: Session, row: TransferProcess, kind: T, now: int, code: str | None, reasons: list[str] | None) -> tuple[str, dict]:
+    def _build(self, session: Session, row: TransferProcess, kind: T, now: int, code: str | None, reasons: list[str] | None) -> tuple[str, dict[str, Any]]:
         pp, cp = row.provider_pid or "", row.consumer_pid or ""
         base = row.counterparty_address
         provider = Role(row.role) is Role.PROVIDER
@@ -189,8 +178,8 @@ class TransferService(ProcessService):
     # --- staff commands ------------------------------------------------------------------------
 
     def request(self, *, agreement_id: str, counterparty_address: str, counterparty_id: str | None = None,
-                transfer_type: str = PULL, data_destination: dict | None = None,
-                private_properties: dict | None = None, callback_addresses: list | None = None) -> TransferProcess:
+                transfer_type: str = PULL, data_destination: dict[str, Any] | None = None,
+                private_properties: dict[str, Any] | None = None, callback_addresses: list[Any] | None = None) -> TransferProcess:
         """Start a transfer as consumer under one of our agreements."""
         if transfer_type not in FORMATS:
             raise InvalidRequest("transferType", f"expected one of {', '.join(FORMATS)}, got {transfer_type!r}",
@@ -212,8 +201,8 @@ class TransferService(ProcessService):
                 callback_addresses=callback_addresses or [], created_at=now, updated_at=now,
             )
             session.add(row)
-            self.enqueue(session, row, T.REQUEST, now)
-        self.wake()
+            first = self.enqueue(session, row, T.REQUEST, now)
+        self.dispatch.hand_over([first], now)
         return row
 
     def start(self, pid: str) -> None:

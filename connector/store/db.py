@@ -3,6 +3,11 @@
 SQLite: WAL, a busy timeout, and ``BEGIN IMMEDIATE`` for write transactions, so that a
 read-modify-write of a negotiation is serialized exactly as ``SELECT ... FOR UPDATE`` does it on
 PostgreSQL. Reads use plain deferred transactions and never block writers.
+
+``group_write`` is group commit: threads that want a short write at the same moment hand their
+work to one of them (the leader), which runs it all in one transaction, each piece under its
+own savepoint (one piece's error undoes that piece only), and commits once. Every caller
+returns only after the commit that holds its work.
 """
 
 from __future__ import annotations
@@ -10,13 +15,27 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
+
+T = TypeVar("T")
+
+
+class _Job(Generic[T]):
+    __slots__ = ("work", "done", "lead", "result", "error")
+
+    def __init__(self, work: Callable[[Session], T]) -> None:
+        self.work = work
+        self.done = threading.Event()
+        self.lead = False
+        self.result: Any = None
+        self.error: BaseException | None = None
 
 
 def now_ms() -> int:
@@ -84,6 +103,10 @@ class Database:
         self.url = normalize_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
         self._write_lock = threading.Lock()
+        self._group_lock = threading.Lock()
+        self._group: list[_Job[Any]] = []
+        self._group_busy = False
+        self.group_limit = 64
         if self.is_sqlite:
             self.engine = _sqlite_engine(self.url)
         else:
@@ -102,11 +125,51 @@ class Database:
             with self._write_session() as session:
                 yield session
 
+    def group_write(self, work: Callable[[Session], T]) -> T:
+        """Run ``work(session)`` in a write transaction shared with concurrent callers (group commit)."""
+        job: _Job[T] = _Job(work)
+        with self._group_lock:
+            self._group.append(job)
+            lead = not self._group_busy
+            self._group_busy = True
+        if not lead:
+            job.done.wait()
+        if lead or job.lead:
+            self._lead()
+        if job.error is not None:
+            raise job.error
+        return job.result  # type: ignore[no-any-return]
+
+    def _lead(self) -> None:
+        with self._group_lock:
+            batch, self._group = self._group[:self.group_limit], self._group[self.group_limit:]
+        try:
+            with self.write() as session:
+                if len(batch) == 1:
+                    batch[0].result = batch[0].work(session)
+                else:
+                    for job in batch:
+                        try:
+                            with session.begin_nested():
+                                job.result = job.work(session)
+                        except Exception as exc:  # this job's error, the others go on
+                            job.error = exc
+        except BaseException as exc:  # the commit failed: nothing of the batch holds
+            for job in batch:
+                job.error = job.error or exc
+        with self._group_lock:
+            if self._group:  # those who queued meanwhile: the first of them leads the next batch
+                self._group[0].lead = True
+                self._group[0].done.set()
+            else:
+                self._group_busy = False
+        for job in batch:
+            job.done.set()
+
     @contextmanager
     def _write_session(self) -> Iterator[Session]:
         with self.engine.connect() as conn:
-            if self.is_sqlite:
-                conn.execution_options(pontis_write=True)
+            conn.execution_options(pontis_write=True)
             with Session(bind=conn, expire_on_commit=False) as session:
                 try:
                     yield session

@@ -224,3 +224,62 @@ def test_concurrent_owners_never_claim_a_row_twice(db: Database) -> None:
     with db.read() as session:
         stored = {m.id: m.lease_owner for m in session.exec(select(OutgoingMessage))}
     assert stored == {mid: owner for owner, got in claimed.items() for mid in got}
+
+
+def test_prune_deletes_finished_rows_and_answers_past_the_window_only(db: Database) -> None:
+    from connector.store.models import ReceivedMessage
+
+    old_done, old_pending, new_done = add(db, "p1", T0), add(db, "p2", T0), add(db, "p3", T0 + 10_000)
+    finish(db, old_done)
+    finish(db, new_done, "cancelled")
+    with db.write() as session:
+        session.add(ReceivedMessage(digest="old", process_id="p1", status_code=200, response={}, created_at=T0))
+        session.add(ReceivedMessage(digest="new", process_id="p1", status_code=200, response={}, created_at=T0 + 10_000))
+    cut = T0 + 5_000
+    with db.read() as session:
+        assert outbox.prunable(session, cut)
+    with db.write() as session:
+        assert outbox.prune(session, cut, batch=1) == 2  # batches: one of each kind
+    with db.write() as session:
+        assert outbox.prune(session, cut) == 0
+    with db.read() as session:
+        assert not outbox.prunable(session, cut)
+        assert session.get(OutgoingMessage, old_done) is None
+        assert session.get(OutgoingMessage, old_pending) is not None  # work is never pruned, however old
+        assert session.get(OutgoingMessage, new_done) is not None
+        assert session.get(ReceivedMessage, "old") is None and session.get(ReceivedMessage, "new") is not None
+
+
+def test_dispatch_leases_what_it_can_hand_over_and_leaves_the_rest_to_a_claim(db: Database) -> None:
+    dispatch = outbox.Dispatch("node-a", lease_ms=LEASE)
+    with db.write() as session:  # no sender listens yet: stored for a claim
+        quiet = dispatch.enqueue(session, "p0", "k", "u", {}, T0)
+    assert quiet.lease_owner is None
+    woken: list[int] = []
+    dispatch.listen(lambda: woken.append(1))
+    with db.write() as session:
+        first = dispatch.enqueue(session, "p1", "k", "u", {}, T0)
+        second = dispatch.enqueue(session, "p1", "k", "u", {}, T0)  # behind the first: keeps the order
+        later = dispatch.enqueue(session, "p2", "k", "u", {}, T0, delay_ms=500)  # not due yet
+    assert (first.lease_owner, first.lease_until) == ("node-a", T0 + LEASE)
+    assert second.lease_owner is None and later.lease_owner is None and later.next_attempt_at == T0 + 500
+    dispatch.hand_over([first, second, later], T0)
+    assert woken and dispatch.claim_wanted
+    assert [m.id for m in dispatch.take(10)] == [first.id] and dispatch.take(10) == []
+    # another node's claim never takes the handed-over row while its lease holds
+    assert claim(db, "node-b", T0 + 1) == [quiet.id]
+    finish(db, first.id)
+    assert claim(db, "node-b", T0 + 1) == [second.id]
+    assert claim(db, "node-b", T0 + 500) == [later.id]
+
+
+def test_any_due_is_a_read_that_sees_only_claimable_rows(db: Database) -> None:
+    with db.read() as session:
+        assert not outbox.any_due(session, T0)
+    mid = add(db, "p1", next_attempt_at=T0 + 100)
+    with db.read() as session:
+        assert not outbox.any_due(session, T0) and outbox.any_due(session, T0 + 100)
+    claim(db, "a", T0 + 100)
+    with db.read() as session:
+        assert not outbox.any_due(session, T0 + 100)
+    assert row(db, mid).lease_owner == "a"
