@@ -164,6 +164,14 @@ class IdentitySettings(_Section):
     # as consumer, an offer's proof is checked before we negotiate: "require" (unsigned offers are
     # refused), "verify-if-present" or "ignore"
     offer_verification: Literal["require", "verify-if-present", "ignore"] = "verify-if-present"
+    # DCP issuance (connector.identity.holder): ask the issuer for a fresh credential this many days
+    # before a held one expires (0: never), checking every credential_check_seconds
+    credential_renewal_days: float = Field(default=30.0, ge=0)
+    credential_check_seconds: float = Field(default=3600.0, gt=0)
+    # a BPN-DID directory (Catena-X BDRS API, e.g. an issuer's .../api/directory) for partners' DIDs
+    # by BPN beyond [[peers]]; fetched with our MembershipCredential and cached this long
+    bpn_directory_url: str | None = None
+    bpn_directory_cache_seconds: float = Field(default=600.0, gt=0)
 
 
 class ProvenanceSettings(_Section):
