@@ -1,12 +1,21 @@
-"""FastAPI dependencies of the DSP edge: the connector's services and the verified caller."""
+"""FastAPI dependencies of the DSP edge: the connector's services and the verified caller.
+
+In DCP mode (connector.identity.presentation) the verifier asks the caller's Credential Service
+for the credentials the policy at stake needs: for a ContractRequestMessage, its offer's
+(peeked from the body, which stays readable for the route); otherwise the default scopes. A
+refused caller's reason is kept in ``request.state.caller_refusal`` for the DSP error.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from connector.identity import Participant
+from connector.identity.did import IdentityError
 from connector.services.container import Container
 
 
@@ -14,9 +23,41 @@ def get_services(request: Request) -> Container:
     return request.app.state.services
 
 
-def get_caller(request: Request) -> Participant | None:
+async def policy_at_stake(request: Request, limit: int) -> dict[str, Any] | None:
+    """The offer of a ContractRequestMessage (initial or counter), else None. Only a body that declares
+    its length within ``limit`` is peeked; the route reads (and judges) the body itself."""
+    path = request.url.path.rstrip("/")
+    declared = request.headers.get("content-length")
+    if request.method != "POST" or not path.endswith("/request") or "/negotiations" not in path or \
+            not declared or not declared.isdigit() or int(declared) > limit:
+        return None
+    try:
+        body = json.loads(await request.body())  # Starlette keeps the body: the route's read gets it again
+    except (ValueError, RecursionError):
+        return None
+    offer = body.get("offer") if isinstance(body, dict) else None
+    return offer if isinstance(offer, dict) else None
+
+
+async def get_caller(request: Request) -> Participant | None:
     services: Container = request.app.state.services
-    return services.authenticator.authenticate(request.headers.get("authorization"))
+    authenticator = services.authenticator
+    header = request.headers.get("authorization")
+    check = getattr(authenticator, "check", None)
+    if check is None:
+        return await run_in_threadpool(authenticator.authenticate, header)
+    policy = await policy_at_stake(request, services.settings.max_body_bytes)
+    try:
+        return await run_in_threadpool(check, header, policy)
+    except IdentityError as exc:
+        request.state.caller_refusal = f"identity ({exc.code}): {exc.reason}"
+        return None
+
+
+def caller_refusal(request: Request) -> list[str]:
+    """Why the caller was refused, when its token was checked and failed (for the DSP error)."""
+    reason = getattr(request.state, "caller_refusal", None)
+    return [reason] if isinstance(reason, str) else []
 
 
 Services = Annotated[Container, Depends(get_services)]
