@@ -164,19 +164,18 @@ def credentials_list(config: Path = CONFIG) -> None:
 @bpn_app.command("resolve")
 def bpn_resolve(bpn: str = typer.Argument(..., help="a BPNL"), config: Path = CONFIG) -> None:
     """A partner's DID from its BPN: our peers first, then the BPN-DID directory."""
+    from connector.cli.peers import _directory
     from connector.identity.did import IdentityError
     from connector.identity.holder_web import directory_from_settings
-    from connector.services.peers import peer_directory
     from connector.services.ssrf import OutgoingGuard
-    from connector.store import Database
 
     settings, identity, http = _holder(config)
     http.close()
-    db = Database(settings.database_url)
+    peers = _directory(settings)
     try:
-        peer = next((p for p in peer_directory(settings, db).all() if p.bpn == bpn and p.id.startswith("did:")), None)
+        peer = next((p for p in peers.all() if p.bpn == bpn and p.id.startswith("did:")), None)
     finally:
-        db.dispose()
+        peers.db.dispose()
     if peer is not None:
         out.print(f"{peer.id}  (peer)")
         return
@@ -194,3 +193,39 @@ def bpn_resolve(bpn: str = typer.Argument(..., help="a BPNL"), config: Path = CO
         err.print(f"the BPN-DID directory names no DID for {bpn}")
         raise typer.Exit(1)
     out.print(f"{did}  (directory, {time.monotonic() - started:.2f} s)")
+
+
+# --- running an issuer beside connectors (the demo, integration tests) --------------------------------
+
+def start_issuer(directory: Path, port: int, log: Path, *, allow: tuple[str, ...] = ()) -> Any:
+    """``connector issuer serve`` as a process on 127.0.0.1:``port`` (did:web:localhost over http)."""
+    import os
+    import subprocess
+    import sys
+
+    from connector.cli.processes import ConnectorProcess
+
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as handle:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "connector.cli.main", "issuer", "serve", "--dir", str(directory), "--port", str(port),
+             "--allow-insecure-localhost", *[a for host in allow for a in ("--allow", host)]],
+            stdout=handle, stderr=subprocess.STDOUT, env=dict(os.environ))
+    return ConnectorProcess("issuer", directory, log, f"http://127.0.0.1:{port}", process)
+
+
+def wait_issuer_ready(proc: Any, service_path: str, timeout: float = 30) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.process.poll() is not None:
+            tail = proc.log.read_text(errors="replace")[-2000:] if proc.log.exists() else ""
+            raise RuntimeError(f"the issuer exited with code {proc.process.returncode}:\n{tail}")
+        try:
+            if httpx.get(proc.base_url + service_path + "/metadata", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"the issuer did not answer within {timeout:g} s")
