@@ -1,8 +1,9 @@
 """FastAPI dependencies of the DSP edge: the connector's services and the verified caller.
 
 In DCP mode (connector.identity.presentation) the verifier asks the caller's Credential Service
-for the credentials the policy at stake needs: for a ContractRequestMessage, its offer's
-(peeked from the body, which stays readable for the route); otherwise the default scopes. A
+for the credentials the policy at stake needs: a ContractRequestMessage's offer, a
+TransferRequestMessage's agreement (peeked from the body, which stays readable for the route);
+otherwise the default scopes. A
 refused caller's reason is kept in ``request.state.caller_refusal`` for the DSP error.
 """
 
@@ -17,25 +18,39 @@ from starlette.concurrency import run_in_threadpool
 from connector.identity import Participant
 from connector.identity.did import IdentityError
 from connector.services.container import Container
+from connector.services.dcp_wiring import agreement_policy
 
 
 def get_services(request: Request) -> Container:
     return request.app.state.services
 
 
-async def policy_at_stake(request: Request, limit: int) -> dict[str, Any] | None:
-    """The offer of a ContractRequestMessage (initial or counter), else None. Only a body that declares
-    its length within ``limit`` is peeked; the route reads (and judges) the body itself."""
+async def policy_at_stake(request: Request, services: Container) -> dict[str, Any] | None:
+    """The offer of a ContractRequestMessage (initial or counter), the agreement a TransferRequestMessage
+    names, else None. Only a body that declares its length within the limit is peeked; the route
+    reads (and judges) the body itself."""
     path = request.url.path.rstrip("/")
     declared = request.headers.get("content-length")
-    if request.method != "POST" or not path.endswith("/request") or "/negotiations" not in path or \
-            not declared or not declared.isdigit() or int(declared) > limit:
+    negotiation, transfer = "/negotiations" in path, path.endswith("/transfers/request")
+    if request.method != "POST" or not path.endswith("/request") or not (negotiation or transfer) or \
+            not declared or not declared.isdigit() or int(declared) > services.settings.max_body_bytes:
         return None
     try:
         body = json.loads(await request.body())  # Starlette keeps the body: the route's read gets it again
     except (ValueError, RecursionError):
         return None
-    offer = body.get("offer") if isinstance(body, dict) else None
+    if not isinstance(body, dict):
+        return None
+    if transfer:
+        agreement_id = body.get("agreementId")
+        if not isinstance(agreement_id, str):
+            return None
+
+        def read() -> dict[str, Any] | None:
+            with services.db.read() as session:
+                return agreement_policy(session, agreement_id)
+        return await run_in_threadpool(read)
+    offer = body.get("offer")
     return offer if isinstance(offer, dict) else None
 
 
@@ -46,7 +61,7 @@ async def get_caller(request: Request) -> Participant | None:
     check = getattr(authenticator, "check", None)
     if check is None:
         return await run_in_threadpool(authenticator.authenticate, header)
-    policy = await policy_at_stake(request, services.settings.max_body_bytes)
+    policy = await policy_at_stake(request, services)
     try:
         return await run_in_threadpool(check, header, policy)
     except IdentityError as exc:

@@ -106,10 +106,11 @@ class DcpPresentationAuthenticator:
         except AuthenticationError:
             return None
 
-    def check(self, authorization: str | None, policy: dict[str, Any] | None) -> Participant:
-        """:meth:`verify`, failing closed: an unexpected error is a refusal too (never a 500)."""
+    def check(self, authorization: str | None, policy: dict[str, Any] | None, *,
+              now: float | None = None) -> Participant:
+        """:meth:`verify`, logged, failing closed: an unexpected error is a refusal too (never a 500)."""
         try:
-            return self.verify(authorization, policy)
+            return self.verify(authorization, policy, now=now)
         except AuthenticationError as exc:
             self.failures.append(exc)
             log.warning("DSP caller refused (%s): %s", exc.code, exc.reason)

@@ -109,6 +109,7 @@ def process_token_for(db: Database, authenticator: Authenticator, per_counterpar
     for the process's counterparty (its DID is the token's audience); static mode has one token."""
     if not per_counterparty:
         return lambda _pid: authenticator.outgoing_token(None)
+    from connector.services.dcp_wiring import agreement_policy
     from connector.store.models import Negotiation, TransferProcess
 
     # a process's counterparty never changes; the policy at stake (DCP scopes) is its offer's
@@ -120,11 +121,13 @@ def process_token_for(db: Database, authenticator: Authenticator, per_counterpar
         if known is None:
             with db.read() as session:
                 row = session.get(Negotiation, process_id) or session.get(TransferProcess, process_id)
-            if row is None:
-                return None
+                if row is None:
+                    return None
+                # a negotiation's offer, or the agreement a transfer is under
+                at_stake = row.offer if isinstance(row, Negotiation) else agreement_policy(session, row.agreement_id)
             if len(counterparties) > 10_000:
                 counterparties.clear()
-            known = counterparties[process_id] = (row.counterparty_id, getattr(row, "offer", None))
+            known = counterparties[process_id] = (row.counterparty_id, at_stake)
         if scoped is not None:
             return scoped(known[0], known[1])
         return authenticator.outgoing_token(known[0])

@@ -62,6 +62,14 @@ class GuardedPost:
         return self._send(url, data=form)
 
 
+def agreement_policy(session: Any, agreement_id: str | None) -> dict[str, Any] | None:
+    """The policy of an agreement we hold (what a transfer under it is judged on), or None."""
+    from connector.store.models import Agreement
+
+    row = session.get(Agreement, agreement_id) if agreement_id else None
+    return row.policy if row is not None else None
+
+
 def dcp_authentication(settings: Any, db: Database, identity: Any,
                        guard: OutgoingGuard) -> tuple[Any, CredentialService | None, DatabaseReplayCache]:
     """(the authenticator of a DCP ``auth_mode``, or None in static-token mode; our Credential
