@@ -271,17 +271,25 @@ class DcpAuthenticator:
 
     def authenticate(self, authorization: str | None) -> Participant | None:
         try:
-            return self.verify(authorization)
+            return self.check(authorization, None)
+        except AuthenticationError:
+            return None
+
+    def check(self, authorization: str | None, policy: dict | None = None, *, now: float | None = None) -> Participant:
+        """:meth:`verify`, logged, failing closed: an unexpected error is a refusal too (never a 500).
+        ``policy`` is ignored: the embedded presentation holds every credential."""
+        try:
+            return self.verify(authorization, now=now)
         except AuthenticationError as exc:
             self.last_failure = exc
             self.failures.append(exc)
             log.warning("DSP caller refused (%s): %s", exc.code, exc.reason)
-            return None
+            raise
         except Exception:  # a bug on hostile input: fail closed (the edge answers 404), never 500
             log.exception("DSP caller refused: the token could not be checked")
             self.last_failure = AuthenticationError("the token could not be checked (internal error)",
                                                     code="internal")
-            return None
+            raise self.last_failure from None
 
     def outgoing_token(self, counterparty_id: str | None) -> str | None:
         if not counterparty_id or not counterparty_id.startswith("did:"):

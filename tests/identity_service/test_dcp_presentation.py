@@ -305,3 +305,51 @@ def test_an_unknown_auth_mode_names_the_closest(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_settings(path)
     assert "did you mean 'dcp-embedded'?" in str(info.value)
+
+
+# --- an external STS (outside the project: its HTTP answers are mocked) ---------------------------------
+
+
+def external_sts(httpx_mock: Any, status: int, body: dict[str, Any]) -> Any:
+    from connector.identity.sts import RemoteSts
+    from connector.services.dcp_wiring import GuardedPost
+    from connector.services.ssrf import Allowlist, OutgoingGuard
+
+    httpx_mock.add_response(method="POST", url="http://127.0.0.1:9/sts/token", status_code=status, json=body)
+    post = GuardedPost(OutgoingGuard(Allowlist.parse(["127.0.0.1"])))
+    return RemoteSts("http://127.0.0.1:9/sts/token", "pontis-client", "s3cret", post.form)
+
+
+def test_an_external_sts_is_asked_with_client_credentials(httpx_mock):
+    from urllib.parse import parse_qs
+
+    sts = external_sts(httpx_mock, 200, {"access_token": "the.si.token", "expires_in": 300, "token_type": "Bearer"})
+    assert sts.self_issued_token("did:web:provider.example", scopes=[MEMBERSHIP_SCOPE, DEG_SCOPE]) == "the.si.token"
+    [request] = httpx_mock.get_requests()
+    form = {k: v[0] for k, v in parse_qs(request.content.decode()).items()}
+    assert form == {"grant_type": "client_credentials", "client_id": "pontis-client", "client_secret": "s3cret",
+                    "audience": "did:web:provider.example", "bearer_access_scope": f"{MEMBERSHIP_SCOPE} {DEG_SCOPE}"}
+
+
+def test_an_external_sts_refusal_names_the_sts_and_its_error(httpx_mock):
+    sts = external_sts(httpx_mock, 401, {"error": "invalid_client"})
+    with pytest.raises(IdentityError) as info:
+        sts.self_issued_token("did:web:provider.example", token="access")
+    assert info.value.code == "sts_failed" and "HTTP 401: invalid_client" in info.value.reason
+
+
+def test_sts_settings_need_the_client_secret(monkeypatch, consumer):
+    from types import SimpleNamespace
+
+    from connector.identity.sts import STS_SECRET_ENV, RemoteSts, sts_from_settings
+
+    config = SimpleNamespace(sts_url="https://wallet.example/sts/token", sts_client_id="c", token_ttl_seconds=120)
+    settings = SimpleNamespace(identity=config)
+    monkeypatch.delenv(STS_SECRET_ENV, raising=False)
+    with pytest.raises(IdentityError) as info:
+        sts_from_settings(settings, consumer, lambda url, form: (200, {}))
+    assert STS_SECRET_ENV in info.value.reason
+    monkeypatch.setenv(STS_SECRET_ENV, "s3cret")
+    assert isinstance(sts_from_settings(settings, consumer, lambda url, form: (200, {})), RemoteSts)
+    config.sts_url = None
+    assert isinstance(sts_from_settings(settings, consumer, lambda url, form: (200, {})), BuiltinSts)
