@@ -146,6 +146,9 @@ class IdentitySettings(_Section):
     # of the built-in one; its client secret comes from $PONTIS_STS_CLIENT_SECRET, never from here
     sts_url: str | None = None
     sts_client_id: str | None = None
+    # DCP: what we ask a caller's Credential Service for: "jwt" (scopes, a vp+jwt: what Tractus-X
+    # wallets answer) or "ldp" (a presentation definition asking a Data Integrity presentation)
+    presentation_format: Literal["jwt", "ldp"] = "jwt"
     # our Ed25519 key set (0600), written by `connector init`; relative paths are relative to the config
     key_file: str | None = None
     # create key_file (0600) at start when it is missing: for examples and development setups

@@ -12,8 +12,10 @@ reason, a ``code`` and an HTTP status:
 3. the query (:class:`PresentationQuery`) → 400; every scope asked must be granted by the access
    token, else 403 naming the scope; a presentation definition is read in its common form
    (constraints on ``$.type``), anything else → 501;
-4. the answer: one ``vp+jwt`` holding ONLY the credentials the scopes select, bound to the
-   verifier (``aud``) and to its token (``nonce`` = its ``jti``).
+4. the answer: one presentation holding ONLY the credentials the scopes select: a ``vp+jwt`` bound
+   to the verifier (``aud``) and to its token (``nonce`` = its ``jti``); or, when a presentation
+   definition asks for ``ldp_vp``/``ldp_vc``, a Data Integrity presentation (eddsa-rdfc-2022,
+   purpose ``authentication``, ``id`` ``urn:uuid:<jti>``, a proof that expires).
 
 Nothing is stored but the two ``jti`` (the replay cache).
 """
@@ -23,9 +25,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .credentials import CredentialError, jws_unverified, jws_verify
+from .contexts import CREDENTIALS_V2
+from .credentials import CredentialError, format_time, jws_unverified, jws_verify
 from .dcp import AuthenticationError, SelfIssuedTokens, TokenIds, create_presentation
 from .dcp_messages import DcpMessageError, PresentationQuery, PresentationResponse, Scope
 from .did import DidResolver, IdentityError
@@ -64,6 +68,14 @@ def definition_scopes(definition: dict[str, Any]) -> tuple[Scope, ...]:
     return tuple(scopes)
 
 
+def wants_data_integrity(definition: dict[str, Any]) -> bool:
+    """Whether a presentation definition asks for Linked Data (Data Integrity) formats: ``ldp_vp``,
+    ``ldp_vc`` or ``ldp`` in its own or a descriptor's ``format``."""
+    formats = [definition.get("format")] + [d.get("format") for d in definition.get("input_descriptors", [])
+                                            if isinstance(d, dict)]
+    return any(isinstance(f, dict) and {"ldp_vp", "ldp_vc", "ldp"} & set(f) for f in formats)
+
+
 class CredentialService:
     """Answers presentation queries from our wallet (see the module docstring)."""
 
@@ -93,12 +105,28 @@ class CredentialService:
                                f"{', '.join(sorted(':'.join(k) for k in granted)) or 'nothing'}",
                                code="scope_not_granted", status=403)
         self.identity.wallet.refresh()
-        chosen = [e["jwt"] for e in self.identity.wallet.entries
-                  if isinstance(e.get("jwt"), str) and any(s.selects(e) for s in scopes)]
+        entries = [e for e in self.identity.wallet.entries if any(s.selects(e) for s in scopes)]
+        linked_data = query.presentation_definition is not None and wants_data_integrity(query.presentation_definition)
         log.info("presentation query from %s for %s: %d credential(s)", verifier,
-                 ", ".join(str(s) for s in scopes), len(chosen))
-        vp = create_presentation(self.identity, verifier, claims["jti"], now=int(now), ttl=self.ttl, credentials=chosen)
+                 ", ".join(str(s) for s in scopes), len(entries))
+        if linked_data:
+            return PresentationResponse((self._data_integrity(entries, claims["jti"], now),)).to_json()
+        jwts = [e["jwt"] for e in entries if isinstance(e.get("jwt"), str)]
+        vp = create_presentation(self.identity, verifier, claims["jti"], now=int(now), ttl=self.ttl, credentials=jwts)
         return PresentationResponse((vp,)).to_json()
+
+    def _data_integrity(self, entries: list[dict[str, Any]], nonce: str, now: float) -> dict[str, Any]:
+        """A presentation secured with our eddsa-rdfc-2022 proof (purpose ``authentication``), bound to
+        the verifier's token by its ``id`` (``urn:uuid:<jti>``) and short-lived (the proof's ``expires``)."""
+        presentation = {"@context": [CREDENTIALS_V2], "id": f"urn:uuid:{nonce}", "type": ["VerifiablePresentation"],
+                        "holder": self.identity.did,
+                        "verifiableCredential": [e["dataIntegrity"] for e in entries
+                                                 if isinstance(e.get("dataIntegrity"), dict)]}
+        at = datetime.fromtimestamp(now, UTC)
+        # the embedded credentials keep their own @context (the pinned credentials v2)
+        return self.identity.sign(presentation, proof_purpose="authentication", created=format_time(at),
+                                  allow_inline_contexts=True,
+                                  expires=format_time(at + timedelta(seconds=self.ttl)))
 
     def _verifier(self, authorization: str | None, now: float) -> tuple[str, dict]:
         token = (authorization or "").strip()

@@ -5,7 +5,8 @@ To turn it on, a connector needs ``[identity] auth_mode = "dcp"``, ``key_file``,
 (``credentials_file``, the wallet), ``trusted_issuers`` and a did:web participant id; the DID
 document it serves then announces its ``CredentialService`` (``<public_url>/api/dcp``), which
 answers ``POST /api/dcp/presentations/query``. Optional: ``sts_url`` + ``sts_client_id`` (+
-``$PONTIS_STS_CLIENT_SECRET``) for an external STS.
+``$PONTIS_STS_CLIENT_SECRET``) for an external STS; ``presentation_format = "ldp"`` to ask callers
+for Data Integrity presentations instead of vp+jwt.
 
 **Caller** (:meth:`DcpPresentationAuthenticator.outgoing_token_for`): the STS makes a self-issued ID
 token for the counterparty's DID carrying an access token for the scopes of the policy at stake
@@ -17,7 +18,7 @@ DataExchangeGovernanceCredential for a FrameworkAgreement constraint).
 ``CredentialService``; POST a ``PresentationQueryMessage`` with the scopes of the same policy
 there, authorized by our own self-issued token carrying the caller's access token; read the
 ``PresentationResponseMessage``: every presentation is a vp+jwt by the caller, for us, bound to
-our query token (``nonce``), and every credential in it verifies (trusted issuer, signature,
+our query token (``nonce``) — or a Data Integrity presentation likewise bound — and every credential in it verifies (trusted issuer, signature,
 validity, subject = caller, status list); each asked type must be there. The claims the policy
 engine sees come from these credentials only. Every refusal has a ``code`` and a ``reason``,
 logged and put in the DSP error (:attr:`refusal`).
@@ -27,12 +28,14 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from .auth import Participant
 from .credentials import MEMBERSHIP, StatusLists, VerifiedCredential, jws_unverified, participant_claims
+from .dataintegrity import verify as verify_data_integrity
 from .dcp import AuthenticationError, SelfIssuedTokens, TokenIds, missing_types
 from .dcp_messages import (
     QUERY_PATH,
@@ -57,13 +60,21 @@ def _fail(reason: str, code: str) -> AuthenticationError:
     return AuthenticationError(reason, code=code)
 
 
+def ldp_definition(scopes: Iterable[Scope]) -> dict[str, Any]:
+    """A presentation definition asking a Data Integrity presentation of the scopes' credential types."""
+    return {"id": str(uuid.uuid4()), "format": {"ldp_vp": {"proof_type": ["DataIntegrityProof"]}},
+            "input_descriptors": [
+                {"id": t, "constraints": {"fields": [{"path": ["$.type"], "filter": {"type": "string", "pattern": t}}]}}
+                for t in (s.credential_type for s in scopes) if t]}
+
+
 class DcpPresentationAuthenticator:
     """The ``Authenticator`` of ``dcp`` mode (see the module docstring)."""
 
     def __init__(self, identity: LocalIdentity, resolver: DidResolver, sts: SecureTokenService, post: JsonPost,
                  trusted_issuers: Iterable[str], replay: TokenIds, *, status_lists: StatusLists | None = None,
                  leeway_seconds: int = 10, required_credentials: Iterable[str] = (MEMBERSHIP,),
-                 clock: Callable[[], float] = time.time) -> None:
+                 presentation_format: str = "jwt", clock: Callable[[], float] = time.time) -> None:
         self.identity = identity
         self.resolver = resolver
         self.sts = sts
@@ -72,6 +83,11 @@ class DcpPresentationAuthenticator:
         self.status_lists = status_lists if status_lists is not None else StatusLists(resolver)
         self.required = tuple(required_credentials)
         self.tokens = SelfIssuedTokens(identity.did, resolver, replay, leeway_seconds=leeway_seconds)
+        # "jwt": ask by scope (vp+jwt, what Tractus-X wallets answer); "ldp": by a presentation
+        # definition asking ldp_vp (a Data Integrity presentation)
+        if presentation_format not in ("jwt", "ldp"):
+            raise IdentityError(f"presentation_format {presentation_format!r}: expected 'jwt' or 'ldp'", code="config")
+        self.presentation_format = presentation_format
         self.clock = clock
         self.failures: deque[AuthenticationError] = deque(maxlen=100)  # for tests and diagnostics
 
@@ -155,8 +171,10 @@ class DcpPresentationAuthenticator:
         query_token = self.sts.self_issued_token(caller, token=access)
         nonce = jws_unverified(query_token, "query token")[1].get("jti")
         url = endpoint + QUERY_PATH
-        status, body = self.post(url, PresentationQuery(tuple(Scope.parse(s) for s in scopes)).to_json(),
-                                 "Bearer " + query_token)
+        asked = tuple(Scope.parse(s) for s in scopes)
+        query = PresentationQuery(asked) if self.presentation_format == "jwt" else \
+            PresentationQuery(presentation_definition=ldp_definition(asked))
+        status, body = self.post(url, query.to_json(), "Bearer " + query_token)
         if status != 200:
             detail = body.get("reason") or body.get("error") if isinstance(body, dict) else None
             raise _fail(f"the caller's Credential Service ({url}) answered HTTP {status}"
@@ -167,11 +185,39 @@ class DcpPresentationAuthenticator:
             raise _fail(f"the caller's Credential Service answered no PresentationResponseMessage: {exc.reason}",
                         "malformed") from None
         credentials: list[VerifiedCredential] = []
+        bound = nonce if isinstance(nonce, str) else None
         for presentation in response.presentations:
-            credentials += self.tokens.verify_presentation(
-                presentation, caller, now, nonce=nonce if isinstance(nonce, str) else None,
-                trusted_issuers=self.trusted_issuers, status_lists=self.status_lists)
+            if isinstance(presentation, dict):
+                credentials += self._data_integrity(presentation, caller, now, bound)
+            else:
+                credentials += self.tokens.verify_presentation(
+                    presentation, caller, now, nonce=bound, trusted_issuers=self.trusted_issuers,
+                    status_lists=self.status_lists)
         return credentials
+
+    def _data_integrity(self, presentation: dict[str, Any], caller: str, now: float,
+                        nonce: str | None) -> list[VerifiedCredential]:
+        """A Data Integrity presentation: held and signed (purpose ``authentication``) by the caller,
+        bound to our query token (``id`` ``urn:uuid:<jti>``), its proof expiring; then every credential."""
+        types = presentation.get("type")
+        if "VerifiablePresentation" not in (types if isinstance(types, list) else [types]) or \
+                presentation.get("holder") != caller:
+            raise _fail("the presentation is not a VerifiablePresentation held by the caller", "malformed")
+        if nonce is not None and presentation.get("id") != f"urn:uuid:{nonce}":
+            raise _fail("the presentation is not bound to our query (its id is not urn:uuid:<our token's jti>)",
+                        "replayed")
+        proofs = presentation.get("proof")
+        proofs = proofs if isinstance(proofs, list) else [proofs]
+        if not proofs or any(not isinstance(p, dict) or "expires" not in p or
+                             str(p.get("verificationMethod", "")).split("#", 1)[0] != caller for p in proofs):
+            raise _fail("every proof on the presentation must be the caller's, with an expiry", "forged")
+        result = verify_data_integrity(presentation, self.resolver.resolve_key, proof_purpose="authentication",
+                                       allow_inline_contexts=True)
+        if not result.ok:
+            raise _fail(f"the presentation's proof: {result.reason}", "forged")
+        items = presentation.get("verifiableCredential", [])
+        return self.tokens.verify_credentials(items if isinstance(items, list) else [items], caller, now,
+                                              trusted_issuers=self.trusted_issuers, status_lists=self.status_lists)
 
 
 def presentation_authenticator_from_settings(settings: Any, identity: LocalIdentity | None, sts: SecureTokenService,
@@ -187,4 +233,5 @@ def presentation_authenticator_from_settings(settings: Any, identity: LocalIdent
     return DcpPresentationAuthenticator(
         identity, identity.resolver, sts, post, config.trusted_issuers, replay,
         status_lists=StatusLists(identity.resolver, ttl_seconds=config.status_list_cache_seconds),
-        leeway_seconds=config.leeway_seconds, required_credentials=config.required_credentials)
+        leeway_seconds=config.leeway_seconds, required_credentials=config.required_credentials,
+        presentation_format=config.presentation_format)

@@ -353,3 +353,35 @@ def test_sts_settings_need_the_client_secret(monkeypatch, consumer):
     assert isinstance(sts_from_settings(settings, consumer, lambda url, form: (200, {})), RemoteSts)
     config.sts_url = None
     assert isinstance(sts_from_settings(settings, consumer, lambda url, form: (200, {})), BuiltinSts)
+
+
+# --- Data Integrity presentations ---------------------------------------------------------------------
+
+
+def test_a_data_integrity_presentation_when_the_verifier_asks_ldp(provider, resolver, exchange, issuer, caller, consumer):
+    verifier = verifier_for(provider, resolver, exchange, [issuer.did], presentation_format="ldp")
+    participant = verifier.check(caller.outgoing_token_for(provider.did, USAGE), USAGE)
+    assert participant.id == consumer.did
+    assert participant.claims["credentials"] == ["DataExchangeGovernanceCredential", "MembershipCredential"]
+    [record] = exchange.queries
+    assert "presentationDefinition" in record["query"]
+    [presentation] = record["response"]["presentation"]
+    assert presentation["proof"]["proofPurpose"] == "authentication"
+    assert presentation["proof"]["cryptosuite"] == "eddsa-rdfc-2022"
+    assert len(presentation["verifiableCredential"]) == 2  # the consumer's Bpn credential was not asked
+
+
+def test_a_tampered_data_integrity_presentation_is_refused(provider, resolver, exchange, issuer, caller, consumer):
+    holder = next(iter(exchange.services.values()))
+    answer = holder.answer
+
+    def tampered(authorization: str | None, body: Any, **kw: Any) -> dict[str, Any]:
+        response = answer(authorization, body, **kw)
+        response["presentation"][0]["holder"] = consumer.did
+        response["presentation"][0]["verifiableCredential"].pop()  # drop a credential the proof covers
+        return response
+
+    holder.answer = tampered  # type: ignore[method-assign]
+    verifier = verifier_for(provider, resolver, exchange, [issuer.did], presentation_format="ldp")
+    error = refused(verifier, caller.outgoing_token_for(provider.did, USAGE), "forged", USAGE)
+    assert "proof" in error.reason

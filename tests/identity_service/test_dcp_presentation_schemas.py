@@ -14,7 +14,7 @@ from referencing import Registry, Resource
 
 from connector.identity.dcp_messages import PresentationQuery, PresentationResponse
 
-from .test_dcp_presentation import USAGE, caller, exchange, verifier  # noqa: F401  (fixtures)
+from .test_dcp_presentation import USAGE, caller, exchange, verifier, verifier_for  # noqa: F401  (fixtures)
 
 RESOURCES = Path(__file__).resolve().parents[3] / "shared" / "reference" / "dcp" / "artifacts" / "src" / "main" / \
     "resources"
@@ -51,6 +51,14 @@ def test_the_flows_query_and_response_validate(verifier, caller, exchange):  # n
     for record in exchange.queries:
         assert schema_errors(record["query"]) == []
         assert schema_errors(record["response"]) == []
+
+
+def test_the_data_integrity_flows_messages_validate(provider, resolver, exchange, issuer, caller):  # noqa: F811
+    verifier = verifier_for(provider, resolver, exchange, [issuer.did], presentation_format="ldp")
+    verifier.check(caller.outgoing_token_for(provider.did, USAGE), USAGE)
+    [record] = exchange.queries
+    assert "presentationDefinition" in record["query"] and isinstance(record["response"]["presentation"][0], dict)
+    assert schema_errors(record["query"]) == [] and schema_errors(record["response"]) == []
 
 
 def test_the_schema_check_can_fail():
