@@ -199,9 +199,11 @@ class SelfIssuedTokens:
             raise _fail(f"{what} lives {int(exp - iat)} s; at most {self.max_token_seconds} s is accepted", "expired")
 
     def verify_presentation(self, vp: Any, caller: str, now: float, *, nonce: str | None,
-                            trusted_issuers: frozenset[str], status_lists: StatusLists | None) -> list[VerifiedCredential]:
-        """A ``vp+jwt`` by ``caller`` for us (``nonce``, when given, must match), and every credential in
-        it (trusted issuer, signature, validity, subject = caller, not revoked)."""
+                            trusted_issuers: frozenset[str], status_lists: StatusLists | None,
+                            nonce_optional: bool = False) -> list[VerifiedCredential]:
+        """A ``vp+jwt`` by ``caller`` for us (``nonce``, when given, must match; with ``nonce_optional``
+        a presentation without one passes: wallets answering a query need not bind it), and every
+        credential in it (trusted issuer, signature, validity, subject = caller, not revoked)."""
         if not isinstance(vp, str):
             raise _fail("a presentation must be a vp+jwt (a JWS string)", "malformed")
         header, presentation = jws_unverified(vp, "presentation")
@@ -217,7 +219,8 @@ class SelfIssuedTokens:
         if "VerifiablePresentation" not in _audiences(types) or presentation.get("holder") != caller:
             raise _fail("the presentation is not a VerifiablePresentation held by the caller", "malformed")
         if self.audience not in _audiences(presentation.get("aud")) or \
-                (nonce is not None and presentation.get("nonce") != nonce):
+                (nonce is not None and presentation.get("nonce") != nonce
+                 and not (nonce_optional and "nonce" not in presentation)):
             raise _fail("the presentation is not bound to this token (aud/nonce differ)", "replayed")
         self.check_times(presentation, now, "the presentation")
         items = presentation.get("verifiableCredential", [])

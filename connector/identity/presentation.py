@@ -192,7 +192,7 @@ class DcpPresentationAuthenticator:
             else:
                 credentials += self.tokens.verify_presentation(
                     presentation, caller, now, nonce=bound, trusted_issuers=self.trusted_issuers,
-                    status_lists=self.status_lists)
+                    status_lists=self.status_lists, nonce_optional=True)
         return credentials
 
     def _data_integrity(self, presentation: dict[str, Any], caller: str, now: float,

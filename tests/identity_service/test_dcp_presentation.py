@@ -385,3 +385,34 @@ def test_a_tampered_data_integrity_presentation_is_refused(provider, resolver, e
     verifier = verifier_for(provider, resolver, exchange, [issuer.did], presentation_format="ldp")
     error = refused(verifier, caller.outgoing_token_for(provider.did, USAGE), "forged", USAGE)
     assert "proof" in error.reason
+
+
+def swap_presentation(exchange: Exchange, make: Any) -> None:
+    """The holder answers with ``make(response, record)``'s presentation instead of its own."""
+    holder = next(iter(exchange.services.values()))
+    answer = holder.answer
+
+    def answering(authorization: str | None, body: Any, **kw: Any) -> dict[str, Any]:
+        response = answer(authorization, body, **kw)
+        return {**response, "presentation": [make(response)]}
+
+    holder.answer = answering  # type: ignore[method-assign]
+
+
+def test_a_vp_bound_to_another_query_is_refused_one_without_nonce_passes(verifier, caller, provider, consumer,
+                                                                         exchange):
+    from connector.identity.credentials import jws_encode, jws_unverified
+
+    swap_presentation(exchange, lambda r: jws_encode({**jws_unverified(r["presentation"][0])[1], "nonce": "other"},
+                                                     consumer.key, typ="vp+jwt", cty="vp", kid=consumer.kid))
+    error = refused(verifier, caller.outgoing_token(provider.did), "replayed")
+    assert "not bound" in error.reason
+
+    def without_nonce(response: dict[str, Any]) -> str:
+        claims = {k: v for k, v in jws_unverified(response["presentation"][0])[1].items() if k != "nonce"}
+        return jws_encode(claims, consumer.key, typ="vp+jwt", cty="vp", kid=consumer.kid)
+
+    exchange.services = {k: CredentialService(consumer, v.tokens.resolver, ReplayCache())
+                         for k, v in exchange.services.items()}
+    swap_presentation(exchange, without_nonce)  # a wallet need not bind its answer: it came over our own query
+    assert verifier.check(caller.outgoing_token(provider.did), None).id == consumer.did
