@@ -11,11 +11,12 @@ import httpx
 import pytest
 
 from connector.identity.dcp_messages import DCP_CONTEXT, type_scope
+from connector.identity.issuer import Issuer
 from connector.identity.sts import BuiltinSts
-from connector.identity.wallet import LocalIdentity, load_keys
+from connector.identity.wallet import LocalIdentity, Wallet, load_keys
 from tests.integration.conftest import Node
 
-from .test_dcp_integration import CONSUMER_BPN, EDC, dataspace, provider_log  # noqa: F401  (fixture)
+from .test_dcp_integration import CONSUMER_BPN, EDC, dataspace, negotiate, provider_log  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.integration
 CX = ["https://w3id.org/catenax/2025/9/policy/context.jsonld", "https://w3id.org/dspace/2025/1/odrl-profile.jsonld",
@@ -101,7 +102,7 @@ def test_negotiate_and_transfer_through_the_presentation_flow(dataspace):  # noq
 
 
 def test_refusals_carry_their_reason(dataspace):  # noqa: F811
-    provider, consumer, _, start = dataspace
+    provider, consumer, issuer, start = dataspace
     start()
     caller = BuiltinSts(identity_of(consumer))
     catalog_request = {"@context": ["https://w3id.org/dspace/2025/1/context.jsonld"], "@type": "CatalogRequestMessage"}
@@ -120,3 +121,10 @@ def test_refusals_carry_their_reason(dataspace):  # noqa: F811
         "@context": [DCP_CONTEXT], "type": "PresentationQueryMessage", "scope": [type_scope("MembershipCredential")]})
     assert r.status_code == 401 and r.json()["code"] == "missing_token"
     assert provider_log(provider, "DSP caller refused (presentation_query_failed)")
+    # a revoked membership: the negotiation ends TERMINATED, the provider's DSP error saying why
+    offer = offer_for(consumer, provider, "pcf-NG-WC-400")
+    membership = next(e for e in Wallet.load(consumer.workdir / "consumer.credentials.json").entries
+                      if "MembershipCredential" in e["type"])
+    Issuer.load(issuer.directory).revoke(membership["id"])
+    done = negotiate(consumer, provider, offer)
+    assert done["state"] == "TERMINATED" and "revoked" in done.get("errorDetail", ""), done
