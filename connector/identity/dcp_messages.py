@@ -20,6 +20,8 @@
 from __future__ import annotations
 
 import difflib
+import functools
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -164,20 +166,30 @@ def scopes_for_policy(policy: dict[str, Any] | None, default_types: Iterable[str
     A policy we cannot read adds nothing: its evaluation refuses it later, with the reason."""
     types = list(dict.fromkeys(default_types))
     if policy:
-        from connector.policy.codec import policy_from_compact_dsp
-        from connector.policy.errors import PolicyError
-
         try:
-            parsed = policy_from_compact_dsp(policy)
-        except (PolicyError, ValueError, TypeError):
-            parsed = None
-        if parsed is not None:
-            for rule in _rules((*parsed.permissions, *parsed.prohibitions, *parsed.obligations)):
-                for left, right in _atoms(rule.constraints):
-                    needed = credential_for_operand(left, right)
-                    if needed and needed not in types:
-                        types.append(needed)
+            text = json.dumps(policy, sort_keys=True)
+        except (TypeError, ValueError):
+            text = None
+        for needed in _policy_credentials(text) if text else ():
+            if needed not in types:
+                types.append(needed)
     return [type_scope(t) for t in types]
+
+
+@functools.lru_cache(maxsize=1024)
+def _policy_credentials(policy_json: str) -> tuple[str, ...]:
+    """The credential types a policy's constraints need (cached: every DSP call of a process asks)."""
+    from connector.policy.codec import policy_from_compact_dsp
+    from connector.policy.errors import PolicyError
+
+    try:
+        parsed = policy_from_compact_dsp(json.loads(policy_json))
+    except (PolicyError, ValueError, TypeError):
+        return ()
+    needed = (credential_for_operand(left, right)
+              for rule in _rules((*parsed.permissions, *parsed.prohibitions, *parsed.obligations))
+              for left, right in _atoms(rule.constraints))
+    return tuple(dict.fromkeys(n for n in needed if n))
 
 
 # --- messages -----------------------------------------------------------------------------------------
