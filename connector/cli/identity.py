@@ -210,7 +210,8 @@ def issuer_init(
     except IdentityError as exc:
         raise _usage(exc.reason) from None
     out.print(f"issuer {issuer.did} in {directory}; status list {issuer.status_list_url}")
-    out.print(f"serve it with a connector whose config has [identity] issuer_dir = \"{directory.resolve()}\"")
+    out.print(f"serve it with `connector issuer serve --dir {directory}` (DCP issuance, BPN-DID directory), or "
+              f"its public files with a connector whose config has [identity] issuer_dir = \"{directory.resolve()}\"")
 
 
 @issuer_app.command("issue")

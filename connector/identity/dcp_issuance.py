@@ -24,6 +24,7 @@ reason before anything is recorded. An accepted request is recorded (issuer.json
 
 from __future__ import annotations
 
+import difflib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -187,7 +188,9 @@ class IssuanceBook:
         for kind in kinds:
             full = CREDENTIAL_TYPES.get(kind, kind)
             if full not in CREDENTIAL_TYPES.values():
-                raise IssuerError(f"unknown credential type {kind!r} (one of {', '.join(CREDENTIAL_TYPES)})")
+                near = difflib.get_close_matches(kind, [*CREDENTIAL_TYPES, *CREDENTIAL_TYPES.values()], n=1)
+                hint = f"did you mean {near[0]!r}? " if near else ""
+                raise IssuerError(f"unknown credential type {kind!r} ({hint}one of {', '.join(CREDENTIAL_TYPES)})")
             if full == CREDENTIAL_TYPES["Bpn"] and not bpn:
                 raise IssuerError("a BpnCredential needs the holder's BPN (--bpn)")
             types.append(full)
