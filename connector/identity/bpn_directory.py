@@ -34,6 +34,7 @@ from .credentials import (
     jws_verify,
     verify_credential,
 )
+from .dcp_issuance import bearer_token
 from .did import DidResolver, IdentityError
 from .issuer import BPN_PATTERN, Issuer, _read_state
 
@@ -64,9 +65,7 @@ def _revoked_ids(issuer: Issuer) -> set[str]:
 def verify_membership_presentation(authorization: str | None, resolver: DidResolver, issuer: Issuer, *,
                                    now: datetime) -> str:
     """The caller's DID, when its ``vp+jwt`` holds a valid MembershipCredential of ``issuer``."""
-    token = (authorization or "").strip()
-    if token[:7].lower() == "bearer ":
-        token = token[7:].strip()
+    token = bearer_token(authorization)
     if not token:
         raise DirectoryRefused("no Authorization header: present a vp+jwt with your MembershipCredential",
                                code="missing_token")

@@ -103,6 +103,12 @@ def parse_message(model: type[_Message], body: Any) -> Any:
     return message
 
 
+def bearer_token(authorization: str | None) -> str:
+    """The token of an ``Authorization: Bearer <token>`` header ("" when there is none)."""
+    token = (authorization or "").strip()
+    return token[7:].strip() if token[:7].lower() == "bearer " else token
+
+
 def object_id(credential_type: str) -> str:
     return OBJECT_PREFIX + credential_type
 

@@ -44,7 +44,7 @@ from .credentials import (
     verify_credential,
 )
 from .dcp import ReplayCache, SelfIssuedTokens, TokenIds, create_id_token
-from .dcp_issuance import CredentialMessage, IssuanceRefused, parse_message, request_message
+from .dcp_issuance import CredentialMessage, IssuanceRefused, bearer_token, parse_message, request_message
 from .did import IdentityError
 from .wallet import LocalIdentity, Wallet
 
@@ -113,9 +113,7 @@ class Delivery:
 def verify_issuer_token(identity: LocalIdentity, authorization: str | None, *, now: float,
                         replay: TokenIds, leeway_seconds: int = 10) -> tuple[str, dict[str, Any]]:
     """(issuer DID, claims) of a self-issued token addressed to us; DeliveryRefused (401) otherwise."""
-    token = (authorization or "").strip()
-    if token[:7].lower() == "bearer ":
-        token = token[7:].strip()
+    token = bearer_token(authorization)
     if not token:
         raise DeliveryRefused("no Authorization header: the issuer must send its self-issued token", status=401,
                               code="missing_token")

@@ -34,8 +34,8 @@ from fastapi.responses import JSONResponse, Response
 
 from .bpn_directory import DIRECTORY_PATH, DirectoryRefused, directory_body, verify_membership_presentation
 from .dcp import ReplayCache, SelfIssuedTokens, create_id_token
-from .dcp_issuance import IssuanceBook, IssuanceRefused, IssuanceRequest, credential_message
-from .dcp_messages import CREDENTIAL_SERVICE
+from .dcp_issuance import IssuanceBook, IssuanceRefused, IssuanceRequest, bearer_token, credential_message
+from .dcp_messages import credential_service_endpoint
 from .did import DidResolver, IdentityError
 from .issuer import Issuer, published
 from .wallet import LocalIdentity
@@ -46,14 +46,6 @@ AuthorizationHeader = Annotated[str | None, Header()]
 
 def _error(status: int, reason: str, code: str) -> JSONResponse:
     return JSONResponse({"error": code, "reason": reason}, status_code=status)
-
-
-def credential_service_url(document: dict[str, Any]) -> str | None:
-    for service in document.get("service", []) if isinstance(document.get("service"), list) else []:
-        if isinstance(service, dict) and service.get("type") == CREDENTIAL_SERVICE and \
-                isinstance(service.get("serviceEndpoint"), str):
-            return service["serviceEndpoint"]
-    return None
 
 
 class IssuerService:
@@ -76,9 +68,7 @@ class IssuerService:
 
     def caller(self, authorization: str | None) -> tuple[str, dict[str, Any]]:
         """The holder DID of a self-issued token addressed to us; IssuanceRefused (401) otherwise."""
-        token = (authorization or "").strip()
-        if token[:7].lower() == "bearer ":
-            token = token[7:].strip()
+        token = bearer_token(authorization)
         if not token:
             raise IssuanceRefused("no Authorization header: send a self-issued ID token", status=401,
                                   code="missing_token")
@@ -104,10 +94,7 @@ class IssuerService:
             return request.status if request else "UNKNOWN"
         issued = self.book.issue(request, now=self.now(), valid_days=self.valid_days)
         try:
-            endpoint = credential_service_url(self.resolver.resolve(request.holder))
-            if endpoint is None:
-                raise IssuanceRefused(f"the DID document of {request.holder} names no {CREDENTIAL_SERVICE}")
-            url = endpoint.rstrip("/") + "/credentials"
+            url = credential_service_endpoint(self.resolver.resolve(request.holder)) + "/credentials"
             token = create_id_token(self.identity, request.holder, now=int(self.clock()), presentation=False,
                                     token=request.access_token)
             response = self.http.post(url, json=credential_message(issuer_pid, request.holder_pid, issued),

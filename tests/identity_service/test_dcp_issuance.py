@@ -286,3 +286,18 @@ def test_provision_still_works(issuer, tmp_path):
     """The direct path (`connector issuer issue --wallet`) is kept."""
     identity = make_identity("did:web:example.com", tmp_path, "direct")
     assert len(provision(issuer, identity.did, bpn=BPN_A, wallet=identity.wallet)) == 3
+
+
+def test_misspelt_issuance_config_keys_are_refused(tmp_path):
+    from connector.config import ConfigError, load_settings
+
+    config = tmp_path / "c.toml"
+    config.write_text('participant_id = "did:web:example.com"\napi_key = "k"\n[identity]\n'
+                      'credential_renewl_days = 5\n')
+    with pytest.raises(ConfigError, match="credential_renewal_days"):
+        load_settings(config)
+    config.write_text('participant_id = "did:web:example.com"\napi_key = "k"\n[identity]\n'
+                      'credential_renewal_days = 5\nbpn_directory_url = "https://issuer.example/api/directory"\n')
+    settings = load_settings(config)
+    assert settings.identity.credential_renewal_days == 5
+    assert settings.identity.bpn_directory_cache_seconds == 600
