@@ -163,36 +163,26 @@ def credentials_list(config: Path = CONFIG) -> None:
 
 @bpn_app.command("resolve")
 def bpn_resolve(bpn: str = typer.Argument(..., help="a BPNL"), config: Path = CONFIG) -> None:
-    """A partner's DID from its BPN: our peers first, then the BPN-DID directory."""
+    """A partner's DID (and DSP URL) from its BPN: our peers first, then the BPN-DID directory."""
     from connector.cli.peers import _directory
     from connector.identity.did import IdentityError
     from connector.identity.holder_web import directory_from_settings
+    from connector.services.partners import find_partner
     from connector.services.ssrf import OutgoingGuard
 
     settings, identity, http = _holder(config)
     http.close()
     peers = _directory(settings)
     try:
-        peer = next((p for p in peers.all() if p.bpn == bpn and p.id.startswith("did:")), None)
+        partner = find_partner(bpn, peers, directory_from_settings(settings, identity, OutgoingGuard.from_settings(settings)),
+                               identity.resolver)
+    except IdentityError as exc:
+        err.print(exc.reason)
+        raise typer.Exit(1) from None
     finally:
         peers.db.dispose()
-    if peer is not None:
-        out.print(f"{peer.id}  (peer)")
-        return
-    directory = directory_from_settings(settings, identity, OutgoingGuard.from_settings(settings))
-    if directory is None:
-        err.print(f"{bpn} is none of our peers, and no [identity] bpn_directory_url is configured")
-        raise typer.Exit(1)
-    started = time.monotonic()
-    try:
-        did = directory.did_for(bpn)
-    except IdentityError as exc:
-        err.print(f"the BPN-DID directory cannot be used: {exc.reason}")
-        raise typer.Exit(1) from None
-    if did is None:
-        err.print(f"the BPN-DID directory names no DID for {bpn}")
-        raise typer.Exit(1)
-    out.print(f"{did}  (directory, {time.monotonic() - started:.2f} s)")
+    out.print(f"{partner.did}  ({partner.source})")
+    out.print(f"  DSP {partner.dsp_url}" if partner.dsp_url else f"  no DSP URL: {partner.note}")
 
 
 # --- running an issuer beside connectors (the demo, integration tests) --------------------------------

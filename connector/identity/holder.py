@@ -23,6 +23,7 @@ issuer's DID document; time is an argument.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -50,6 +51,7 @@ from .wallet import LocalIdentity, Wallet
 
 log = logging.getLogger("pontis.identity")
 WRITE_SCOPE = "org.eclipse.dspace.dcp.credentials:write"
+_WALLET_WRITE = threading.Lock()
 GRANT_SECONDS = 24 * 3600  # an issuer with a manual approval step may take a while to deliver
 ISSUER_SERVICE = "IssuerService"
 
@@ -166,6 +168,12 @@ def store_delivery(identity: LocalIdentity, body: Any, authorization: str | None
 def _store(identity: LocalIdentity, verified: list[tuple[VerifiedCredential, str]]) -> None:
     if identity.wallet.path is None:
         raise DeliveryRefused("this connector has no wallet file to store credentials in", status=500)
+    with _WALLET_WRITE:  # two deliveries at once must not lose one (read, change, write)
+        _store_locked(identity, verified)
+
+
+def _store_locked(identity: LocalIdentity, verified: list[tuple[VerifiedCredential, str]]) -> None:
+    assert identity.wallet.path is not None
     wallet = Wallet.load(identity.wallet.path)
     for credential, jwt in verified:
         # a renewed credential replaces the one it renews (same issuer, same type)

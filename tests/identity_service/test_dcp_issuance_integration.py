@@ -25,6 +25,7 @@ from tests.integration.conftest import Node
 pytestmark = pytest.mark.integration
 
 HOLDER_BPN, OTHER_BPN = "BPNL00000ACHSEAG", "BPNL0000000NGUSS"
+OTHER_DID = "did:web:localhost%3A1:nordguss"  # admitted, listed, not running
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
@@ -40,7 +41,7 @@ def running(tmp_path):
     new_key_file(tmp_path / "holder.keys.json", holder.participant_id)
     book = IssuanceBook(issuer)
     book.admit(holder.participant_id, bpn=HOLDER_BPN, kinds=["Membership", "Bpn"])
-    book.admit("did:web:nordguss.example", bpn=OTHER_BPN, kinds=["Membership"])
+    book.admit(OTHER_DID, bpn=OTHER_BPN, kinds=["Membership"])
     directory_url = issuer.service_url.rsplit("/dcp", 1)[0] + "/api/directory"
     holder.write_config([], extra="\n".join([
         "retry_base_seconds = 0.2",
@@ -82,6 +83,7 @@ def test_credentials_requested_delivered_stored_and_used(running, tmp_path):
     # the BPN-DID directory, with the membership just delivered
     found = cli("bpn", "resolve", OTHER_BPN, "--config", str(holder.config))
     assert found.returncode == 0, found.stderr
-    assert found.stdout.startswith("did:web:nordguss.example")
+    assert found.stdout.startswith(f"{OTHER_DID}  (directory)")
+    assert "no DSP URL" in found.stdout  # its DID document cannot be read: said, not hidden
     missing = cli("bpn", "resolve", "BPNL00000000000Z", "--config", str(holder.config))
     assert missing.returncode == 1 and "names no DID" in missing.stderr
