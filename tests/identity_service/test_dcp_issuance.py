@@ -301,3 +301,27 @@ def test_misspelt_issuance_config_keys_are_refused(tmp_path):
     settings = load_settings(config)
     assert settings.identity.credential_renewal_days == 5
     assert settings.identity.bpn_directory_cache_seconds == 600
+
+
+def test_renewal_loop_passes_the_clock_and_stops(issuer, holder):
+    import asyncio
+
+    from connector.identity.holder_web import RenewalLoop, renewal_from_settings
+    from connector.services.ssrf import OutgoingGuard
+
+    seen: list[datetime] = []
+
+    class Once(CredentialRenewal):
+        def run_once(self, now: datetime) -> list:
+            seen.append(now)
+            loop.stop()
+            return []
+
+    loop = RenewalLoop(Once(holder, holder_unreachable(), margin=timedelta(days=1)), every=60, clock=lambda: 86400.0)
+    asyncio.run(asyncio.wait_for(loop.run(), 5))
+    assert seen == [datetime(1970, 1, 2, tzinfo=UTC)]
+    settings = Settings(participant_id=holder.did, api_key="k",
+                        identity=IdentitySettings(trusted_issuers=[issuer.did], credential_renewal_days=0))
+    assert renewal_from_settings(settings, holder, OutgoingGuard()) is None
+    settings.identity.credential_renewal_days = 10
+    assert renewal_from_settings(settings, holder, OutgoingGuard()).renewal.margin == timedelta(days=10)
