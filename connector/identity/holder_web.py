@@ -16,6 +16,7 @@ import asyncio
 import dataclasses
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,7 +27,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from .bpn_directory import BpnDirectory
-from .credentials import StatusLists
+from .credentials import MEMBERSHIP, StatusLists
 from .dcp import ReplayCache, TokenIds, create_presentation
 from .dcp_messages import CREDENTIAL_SERVICE_PATH
 from .holder import CredentialRenewal, DeliveryRefused, store_delivery
@@ -118,8 +119,13 @@ def directory_from_settings(settings: Any, identity: LocalIdentity | None, guard
         return None
 
     def presentation() -> str:
+        """Our MembershipCredential only: the directory needs nothing else (BDRS asks no more)."""
         now = int(time.time())
-        return create_presentation(identity, config.bpn_directory_url, f"urn:uuid:{now}", now=now, ttl=300)
+        identity.wallet.refresh()
+        membership = [e["jwt"] for e in identity.wallet.entries
+                      if MEMBERSHIP in (e.get("type") or []) and isinstance(e.get("jwt"), str)]
+        return create_presentation(identity, config.bpn_directory_url, f"urn:uuid:{uuid.uuid4()}", now=now, ttl=300,
+                                   credentials=membership)
 
     return BpnDirectory(config.bpn_directory_url, holder_client(settings, guard, config.bpn_directory_url),
                         presentation, ttl_seconds=config.bpn_directory_cache_seconds)
