@@ -19,8 +19,9 @@ DataExchangeGovernanceCredential for a FrameworkAgreement constraint).
 there, authorized by our own self-issued token carrying the caller's access token; read the
 ``PresentationResponseMessage``: every presentation is a vp+jwt by the caller, for us, bound to
 our query token (``nonce``) — or a Data Integrity presentation likewise bound — and every credential in it verifies (trusted issuer, signature,
-validity, subject = caller, status list); each asked type must be there. The claims the policy
-engine sees come from these credentials only. Every refusal has a ``code`` and a ``reason``,
+validity, subject = caller, status list); the required types (``required_credentials``) must be
+there, while a type only the policy asks is left to the policy engine, whose denial names the
+constraint. The claims the policy engine sees come from these credentials only. Every refusal has a ``code`` and a ``reason``,
 logged and put in the DSP error (:attr:`refusal`).
 """
 
@@ -152,8 +153,9 @@ class DcpPresentationAuthenticator:
                             "Service", "missing_access_token")
             scopes = self.scopes(policy)
             credentials = self._query(caller, access, scopes, now)
-            asked = [t for t in (Scope.parse(s).credential_type for s in scopes) if t]
-            missing = missing_types(credentials, asked)
+            # the required types let the caller in; one the policy asks and the caller lacks is left to
+            # the policy engine, whose denial says which constraint failed
+            missing = missing_types(credentials, self.required)
             if missing:
                 raise _fail(f"the caller's Credential Service presented no valid {', '.join(missing)}",
                             "missing_credential")

@@ -162,11 +162,19 @@ def test_a_revoked_credential(verifier, caller, provider, consumer, issuer):
     assert "revoked" in error.reason
 
 
-def test_a_missing_asked_credential(verifier, caller, provider, consumer):
+def test_a_credential_the_policy_asks_and_the_caller_lacks_is_left_to_the_policy(verifier, caller, provider,
+                                                                                   consumer):
     consumer.wallet.entries = [e for e in consumer.wallet.entries if "DataExchangeGovernanceCredential" not in e["type"]]
     consumer.wallet.save()
+    participant = verifier.check(caller.outgoing_token_for(provider.did, USAGE), USAGE)
+    assert participant.claims["credentials"] == ["MembershipCredential"]  # the policy's denial will name it
+
+
+def test_a_missing_required_credential(verifier, caller, provider, consumer):
+    consumer.wallet.entries = [e for e in consumer.wallet.entries if "MembershipCredential" not in e["type"]]
+    consumer.wallet.save()
     error = refused(verifier, caller.outgoing_token_for(provider.did, USAGE), "missing_credential", USAGE)
-    assert "DataExchangeGovernanceCredential" in error.reason
+    assert "MembershipCredential" in error.reason
 
 
 # --- the Credential Service, queried directly -------------------------------------------------------
