@@ -20,17 +20,16 @@ import argparse
 import datetime
 import os
 import platform
-import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
+from dcp_presentation import median_ms  # noqa: E402  (the same timing as the presentation bench)
 from fastapi import FastAPI  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 
@@ -46,15 +45,6 @@ from connector.identity.issuer import Issuer  # noqa: E402
 from connector.identity.issuer_service import issuer_app  # noqa: E402
 from connector.identity.keys import KeySet, SigningKey  # noqa: E402
 from connector.identity.wallet import LocalIdentity, Wallet  # noqa: E402
-
-
-def median_ms(action: Callable[[], Any], rounds: int) -> float:
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
 
 
 def main() -> None:
