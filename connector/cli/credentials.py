@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -205,17 +204,6 @@ def start_issuer(directory: Path, port: int, log: Path, *, allow: tuple[str, ...
 
 
 def wait_issuer_ready(proc: Any, service_path: str, timeout: float = 30) -> None:
-    import httpx
+    from connector.cli.processes import wait_ready
 
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.process.poll() is not None:
-            tail = proc.log.read_text(errors="replace")[-2000:] if proc.log.exists() else ""
-            raise RuntimeError(f"the issuer exited with code {proc.process.returncode}:\n{tail}")
-        try:
-            if httpx.get(proc.base_url + service_path + "/metadata", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError(f"the issuer did not answer within {timeout:g} s")
+    wait_ready(proc, timeout, path=service_path + "/metadata")
