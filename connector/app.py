@@ -36,6 +36,8 @@ def create_app(settings: Settings, container: Container | None = None, *, run_wo
             await pact.start()
         # provenance traversal jobs (connector.provenance.jobs) are rows advanced by their own worker
         jobs_task = asyncio.create_task(app.state.provenance_jobs.run()) if run_worker else None
+        renewal = app.state.credential_renewal  # DCP issuance: fresh credentials before the held ones expire
+        renewal_task = asyncio.create_task(renewal.run()) if run_worker and renewal is not None else None
         log.info("connector %s serving DSP at %s", settings.participant_id, settings.dsp_url)
         log.info("admin console at %s/ui/ (log in with the api_key)", settings.public_url)
         try:
@@ -43,6 +45,10 @@ def create_app(settings: Settings, container: Container | None = None, *, run_wo
         finally:
             if pact is not None:
                 await pact.stop()
+            if renewal is not None:
+                renewal.stop()
+                if renewal_task is not None:
+                    await asyncio.wait([renewal_task], timeout=5)
             app.state.provenance_jobs.stop()
             if jobs_task is not None:
                 await asyncio.wait([jobs_task], timeout=5)
@@ -79,6 +85,15 @@ def create_app(settings: Settings, container: Container | None = None, *, run_wo
     from connector.identity.web import did_router
 
     app.include_router(did_router(settings, getattr(services, "identity", None)))
+    from connector.identity.holder_web import renewal_from_settings, storage_router
+
+    # DCP issuance, holder side: issuers deliver credentials to POST <Credential Service>/credentials
+    app.include_router(storage_router(settings, getattr(services, "identity", None),
+                                      replay=getattr(services, "replay", None)))
+    app.state.credential_renewal = renewal_from_settings(settings, getattr(services, "identity", None), services.guard)
+    from connector.identity.credential_service_web import router as credential_service_router
+
+    app.include_router(credential_service_router)
     app.include_router(dsp_router)
     if settings.tck:
         from connector.dsp.tck import router as tck_router

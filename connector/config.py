@@ -132,14 +132,26 @@ class DataPlaneSettings(_Section):
         return value
 
 
+AUTH_MODES = ("static-token", "dcp", "dcp-embedded")
+
+
 class IdentitySettings(_Section):
     """``[identity]``: our keys and credentials, and how DSP callers are authenticated.
 
     The key-file passphrase is never configured here: it comes from ``PONTIS_KEY_PASSPHRASE``.
     """
 
-    # "static-token" (dev, tests, the TCK profile) or "dcp" (self-issued ID tokens + credentials)
-    auth_mode: Literal["static-token", "dcp"] = "static-token"
+    # "static-token" (dev, tests, the TCK profile); "dcp" (DCP v1.0: self-issued ID tokens whose access
+    # token lets the verifier query our Credential Service, connector.identity.presentation); or
+    # "dcp-embedded" (our peers only: the whole presentation inside the token, connector.identity.dcp)
+    auth_mode: str = "static-token"
+    # DCP: an external Secure Token Service (OAuth2 client credentials, POST form to this URL) instead
+    # of the built-in one; its client secret comes from $PONTIS_STS_CLIENT_SECRET, never from here
+    sts_url: str | None = None
+    sts_client_id: str | None = None
+    # DCP: what we ask a caller's Credential Service for: "jwt" (scopes, a vp+jwt: what Tractus-X
+    # wallets answer) or "ldp" (a presentation definition asking a Data Integrity presentation)
+    presentation_format: Literal["jwt", "ldp"] = "jwt"
     # our Ed25519 key set (0600), written by `connector init`; relative paths are relative to the config
     key_file: str | None = None
     # create key_file (0600) at start when it is missing: for examples and development setups
@@ -167,6 +179,30 @@ class IdentitySettings(_Section):
     # as consumer, an offer's proof is checked before we negotiate: "require" (unsigned offers are
     # refused), "verify-if-present" or "ignore"
     offer_verification: Literal["require", "verify-if-present", "ignore"] = "verify-if-present"
+
+    @field_validator("auth_mode")
+    @classmethod
+    def _known_auth_mode(cls, value: str) -> str:
+        if value not in AUTH_MODES:
+            import difflib
+
+            near = difflib.get_close_matches(value, AUTH_MODES, n=1, cutoff=0.3)
+            hint = f"did you mean {near[0]!r}?" if near else f"expected one of {', '.join(AUTH_MODES)}"
+            raise ValueError(f"unknown auth_mode {value!r}; {hint}")
+        return value
+
+    @property
+    def dcp(self) -> bool:
+        """Either DCP mode: callers are known by their DIDs and credentials."""
+        return self.auth_mode in ("dcp", "dcp-embedded")
+    # DCP issuance (connector.identity.holder): ask the issuer for a fresh credential this many days
+    # before a held one expires (0: never), checking every credential_check_seconds
+    credential_renewal_days: float = Field(default=30.0, ge=0)
+    credential_check_seconds: float = Field(default=3600.0, gt=0)
+    # a BPN-DID directory (Catena-X BDRS API, e.g. an issuer's .../api/directory) for partners' DIDs
+    # by BPN beyond [[peers]]; fetched with our MembershipCredential and cached this long
+    bpn_directory_url: str | None = None
+    bpn_directory_cache_seconds: float = Field(default=600.0, gt=0)
 
 
 class ProvenanceSettings(_Section):

@@ -1,7 +1,8 @@
 """``connector demo``: three companies' connectors as separate processes, and the story they tell.
 
-It shows only what the connector can really do today. Each connector runs in DCP mode with its own
-keys, its did:web DID and credentials from a data-space issuer that Nordguss's connector hosts.
+It shows only what the connector can really do today. Each connector runs in DCP mode (the DCP v1.0
+presentation flow) with its own keys and did:web DID; a data-space issuer runs as its own process
+(``connector issuer serve``) and each company gets its credentials from it through DCP issuance.
 The steps (``demo_steps.py``, the footprint ones in ``demo_pcf.py``): publishing offers and
 footprints; a signed agreement, a signed PCF and a 50 MB file pulled through the data plane, the
 agreement checked offline; Achsen's module PCF rolled up from Nordguss's (58.6 kg, computed) and
@@ -22,13 +23,13 @@ import httpx
 from rich.panel import Panel
 
 from connector.cli.configs import render_config
+from connector.cli.demo_issuance import DemoIssuer
 from connector.cli.demo_world import COMPANIES, EDC, MGMT_CONTEXT, PACT_CLIENTS, PROTOCOL, Company, pact_section
 from connector.cli.identity import identity_section
 from connector.cli.output import Console
 from connector.cli.processes import ConnectorProcess, free_port, start_connector, wait_ready
 from connector.config import DSP_PATH, MANAGEMENT_PATH
-from connector.identity.issuer import Issuer, provision
-from connector.identity.wallet import Wallet, new_key_file
+from connector.identity.wallet import new_key_file
 
 console = Console(soft_wrap=True, highlight=False)
 
@@ -147,23 +148,21 @@ def pull(endpoint: str, authorization: str, target: Path | None = None) -> tuple
 
 # --- setting up the data space -----------------------------------------------------------------------
 
-def _setup(workdir: Path, nodes: dict[str, Node]) -> Issuer:
-    """Keys, the issuer (hosted by Nordguss), each company's credentials, and the configs."""
+def _setup(workdir: Path, nodes: dict[str, Node]) -> DemoIssuer:
+    """Keys, the data-space issuer (its own process, started later), and the configs. The
+    companies' credentials come later, over DCP, from the running issuer (``DemoIssuer.provision``)."""
     (workdir / "identity").mkdir()
-    host = nodes["nordguss"]
-    issuer = Issuer.init(workdir / "issuer", f"{host.did}:issuer")
+    issuer = DemoIssuer(workdir, free_port())
     for node in nodes.values():
         new_key_file(node.keys, node.did)
-        kinds = ("Membership", "Bpn") + (("DataExchangeGovernance",) if node.company.governance else ())
-        provision(issuer, node.did, bpn=node.company.bpn, wallet=Wallet(node.wallet), kinds=kinds)
         node.files.mkdir(parents=True)
     for node in nodes.values():
         peers = [{"id": o.did, "dsp_url": o.dsp, "bpn": o.company.bpn} for o in nodes.values() if o is not node]
         identity = identity_section("dcp", node.keys, node.wallet, [issuer.did], insecure_localhost=True,
-                                    issuer_dir=workdir / "issuer" if node is host else None,
-                                    status_list_cache_seconds=0)
+                                    status_list_cache_seconds=0, bpn_directory_url=issuer.directory_url)
         extra = "\n".join(["retry_base_seconds = 0.2", identity, "[dataplane]", f'files_dir = "{node.files}"',
-                           "sign_documents = true", *([pact_section(PACT_CLIENTS)] if node is host else [])])
+                           "sign_documents = true", *([pact_section(PACT_CLIENTS)] if node.company.key == "nordguss"
+                                                      else [])])
         node.config.write_text(render_config(
             participant_id=node.did, bpn=node.company.bpn, name=node.name, port=node.port,
             database_url=f"sqlite:///{node.database}", api_key=node.api_key,
@@ -181,12 +180,19 @@ def run_demo(workdir: Path, *, keep_running: bool = False) -> int:
     nodes = {c.key: Node(c, free_port(), workdir) for c in COMPANIES}
     console.print(Panel.fit("Pontis demo: a three-company data space, DIDs and credentials, on SQLite", style="bold"))
     started = time.monotonic()
+    issuer: DemoIssuer | None = None
     try:
         issuer = _setup(workdir, nodes)
+        issuer.start()
         for node in nodes.values():
             node.process = start_connector(node.company.key, node.config, node.log, node.base)
+        issuer.wait_ready()
         for node in nodes.values():
             wait_ready(node.process, timeout=60)  # slow on a loaded machine
+        asked = time.monotonic()
+        issuer.provision(list(nodes.values()))  # each company requests its credentials over DCP
+        console.print(f"  the three companies requested their credentials from {issuer.did} over DCP; "
+                      f"issued, delivered and stored in {time.monotonic() - asked:.1f} s", markup=False)
         from connector.cli.demo_provenance import ProvenanceSteps
 
         provenance = ProvenanceSteps(nodes, issuer, workdir, console)  # demo-story steps 5-7
@@ -206,6 +212,8 @@ def run_demo(workdir: Path, *, keep_running: bool = False) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
+        if issuer is not None:
+            issuer.stop()
         for node in nodes.values():
             if node.process is not None:
                 node.process.stop()

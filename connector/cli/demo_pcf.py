@@ -15,14 +15,20 @@ from typing import TYPE_CHECKING, Any
 
 from connector.cli.demo import Node, StepFailed
 from connector.cli.demo_world import (
+    ACHSEN,
     BEARING,
     CASTING_CSV,
     EXCHANGE_ASSET,
     MODULE_BOM,
     PACT_CLIENTS,
+    PCF_PURPOSE,
     VEHICLE_BOM,
+    access_policy,
     contract_definition,
+    usage_policy,
 )
+
+MOTORWERKE_ACCESS, MOTORWERKE_USAGE = "motorwerke-suppliers-access", "motorwerke-pcf-usage"
 
 if TYPE_CHECKING:
     from connector.cli.demo_steps import Story
@@ -133,7 +139,6 @@ def achsen_rolls_up(story: Story, access_id: str, usage_id: str) -> None:
 
 def motorwerke_asks_module(story: Story) -> str:
     """The CX-0136 request, refused for the missing credential, then answered; returns the agreement id."""
-    from connector.identity.wallet import Wallet
 
     motorwerke, achsen = story.motorwerke, story.achsen
     story.say("Motorwerke's wallet lacks DataExchangeGovernance; it asks Achsen's PCF exchange API (CX-0136: "
@@ -143,13 +148,16 @@ def motorwerke_asks_module(story: Story) -> str:
     if refused["status"] != "denied" or not any(w in reason for w in ("FrameworkAgreement", "DataExchangeGovernance")):
         raise StepFailed(f"the request should be denied naming FrameworkAgreement; got {refused['status']}: {reason}")
     story.console.print(f"  [yellow]✘ denied[/yellow]: {reason}")
+    # Achsen answers through Motorwerke's own exchange API: offered to its supplier like the others'
+    # (access: membership and BPN, which a catalog request proves; the FrameworkAgreement is in the usage policy,
+    # proven at negotiation, where the DCP verifier asks for the credentials that policy needs)
+    motorwerke.call("POST", "/v3/policydefinitions", access_policy(MOTORWERKE_ACCESS, [ACHSEN.bpn]))
+    motorwerke.call("POST", "/v3/policydefinitions", usage_policy(MOTORWERKE_USAGE, PCF_PURPOSE))
+    _exchange_under(motorwerke, MOTORWERKE_ACCESS, MOTORWERKE_USAGE)
 
-    credential = story.issuer.issue(motorwerke.did, "DataExchangeGovernance")
-    wallet = Wallet.load(motorwerke.wallet)
-    wallet.add(credential)
-    wallet.save()
-    story.ok(f"the issuer issues Motorwerke's DataExchangeGovernance credential ({credential.credential['id']}) "
-             "into its wallet file; the running connector re-reads it")
+    credential_id = story.issuer.grant(motorwerke, "DataExchangeGovernance")
+    story.ok(f"the issuer admits Motorwerke for DataExchangeGovernance; Motorwerke requests it over DCP and the "
+             f"issuer delivers it ({credential_id}) to Motorwerke's Credential Service, which verifies and stores it")
 
     outcome = request(story, motorwerke, achsen, "AX-RM-7", "--mode", "async")
     kg = outcome["footprint"]["pcf"]["pcfExcludingBiogenicUptake"]

@@ -23,8 +23,8 @@ from pathlib import Path
 from rich.console import Console
 
 from connector.cli.demo import Node, StepFailed
+from connector.cli.demo_issuance import DemoIssuer
 from connector.cli.demo_world import ACHSEN, MOTORWERKE, NORDGUSS, PARTS_PURPOSE, access_policy, usage_policy
-from connector.identity.issuer import Issuer
 from connector.identity.wallet import Wallet
 from connector.provenance.render import tree_html, tree_lines
 from connector.provenance.samples import bom, identity, usage
@@ -69,7 +69,7 @@ def nordguss_parts() -> list[dict]:
 
 
 class ProvenanceSteps:
-    def __init__(self, nodes: dict[str, Node], issuer: Issuer, workdir: Path, console: Console) -> None:
+    def __init__(self, nodes: dict[str, Node], issuer: DemoIssuer, workdir: Path, console: Console) -> None:
         self.nodes, self.issuer, self.workdir, self.console = nodes, issuer, workdir, console
         self.nordguss, self.achsen, self.motorwerke = nodes["nordguss"], nodes["achsen"], nodes["motorwerke"]
         self.pictures: list[Path] = []
@@ -93,8 +93,7 @@ class ProvenanceSteps:
     def _load_parts(self) -> None:
         wallet = Wallet.load(self.motorwerke.wallet)
         if "DataExchangeGovernanceCredential" not in wallet.types():  # the footprint steps normally issue it
-            wallet.add(self.issuer.issue(self.motorwerke.did, "DataExchangeGovernance"))
-            wallet.save()
+            self.issuer.grant(self.motorwerke, "DataExchangeGovernance")
         for node, access, usage_id, customers, items in (
                 (self.nordguss, NORDGUSS_PARTS_ACCESS, NORDGUSS_PARTS_USAGE, [ACHSEN.bpn], nordguss_parts()),
                 (self.achsen, ACHSEN_PARTS_ACCESS, ACHSEN_PARTS_USAGE, [MOTORWERKE.bpn], achsen_parts()),

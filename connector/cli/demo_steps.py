@@ -12,6 +12,7 @@ from rich.console import Console
 
 from connector.cli import demo_pcf
 from connector.cli.demo import Node, StepFailed, pull
+from connector.cli.demo_issuance import DemoIssuer
 from connector.cli.demo_world import (
     ACHSEN,
     ACHSEN_ACCESS,
@@ -30,12 +31,11 @@ from connector.cli.demo_world import (
     usage_policy,
 )
 from connector.config import MANAGEMENT_PATH
-from connector.identity.issuer import Issuer
 from connector.identity.wallet import Wallet
 
 
 class Story:
-    def __init__(self, nodes: dict[str, Node], issuer: Issuer, workdir: Path, console: Console, *,
+    def __init__(self, nodes: dict[str, Node], issuer: DemoIssuer, workdir: Path, console: Console, *,
                  pictures: list[Path] | None = None) -> None:
         self.nodes, self.issuer, self.workdir, self.console = nodes, issuer, workdir, console
         self.nordguss, self.achsen, self.motorwerke = nodes["nordguss"], nodes["achsen"], nodes["motorwerke"]
@@ -68,7 +68,9 @@ class Story:
     # --- 1 -----------------------------------------------------------------------------------------
 
     def start(self) -> None:
-        self.say(f"data-space issuer {self.issuer.did} (hosted by {self.nordguss.name}'s connector)")
+        self.say(f"data-space issuer {self.issuer.did}: its own process; each company requested its credentials "
+                 "over DCP (CredentialRequestMessage) and the issuer delivered them to the company's Credential "
+                 "Service, which verified and stored them")
         for node in self.nodes.values():
             credentials = ", ".join(t.removesuffix("Credential") for t in Wallet.load(node.wallet).types())
             self.console.print(f"  [bold]{node.name}[/bold], {node.company.role}")
@@ -221,18 +223,18 @@ class Story:
             self.say(f"{node.name:15} config {node.config}")
             self.say(f"{'':15} database {node.database}   log {node.log}")
             self.say(f"{'':15} keys {node.keys}   wallet {node.wallet}")
-        self.say(f"issuer: {self.issuer.directory}")
+        self.say(f"issuer: {self.issuer.directory}   log {self.issuer.log}")
         for bundle in self.exported:
             self.say(f"signed agreement: {bundle}   (check: connector agreement verify {bundle})")
         for picture in self.pictures:
             self.say(f"provenance tree (HTML): {picture}")
 
     @staticmethod
-    def urls(nodes: dict[str, Node], issuer: Issuer, console: Console) -> None:
+    def urls(nodes: dict[str, Node], issuer: DemoIssuer, console: Console) -> None:
         console.rule("[bold]The running data space")
         for node in nodes.values():
             console.print(f"  [bold]{node.name}[/bold]  X-Api-Key: {node.api_key}")
             console.print(f"    management {node.base}{MANAGEMENT_PATH}/v3   DSP {node.dsp}")
             console.print(f"    DID document {node.base}/.well-known/did.json")
-        console.print(f"  issuer {issuer.did}: {nodes['nordguss'].base}/issuer/did.json, "
-                      f"status list {issuer.status_list_url}")
+        console.print(f"  issuer {issuer.did}: DCP issuance {issuer.service_url}/metadata, "
+                      f"status list {issuer.status_list_url}, BPN-DID directory {issuer.directory_url}/bpn-directory")

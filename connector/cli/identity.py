@@ -117,12 +117,17 @@ def init_identity(config: Path, participant_id: str, auth: str, *, force: bool =
     """For ``connector init``: write ``<config stem>.keys.json`` (0600) beside the config and return
     the config's ``[identity]`` section. The key's controller is the participant id when it is a
     DID (``<DID>#key-1``), a did:key otherwise."""
+    from connector.config import AUTH_MODES
     from connector.identity.wallet import new_key_file
 
-    if auth not in ("static-token", "dcp"):
-        raise _usage(f"--auth must be static-token or dcp, not {auth!r}")
-    if auth == "dcp" and not participant_id.startswith("did:web:"):
-        raise _usage("--auth dcp needs a did:web participant id (e.g. did:web:connector.example.com)")
+    if auth not in AUTH_MODES:
+        import difflib
+
+        near = difflib.get_close_matches(auth, AUTH_MODES, n=1, cutoff=0.3)
+        raise _usage(f"--auth must be one of {', '.join(AUTH_MODES)}, not {auth!r}"
+                     + (f" (did you mean {near[0]!r}?)" if near else ""))
+    if auth.startswith("dcp") and not participant_id.startswith("did:web:"):
+        raise _usage(f"--auth {auth} needs a did:web participant id (e.g. did:web:connector.example.com)")
     key_file = config.with_name(config.stem + ".keys.json")
     if key_file.exists() and not force:
         raise _usage(f"{key_file} exists; pass --force to replace the keys (their DID documents change)")
@@ -139,7 +144,8 @@ def identity_section(auth: str, key_file: str | Path, credentials_file: str | Pa
     """The ``[identity]`` table of a connector config (TOML), e.g. for the demo's dcp mode. It must
     come after the top-level keys; ``more`` adds settings such as ``status_list_cache_seconds``."""
     lines = ["[identity]",
-             "# static-token: dev, tests and the TCK profile; dcp: DID-signed tokens with credentials",
+             "# static-token: dev, tests and the TCK profile; dcp: DCP v1.0 (self-issued tokens, presentation",
+             "# queries to the caller's Credential Service); dcp-embedded: the presentation inside the token",
              f"auth_mode = {json.dumps(auth)}",
              f"key_file = {json.dumps(str(key_file))}",
              f"credentials_file = {json.dumps(str(credentials_file))}",
@@ -204,7 +210,8 @@ def issuer_init(
     except IdentityError as exc:
         raise _usage(exc.reason) from None
     out.print(f"issuer {issuer.did} in {directory}; status list {issuer.status_list_url}")
-    out.print(f"serve it with a connector whose config has [identity] issuer_dir = \"{directory.resolve()}\"")
+    out.print(f"serve it with `connector issuer serve --dir {directory}` (DCP issuance, BPN-DID directory), or "
+              f"its public files with a connector whose config has [identity] issuer_dir = \"{directory.resolve()}\"")
 
 
 @issuer_app.command("issue")

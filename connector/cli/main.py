@@ -45,6 +45,9 @@ app.add_typer(_parts.app, name="parts")  # parts import
 from connector.cli import provenance as _provenance  # noqa: E402
 
 _provenance.register(app)  # provenance: a part's supply chain, hop by hop (IRS jobs)
+from connector.cli import credentials as _credentials  # noqa: E402
+
+_credentials.register(app)  # credentials request | list, bpn resolve, issuer admit | serve (DCP issuance)
 
 
 @app.command()

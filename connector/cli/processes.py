@@ -55,9 +55,10 @@ def start_connector(name: str, config: Path, log: Path, base_url: str, *, env: d
     return ConnectorProcess(name, config, log, base_url, process)
 
 
-def wait_ready(proc: ConnectorProcess, timeout: float = 30) -> None:
+def wait_ready(proc: ConnectorProcess, timeout: float = 30, path: str = "/.well-known/dspace-version") -> None:
+    """Until ``path`` answers 200 (an issuer service: its ``/metadata``)."""
     deadline = time.monotonic() + timeout
-    url = proc.base_url + "/.well-known/dspace-version"
+    url = proc.base_url + path
     while time.monotonic() < deadline:
         if proc.process.poll() is not None:
             tail = proc.log.read_text(errors="replace")[-2000:] if proc.log.exists() else ""

@@ -1,22 +1,80 @@
-"""FastAPI dependencies of the DSP edge: the connector's services and the verified caller."""
+"""FastAPI dependencies of the DSP edge: the connector's services and the verified caller.
+
+In DCP mode (connector.identity.presentation) the verifier asks the caller's Credential Service
+for the credentials the policy at stake needs: a ContractRequestMessage's offer, a
+TransferRequestMessage's agreement (peeked from the body, which stays readable for the route);
+otherwise the default scopes. A
+refused caller's reason is kept in ``request.state.caller_refusal`` for the DSP error.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from connector.identity import Participant
+from connector.identity.did import IdentityError
 from connector.services.container import Container
+from connector.services.dcp_wiring import agreement_policy
 
 
 def get_services(request: Request) -> Container:
     return request.app.state.services
 
 
-def get_caller(request: Request) -> Participant | None:
+async def policy_at_stake(request: Request, services: Container) -> dict[str, Any] | None:
+    """The offer of a ContractRequestMessage (initial or counter), the agreement a TransferRequestMessage
+    names, else None. Only a body that declares its length within the limit is peeked; the route
+    reads (and judges) the body itself."""
+    path = request.url.path.rstrip("/")
+    declared = request.headers.get("content-length")
+    negotiation, transfer = "/negotiations" in path, path.endswith("/transfers/request")
+    if request.method != "POST" or not path.endswith("/request") or not (negotiation or transfer) or \
+            not declared or not declared.isdigit() or int(declared) > services.settings.max_body_bytes:
+        return None
+    try:
+        body = json.loads(await request.body())  # Starlette keeps the body: the route's read gets it again
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(body, dict):
+        return None
+    if transfer:
+        agreement_id = body.get("agreementId")
+        if not isinstance(agreement_id, str):
+            return None
+
+        def read() -> dict[str, Any] | None:
+            with services.db.read() as session:
+                return agreement_policy(session, agreement_id)
+        return await run_in_threadpool(read)
+    offer = body.get("offer")
+    return offer if isinstance(offer, dict) else None
+
+
+async def get_caller(request: Request) -> Participant | None:
     services: Container = request.app.state.services
-    return services.authenticator.authenticate(request.headers.get("authorization"))
+    authenticator = services.authenticator
+    header = request.headers.get("authorization")
+    check = getattr(authenticator, "check", None)
+    if check is None:
+        return await run_in_threadpool(authenticator.authenticate, header)
+    # the body is peeked only for a caller whose header at least looks like a JWT
+    looks_signed = isinstance(header, str) and header.count(".") == 2
+    policy = await policy_at_stake(request, services) if looks_signed else None
+    try:
+        return await run_in_threadpool(check, header, policy)
+    except IdentityError as exc:
+        request.state.caller_refusal = f"identity ({exc.code}): {exc.reason}"
+        return None
+
+
+def caller_refusal(request: Request) -> list[str]:
+    """Why the caller was refused, when its token was checked and failed (for the DSP error)."""
+    reason = getattr(request.state, "caller_refusal", None)
+    return [reason] if isinstance(reason, str) else []
 
 
 Services = Annotated[Container, Depends(get_services)]

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from connector.dsp.body import BodyError, check_context, read_json
+from connector.dsp.deps import caller_refusal
 from connector.identity import Participant
 from connector.protocol import RemoteProtocolError, Role
 from connector.protocol.messages import MessageFormatError
@@ -40,8 +41,8 @@ async def handle_message(request: Request, services: Any, caller: Participant | 
                          role: Role | None, pid: str | None, type_name: str, types: dict[str, Any],
                          shape: ErrorShape, initial_has_callback: bool = True) -> Response:
     body: Any = None
-    if caller is None:  # DSP: an unauthorized caller learns nothing, not even that it is unauthorized
-        return refuse(shape, 404, "not-found", ["no such process"], None, pid)
+    if caller is None:  # DSP: an unauthorized caller learns nothing about our processes; DCP says why
+        return refuse(shape, 404, "not-found", ["no such process", *caller_refusal(request)], None, pid)
     try:
         raw, body = await read_json(request, services.settings.max_body_bytes)
         check_context(body)

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from connector.config import DSP_PATH, DSP_VERSION
 from connector.dsp.body import BodyError, check_context, read_json
-from connector.dsp.deps import Caller, Services
+from connector.dsp.deps import Caller, Services, caller_refusal
 from connector.protocol.messages import MessageFormatError, catalog_error, check_type
 from connector.services.errors import NotFound
 
@@ -33,7 +33,7 @@ def dspace_version() -> dict:
 def unknown_caller_reasons(services: Services) -> list[str]:
     """A 401's reasons, with the fix: who must do what so that this caller is let in."""
     reasons = ["the Authorization header names no known participant"]
-    if services.settings.identity.auth_mode == "dcp":
+    if services.settings.identity.dcp:
         reasons.append("in dcp mode the caller's token must verify (its DID document, its credentials from an "
                        "issuer in [identity] trusted_issuers); this connector's log says which check failed")
     else:
@@ -52,7 +52,7 @@ def _catalog_refusal(status: int, code: str, reasons: list[str]) -> JSONResponse
 async def catalog_request(request: Request, services: Services, caller: Caller,
                           cursor: str | None = None, limit: int = 100) -> Response:
     if caller is None:
-        return _catalog_refusal(401, "unauthorized", unknown_caller_reasons(services))
+        return _catalog_refusal(401, "unauthorized", unknown_caller_reasons(services) + caller_refusal(request))
     try:
         _, body = await read_json(request, services.settings.max_body_bytes)
         check_context(body)
@@ -70,9 +70,9 @@ async def catalog_request(request: Request, services: Services, caller: Caller,
 
 
 @router.get("/catalog/datasets/{dataset_id:path}")
-async def catalog_dataset(dataset_id: str, services: Services, caller: Caller) -> Response:
+async def catalog_dataset(request: Request, dataset_id: str, services: Services, caller: Caller) -> Response:
     if caller is None:
-        return _catalog_refusal(401, "unauthorized", unknown_caller_reasons(services))
+        return _catalog_refusal(401, "unauthorized", unknown_caller_reasons(services) + caller_refusal(request))
     try:
         return JSONResponse(await run_in_threadpool(services.catalog.dataset, caller, dataset_id))
     except NotFound as exc:

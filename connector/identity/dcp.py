@@ -1,4 +1,9 @@
-"""DCP-style authentication of DSP calls: self-issued ID tokens carrying a credential presentation.
+"""DCP embedded-presentation mode (``[identity] auth_mode = "dcp-embedded"``), and the checks of
+self-issued ID tokens that both DCP modes share (:class:`SelfIssuedTokens`).
+
+The spec's flow (``auth_mode = "dcp"``: access token, presentation query to the caller's
+Credential Service) is :mod:`connector.identity.presentation`; this module is the older,
+simpler mode, for our own peers only.
 
 **Token** (the ``Authorization: Bearer <token>`` of every DSP request in ``dcp`` mode): a
 compact JWS, header ``{"alg": "EdDSA", "typ": "JWT", "kid": "<caller DID>#key-1-jwk"}``, claims::
@@ -26,8 +31,8 @@ leeway and a lifetime of at most ``max_token_seconds`` (``expired``); ``jti`` un
 subject = caller, not revoked); the required credential types are present. Any bad credential
 fails the whole call: a caller presenting a revoked credential is not let in on its others.
 
-The replay cache is in memory: it protects one process. Replicas behind a load balancer
-need a shared cache (the tokens' short lifetime bounds what a shared store must keep).
+:class:`ReplayCache` is in memory and protects one process; replicas share
+:class:`connector.services.replay.DatabaseReplayCache` (the container's choice).
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from .auth import Participant
 from .contexts import CREDENTIALS_V2
@@ -48,6 +53,7 @@ from .credentials import (
     MEMBERSHIP,
     CredentialError,
     StatusLists,
+    VerifiedCredential,
     did_of,
     enveloped,
     jws_encode,
@@ -64,6 +70,11 @@ log = logging.getLogger("pontis.identity")
 
 class AuthenticationError(IdentityError):
     code = "unauthenticated"
+
+
+class TokenIds(Protocol):
+    def first_use(self, key: str, expires_at: float, now: float) -> bool:
+        """Record ``key`` until ``expires_at``; False if it is recorded and has not expired."""
 
 
 class ReplayCache:
@@ -120,68 +131,20 @@ def _audiences(value: Any) -> list:
     return value if isinstance(value, list) else [value]
 
 
-class DcpAuthenticator:
-    """The ``Authenticator`` of ``dcp`` mode (see the module docstring)."""
+class SelfIssuedTokens:
+    """Checks a self-issued ID token addressed to ``audience`` (our DID): shape, ``iss == sub``,
+    the signer's key in ``capabilityInvocation``, signature, ``aud``, times, ``jti`` unseen."""
 
-    def __init__(self, identity: LocalIdentity, resolver: DidResolver, trusted_issuers: Iterable[str], *,
-                 status_lists: StatusLists | None = None, leeway_seconds: int = 10, token_ttl_seconds: int = 120,
-                 max_token_seconds: int = 600, required_credentials: Iterable[str] = (MEMBERSHIP,),
-                 replay: ReplayCache | None = None, clock: Callable[[], float] = time.time) -> None:
-        self.identity = identity
+    def __init__(self, audience: str, resolver: DidResolver, replay: TokenIds, *, leeway_seconds: int = 10,
+                 max_token_seconds: int = 600) -> None:
+        self.audience = audience
         self.resolver = resolver
-        self.trusted_issuers = frozenset(trusted_issuers)
-        self.status_lists = status_lists if status_lists is not None else StatusLists(resolver)
+        self.replay = replay
         self.leeway = leeway_seconds
-        self.token_ttl = token_ttl_seconds
         self.max_token_seconds = max_token_seconds
-        self.required = tuple(required_credentials)
-        self.replay = replay or ReplayCache()
-        self.clock = clock
-        self.last_failure: AuthenticationError | None = None
-        self.failures: deque[AuthenticationError] = deque(maxlen=100)  # for tests and diagnostics
 
-    # --- Authenticator -------------------------------------------------------------------------
-
-    def authenticate(self, authorization: str | None) -> Participant | None:
-        try:
-            return self.verify(authorization)
-        except AuthenticationError as exc:
-            self.last_failure = exc
-            self.failures.append(exc)
-            log.warning("DSP caller refused (%s): %s", exc.code, exc.reason)
-            return None
-        except Exception:  # a bug on hostile input: fail closed (the edge answers 404), never 500
-            log.exception("DSP caller refused: the token could not be checked")
-            self.last_failure = AuthenticationError("the token could not be checked (internal error)",
-                                                    code="internal")
-            return None
-
-    def outgoing_token(self, counterparty_id: str | None) -> str | None:
-        if not counterparty_id or not counterparty_id.startswith("did:"):
-            log.warning("no identity token for %r: in dcp mode the counterparty id must be its DID", counterparty_id)
-            return None
-        return "Bearer " + create_id_token(self.identity, counterparty_id, now=int(self.clock()), ttl=self.token_ttl)
-
-    # --- verification ----------------------------------------------------------------------------
-
-    def verify(self, authorization: str | None, *, now: float | None = None) -> Participant:
-        """The verified caller, or :class:`AuthenticationError` with ``code`` and ``reason``."""
-        now = self.clock() if now is None else now
-        token = (authorization or "").strip()
-        if not token:
-            raise _fail("no Authorization header", "missing_token")
-        if token[:7].lower() == "bearer ":
-            token = token[7:].strip()
-        try:
-            caller, claims = self._verify_token(token, now)
-            credentials = self._verify_presentation(claims, caller, now)
-            return Participant(caller, participant_claims(credentials))
-        except AuthenticationError:
-            raise
-        except IdentityError as exc:
-            raise _fail(exc.reason, exc.code) from None
-
-    def _verify_token(self, token: str, now: float) -> tuple[str, dict]:
+    def verify(self, token: str, now: float) -> tuple[str, dict]:
+        """(the caller's DID, the claims), or :class:`AuthenticationError`."""
         header, claims = jws_unverified(token, "identity token")
         caller = claims.get("iss")
         if not isinstance(caller, str) or not caller.startswith("did:"):
@@ -203,17 +166,21 @@ class DcpAuthenticator:
             jws_verify(token, key, "identity token")
         except CredentialError as exc:
             raise _fail(exc.reason, "forged") from None
-        if self.identity.did not in _audiences(claims.get("aud")):
-            raise _fail(f"the token is for {claims.get('aud')!r}, not for us ({self.identity.did})", "wrong_audience")
-        self._check_times(claims, now, "the token")
-        jti = claims.get("jti")
-        if not isinstance(jti, str) or not jti:
-            raise _fail("the token has no jti", "malformed")
-        if not self.replay.first_use(f"{caller} {jti}", float(claims["exp"]) + self.leeway, now):
-            raise _fail(f"token {jti} from {caller} was already used (replay)", "replayed")
+        if self.audience not in _audiences(claims.get("aud")):
+            raise _fail(f"the token is for {claims.get('aud')!r}, not for us ({self.audience})", "wrong_audience")
+        self.check_times(claims, now, "the token")
+        self.first_use(claims, caller, now, "token")
         return caller, claims
 
-    def _check_times(self, claims: dict, now: float, what: str) -> None:
+    def first_use(self, claims: dict, issuer: str, now: float, what: str) -> None:
+        """Record the ``jti`` of ``claims`` (times checked already); a second use is a replay."""
+        jti = claims.get("jti")
+        if not isinstance(jti, str) or not jti:
+            raise _fail(f"the {what} has no jti", "malformed")
+        if not self.replay.first_use(f"{issuer} {jti}", float(claims["exp"]) + self.leeway, now):
+            raise _fail(f"{what} {jti} from {issuer} was already used (replay)", "replayed")
+
+    def check_times(self, claims: dict, now: float, what: str) -> None:
         for name in ("exp", "iat", "nbf"):
             value = claims.get(name, 0)
             # NaN would compare false both ways and pass every check below
@@ -231,10 +198,14 @@ class DcpAuthenticator:
         if exp - iat > self.max_token_seconds:
             raise _fail(f"{what} lives {int(exp - iat)} s; at most {self.max_token_seconds} s is accepted", "expired")
 
-    def _verify_presentation(self, claims: dict, caller: str, now: float) -> list:
-        vp = claims.get("vp")
+    def verify_presentation(self, vp: Any, caller: str, now: float, *, nonce: str | None,
+                            trusted_issuers: frozenset[str], status_lists: StatusLists | None,
+                            nonce_optional: bool = False) -> list[VerifiedCredential]:
+        """A ``vp+jwt`` by ``caller`` for us (``nonce``, when given, must match; with ``nonce_optional``
+        a presentation without one passes: wallets answering a query need not bind it), and every
+        credential in it (trusted issuer, signature, validity, subject = caller, not revoked)."""
         if not isinstance(vp, str):
-            raise _fail("the token carries no presentation (claim 'vp', a vp+jwt)", "missing_presentation")
+            raise _fail("a presentation must be a vp+jwt (a JWS string)", "malformed")
         header, presentation = jws_unverified(vp, "presentation")
         if header.get("typ") not in ("vp+jwt", "vp+ld+json+jwt"):
             raise _fail(f"the presentation has typ {header.get('typ')!r}, not vp+jwt", "malformed")
@@ -247,21 +218,115 @@ class DcpAuthenticator:
         types = presentation.get("type")
         if "VerifiablePresentation" not in _audiences(types) or presentation.get("holder") != caller:
             raise _fail("the presentation is not a VerifiablePresentation held by the caller", "malformed")
-        if self.identity.did not in _audiences(presentation.get("aud")) or presentation.get("nonce") != claims["jti"]:
+        if self.audience not in _audiences(presentation.get("aud")) or \
+                (nonce is not None and presentation.get("nonce") != nonce
+                 and not (nonce_optional and "nonce" not in presentation)):
             raise _fail("the presentation is not bound to this token (aud/nonce differ)", "replayed")
-        self._check_times(presentation, now, "the presentation")
+        self.check_times(presentation, now, "the presentation")
         items = presentation.get("verifiableCredential", [])
+        return self.verify_credentials(items if isinstance(items, list) else [items], caller, now,
+                                       trusted_issuers=trusted_issuers, status_lists=status_lists)
+
+    def verify_credentials(self, items: Iterable[Any], caller: str, now: float, *, trusted_issuers: frozenset[str],
+                           status_lists: StatusLists | None) -> list[VerifiedCredential]:
+        """Every credential verifies, or the whole call fails: a caller presenting a revoked
+        credential is not let in on its others."""
         at = datetime.fromtimestamp(now, UTC)
         verified = []
-        for item in items if isinstance(items, list) else [items]:
+        for item in items:
             try:
                 verified.append(verify_credential(
-                    item, self.resolver, trusted_issuers=self.trusted_issuers, status_lists=self.status_lists,
+                    item, self.resolver, trusted_issuers=trusted_issuers, status_lists=status_lists,
                     holder=caller, now=at, leeway=timedelta(seconds=self.leeway)))
             except CredentialError as exc:
                 raise _fail(f"a presented credential was refused: {exc.reason}", exc.code) from None
-        held = {t for c in verified for t in c.types}
-        missing = [t for t in self.required if t not in held]
+        return verified
+
+
+def missing_types(credentials: Iterable[VerifiedCredential], required: Iterable[str]) -> list[str]:
+    held = {t for c in credentials for t in c.types}
+    return [t for t in required if t not in held]
+
+
+class DcpAuthenticator:
+    """The ``Authenticator`` of ``dcp`` mode (see the module docstring)."""
+
+    def __init__(self, identity: LocalIdentity, resolver: DidResolver, trusted_issuers: Iterable[str], *,
+                 status_lists: StatusLists | None = None, leeway_seconds: int = 10, token_ttl_seconds: int = 120,
+                 max_token_seconds: int = 600, required_credentials: Iterable[str] = (MEMBERSHIP,),
+                 replay: TokenIds | None = None, clock: Callable[[], float] = time.time) -> None:
+        self.identity = identity
+        self.resolver = resolver
+        self.trusted_issuers = frozenset(trusted_issuers)
+        self.status_lists = status_lists if status_lists is not None else StatusLists(resolver)
+        self.leeway = leeway_seconds
+        self.token_ttl = token_ttl_seconds
+        self.max_token_seconds = max_token_seconds
+        self.required = tuple(required_credentials)
+        self.replay: TokenIds = replay if replay is not None else ReplayCache()
+        self.tokens = SelfIssuedTokens(identity.did, resolver, self.replay, leeway_seconds=leeway_seconds,
+                                       max_token_seconds=max_token_seconds)
+        self.clock = clock
+        self.last_failure: AuthenticationError | None = None
+        self.failures: deque[AuthenticationError] = deque(maxlen=100)  # for tests and diagnostics
+
+    # --- Authenticator -------------------------------------------------------------------------
+
+    def authenticate(self, authorization: str | None) -> Participant | None:
+        try:
+            return self.check(authorization, None)
+        except AuthenticationError:
+            return None
+
+    def check(self, authorization: str | None, policy: dict | None = None, *, now: float | None = None) -> Participant:
+        """:meth:`verify`, logged, failing closed: an unexpected error is a refusal too (never a 500).
+        ``policy`` is ignored: the embedded presentation holds every credential."""
+        try:
+            return self.verify(authorization, now=now)
+        except AuthenticationError as exc:
+            self.last_failure = exc
+            self.failures.append(exc)
+            log.warning("DSP caller refused (%s): %s", exc.code, exc.reason)
+            raise
+        except Exception:  # a bug on hostile input: fail closed (the edge answers 404), never 500
+            log.exception("DSP caller refused: the token could not be checked")
+            self.last_failure = AuthenticationError("the token could not be checked (internal error)",
+                                                    code="internal")
+            raise self.last_failure from None
+
+    def outgoing_token(self, counterparty_id: str | None) -> str | None:
+        if not counterparty_id or not counterparty_id.startswith("did:"):
+            log.warning("no identity token for %r: in dcp mode the counterparty id must be its DID", counterparty_id)
+            return None
+        return "Bearer " + create_id_token(self.identity, counterparty_id, now=int(self.clock()), ttl=self.token_ttl)
+
+    # --- verification ----------------------------------------------------------------------------
+
+    def verify(self, authorization: str | None, *, now: float | None = None) -> Participant:
+        """The verified caller, or :class:`AuthenticationError` with ``code`` and ``reason``."""
+        now = self.clock() if now is None else now
+        token = (authorization or "").strip()
+        if not token:
+            raise _fail("no Authorization header", "missing_token")
+        if token[:7].lower() == "bearer ":
+            token = token[7:].strip()
+        try:
+            caller, claims = self.tokens.verify(token, now)
+            credentials = self._verify_presentation(claims, caller, now)
+            return Participant(caller, participant_claims(credentials))
+        except AuthenticationError:
+            raise
+        except IdentityError as exc:
+            raise _fail(exc.reason, exc.code) from None
+
+    def _verify_presentation(self, claims: dict, caller: str, now: float) -> list:
+        vp = claims.get("vp")
+        if not isinstance(vp, str):
+            raise _fail("the token carries no presentation (claim 'vp', a vp+jwt)", "missing_presentation")
+        verified = self.tokens.verify_presentation(vp, caller, now, nonce=claims["jti"],
+                                                   trusted_issuers=self.trusted_issuers,
+                                                   status_lists=self.status_lists)
+        missing = missing_types(verified, self.required)
         if missing:
             raise _fail(f"the caller presented no valid {', '.join(missing)}", "missing_credential")
         return verified
@@ -275,11 +340,12 @@ def _iso(seconds: float) -> str:
 
 
 def dcp_authenticator_from_settings(settings: Any, identity: LocalIdentity | None, *,
-                                    resolver: DidResolver | None = None) -> DcpAuthenticator:
-    """Build the ``dcp``-mode authenticator from ``settings.identity``."""
+                                    resolver: DidResolver | None = None,
+                                    replay: TokenIds | None = None) -> DcpAuthenticator:
+    """Build the ``dcp-embedded``-mode authenticator from ``settings.identity``."""
     config = settings.identity
     if identity is None:
-        raise IdentityError("identity.auth_mode = \"dcp\" needs identity.key_file (run `connector init`)")
+        raise IdentityError(f"identity.auth_mode = {config.auth_mode!r} needs identity.key_file (run `connector init`)")
     if not settings.participant_id.startswith("did:"):
         raise IdentityError(f"in dcp mode participant_id must be our DID, not {settings.participant_id!r}")
     if not config.trusted_issuers:
@@ -289,4 +355,4 @@ def dcp_authenticator_from_settings(settings: Any, identity: LocalIdentity | Non
         identity, resolver, config.trusted_issuers,
         status_lists=StatusLists(resolver, ttl_seconds=config.status_list_cache_seconds),
         leeway_seconds=config.leeway_seconds, token_ttl_seconds=config.token_ttl_seconds,
-        required_credentials=config.required_credentials)
+        required_credentials=config.required_credentials, replay=replay)

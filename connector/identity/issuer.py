@@ -57,6 +57,11 @@ STATE, KEYS, DID_DOCUMENT, STATUS_LIST = "issuer.json", "keys.json", "did.json",
 BPN_PATTERN = r"^BPNL[0-9A-Z]{12}$"
 
 
+def issuer_service_base(did: str) -> str:
+    """``did:web:host:issuer`` → ``http(s)://host/issuer/dcp``: where the DCP issuance API is served."""
+    return did_web_base_url(did) + "/dcp"
+
+
 class IssuerError(IdentityError):
     code = "issuer"
 
@@ -139,8 +144,14 @@ class Issuer:
     def key(self) -> SigningKey:
         return self.keys.active
 
+    @property
+    def service_url(self) -> str:
+        """The base URL of its DCP issuer service (``connector issuer serve``)."""
+        return issuer_service_base(self.did)
+
     def did_document(self) -> dict[str, Any]:
-        return build_did_document(self.did, self.keys)
+        service = {"id": f"{self.did}#issuer-service", "type": "IssuerService", "serviceEndpoint": self.service_url}
+        return build_did_document(self.did, self.keys, services=[service])
 
     # --- issuing and revoking -------------------------------------------------------------------
 

@@ -3,7 +3,8 @@
 - ``GET /.well-known/did.json`` (or ``/<path>/did.json`` for a did:web with a path) serves this
   connector's DID document, built from its key file (Multikey and JsonWebKey methods, see
   :func:`connector.identity.did.build_did_document`) with the DSP "DID discovery" service
-  entries. ``did:web:localhost%3A8181`` resolves here as ``http://localhost:8181/.well-known/did.json``.
+  entries and our DCP ``CredentialService`` (``<public_url>/api/dcp``, connector.identity.dcp_messages).
+  ``did:web:localhost%3A8181`` resolves here as ``http://localhost:8181/.well-known/did.json``.
   Without a key file, or when the participant id is not a did:web, nothing is served.
 - With ``identity.issuer_dir``, the issuer folder's published ``did.json`` and
   ``status-list.jwt`` (``application/vc+jwt``) are served at the paths its DID and status-list
@@ -20,6 +21,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 
+from .dcp_messages import credential_service_entry
 from .did import did_web_path, dsp_services
 from .issuer import published
 from .wallet import LocalIdentity
@@ -33,7 +35,8 @@ def did_router(settings: Any, identity: LocalIdentity | None) -> APIRouter:
     router = APIRouter(tags=["identity"])
     did = settings.participant_id
     if identity is not None and did.startswith("did:web:"):
-        document = identity.did_document(dsp_services(did, settings.public_url, settings.dsp_url))
+        document = identity.did_document([*dsp_services(did, settings.public_url, settings.dsp_url),
+                                          credential_service_entry(did, settings.public_url)])
 
         def own_did_document() -> Response:
             return JSONResponse(document, headers=_CACHE)

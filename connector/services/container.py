@@ -58,6 +58,10 @@ class Container:
     parts: Any = None
     # the known peers: [[peers]] merged with those added at run time (connector.services.peers.PeerDirectory)
     peers: Any = None
+    # DCP: answers presentation queries (connector.identity.credential_service), with a DID and keys
+    credential_service: Any = None
+    # the jti replay cache every replica shares (connector.services.replay.DatabaseReplayCache)
+    replay: Any = None
 
 
 def announced_dsp_urls(resolver: Any) -> Callable[[str], list[str]]:
@@ -87,7 +91,7 @@ def _offer_side(settings: Settings, db: Database, catalog: CatalogService, ident
     resolver = identity.resolver if identity is not None else DidResolver(
         allow_insecure_localhost=settings.identity.allow_insecure_did_web,
         ttl_seconds=settings.identity.did_cache_seconds, fetch=DocumentFetch(guard))
-    unresolvable_ok = settings.identity.auth_mode != "dcp" and not settings.identity.require_signed_agreements
+    unresolvable_ok = not settings.identity.dcp and not settings.identity.require_signed_agreements
     return OfferVerifier(resolver, settings.identity.offer_verification, unresolvable_ok=unresolvable_ok)
 
 
@@ -105,28 +109,34 @@ def process_token_for(db: Database, authenticator: Authenticator, per_counterpar
     for the process's counterparty (its DID is the token's audience); static mode has one token."""
     if not per_counterparty:
         return lambda _pid: authenticator.outgoing_token(None)
+    from connector.services.dcp_wiring import agreement_policy
     from connector.store.models import Negotiation, TransferProcess
 
-    counterparties: dict[str, str] = {}  # a process's counterparty never changes
+    # a process's counterparty never changes; the policy at stake (DCP scopes) is its offer's
+    counterparties: dict[str, tuple[str, dict | None]] = {}
+    scoped = getattr(authenticator, "outgoing_token_for", None)
 
     def token_for(process_id: str) -> str | None:
-        counterparty = counterparties.get(process_id)
-        if counterparty is None:
+        known = counterparties.get(process_id)
+        if known is None:
             with db.read() as session:
                 row = session.get(Negotiation, process_id) or session.get(TransferProcess, process_id)
-            if row is None:
-                return None
+                if row is None:
+                    return None
+                # a negotiation's offer, or the agreement a transfer is under
+                at_stake = row.offer if isinstance(row, Negotiation) else agreement_policy(session, row.agreement_id)
             if len(counterparties) > 10_000:
                 counterparties.clear()
-            counterparty = counterparties[process_id] = row.counterparty_id
-        return authenticator.outgoing_token(counterparty)
+            known = counterparties[process_id] = (row.counterparty_id, at_stake)
+        if scoped is not None:
+            return scoped(known[0], known[1])
+        return authenticator.outgoing_token(known[0])
 
     return token_for
 
 
 def build(settings: Settings, *, clock=wall_clock_ms, client: DspClient | None = None) -> Container:  # type: ignore[no-untyped-def]
     db = Database(settings.database_url)
-    from connector.identity.dcp import dcp_authenticator_from_settings
     from connector.identity.wallet import identity_from_settings
     from connector.services.peers import PeerTokenAuthenticator, peer_directory
 
@@ -136,9 +146,11 @@ def build(settings: Settings, *, clock=wall_clock_ms, client: DspClient | None =
     identity = identity_from_settings(settings, DocumentFetch(guard))
     if identity is not None:  # a caller's DID document may announce its DSP URL (callback check)
         guard = replace(guard, announced=announced_dsp_urls(identity.resolver))
-    dcp = settings.identity.auth_mode == "dcp"
-    authenticator = (dcp_authenticator_from_settings(settings, identity) if dcp
-                     else PeerTokenAuthenticator(peers, settings.token))
+    dcp = settings.identity.dcp
+    from connector.services.dcp_wiring import dcp_authentication
+
+    dcp_authenticator, credential_service, replay = dcp_authentication(settings, db, identity, guard)
+    authenticator = dcp_authenticator if dcp else PeerTokenAuthenticator(peers, settings.token)
     catalog = CatalogService(db, settings.participant_id, settings.dsp_url)
     offer_verifier = _offer_side(settings, db, catalog, identity, guard)
     if settings.tck:  # the TCK profile's scripts may name a sequence of actions for one event (TP:01-04)
@@ -207,7 +219,8 @@ def build(settings: Settings, *, clock=wall_clock_ms, client: DspClient | None =
     parts = build_parts(settings, db, clock=clock, identity=identity, sources=dataflows.sources)
     container = Container(settings, db, authenticator, catalog, negotiations, transfers, edrs, client, worker,
                           identity=identity, dataflows=dataflows, consumer_edrs=consumer_edrs, guard=guard,
-                          offer_verifier=offer_verifier, parts=parts, peers=peers)
+                          offer_verifier=offer_verifier, parts=parts, peers=peers,
+                          credential_service=credential_service, replay=replay)
     from connector.services.pcf_exchange import attach
 
     attach(container)

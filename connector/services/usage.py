@@ -72,7 +72,16 @@ class AccessGate:
         self.last_claims: dict[str, dict] = {}
 
     def remember(self, participant_id: str, claims: dict) -> None:
-        self.last_claims[participant_id] = dict(claims)
+        """Keep what ``participant_id`` proved. In the DCP presentation flow a call proves only what its
+        policy asked (a catalog request: membership), so a narrower proof adds to the earlier ones
+        instead of erasing them: credential types and framework agreements accumulate, the rest is replaced."""
+        previous = self.last_claims.get(participant_id, {})
+        merged = {**previous, **claims}
+        if isinstance(previous.get("credentials"), list) and isinstance(claims.get("credentials"), list):
+            merged["credentials"] = sorted({*previous["credentials"], *claims["credentials"]})
+        if isinstance(previous.get("frameworkAgreements"), dict) and isinstance(claims.get("frameworkAgreements"), dict):
+            merged["frameworkAgreements"] = {**previous["frameworkAgreements"], **claims["frameworkAgreements"]}
+        self.last_claims[participant_id] = merged
 
     def decide(self, policy: Policy, claims: dict, groups: frozenset[str] | None, scope: str,
                now_ms: int | None = None) -> Decision:

@@ -446,3 +446,15 @@ class StoredPeer(SQLModel, table=True):
     bpn: str | None = Field(default=None, max_length=64)
     claims: dict = _json(nullable=False)
     created_at: int = _ms()
+
+
+class UsedTokenId(SQLModel, table=True):
+    """A self-issued token's ``jti`` (with its issuer), kept until the token expires: the replay cache
+    every replica shares (connector.services.replay). Rows past ``expires_at`` are pruned."""
+
+    __tablename__ = "used_token_id"
+    __table_args__ = (Index("ix_used_token_id_expires_at", "expires_at"),)
+
+    # "<issuer DID> <jti>", hashed: a DID and a jti may each be long
+    key: str = Field(primary_key=True, max_length=64)
+    expires_at: int = _ms()

@@ -237,3 +237,6 @@ def test_init_writes_a_0600_key_file_and_the_identity_section(tmp_path):
     assert result.exit_code == 0 and "did:key:" in result.output
     result = run("init", "--participant-id", "BPNL00000000ACME", "--out", tmp_path / "c.toml", "--auth", "dcp")
     assert result.exit_code == 2 and "did:web" in result.output
+    result = run("init", "--participant-id", "did:web:localhost%3A8181", "--out", tmp_path / "d.toml",
+                 "--auth", "dcp-embeded")
+    assert result.exit_code == 2 and "did you mean 'dcp-embedded'?" in result.output

@@ -156,8 +156,9 @@ def test_the_connector_serves_its_did_document(tmp_path):
     assert response.status_code == 200
     doc = response.json()
     assert doc["id"] == did and doc["capabilityInvocation"] == [f"{did}#key-1", f"{did}#key-1-jwk"]
-    assert {"CatalogService", "DataService"} == {s["type"] for s in doc["service"]}
+    assert {"CatalogService", "DataService", "CredentialService"} == {s["type"] for s in doc["service"]}
     assert doc["service"][0]["serviceEndpoint"] == "http://127.0.0.1:8199/api/dsp/2025-1/catalog"
+    assert doc["service"][2]["serviceEndpoint"] == "http://127.0.0.1:8199/api/dcp"  # DCP's Credential Service
 
 
 def test_the_connector_serves_an_issuer_folder(tmp_path):

@@ -171,11 +171,17 @@ def test_dcp_mode_is_built_by_the_container(tmp_path):
 
     new_key_file(tmp_path / "p.keys.json", PROVIDER)
     base = dict(participant_id=PROVIDER, api_key="k", database_url=f"sqlite:///{tmp_path}/db.sqlite")
-    container = build(Settings(**base, identity={"auth_mode": "dcp", "key_file": str(tmp_path / "p.keys.json"),
-                                                 "trusted_issuers": ["did:web:issuer.example"]}))
-    assert isinstance(container.authenticator, DcpAuthenticator)
-    assert container.identity.did == PROVIDER
-    assert container.authenticator.trusted_issuers == {"did:web:issuer.example"}
+    from connector.identity.presentation import DcpPresentationAuthenticator
+    from connector.services.replay import DatabaseReplayCache
+
+    for mode, kind in (("dcp", DcpPresentationAuthenticator), ("dcp-embedded", DcpAuthenticator)):
+        container = build(Settings(**base, identity={"auth_mode": mode, "key_file": str(tmp_path / "p.keys.json"),
+                                                     "trusted_issuers": ["did:web:issuer.example"]}))
+        assert isinstance(container.authenticator, kind)
+        assert container.identity.did == PROVIDER
+        assert container.authenticator.trusted_issuers == {"did:web:issuer.example"}
+        assert isinstance(container.replay, DatabaseReplayCache)  # shared by replicas
+        assert container.credential_service is not None
     static = build(Settings(**base))
     assert not isinstance(static.authenticator, DcpAuthenticator) and static.identity is None
     from connector.identity.did import IdentityError

@@ -33,6 +33,7 @@ from connector.store.models import (
     TransferProcess,
     TwinAssetId,
     TwinSubmodel,
+    UsedTokenId,
 )
 
 # beyond 2**31 (an INTEGER column would overflow on PostgreSQL) and beyond 2**32 ms
@@ -91,6 +92,7 @@ ROWS: list[SQLModel] = [
     AcceptedPolicy(id="pcf-terms", policy=NESTED, created_at=MS),
     StoredPeer(id="did:web:partner.example.com", token="t" * 32, dsp_url="https://partner.example.com/api/dsp/2025-1",
                bpn="BPNL000000000002", claims=NESTED, created_at=MS),
+    UsedTokenId(key="ab" * 32, expires_at=LATE_MS),
     EdrGrant(id="jti-1", transfer_id="urn:uuid:t1", refresh_hash="cd" * 32, status="active", issued_at=MS,
              expires_at=LATE_MS, refresh_expires_at=LATE_MS, reason="ü"),
     DataFlow(transfer_id="urn:uuid:t1", status="running", attempts=2, lease_owner="node-ü", lease_until=LATE_MS,
@@ -135,6 +137,8 @@ def key(row: SQLModel):  # type: ignore[no-untyped-def]
         return row.transfer_id
     if isinstance(row, OfferProof):
         return row.offer_id
+    if isinstance(row, UsedTokenId):
+        return row.key
     if isinstance(row, SignedOffer):
         return row.negotiation_id
     return row.id  # type: ignore[attr-defined]
