@@ -77,6 +77,9 @@ def create_app(settings: Settings, container: Container | None = None, *, run_wo
     from connector.identity.web import did_router
 
     app.include_router(did_router(settings, getattr(services, "identity", None)))
+    from connector.gaiax.web import gaiax_router
+
+    app.include_router(gaiax_router(settings, services.db))  # [gaiax]: our chain and credentials
     app.include_router(dsp_router)
     if settings.tck:
         from connector.dsp.tck import router as tck_router
