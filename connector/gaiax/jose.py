@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import jwt
@@ -129,16 +129,17 @@ def _time(payload: dict[str, Any], name: str) -> datetime | None:
     return parsed
 
 
-def check_dates(payload: dict[str, Any], now: datetime, what: str = "credential") -> None:
+def check_dates(payload: dict[str, Any], now: datetime, what: str = "credential", leeway: float = 0) -> None:
+    """``validFrom <= now < validUntil``; ``leeway`` seconds of clock skew are forgiven at the start."""
     start, end = _time(payload, "validFrom"), _time(payload, "validUntil")
-    if start is not None and now < start:
+    if start is not None and now < start - timedelta(seconds=leeway):
         raise JoseError(f"the {what} {payload.get('id')} is not valid before {payload['validFrom']}")
     if end is not None and now >= end:
         raise JoseError(f"the {what} {payload.get('id')} expired at {payload['validUntil']}")
 
 
 def verify_jwt(token: str, kind: str, resolver: DidResolver, now: datetime, *,
-               chain_check: Callable[[str], None] | None = None) -> VerifiedJwt:
+               chain_check: Callable[[str], None] | None = None, leeway: float = 60) -> VerifiedJwt:
     """Check a VC-JWT (``kind="vc"``) or VP-JWT (``"vp"``) the Gaia-X way; see the module docstring.
     ``chain_check(x5u)`` is called with the signing key's chain URL (the trust-anchor check)."""
     if not isinstance(token, str) or token.count(".") != 2:
@@ -184,5 +185,5 @@ def verify_jwt(token: str, kind: str, resolver: DidResolver, now: datetime, *,
             raise JoseError(f"{kid}'s publicKeyJwk has no x5u: Gaia-X needs a certificate chain (x5c is not accepted)")
         chain_check(x5u)
     if kind == "vc":
-        check_dates(payload, now)
+        check_dates(payload, now, leeway=leeway)
     return VerifiedJwt(header, payload, token)
