@@ -146,10 +146,9 @@ def verify_chain(certs: list[x509.Certificate], trusted_roots: Iterable[x509.Cer
         except (ValueError, TypeError, InvalidSignature) as exc:
             raise ChainError(f"certificate {i} ({name}) is not signed by {issuer.subject.rfc4514_string()}: "
                              f"{exc or type(exc).__name__}") from None
-        if fingerprint(cert) in roots:
-            return
-    if fingerprint(certs[-1]) not in roots:
-        raise ChainError(f"the chain ends at {certs[-1].subject.rfc4514_string()}, which is not a trusted anchor")
+        if fingerprint(cert) in roots or fingerprint(issuer) in roots:
+            return  # reached an anchor (the chain may or may not include the root itself)
+    raise ChainError(f"the chain ends at {certs[-1].subject.rfc4514_string()}, which is not a trusted anchor")
 
 
 def check_key_matches_chain(jwk: dict[str, Any], certs: list[x509.Certificate]) -> None:
