@@ -158,11 +158,11 @@ def verify_label(label_jwt: str, presented: list[str], presenter: str, resolver:
                     countries.append(address["gx:countryCode"])
     for entry in entries:
         ident = str(entry.get("id"))
-        token = by_id.get(ident)
-        if token is None:
+        presented_token = by_id.get(ident)
+        if presented_token is None:
             raise LabelRefused(f"the label covers {ident}, which was not presented")
         expected = _get(entry, "digestSRI", "gx:digestSRI", "cred:digestSRI")
-        if expected != digest_sri(token, digest):
+        if expected != digest_sri(presented_token, digest):
             raise LabelRefused(f"the digest of {ident} does not match the label's digestSRI "
                                f"(strategy {digest!r}): the credential was changed or is another one")
     if holder is None:

@@ -118,8 +118,9 @@ def renewal_due(db: Database, now: datetime, renew_before_days: int) -> tuple[bo
     if not labels:
         return True, "no label is stored"
     ends = [(c.valid_until, c.kind) for c in store.load(db) if c.valid_until and c.kind != "label"]
-    ends.append((labels[-1].valid_until, "label"))
-    for end, kind in sorted(e for e in ends if e[0]):
+    if labels[-1].valid_until:
+        ends.append((labels[-1].valid_until, "label"))
+    for end, kind in sorted(ends):
         until = datetime.fromisoformat(str(end).replace("Z", "+00:00"))
         if now >= until - timedelta(days=renew_before_days):
             return True, f"the {kind} credential ends at {end} (renewing {renew_before_days} days before)"

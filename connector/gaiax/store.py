@@ -36,7 +36,7 @@ def replace_all(db: Database, credentials: list[tuple[str, str]]) -> None:
 def add(db: Database, kind: str, tokens: list[str]) -> None:
     """Add (or replace, by id) credentials of one kind, e.g. offering credentials after onboarding."""
     with db.write() as session:
-        session.exec(delete(GaiaxCredential).where(GaiaxCredential.kind == kind))  # type: ignore[call-overload]
+        session.exec(delete(GaiaxCredential).where(GaiaxCredential.kind == kind))  # type: ignore[call-overload,arg-type]
         for token in tokens:
             payload = peek(token)[1]
             session.add(GaiaxCredential(id=str(payload.get("id")), kind=kind, jwt=token,
@@ -49,7 +49,7 @@ def load(db: Database, kind: str | None = None) -> list[StoredCredential]:
         if kind is not None:
             query = query.where(GaiaxCredential.kind == kind)
         return [StoredCredential(r.id, r.kind, r.jwt, r.valid_until)
-                for r in session.exec(query.order_by(GaiaxCredential.created_at, GaiaxCredential.id))]
+                for r in session.exec(query.order_by(GaiaxCredential.created_at, GaiaxCredential.id))]  # type: ignore[arg-type]
 
 
 def by_id(db: Database, credential_id: str) -> StoredCredential | None:
