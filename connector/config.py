@@ -223,6 +223,19 @@ class GaiaxSettings(_Section):
     timeout_seconds: float = Field(default=60.0, gt=0)
 
 
+class ProfileSettings(_Section):
+    """``[profile]``: which data spaces' conventions the connector follows where they differ.
+
+    "catena-x" (default): the Digital Twin Registry as Catena-X uses it (AAS 3.1 profiles; a
+    submodel endpoint answers the aspect's value-only JSON at ``/submodel``). "factory-x": the
+    MX-Port (Hercules) profile (connector.factoryx): AAS 3.0.3 Registry SSP-002 + Discovery SSP-001
+    announced, ``/submodel`` answers an IDTA-01002-3-0-3 Submodel, ``/submodel/$value`` the value-only
+    JSON. "both": both profile sets announced; ``/submodel`` stays value-only (Catena-X clients read it),
+    ``/submodel/$value`` too. Policies accept the Gaia-X and Factory-X operands in every profile."""
+
+    dataspace: Literal["catena-x", "factory-x", "both"] = "catena-x"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PONTIS_", env_nested_delimiter="__", extra="forbid")
 
@@ -262,6 +275,7 @@ class Settings(BaseSettings):
     pact: PactSettings | None = None
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     provenance: ProvenanceSettings = Field(default_factory=ProvenanceSettings)
+    profile: ProfileSettings = Field(default_factory=ProfileSettings)
     # Gaia-X participant credentials and partners' labels (connector.gaiax); absent = not used
     gaiax: GaiaxSettings | None = None
     # names this replica's row leases; a restarted replica takes back what it held when it died.
