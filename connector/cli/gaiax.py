@@ -151,7 +151,8 @@ def verify_label(config: Path = CONFIG,
                  peer: str = typer.Option(..., "--peer", help="the partner's DID (who presents the label)")) -> None:
     """Verify a partner's label and print the claims a policy sees (GaiaxLabelLevel)."""
     settings = _settings(config)
-    from connector.gaiax.label import LabelRefused, read_bundle
+    from connector.gaiax.clients import GaiaxServiceError
+    from connector.gaiax.label import LabelRefused, read_bundle, registry_chain_check
     from connector.gaiax.label import verify_label as verify
     from connector.gaiax.service import client_for, resolver_for, shapes_for
 
@@ -160,7 +161,11 @@ def verify_label(config: Path = CONFIG,
         label_jwt, credentials = read_bundle(bundle.read_text())
         trusted = sorted(set(settings.gaiax.trusted_label_issuers) | set(client.trusted_issuers()))  # type: ignore[union-attr]
         verified = verify(label_jwt, credentials, peer, resolver_for(settings), trusted, datetime.now(UTC),
-                          digest=settings.gaiax.digest, shapes=shapes_for(settings))  # type: ignore[union-attr]
+                          digest=settings.gaiax.digest, shapes=shapes_for(settings),  # type: ignore[union-attr]
+                          chain_check=registry_chain_check(client))
+    except GaiaxServiceError as exc:
+        console.print(f"[red]the Registry could not be asked:[/red] {exc}")
+        raise typer.Exit(1) from None
     except LabelRefused as exc:
         console.print(f"[red]label refused:[/red] {exc}")
         raise typer.Exit(1) from None

@@ -109,10 +109,11 @@ def verify_label(label_jwt: str, presented: list[str], presenter: str, resolver:
                  trusted_issuers: list[str], now: datetime, *, digest: str = "jwt",
                  shapes: ShapesValidator | None = None,
                  chain_check: Callable[[str], None] | None = None) -> VerifiedLabel:
-    """Check a partner's (or our own) label; see the module docstring. Raises :class:`LabelRefused`."""
+    """Check a partner's (or our own) label; see the module docstring. Raises :class:`LabelRefused`.
+    ``chain_check(x5u)`` (e.g. :func:`registry_chain_check`) runs on every signer's certificate chain."""
     try:
         label = verify_jwt(label_jwt, "vc", resolver, now, chain_check=chain_check)
-    except JoseError as exc:
+    except (JoseError, ValueError) as exc:  # ChainError is a ValueError
         raise LabelRefused(f"the label credential is refused: {exc}") from None
     payload = label.payload
     if label.issuer not in trusted_issuers:
@@ -145,8 +146,8 @@ def verify_label(label_jwt: str, presented: list[str], presenter: str, resolver:
     holder = None
     for token in presented:
         try:
-            vc = verify_jwt(token, "vc", resolver, now)
-        except JoseError as exc:
+            vc = verify_jwt(token, "vc", resolver, now, chain_check=chain_check)
+        except (JoseError, ValueError) as exc:
             raise LabelRefused(f"a presented credential is refused: {exc}") from None
         by_id[str(vc.payload.get("id"))] = token
         if "gx:LegalPerson" in types_of(vc.payload):
@@ -171,6 +172,14 @@ def verify_label(label_jwt: str, presented: list[str], presenter: str, resolver:
         raise LabelRefused(f"the label is for {holder}, not for {presenter}: a label for another subject")
     return VerifiedLabel(str(payload.get("id")), label.issuer, holder, level, str(_get(subject, "gx:rulesVersion")),
                          str(payload.get("validUntil")), covered, tuple(dict.fromkeys(countries)))
+
+
+def registry_chain_check(client: Any) -> Callable[[str], None]:
+    """A ``chain_check`` asking the Gaia-X Registry whether a chain is rooted in a trust anchor."""
+    def check(x5u: str) -> None:
+        if not client.chain_is_trusted(x5u):
+            raise ValueError(f"the Registry does not trust the certificate chain at {x5u}")
+    return check
 
 
 def bundle(label_jwt: str, credentials: list[str]) -> str:

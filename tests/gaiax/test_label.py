@@ -107,3 +107,17 @@ def test_a_label_signed_by_an_impostor_is_refused(mock_gxdch: MockHandle, partic
     with pytest.raises(LabelRefused, match="not a trusted compliance service"):
         verify_label(token, _covered(labelled), participant.did, resolver_for(participant, impostor),
                      [mock_gxdch.gxdch.did("compliance")], now)
+
+
+def test_the_registry_checks_every_signers_chain(mock_gxdch: MockHandle, participant: Participant,
+                                                 labelled: dict[str, str]) -> None:
+    from connector.gaiax.label import registry_chain_check
+
+    now, client = datetime.now(UTC), client_for(mock_gxdch)
+    trusted = [mock_gxdch.gxdch.did("compliance")]
+    verify_label(labelled["label"], _covered(labelled), participant.did, resolver_for(participant), trusted, now,
+                 chain_check=registry_chain_check(client))
+    mock_gxdch.files[participant.key.x5u] = b"not a chain"  # the partner's chain is gone or broken
+    with pytest.raises(LabelRefused, match="does not trust the certificate chain"):
+        verify_label(labelled["label"], _covered(labelled), participant.did, resolver_for(participant), trusted, now,
+                     chain_check=registry_chain_check(client))
