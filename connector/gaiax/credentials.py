@@ -30,7 +30,8 @@ REGISTRATION_KEYS = {"vat-id": "gx:vatID", "lei-code": "schema:leiCode", "eori":
                      "tax-id": "schema:taxID"}
 
 
-def _stamp(when: datetime) -> str:
+def stamp(when: datetime) -> str:
+    """An XML Schema dateTimeStamp in UTC, to the second (validFrom, validUntil)."""
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -53,7 +54,7 @@ class Issuing:
     def credential(self, gx_type: str, name: str, subject: dict[str, Any]) -> dict[str, Any]:
         vc_id = self.new_id(name)
         return {"@context": CONTEXT, "type": ["VerifiableCredential", gx_type], "id": vc_id, "issuer": self.did,
-                "validFrom": _stamp(self.now), "validUntil": _stamp(self.now + timedelta(days=self.validity_days)),
+                "validFrom": stamp(self.now), "validUntil": stamp(self.now + timedelta(days=self.validity_days)),
                 "credentialSubject": {"id": vc_id + "#cs", "type": gx_type, **subject}}
 
 

@@ -18,14 +18,14 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import rfc8785
 
 from connector.identity.did import DidResolver
 
-from .credentials import CONTEXT, subjects_of, types_of
+from .credentials import CONTEXT, stamp, subjects_of, types_of
 from .jose import JoseError, peek, verify_jwt
 from .shapes import ShapesValidator, ShapeViolation
 
@@ -50,10 +50,6 @@ def digest_sri(vc_jwt: str, strategy: str = "jwt") -> str:
     return "sha256-" + base64.b64encode(hashlib.sha256(data).digest()).decode("ascii")
 
 
-def _stamp(when: datetime) -> str:
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def label_credential(issuer: str, label_id: str, vc_jwts: list[str], level: str, now: datetime, *,
                      valid_days: int = 90, rules_version: str = "CD25.10", engine_version: str = "pontis-mock",
                      criteria: list[str] | None = None, digest: str = "jwt") -> dict[str, Any]:
@@ -66,7 +62,7 @@ def label_credential(issuer: str, label_id: str, vc_jwts: list[str], level: str,
                         "gx:credentialType": ",".join(gx_types),
                         "digestSRI": {"@value": digest_sri(token, digest), "@type": "cred:sriString"}})
     return {"@context": CONTEXT, "type": ["VerifiableCredential", "gx:LabelCredential"], "id": label_id,
-            "issuer": issuer, "validFrom": _stamp(now), "validUntil": _stamp(now + timedelta(days=valid_days)),
+            "issuer": issuer, "validFrom": stamp(now), "validUntil": stamp(now + timedelta(days=valid_days)),
             "credentialSubject": {"id": label_id + "#cs", "type": "gx:LabelCredential", "gx:labelLevel": level,
                                   "gx:engineVersion": engine_version, "gx:rulesVersion": rules_version,
                                   "gx:validatedCriteria": criteria or [f"{rules_version}/criteria_participant/#PA1.1"],

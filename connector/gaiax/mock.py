@@ -28,7 +28,7 @@ from connector.identity.did import DidResolver, did_web_for_url
 from connector.services.ssrf import Allowlist, OutgoingGuard
 from connector.services.transport import DocumentFetch
 
-from .credentials import CONTEXT, subjects_of, types_of
+from .credentials import CONTEXT, stamp, subjects_of, types_of
 from .jose import JoseError, sign_vc, unenvelop, verify_jwt
 from .keys import CertificateAuthority, ChainError, GaiaxKey, chain_pem, generate_private_key, parse_chain, verify_chain
 from .label import LEVEL_OF_PATH, label_credential
@@ -111,11 +111,11 @@ class MockGxdch:
         subject: dict[str, Any] = {"id": subject_id, "type": gx_type, key: value}
         if kind == "vat-id":
             subject["gx:countryCode"] = value[:2]
-        stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        issued = stamp(now)
         credential = {"@context": CONTEXT, "type": ["VerifiableCredential", gx_type], "id": vc_id,
-                      "issuer": self.did("notary"), "validFrom": stamp, "credentialSubject": subject,
+                      "issuer": self.did("notary"), "validFrom": issued, "credentialSubject": subject,
                       "evidence": {"gx:evidenceURL": f"{self.base_url}/notary/v2 (mock: syntax check only)",
-                                   "gx:executionDate": stamp, "gx:evidenceOf": gx_type}}
+                                   "gx:executionDate": issued, "gx:evidenceOf": gx_type}}
         return sign_vc(credential, self.keys["notary"])
 
     # --- compliance -------------------------------------------------------------------------
