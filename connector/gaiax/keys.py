@@ -94,7 +94,7 @@ def load_private_pem(path: Path | str) -> ec.EllipticCurvePrivateKey:
     try:
         key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
     except (OSError, ValueError) as exc:
-        raise ChainError(f"cannot read the Gaia-X key {path}: {exc}") from None
+        raise ChainError(f"cannot read the Gaia-X key {path}: {exc} (`connector gaiax init` makes one)") from None
     if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
         raise ChainError(f"{path}: expected a P-256 EC private key (ES256)")
     return key

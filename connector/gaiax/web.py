@@ -5,6 +5,7 @@ resolve. Public and unauthenticated, like a did:web document."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,8 @@ from connector.store.db import Database
 from . import store
 from .credentials import CREDENTIALS_PATH
 from .keys import CHAIN_PATH, GaiaxKey, load_gaiax_key
+
+log = logging.getLogger("pontis.gaiax")
 
 
 def chain_url(settings: Any) -> str:
@@ -40,8 +43,12 @@ def gaiax_router(settings: Any, db: Database) -> APIRouter:
 
     @router.get(CHAIN_PATH, include_in_schema=False)
     def certificate_chain() -> Response:
-        return Response(chain_file.read_bytes(), media_type="application/x-pem-file",
-                        headers={"Cache-Control": "max-age=60"})
+        try:
+            pem = chain_file.read_bytes()
+        except OSError:  # said once per request, in the log, without a 500
+            log.error("[gaiax] chain_file %s cannot be read; `connector gaiax init` makes one", chain_file)
+            return Response("no certificate chain is configured", status_code=404, media_type="text/plain")
+        return Response(pem, media_type="application/x-pem-file", headers={"Cache-Control": "max-age=60"})
 
     @router.get(CREDENTIALS_PATH + "/{name}", include_in_schema=False)
     def credential(name: str) -> Response:
