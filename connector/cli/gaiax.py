@@ -148,7 +148,8 @@ def offerings(config: Path = CONFIG,
 @app.command("verify-label")
 def verify_label(config: Path = CONFIG,
                  bundle: Path = typer.Argument(..., help="the partner's label bundle (connector gaiax label --bundle)"),
-                 peer: str = typer.Option(..., "--peer", help="the partner's DID (who presents the label)")) -> None:
+                 peer: str = typer.Option(..., "--peer", help="the partner's DID (who presents the label)"),
+                 store: bool = typer.Option(False, "--store", help="add the claims to the peer (connector peer add)")) -> None:
     """Verify a partner's label and print the claims a policy sees (GaiaxLabelLevel)."""
     settings = _settings(config)
     from connector.gaiax.clients import GaiaxServiceError
@@ -172,6 +173,19 @@ def verify_label(config: Path = CONFIG,
     finally:
         client.close()
     print(json.dumps(verified.claims(), indent=2))
+    if store:
+        from connector.gaiax.onboarding import OnboardingError
+        from connector.gaiax.service import store_peer_claims
+
+        db = _db(settings)
+        try:
+            store_peer_claims(db, peer, verified.claims())
+        except OnboardingError as exc:
+            console.print(f"[red]not stored:[/red] {exc.reason}")
+            raise typer.Exit(1) from None
+        finally:
+            db.dispose()
+        console.print(f"the claims are now part of peer {peer}")
 
 
 @app.command()

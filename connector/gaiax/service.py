@@ -82,3 +82,17 @@ def offering_credentials(settings: Any, db: Database, now: datetime, terms_url: 
     store.add(db, "service-offering", [offering_jwt])
     store.add(db, "data-product", product_jwts)
     return [offering_jwt, *product_jwts]
+
+
+def store_peer_claims(db: Database, peer_id: str, claims: dict[str, Any]) -> None:
+    """Merge a verified label's claims into a peer added at run time (``connector peer add``), so
+    that its policies see them (static-token mode: a peer's claims are what we believe of it)."""
+    from connector.store.models import StoredPeer
+
+    with db.write() as session:
+        row = session.get(StoredPeer, peer_id)
+        if row is None:
+            raise OnboardingError("peer", f"no peer {peer_id!r} was added at run time (`connector peer add`); "
+                                          "for a [[peers]] entry of the config, put the claims there")
+        row.claims = {**(row.claims or {}), **claims}
+        session.add(row)

@@ -121,3 +121,18 @@ def test_the_registry_checks_every_signers_chain(mock_gxdch: MockHandle, partici
     with pytest.raises(LabelRefused, match="does not trust the certificate chain"):
         verify_label(labelled["label"], _covered(labelled), participant.did, resolver_for(participant), trusted, now,
                      chain_check=registry_chain_check(client))
+
+
+def test_verified_claims_go_into_a_stored_peer(db: Database) -> None:
+    from connector.gaiax.onboarding import OnboardingError
+    from connector.gaiax.service import store_peer_claims
+    from connector.store.models import StoredPeer
+
+    with pytest.raises(OnboardingError, match="no peer 'did:web:partner.example' was added"):
+        store_peer_claims(db, "did:web:partner.example", {"gaiaxLabelLevel": "SC"})
+    with db.write() as session:
+        session.add(StoredPeer(id="did:web:partner.example", claims={"membership": True}, created_at=1))
+    store_peer_claims(db, "did:web:partner.example", {"gaiaxLabelLevel": "SC"})
+    with db.read() as session:
+        assert session.get(StoredPeer, "did:web:partner.example").claims == {"membership": True,  # type: ignore[union-attr]
+                                                                             "gaiaxLabelLevel": "SC"}
