@@ -145,7 +145,7 @@ def verify_chain(certs: list[x509.Certificate], trusted_roots: Iterable[x509.Cer
             cert.verify_directly_issued_by(issuer)
         except (ValueError, TypeError, InvalidSignature) as exc:
             raise ChainError(f"certificate {i} ({name}) is not signed by {issuer.subject.rfc4514_string()}: "
-                             f"{exc or type(exc).__name__}") from None
+                             f"{str(exc) or type(exc).__name__}") from None
         if fingerprint(cert) in roots or fingerprint(issuer) in roots:
             return  # reached an anchor (the chain may or may not include the root itself)
     raise ChainError(f"the chain ends at {certs[-1].subject.rfc4514_string()}, which is not a trusted anchor")
