@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 import typer
 
@@ -14,6 +16,7 @@ from connector.config import ConfigError, Settings, load_settings
 
 app = typer.Typer(no_args_is_help=True, help="Gaia-X: participant credentials, labels, and a local mock GXDCH.")
 console = Console(stderr=True)
+T = TypeVar("T")
 CONFIG = typer.Option(..., "--config", "-c", help="the company's TOML config (with a [gaiax] section)")
 
 
@@ -33,6 +36,20 @@ def _db(settings: Settings):  # type: ignore[no-untyped-def]
     from connector.cli.startup import open_database
 
     return open_database(settings)
+
+
+def _with_db(settings: Settings, action: Callable[[Any], T], failed: str) -> T:
+    """``action(db)``; an OnboardingError is said in one line (``failed`` with {step} and {reason})."""
+    from connector.gaiax.onboarding import OnboardingError
+
+    db = _db(settings)
+    try:
+        return action(db)
+    except OnboardingError as exc:
+        console.print("[red]" + failed.format(step=exc.step, reason=exc.reason))
+        raise typer.Exit(1) from None
+    finally:
+        db.dispose()
 
 
 @app.command()
@@ -66,17 +83,10 @@ def init(config: Path = CONFIG,
 def onboard(config: Path = CONFIG) -> None:
     """Notary → LegalPerson + Issuer → shapes → VP → Compliance → verified label, stored (all or nothing)."""
     settings = _settings(config)
-    from connector.gaiax.onboarding import OnboardingError
     from connector.gaiax.service import onboard_with_settings
 
-    db = _db(settings)
-    try:
-        done = onboard_with_settings(settings, db, datetime.now(UTC))
-    except OnboardingError as exc:
-        console.print(f"[red]onboarding failed at {exc.step}:[/red] {exc.reason} (nothing was stored)")
-        raise typer.Exit(1) from None
-    finally:
-        db.dispose()
+    done = _with_db(settings, lambda db: onboard_with_settings(settings, db, datetime.now(UTC)),
+                    "onboarding failed at {step}:[/red] {reason} (nothing was stored)")
     label = done.label
     console.print(f"Gaia-X label {label.level} ({label.rules_version}) for {label.subject}, issued by "
                   f"{label.issuer}, valid until {label.valid_until}; {len(label.covered)} credentials covered")
@@ -131,17 +141,10 @@ def offerings(config: Path = CONFIG,
               terms_hash: str = typer.Option(..., "--terms-hash", help="SHA-256 (hex) of that document")) -> None:
     """ServiceOffering (the connector) and one DataProduct per asset, shape-checked, signed and stored."""
     settings = _settings(config)
-    from connector.gaiax.onboarding import OnboardingError
     from connector.gaiax.service import offering_credentials
 
-    db = _db(settings)
-    try:
-        made = offering_credentials(settings, db, datetime.now(UTC), terms_url, terms_hash)
-    except OnboardingError as exc:
-        console.print(f"[red]{exc.step}:[/red] {exc.reason}")
-        raise typer.Exit(1) from None
-    finally:
-        db.dispose()
+    made = _with_db(settings, lambda db: offering_credentials(settings, db, datetime.now(UTC), terms_url, terms_hash),
+                    "{step}:[/red] {reason}")
     console.print(f"stored 1 ServiceOffering and {len(made) - 1} DataProduct credentials")
 
 
@@ -174,17 +177,9 @@ def verify_label(config: Path = CONFIG,
         client.close()
     print(json.dumps(verified.claims(), indent=2))
     if store:
-        from connector.gaiax.onboarding import OnboardingError
         from connector.gaiax.service import store_peer_claims
 
-        db = _db(settings)
-        try:
-            store_peer_claims(db, peer, verified.claims())
-        except OnboardingError as exc:
-            console.print(f"[red]not stored:[/red] {exc.reason}")
-            raise typer.Exit(1) from None
-        finally:
-            db.dispose()
+        _with_db(settings, lambda db: store_peer_claims(db, peer, verified.claims()), "not stored:[/red] {reason}")
         console.print(f"the claims are now part of peer {peer}")
 
 
