@@ -17,9 +17,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from connector.cli.processes import free_port
+from connector.identity.did import DidResolutionError
+from connector.services.ssrf import Allowlist, OutgoingGuard
+from connector.services.transport import DocumentFetch
 
 TERMS_HASH = "067dcac5efd18c1927deb1ffed3feab6d0ad044c0a9a263e6d5d8bdc43224515"
 
@@ -30,6 +31,11 @@ def gaiax_section(folder: Path, mock_base: str, legal_name: str, vat: str = "DE1
         f'legal_name = "{legal_name}"', 'country_code = "DE"', 'registration_number_kind = "vat-id"',
         f'registration_number = "{vat}"', f'notary_url = "{mock_base}/notary/v2"',
         f'compliance_url = "{mock_base}/compliance/v2"', f'registry_url = "{mock_base}/registry/v2"', ""])
+
+
+def _local_fetch() -> DocumentFetch:
+    """GETs to this machine's mock and connector, through the one door out."""
+    return DocumentFetch(OutgoingGuard(Allowlist.parse(["localhost", "127.0.0.1"])), timeout=10, max_bytes=1 << 20)
 
 
 @dataclass
@@ -66,15 +72,18 @@ class GaiaxStep:
 
     def wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.mock.poll() is not None:
-                raise RuntimeError(f"the mock GXDCH exited; see {self.folder / 'mock-gxdch.log'}")
-            try:
-                if httpx.get(self.mock_base + "/registry/v2/api/trusted-issuers", timeout=1).status_code == 200:
+        fetch = _local_fetch()
+        try:
+            while time.monotonic() < deadline:
+                if self.mock.poll() is not None:
+                    raise RuntimeError(f"the mock GXDCH exited; see {self.folder / 'mock-gxdch.log'}")
+                try:
+                    fetch(self.mock_base + "/registry/v2/api/trusted-issuers")
                     return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
+                except DidResolutionError:
+                    time.sleep(0.1)
+        finally:
+            fetch.close()
         raise RuntimeError(f"the mock GXDCH did not answer at {self.mock_base} within {timeout} s")
 
     def onboard(self) -> Any:
@@ -104,9 +113,13 @@ class GaiaxStep:
         console.print(f"  label [bold]{label.level}[/bold] ({label.rules_version}) issued by {label.issuer}, "
                       f"valid until {label.valid_until}, covering {', '.join(sorted(set().union(*label.covered.values())))}")
         settings = load_settings(self.config)
-        served = httpx.get(label.id, timeout=10)
-        console.print(f"  the label is served at {label.id} (HTTP {served.status_code}, {served.headers.get('content-type')})")
-        checked = verify_label(served.text, list(done.credentials.values()), label.subject, resolver_for(settings),
+        fetch = _local_fetch()
+        try:
+            served = fetch(label.id).decode()
+        finally:
+            fetch.close()
+        console.print(f"  the label is served at {label.id} ({len(served)} bytes of VC-JWT)")
+        checked = verify_label(served, list(done.credentials.values()), label.subject, resolver_for(settings),
                                [label.issuer], datetime.now(UTC))
         console.print(f"  a partner checks it and its policies see: gaiaxLabelLevel = {checked.claims()['gaiaxLabelLevel']}")
 
