@@ -94,6 +94,10 @@ def create_app(settings: Settings, container: Container | None = None, *, run_wo
     from connector.identity.credential_service_web import router as credential_service_router
 
     app.include_router(credential_service_router)
+
+    from connector.gaiax.web import gaiax_router
+
+    app.include_router(gaiax_router(settings, services.db))  # [gaiax]: our chain and credentials
     app.include_router(dsp_router)
     if settings.tck:
         from connector.dsp.tck import router as tck_router

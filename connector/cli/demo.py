@@ -23,6 +23,7 @@ import httpx
 from rich.panel import Panel
 
 from connector.cli.configs import render_config
+from connector.cli.demo_gaiax import GaiaxStep
 from connector.cli.demo_issuance import DemoIssuer
 from connector.cli.demo_world import COMPANIES, EDC, MGMT_CONTEXT, PACT_CLIENTS, PROTOCOL, Company, pact_section
 from connector.cli.identity import identity_section
@@ -181,8 +182,10 @@ def run_demo(workdir: Path, *, keep_running: bool = False) -> int:
     console.print(Panel.fit("Pontis demo: a three-company data space, DIDs and credentials, on SQLite", style="bold"))
     started = time.monotonic()
     issuer: DemoIssuer | None = None
+    gaiax: GaiaxStep | None = None
     try:
         issuer = _setup(workdir, nodes)
+        gaiax = GaiaxStep.prepare(nodes["nordguss"].config, workdir / "gaiax", nodes["nordguss"].name)  # demo_gaiax
         issuer.start()
         for node in nodes.values():
             node.process = start_connector(node.company.key, node.config, node.log, node.base)
@@ -196,6 +199,7 @@ def run_demo(workdir: Path, *, keep_running: bool = False) -> int:
         from connector.cli.demo_provenance import ProvenanceSteps
 
         provenance = ProvenanceSteps(nodes, issuer, workdir, console)  # demo-story steps 5-7
+        gaiax.onboard_and_show(console)
         Story(nodes, issuer, workdir, console, pictures=provenance.pictures).run(provenance.steps())
         if keep_running:
             Story.urls(nodes, issuer, console)
@@ -214,6 +218,8 @@ def run_demo(workdir: Path, *, keep_running: bool = False) -> int:
     finally:
         if issuer is not None:
             issuer.stop()
+        if gaiax is not None:
+            gaiax.stop()
         for node in nodes.values():
             if node.process is not None:
                 node.process.stop()

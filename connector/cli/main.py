@@ -42,6 +42,9 @@ from connector.cli import parts as _parts  # noqa: E402
 
 app.add_typer(_parts.app, name="parts")  # parts import
 
+from connector.cli import gaiax as _gaiax  # noqa: E402
+
+app.add_typer(_gaiax.app, name="gaiax")  # gaiax init | onboard | renew | label | offerings | verify-label | mock
 from connector.cli import provenance as _provenance  # noqa: E402
 
 _provenance.register(app)  # provenance: a part's supply chain, hop by hop (IRS jobs)

@@ -152,8 +152,14 @@ def dsp_services(did: str, public_url: str, dsp_url: str) -> list[dict[str, Any]
     ]
 
 
-def build_did_document(did: str, keys: KeySet | SigningKey, *, services: Iterable[dict] = ()) -> dict[str, Any]:
-    """The DID document publishing ``keys`` (see the module docstring for the layout)."""
+JWS_2020_CONTEXT = "https://w3id.org/security/suites/jws-2020/v1"
+
+
+def build_did_document(did: str, keys: KeySet | SigningKey, *, services: Iterable[dict] = (),
+                       extra_methods: Iterable[dict] = ()) -> dict[str, Any]:
+    """The DID document publishing ``keys`` (see the module docstring for the layout).
+    ``extra_methods`` (e.g. the Gaia-X ``JsonWebKey2020`` with ``x5u``, connector.gaiax.keys) are
+    published too and listed under ``assertionMethod``: they sign credentials, never authenticate."""
     keyset = keys if isinstance(keys, KeySet) else KeySet(keys)
     methods: list[dict[str, Any]] = []
     relations: dict[str, list[str]] = {r: [] for r in ACTIVE_RELATIONSHIPS}
@@ -169,8 +175,14 @@ def build_did_document(did: str, keys: KeySet | SigningKey, *, services: Iterabl
         active = vm["id"] == keyset.active.id
         for relation in ACTIVE_RELATIONSHIPS if active else ("assertionMethod",):
             relations[relation] += [vm["id"], twin["id"]]
-    document: dict[str, Any] = {"@context": [DID_V1_CONTEXT, MULTIKEY_V1_CONTEXT, JWK_V1_CONTEXT], "id": did,
-                                "verificationMethod": methods, **relations}
+    extra = list(extra_methods)
+    for vm in extra:
+        if vm.get("controller") != did or not str(vm.get("id", "")).startswith(did + "#"):
+            raise IdentityError(f"method {vm.get('id')} belongs to {vm.get('controller')}, not {did}")
+        methods.append(vm)
+        relations["assertionMethod"].append(vm["id"])
+    contexts = [DID_V1_CONTEXT, MULTIKEY_V1_CONTEXT, JWK_V1_CONTEXT] + ([JWS_2020_CONTEXT] if extra else [])
+    document: dict[str, Any] = {"@context": contexts, "id": did, "verificationMethod": methods, **relations}
     services = list(services)
     if services:
         document["service"] = services

@@ -179,8 +179,8 @@ class LocalIdentity:
         """The ``kid`` of our JWTs: the active key's JsonWebKey method."""
         return jwk_vm_id(self.key.id) if self.did.startswith("did:web:") else self.key.id
 
-    def did_document(self, services: Iterable[dict] = ()) -> dict[str, Any]:
-        return build_did_document(self.did, self.keys, services=services)
+    def did_document(self, services: Iterable[dict] = (), extra_methods: Iterable[dict] = ()) -> dict[str, Any]:
+        return build_did_document(self.did, self.keys, services=services, extra_methods=extra_methods)
 
     def sign(self, document: dict, *, cryptosuite: str = RDFC, created: str | None = None,
              loader: SigningContextLoader | None = None, **options: Any) -> dict:

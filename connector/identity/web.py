@@ -35,8 +35,15 @@ def did_router(settings: Any, identity: LocalIdentity | None) -> APIRouter:
     router = APIRouter(tags=["identity"])
     did = settings.participant_id
     if identity is not None and did.startswith("did:web:"):
+        # with [gaiax], our Gaia-X key (P-256, x5u to the chain we serve) is published beside the others
+        gaiax = getattr(settings, "gaiax", None)
+        extra = []
+        if gaiax is not None:
+            from connector.gaiax.web import gaiax_method
+
+            extra = [gaiax_method(settings)]
         document = identity.did_document([*dsp_services(did, settings.public_url, settings.dsp_url),
-                                          credential_service_entry(did, settings.public_url)])
+                                          credential_service_entry(did, settings.public_url)], extra)
 
         def own_did_document() -> Response:
             return JSONResponse(document, headers=_CACHE)

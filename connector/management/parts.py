@@ -50,6 +50,7 @@ async def import_parts(request: Request, services: Services,
 @router.api_route("/registry/{path:path}", methods=["GET", "POST", "PUT", "DELETE"])
 async def registry(path: str, request: Request, services: Services) -> Response:
     body = await read_raw(request, services.settings.max_body_bytes) if request.method in ("POST", "PUT") else b""
-    status, doc = await run_in_threadpool(answer, services.parts.registry, OWNER, request.method, path,
-                                          request.url.query, body, writable=True)
+    status, doc = await run_in_threadpool(lambda: answer(services.parts.registry, OWNER, request.method, path,
+                                                         request.url.query, body, writable=True,
+                                                         profiles=services.parts.serving.profiles))
     return Response(status_code=status) if doc is None else JSONResponse(doc, status_code=status)

@@ -73,10 +73,12 @@ def _allowed(method: str, allowed: tuple[str, ...], writable: bool, path: str) -
 
 
 def answer(registry: Registry, viewer: Viewer, method: str, path: str, query: str, body: bytes, *,
-           writable: bool) -> tuple[int, Any]:
-    """(status, JSON body or None) for one registry request; every refusal is a ``Result`` body."""
+           writable: bool, profiles: list[str] | None = None) -> tuple[int, Any]:
+    """(status, JSON body or None) for one registry request; every refusal is a ``Result`` body.
+    ``profiles``: what ``/description`` announces (connector.factoryx.profiles_for; default Catena-X's)."""
     try:
-        return _route(registry, viewer, method, path.strip("/"), parse_qs(query, keep_blank_values=True), body, writable)
+        return _route(registry, viewer, method, path.strip("/"), parse_qs(query, keep_blank_values=True), body, writable,
+                      profiles or PROFILES)
     except ServiceError as exc:
         who = "owner" if viewer.owner else viewer.bpn
         log.info("registry %s /%s for %s refused (%d): %s", method, path, who, exc.status, "; ".join(exc.reasons))
@@ -101,7 +103,7 @@ def _created_after(query: dict[str, list[str]]) -> int | None:
 
 
 def _route(registry: Registry, viewer: Viewer, method: str, path: str, query: dict, body: bytes,
-           writable: bool) -> tuple[int, Any]:
+           writable: bool, profiles: list[str]) -> tuple[int, Any]:
     for name in query:
         if name not in QUERY:
             close = difflib.get_close_matches(name, QUERY, n=1, cutoff=0.5)
@@ -111,18 +113,23 @@ def _route(registry: Registry, viewer: Viewer, method: str, path: str, query: di
     limit, cursor = _int(query, "limit"), (query.get("cursor") or [None])[-1]
     if parts == ["description"]:
         _allowed(method, ("GET",), writable, path)
-        return 200, {"profiles": PROFILES}
+        return 200, {"profiles": profiles}
     if parts == ["lookup", "shells"]:
         _allowed(method, ("GET",), writable, path)
         return 200, registry.lookup(viewer, _asset_ids(query.get("assetIds", [])), limit, cursor,
                                     created_after=_created_after(query))
+    if len(parts) == 3 and parts[:2] == ["lookup", "shells"]:  # Discovery SSP-001: a shell's asset links
+        _allowed(method, ("GET",), writable, path)
+        shown = registry.shell(viewer, unb64url(parts[2], "aasIdentifier"))
+        links = [{"name": "globalAssetId", "value": shown["globalAssetId"]}] if shown.get("globalAssetId") else []
+        return 200, links + list(shown.get("specificAssetIds") or [])
     if parts == ["lookup", "shellsByAssetLink"]:
         _allowed(method, ("POST",), writable, path)
         return 200, registry.lookup(viewer, _json(body), limit, cursor)
     shaped = parts[:1] == ["shell-descriptors"] and len(parts) <= 4 and parts[2:3] in ([], ["submodel-descriptors"])
     if not shaped:
         raise NotFound("registry.path", f"/{path}: not a registry path; expected shell-descriptors[/{{id}}"
-                                        "[/submodel-descriptors[/{id}]]], lookup/shells, lookup/shellsByAssetLink "
+                                        "[/submodel-descriptors[/{id}]]], lookup/shells[/{id}], lookup/shellsByAssetLink "
                                         "or description")
     if len(parts) == 1:
         _allowed(method, ("GET", "POST"), writable, path)

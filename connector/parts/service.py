@@ -26,7 +26,7 @@ def build_parts(settings: Any, db: Any, *, clock: Callable[[], int], identity: A
         from connector.services.documents import DocumentSigner
 
         signer = DocumentSigner(identity)
-    serving = PartSources(registry, settings.bpn, signer)
+    serving = PartSources(registry, settings.bpn, signer, settings.profile.dataspace)
     serving.install(sources)
     importer = PartImporter(registry, bpn=settings.bpn, company=settings.name, public_url=settings.public_url)
     return Parts(registry, importer, serving)

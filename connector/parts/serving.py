@@ -47,10 +47,16 @@ def viewer_of(request: DataRequest, owner_bpn: str | None) -> Viewer:
 
 
 class PartSources:
-    def __init__(self, registry: Registry, owner_bpn: str | None, signer: Callable[[dict], dict] | None) -> None:
+    def __init__(self, registry: Registry, owner_bpn: str | None, signer: Callable[[dict], dict] | None,
+                 dataspace: str = "catena-x") -> None:
+        from connector.factoryx import profiles_for
+
         self.registry = registry
         self.owner_bpn = owner_bpn
         self.signer = signer
+        # [profile] dataspace: factory-x answers /submodel with an IDTA Submodel (connector.factoryx)
+        self.dataspace = dataspace
+        self.profiles = profiles_for(dataspace)
 
     def install(self, sources: Any) -> None:
         sources.handlers[REGISTRY_SOURCE] = self.serve_registry
@@ -60,7 +66,8 @@ class PartSources:
         body = await request.read(MAX_BODY, "a registry request body") if request.method == "POST" else b""
         viewer = viewer_of(request, self.owner_bpn)
         status, doc = await to_thread.run_sync(lambda: answer(self.registry, viewer, request.method, request.path,
-                                                              request.query, body, writable=False))
+                                                              request.query, body, writable=False,
+                                                              profiles=self.profiles))
         return _reply(status, doc)
 
     async def serve_submodel(self, address: Mapping[str, Any], request: DataRequest) -> Reply:
@@ -69,6 +76,7 @@ class PartSources:
         if request.method not in ("GET", "HEAD"):
             return _reply(405, result(405, f"a submodel is read with GET, not {request.method}", now))
         parts = [p for p in request.path.split("/") if p]
+        value_only = parts[-1:] == ["$value"] or self.dataspace != "factory-x"
         if parts[-1:] == ["$value"]:
             parts = parts[:-1]
         if len(parts) != 3 or parts[0] != "parts" or parts[2] != "submodel":
@@ -79,6 +87,10 @@ class PartSources:
             log.info("submodel %s of part %s not served to %s", aspect, part, (request.consumer or {}).get("bpn"))
             return _reply(404, result(404, f"part {part}: no {aspect.rsplit('#', 1)[-1]} submodel here "
                                            "(unknown part, no such aspect, or not shared with you)", now))
+        if not value_only:  # Factory-X ADR 008: GetSubmodel answers the Submodel itself
+            from connector.factoryx.submodel import as_submodel
+
+            return _reply(200, as_submodel(payload, f"{part}#{aspect}", aspect))
         if self.signer is not None and "proof" not in payload:
             payload = await to_thread.run_sync(self.signer, payload)
         reply = _reply(200, payload)

@@ -475,3 +475,7 @@ def _duration(c: AtomicConstraint, op: str):
 
 _FACTORIES = {"Membership": _membership, "FrameworkAgreement": _framework, "BusinessPartnerNumber": _bpn,
               "BusinessPartnerGroup": _groups, "time": _time, "duration": _duration}
+
+from .dataspace_operands import FACTORIES as _DATASPACE_FACTORIES  # noqa: E402  (Gaia-X, Factory-X operands)
+
+_FACTORIES.update(_DATASPACE_FACTORIES)

@@ -37,6 +37,11 @@ from typing import Literal
 from .model import IriRef, TypedLiteral
 from .vocabulary import CX_LEFT_OPERAND_TERMS, CX_POLICY_NS, ODRL_NS, cx, odrl
 
+# Operands of other data spaces this connector also speaks (issue 16): Gaia-X labels (our term, no
+# data space standardises one) and the Factory-X EDC policy context (fx-policy-v1.jsonld).
+PONTIS_POLICY_NS = "https://w3id.org/pontis/v1/"
+FX_POLICY_NS = "https://w3id.org/factoryx/policy/v1.0/"
+
 PolicyKind = Literal["access", "usage"]
 RuleKind = Literal["permission", "prohibition", "obligation"]
 Place = tuple  # (PolicyKind, RuleKind)
@@ -199,6 +204,17 @@ SPECS: tuple[OperandSpec, ...] = (
     OperandSpec("elapsedTime", odrl("elapsedTime"), _COMPARISONS, "duration",
                 frozenset({USAGE_PERMISSION, USAGE_PROHIBITION, USAGE_OBLIGATION}), "duration",
                 source="odrl", how="time since the agreement's start compared with the xsd:duration"),
+    # --- other data spaces' operands (connector.policy.dataspace_operands evaluates them) -------
+    OperandSpec("GaiaxLabelLevel", PONTIS_POLICY_NS + "GaiaxLabelLevel", _COMPARISONS, "string", _AP, "claim",
+                values=_set("SC L1 L2 L3"), source="gaia-x",
+                how="the requester's verified Gaia-X label (claim 'gaiaxLabelLevel', SC < L1 < L2 < L3), "
+                    "still valid now (claim 'gaiaxLabelValidUntil')"),
+    OperandSpec("FxMembership", FX_POLICY_NS + "Membership", ("eq",), "string", _AP, "claim",
+                values=_set("active"), source="factory-x",
+                how="credentials include (Fx)MembershipCredential, or claim 'fxMembership' is true or \"active\""),
+    OperandSpec("FxCertificationType", FX_POLICY_NS + "CertificationType", ("eq", "neq"), "string", _AP, "claim",
+                free_text=True, source="factory-x",
+                how="claim 'certificationTypes' (from CertificationCredential) does (not) include the value"),
 )
 
 BY_NAME: dict[str, OperandSpec] = {s.name: s for s in SPECS}
@@ -209,6 +225,9 @@ BY_IRI: dict[str, OperandSpec] = {s.iri: s for s in SPECS}
 ALIASES: dict[str, str] = {
     **{s.name: s.name for s in SPECS if s.source == "odrl" or s.name not in CX_LEFT_OPERAND_TERMS},
     cx("WarrantyDuration"): "WarrantyDurationMonths",
+    # later Factory-X EDC code spells it FxMembership (research gaiax.md §4.4): accept both
+    FX_POLICY_NS + "FxMembership": "FxMembership",
+    "pontis:GaiaxLabelLevel": "GaiaxLabelLevel",
 }
 for _alias, _name in ALIASES.items():
     BY_IRI.setdefault(_alias, BY_NAME[_name])
@@ -230,9 +249,11 @@ def local_name(iri: str) -> str:
     return iri.rstrip("/").rsplit("/", 1)[-1].rsplit("#", 1)[-1]
 
 
-def allowed_at(place: Place, *, extensions: bool = True) -> tuple[OperandSpec, ...]:
-    """The operands the profile allows at ``place`` (in table order)."""
-    return tuple(s for s in SPECS if place in s.places and (extensions or s.source == "cx"))
+def allowed_at(place: Place, *, extensions: bool = True, dataspaces: bool = False) -> tuple[OperandSpec, ...]:
+    """The operands the profile allows at ``place`` (in table order); other data spaces' operands
+    (Gaia-X, Factory-X) only with ``dataspaces``."""
+    return tuple(s for s in SPECS if place in s.places and (extensions or s.source == "cx")
+                 and (dataspaces or s.source in ("cx", "odrl")))
 
 
 # --- values: parsing and display (shared by validation, evaluation and explain) ---------------

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -458,3 +458,18 @@ class UsedTokenId(SQLModel, table=True):
     # "<issuer DID> <jti>", hashed: a DID and a jti may each be long
     key: str = Field(primary_key=True, max_length=64)
     expires_at: int = _ms()
+
+
+class GaiaxCredential(SQLModel, table=True):
+    """Our Gaia-X credentials (connector.gaiax): the label and the VC-JWTs it covers, plus the
+    offering credentials. Written all at once when an onboarding succeeds, replacing the previous
+    set, so a half-finished onboarding leaves nothing behind."""
+
+    __tablename__ = "gaiax_credential"
+
+    id: str = Field(primary_key=True, max_length=1024)
+    # label, legal-person, issuer, registration, service-offering, data-product
+    kind: str = Field(max_length=32, index=True)
+    jwt: str = Field(sa_column=Column(Text, nullable=False))
+    valid_until: str | None = Field(default=None, max_length=64)
+    created_at: int = _ms()

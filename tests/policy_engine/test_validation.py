@@ -44,6 +44,9 @@ VALID = {
     "UsageRestriction": ("isAllOf", ["cx.thirdParty.forbidden:1", "cx.derivations.forbidden:1"]),
     "dateTime": ("lteq", "2027-01-01T00:00Z"),
     "elapsedTime": ("lteq", "P30D"),
+    "GaiaxLabelLevel": ("gteq", "L1"),
+    "FxMembership": ("eq", "active"),
+    "FxCertificationType": ("eq", "ISO9001"),
 }
 
 # Wrong right operands per operand (each must be rejected at ...rightOperand...).
@@ -79,6 +82,9 @@ INVALID_RIGHT = {
     "UsageRestriction": [["cx.thirdParty.forbidden"], ["ThirdPartyForbiddenRightOperand"]],
     "dateTime": ["2027-01-01", "2027-01-01T00:00:00", "next year", 5],
     "elapsedTime": ["30 days", "P", "-P1D", 30],
+    "GaiaxLabelLevel": ["L7", "sc", 1],
+    "FxMembership": ["inactive", True],
+    "FxCertificationType": [5],
 }
 
 

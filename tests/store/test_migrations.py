@@ -18,7 +18,7 @@ TABLES = {
     "outgoing_message", "received_message", "transfer_process", "connector_secret",
     "edr_grant", "data_flow", "business_partner_group", "accepted_policy", "offer_proof", "signed_offer",
     "footprint", "footprint_recipient", "received_footprint", "pcf_exchange_request",
-    "part_twin", "twin_asset_id", "twin_submodel", "provenance_job", "peer", "used_token_id",
+    "part_twin", "twin_asset_id", "twin_submodel", "provenance_job", "peer", "used_token_id", "gaiax_credential",
 }
 
 
