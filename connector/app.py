@@ -102,4 +102,20 @@ def create_app(settings: Settings, container: Container | None = None, *, run_wo
     from connector.pact import attach as attach_pact
 
     attach_pact(app, settings, services)
+    _attach_audit(app, settings, services)
     return app
+
+
+def _attach_audit(app: FastAPI, settings: Settings, services: Container) -> None:
+    """The audit log (connector.services.audit): row changes, data-plane accesses, management writes."""
+    if not settings.audit.enabled:
+        return
+    from connector.dataplane.audit import DataAccessAudit
+    from connector.management.audit_trail import ManagementWriteAudit
+    from connector.services.audit import AuditTrail
+
+    trail = AuditTrail(services.db, settings.participant_id, identity=services.identity,
+                       checkpoint_every=settings.audit.checkpoint_every, clock=services.negotiations.clock).install()
+    app.state.audit = trail
+    app.add_middleware(DataAccessAudit, trail=trail)
+    app.add_middleware(ManagementWriteAudit, trail=trail, settings=settings)

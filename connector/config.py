@@ -185,6 +185,15 @@ class ProvenanceSettings(_Section):
     jobs_at_once: int = Field(default=4, ge=1)
 
 
+class AuditSettings(_Section):
+    """``[audit]``: the tamper-evident audit log (connector.services.audit)."""
+
+    enabled: bool = True
+    # the chain's head is signed with the [identity] key every this many entries (and on
+    # `connector audit checkpoint`)
+    checkpoint_every: int = Field(default=1000, ge=1)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PONTIS_", env_nested_delimiter="__", extra="forbid")
 
@@ -224,6 +233,7 @@ class Settings(BaseSettings):
     pact: PactSettings | None = None
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     provenance: ProvenanceSettings = Field(default_factory=ProvenanceSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
     # names this replica's row leases; a restarted replica takes back what it held when it died.
     # Replicas sharing one PostgreSQL database need distinct node ids.
     node_id: str | None = None

@@ -46,6 +46,10 @@ from connector.cli import provenance as _provenance  # noqa: E402
 
 _provenance.register(app)  # provenance: a part's supply chain, hop by hop (IRS jobs)
 
+from connector.cli import audit as _audit  # noqa: E402
+
+app.add_typer(_audit.app, name="audit")  # audit verify | export | checkpoint
+
 
 @app.command()
 def init(
