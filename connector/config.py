@@ -194,6 +194,22 @@ class AuditSettings(_Section):
     checkpoint_every: int = Field(default=1000, ge=1)
 
 
+class LogSettings(_Section):
+    """``[log]``: how `connector serve` writes its log."""
+
+    # "json": one object a line (time, level, logger, message, correlation_id) for a log shipper
+    format: Literal["text", "json"] = "text"
+
+
+class MetricsSettings(_Section):
+    """``[metrics]``: Prometheus ``/metrics`` on the public port."""
+
+    enabled: bool = True
+    # /metrics needs a management key (X-Api-Key, or Authorization: Bearer <key> as Prometheus
+    # sends it) because it shows business volumes; true serves it to anyone (a private scrape network)
+    public: bool = False
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PONTIS_", env_nested_delimiter="__", extra="forbid")
 
@@ -234,6 +250,8 @@ class Settings(BaseSettings):
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     provenance: ProvenanceSettings = Field(default_factory=ProvenanceSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
+    log: LogSettings = Field(default_factory=LogSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     # names this replica's row leases; a restarted replica takes back what it held when it died.
     # Replicas sharing one PostgreSQL database need distinct node ids.
     node_id: str | None = None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import secrets
 import sys
 from pathlib import Path
@@ -119,10 +118,12 @@ def serve(
     except StartupError as exc:
         console.print(f"[red]cannot start:[/red] {exc}")
         raise typer.Exit(2) from None
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from connector.ops.logs import configure_logging
+
+    configure_logging(log_level, settings.log.format)  # [log] format: text or json, with correlation ids
     uvicorn.run(
         create_app(settings), host=settings.server.host, port=settings.server.port,
-        log_level=log_level, access_log=log_level == "debug", **tls,
+        log_level=log_level, access_log=log_level == "debug", log_config=None, **tls,
     )
 
 

@@ -1,5 +1,6 @@
 """Every data-plane access in the audit log: who (the transfer's consumer), which transfer and
-agreement, the status and how many bytes left, however they left (body chunks, sendfile, splice)."""
+agreement, the status and how many bytes left, however they left (body chunks, sendfile, splice);
+and in the metrics (bytes, answers by status class)."""
 
 from __future__ import annotations
 
@@ -20,9 +21,10 @@ log = logging.getLogger("pontis.audit")
 class DataAccessAudit:
     """ASGI middleware on ``/api/public``: after the response, one ``dataplane.access`` entry."""
 
-    def __init__(self, app: ASGIApp, trail: AuditTrail) -> None:
+    def __init__(self, app: ASGIApp, trail: AuditTrail | None, metrics: Any = None) -> None:
         self.app = app
         self.trail = trail
+        self.metrics = metrics  # connector.ops.metrics.Metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not str(scope.get("path", "")).startswith("/api/public"):
@@ -46,7 +48,9 @@ class DataAccessAudit:
             await self.app(scope, receive, counting)
         finally:
             data_access.reset(token)
-            if "transfer" in holder:  # a request whose token named no transfer touched no data
+            if self.metrics is not None:
+                self.metrics.data_access(holder["status"], holder["bytes"] if "transfer" in holder else 0)
+            if "transfer" in holder and self.trail is not None:  # a request whose token named no transfer touched no data
                 details = {"method": scope["method"], "path": scope["path"], "status": holder["status"],
                            "bytes": holder["bytes"]}
                 try:

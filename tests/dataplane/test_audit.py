@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import httpx
 from sqlmodel import col, select
@@ -20,6 +21,16 @@ def entries(party) -> list[AuditEntry]:  # type: ignore[no-untyped-def]
         return list(s.exec(select(AuditEntry).order_by(col(AuditEntry.seq))))
 
 
+def settled_entries(party, kind: str, count: int) -> list[AuditEntry]:  # type: ignore[no-untyped-def]
+    """The entries once ``count`` of ``kind`` are there: an access is recorded after its response ends."""
+    deadline = time.monotonic() + 10
+    while True:
+        found = entries(party)
+        if sum(e.kind == kind for e in found) >= count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.02)
+
+
 def test_an_agreement_a_transfer_and_each_access_are_in_the_provider_log(dw):
     (dw.files / "parts.bin").write_bytes(pattern(MIB + 5))
     edr = dw.pull("file", {"type": "PontisFile", "path": "parts.bin"})
@@ -27,7 +38,7 @@ def test_an_agreement_a_transfer_and_each_access_are_in_the_provider_log(dw):
     assert dw.fetch(edr, method="HEAD").status_code == 200
     assert dw.fetch("not-a-token").status_code == 401  # names no transfer: nothing was shared
 
-    log = entries(dw.provider)
+    log = settled_entries(dw.provider, "dataplane.access", 2)
     kinds = [e.kind for e in log]
     assert kinds[:2] == ["agreement.finalized", "transfer.started"]
     agreement, transfer = log[0], log[1]
@@ -41,6 +52,10 @@ def test_an_agreement_a_transfer_and_each_access_are_in_the_provider_log(dw):
     assert get.details["bytes"] == MIB + 5 and get.details["status"] == 200 and get.details["method"] == "GET"
     assert head.details["bytes"] == 0 and head.details["method"] == "HEAD"
     assert dw.provider.app.state.audit.verify().ok
+    # the metrics count the same bytes
+    registry = dw.provider.app.state.metrics.registry
+    assert registry.get_sample_value("pontis_dataplane_bytes_total") == MIB + 5
+    assert registry.get_sample_value("pontis_dataplane_requests_total", {"status": "2xx"}) == 2
     # the consumer keeps its own chain: the agreement and the transfer, from its side
     assert [e.kind for e in entries(dw.consumer)] == ["agreement.finalized", "transfer.started"]
 
@@ -78,6 +93,8 @@ def test_a_policy_denial_is_in_the_log_with_the_constraint(dw):
     assert denied[0].details["denials"][0]["leftOperand"] == "BusinessPartnerNumber"
     assert denied[0].details["counterparty"] == "did:web:consumer.test"
     assert "negotiation.terminated" in [e.kind for e in entries(dw.provider)]
+    assert dw.provider.app.state.metrics.registry.get_sample_value(
+        "pontis_policy_denials_total", {"constraint": "BusinessPartnerNumber"}) == 1
 
 
 def test_a_management_write_names_the_key_and_a_read_does_not_count(dw):
@@ -89,7 +106,7 @@ def test_a_management_write_names_the_key_and_a_read_does_not_count(dw):
         assert http.post("/management/v3/assets/request", headers={"X-Api-Key": "provider-key"},
                          json={}).status_code == 200
         assert http.delete("/management/v3/assets/made-by-staff", headers={"X-Api-Key": "wrong"}).status_code == 401
-    writes = [e for e in entries(dw.provider) if e.kind == "management.write"]
+    writes = [e for e in settled_entries(dw.provider, "management.write", 1) if e.kind == "management.write"]
     assert len(writes) == 1
     assert writes[0].actor == "staff:api_key"
     assert writes[0].details == {"method": "POST", "path": "/management/v3/assets", "status": 200, "role": "admin"}

@@ -86,6 +86,8 @@ class AuditTrail:
         self.identity = identity  # connector.identity.wallet.LocalIdentity: signs checkpoints and extracts
         self.checkpoint_every = checkpoint_every
         self.clock = clock
+        # told of each entry as it is appended (kind, details), e.g. the metrics' denial counter
+        self.listeners: list[Callable[[str, Mapping[str, Any]], None]] = []
 
     def install(self) -> AuditTrail:
         """Audit the rows written through this database's sessions from now on."""
@@ -124,6 +126,8 @@ class AuditTrail:
         entry = AuditEntry(**content, hash=entry_hash(content))
         session.add(entry)
         session.info[_HEAD] = (entry.seq, entry.hash)
+        for listener in self.listeners:
+            listener(kind, content["details"])
         if self.checkpoint_every and entry.seq % self.checkpoint_every == 0:
             self._checkpoint(session, entry.seq, entry.hash, now)
         return entry
