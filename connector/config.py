@@ -210,6 +210,16 @@ class MetricsSettings(_Section):
     public: bool = False
 
 
+class LimitsSettings(_Section):
+    """``[limits]``: how much one peer may ask of us (``max_body_bytes`` caps each request's body)."""
+
+    # DSP requests a second per peer (its participant id once authenticated, else its address), and
+    # how many it may send at once after a quiet spell; beyond that: 429 with Retry-After (our own
+    # worker retries a 429 later). 0, the default: no limit; 50 with a burst of 200 suits most companies
+    peer_requests_per_second: float = Field(default=0.0, ge=0)
+    peer_burst: int = Field(default=200, ge=1)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PONTIS_", env_nested_delimiter="__", extra="forbid")
 
@@ -252,6 +262,7 @@ class Settings(BaseSettings):
     audit: AuditSettings = Field(default_factory=AuditSettings)
     log: LogSettings = Field(default_factory=LogSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    limits: LimitsSettings = Field(default_factory=LimitsSettings)
     # names this replica's row leases; a restarted replica takes back what it held when it died.
     # Replicas sharing one PostgreSQL database need distinct node ids.
     node_id: str | None = None

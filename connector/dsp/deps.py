@@ -16,7 +16,12 @@ def get_services(request: Request) -> Container:
 
 def get_caller(request: Request) -> Participant | None:
     services: Container = request.app.state.services
-    return services.authenticator.authenticate(request.headers.get("authorization"))
+    caller = services.authenticator.authenticate(request.headers.get("authorization"))
+    limiter = getattr(request.app.state, "peer_limiter", None)  # [limits]: RateLimited is a 429
+    if limiter is not None:
+        address = request.client.host if request.client else "unknown"
+        limiter.take(caller.id if caller is not None else f"address:{address}", limiter.clock())
+    return caller
 
 
 Services = Annotated[Container, Depends(get_services)]

@@ -4,7 +4,8 @@
 - ``GET /health/ready``: the database answers, its schema is the newest migration, our keys are
   loaded; 503 naming the failing check otherwise (``health``);
 - ``GET /metrics``: Prometheus text, behind a management key unless ``[metrics] public`` (``metrics``);
-- every request timed and given a correlation id (``middleware``); JSON log lines (``logs``).
+- every request timed and given a correlation id (``middleware``); JSON log lines (``logs``);
+- per-peer rate limits on the DSP edge (``[limits]``, ``connector.dsp.limits``).
 """
 
 from __future__ import annotations
@@ -28,3 +29,9 @@ def attach(app: FastAPI, settings: Settings, services: Any) -> None:
     if metrics is not None:
         app.include_router(metrics_router)
     app.add_middleware(RequestObserver, metrics=metrics)
+    if settings.limits.peer_requests_per_second > 0:  # [limits]: per-peer token buckets on the DSP edge
+        from connector.dsp.limits import rate_limited
+        from connector.services.ratelimit import RateLimited, RateLimiter
+
+        app.state.peer_limiter = RateLimiter(settings.limits.peer_requests_per_second, settings.limits.peer_burst)
+        app.add_exception_handler(RateLimited, rate_limited)
