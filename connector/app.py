@@ -102,6 +102,9 @@ def create_app(settings: Settings, container: Container | None = None, *, run_wo
     from connector.pact import attach as attach_pact
 
     attach_pact(app, settings, services)
+    from connector.management.staff import oidc_verifier
+
+    app.state.staff_oidc = oidc_verifier(settings)  # [management.oidc]: staff's bearer tokens
     from connector import ops  # /health, /metrics, correlation ids, request latency
 
     ops.attach(app, settings, services)

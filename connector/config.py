@@ -220,6 +220,49 @@ class LimitsSettings(_Section):
     peer_burst: int = Field(default=200, ge=1)
 
 
+class StaffKey(_Section):
+    """``[[management.keys]]``: one staff member's management key, stored as its hash only
+    (``connector staff key`` makes a key and prints this entry)."""
+
+    name: str = Field(min_length=1, max_length=128)
+    role: Literal["admin", "operator", "read-only"]
+    hash: str = Field(pattern=r"^sha256:[0-9a-f]{64}$", description="sha256:<hex> of the key")
+
+
+class OidcSettings(_Section):
+    """``[management.oidc]``: staff sign in at the company's identity provider and send its access
+    token as ``Authorization: Bearer``; it is verified against the issuer's JWKS."""
+
+    issuer: str = Field(min_length=1)
+    audience: str = Field(min_length=1)
+    jwks_url: str = Field(pattern=r"^https?://", description="where the issuer publishes its signing keys")
+    # the claim that holds the caller's roles (a string or a list; dots reach into objects, as in
+    # Keycloak's realm_access.roles), and which of its values mean which role here
+    role_claim: str = "roles"
+    role_map: dict[str, Literal["admin", "operator", "read-only"]] = Field(default_factory=dict)
+    name_claim: str = "preferred_username"
+    algorithms: list[str] = Field(default_factory=lambda: ["RS256", "ES256", "EdDSA"])
+    leeway_seconds: int = Field(default=30, ge=0)
+    jwks_cache_seconds: float = Field(default=300.0, ge=0)
+
+
+class ManagementSettings(_Section):
+    """``[management]``: who may use the management API besides ``api_key`` (an admin)."""
+
+    keys: list[StaffKey] = Field(default_factory=list)
+    oidc: OidcSettings | None = None
+
+    @field_validator("keys")
+    @classmethod
+    def _unique_names(cls, value: list[StaffKey]) -> list[StaffKey]:
+        seen: set[str] = set()
+        for key in value:
+            if key.name in seen or key.name == "api_key":
+                raise ValueError(f"name {key.name!r} is taken; each key needs its own name (the audit log shows it)")
+            seen.add(key.name)
+        return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PONTIS_", env_nested_delimiter="__", extra="forbid")
 
@@ -263,6 +306,7 @@ class Settings(BaseSettings):
     log: LogSettings = Field(default_factory=LogSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
+    management: ManagementSettings = Field(default_factory=ManagementSettings)
     # names this replica's row leases; a restarted replica takes back what it held when it died.
     # Replicas sharing one PostgreSQL database need distinct node ids.
     node_id: str | None = None

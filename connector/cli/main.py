@@ -49,6 +49,10 @@ from connector.cli import audit as _audit  # noqa: E402
 
 app.add_typer(_audit.app, name="audit")  # audit verify | export | checkpoint
 
+from connector.cli import staff as _staff  # noqa: E402
+
+app.add_typer(_staff.app, name="staff")  # staff key | hash: management keys with roles
+
 
 @app.command()
 def init(

@@ -15,7 +15,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from connector.config import MANAGEMENT_PATH, Settings
-from connector.management.staff import identify
+from connector.management.staff import identify, is_query
 from connector.services.audit import AuditTrail, acting_as
 
 log = logging.getLogger("pontis.audit")
@@ -23,7 +23,7 @@ WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 def is_write(method: str, path: str) -> bool:
-    return method in WRITES and not path.rstrip("/").endswith("/request")
+    return method in WRITES and not is_query(method, path)
 
 
 class ManagementWriteAudit:
@@ -38,7 +38,9 @@ class ManagementWriteAudit:
                 or not is_write(scope["method"], path):
             await self.app(scope, receive, send)
             return
-        staff = identify(self.settings, Headers(scope=scope))
+        app = scope.get("app")
+        oidc = getattr(app.state, "staff_oidc", None) if app is not None else None
+        staff = identify(self.settings, Headers(scope=scope), oidc)
         if staff is None:
             await self.app(scope, receive, send)
             return

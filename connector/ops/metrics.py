@@ -94,7 +94,7 @@ def _may_scrape(request: Request) -> bool:
     bearer = headers.get("authorization", "")
     if bearer.lower().startswith("bearer ") and "x-api-key" not in headers:
         headers["x-api-key"] = bearer[7:].strip()
-    return identify(settings, headers) is not None
+    return identify(settings, headers, getattr(request.app.state, "staff_oidc", None)) is not None
 
 
 @router.get("/metrics")
