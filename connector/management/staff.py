@@ -64,11 +64,11 @@ class OidcVerifier:
         self.config = config
         self.fetch = fetch
         self.clock = clock
-        self._keys: dict[str, Any] = {}
+        self._keys: dict[str | None, Any] = {}
         self._fetched_at = float("-inf")
         self._lock = threading.Lock()
 
-    def _jwks(self, kid: str | None) -> dict[str, Any]:
+    def _jwks(self, kid: str | None) -> dict[str | None, Any]:
         with self._lock:
             now = self.clock()
             stale = now - self._fetched_at > self.config.jwks_cache_seconds
@@ -83,8 +83,9 @@ class OidcVerifier:
     def verify(self, token: str) -> Staff | None:
         try:
             header = jwt.get_unverified_header(token)
-            keys = self._jwks(header.get("kid"))
-            key = keys.get(header.get("kid")) if header.get("kid") else next(iter(keys.values()), None)
+            keys = self._jwks(header.get("kid") or None)
+            kid = header.get("kid")
+            key = keys.get(kid) if kid else next(iter(keys.values()), None)
             if key is None:
                 log.info("OIDC token refused: no key %s at %s", header.get("kid"), self.config.jwks_url)
                 return None
@@ -119,7 +120,8 @@ def oidc_verifier(settings: Settings) -> OidcVerifier | None:
     from connector.services.transport import DocumentFetch
 
     # the admin configured the identity provider: it may be on the company's own network
-    return OidcVerifier(config, DocumentFetch(OutgoingGuard(known=frozenset({origin_of(config.jwks_url)}))))
+    origin = origin_of(config.jwks_url)
+    return OidcVerifier(config, DocumentFetch(OutgoingGuard(known=frozenset({origin} if origin else set()))))
 
 
 def identify(settings: Settings, headers: Mapping[str, str], oidc: OidcVerifier | None = None) -> Staff | None:
