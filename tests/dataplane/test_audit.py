@@ -74,14 +74,7 @@ def test_a_policy_denial_is_in_the_log_with_the_constraint(dw):
         definition.contract_policy_id = "only-motorwerke"
         s.add(definition)
 
-    async def catalog() -> dict:
-        async with httpx.AsyncClient(transport=dw.router) as client:
-            answer = await client.post(dw.provider.settings.dsp_url + "/catalog/request",
-                                       headers={"Authorization": "consumer-token"},
-                                       json={"@context": ["https://w3id.org/dspace/2025/1/context.jsonld"],
-                                             "@type": "CatalogRequestMessage"})
-            return answer.json()
-    dataset = next(d for d in asyncio.run(catalog())["dataset"] if d["@id"] == "restricted")
+    dataset = next(d for d in dw.catalog()["dataset"] if d["@id"] == "restricted")
     offer = read_offer({"offer": dict(dataset["hasPolicy"][0], target="restricted")})
     neg = dw.consumer.services.negotiations.request(counterparty_address=dw.provider.settings.dsp_url,
                                                     counterparty_id=dw.provider.settings.participant_id, offer=offer)
