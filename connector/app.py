@@ -121,4 +121,34 @@ def create_app(settings: Settings, container: Container | None = None, *, run_wo
     from connector.pact import attach as attach_pact
 
     attach_pact(app, settings, services)
+    from connector.management.staff import oidc_verifier
+
+    app.state.staff_oidc = oidc_verifier(settings)  # [management.oidc]: staff's bearer tokens
+    from connector import ops  # /health, /metrics, correlation ids, request latency
+
+    ops.attach(app, settings, services)
+    _attach_audit(app, settings, services)
     return app
+
+
+def _attach_audit(app: FastAPI, settings: Settings, services: Container) -> None:
+    """The audit log (connector.services.audit): row changes, data-plane accesses, management writes;
+    the data plane's bytes also go to the metrics."""
+    from connector.dataplane.audit import DataAccessAudit
+
+    metrics = app.state.metrics
+    if not settings.audit.enabled:
+        app.state.audit = None
+        if metrics is not None:
+            app.add_middleware(DataAccessAudit, trail=None, metrics=metrics)
+        return
+    from connector.management.audit_trail import ManagementWriteAudit
+    from connector.services.audit import AuditTrail
+
+    trail = AuditTrail(services.db, settings.participant_id, identity=services.identity,
+                       checkpoint_every=settings.audit.checkpoint_every, clock=services.negotiations.clock).install()
+    if metrics is not None:
+        trail.listeners.append(metrics.audited)
+    app.state.audit = trail
+    app.add_middleware(DataAccessAudit, trail=trail, metrics=metrics)
+    app.add_middleware(ManagementWriteAudit, trail=trail, settings=settings)

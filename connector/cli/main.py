@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import secrets
 import sys
 from pathlib import Path
@@ -51,6 +50,14 @@ _provenance.register(app)  # provenance: a part's supply chain, hop by hop (IRS 
 from connector.cli import credentials as _credentials  # noqa: E402
 
 _credentials.register(app)  # credentials request | list, bpn resolve, issuer admit | serve (DCP issuance)
+
+from connector.cli import audit as _audit  # noqa: E402
+
+app.add_typer(_audit.app, name="audit")  # audit verify | export | checkpoint
+
+from connector.cli import staff as _staff  # noqa: E402
+
+app.add_typer(_staff.app, name="staff")  # staff key | hash: management keys with roles
 
 
 @app.command()
@@ -121,10 +128,12 @@ def serve(
     except StartupError as exc:
         console.print(f"[red]cannot start:[/red] {exc}")
         raise typer.Exit(2) from None
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from connector.ops.logs import configure_logging
+
+    configure_logging(log_level, settings.log.format)  # [log] format: text or json, with correlation ids
     uvicorn.run(
         create_app(settings), host=settings.server.host, port=settings.server.port,
-        log_level=log_level, access_log=log_level == "debug", **tls,
+        log_level=log_level, access_log=log_level == "debug", log_config=None, **tls,
     )
 
 

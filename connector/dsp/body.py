@@ -24,12 +24,12 @@ class BodyError(Exception):
 async def read_json(request: Request, limit: int) -> tuple[bytes, Any]:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise BodyError("$", f"a body of at most {limit} bytes; this one declares {declared}")
+        raise BodyError("$", f"a body of at most {limit} bytes; this one declares {declared}", 413)
     raw = bytearray()
     async for chunk in request.stream():
         raw.extend(chunk)
         if len(raw) > limit:
-            raise BodyError("$", f"a body of at most {limit} bytes")
+            raise BodyError("$", f"a body of at most {limit} bytes", 413)
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:

@@ -60,21 +60,30 @@ async def get_caller(request: Request) -> Participant | None:
     header = request.headers.get("authorization")
     check = getattr(authenticator, "check", None)
     if check is None:
-        return await run_in_threadpool(authenticator.authenticate, header)
+        return _rate_limited(request, await run_in_threadpool(authenticator.authenticate, header))
     # the body is peeked only for a caller whose header at least looks like a JWT
     looks_signed = isinstance(header, str) and header.count(".") == 2
     policy = await policy_at_stake(request, services) if looks_signed else None
     try:
-        return await run_in_threadpool(check, header, policy)
+        caller = await run_in_threadpool(check, header, policy)
     except IdentityError as exc:
         request.state.caller_refusal = f"identity ({exc.code}): {exc.reason}"
-        return None
+        caller = None
+    return _rate_limited(request, caller)
 
 
 def caller_refusal(request: Request) -> list[str]:
     """Why the caller was refused, when its token was checked and failed (for the DSP error)."""
     reason = getattr(request.state, "caller_refusal", None)
     return [reason] if isinstance(reason, str) else []
+
+
+def _rate_limited(request: Request, caller: Participant | None) -> Participant | None:
+    limiter = getattr(request.app.state, "peer_limiter", None)  # [limits]: RateLimited is a 429
+    if limiter is not None:
+        address = request.client.host if request.client else "unknown"
+        limiter.take(caller.id if caller is not None else f"address:{address}", limiter.clock())
+    return caller
 
 
 Services = Annotated[Container, Depends(get_services)]

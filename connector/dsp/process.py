@@ -56,7 +56,10 @@ async def handle_message(request: Request, services: Any, caller: Participant | 
             await run_in_threadpool(services.guard.check_callback, caller.id, callback)
         digest = message_digest(caller.id, request.url.path, raw)
         answer = await run_in_threadpool(service.handle, caller, role, pid, message, digest)
-    except (BodyError, MessageFormatError) as exc:
+    except BodyError as exc:  # 413 for a body over max_body_bytes
+        return refuse(shape, exc.status, "payload-too-large" if exc.status == 413 else "bad-request", [str(exc)],
+                      body, pid)
+    except MessageFormatError as exc:
         return refuse(shape, 400, "bad-request", [str(exc)], body, pid)
     except SsrfRefused as exc:
         return refuse(shape, 400, "callback-refused", [f"callbackAddress {exc.url}: {exc.reason}"], body, pid)

@@ -57,7 +57,9 @@ async def catalog_request(request: Request, services: Services, caller: Caller,
         _, body = await read_json(request, services.settings.max_body_bytes)
         check_context(body)
         check_type(body, "CatalogRequestMessage")
-    except (BodyError, MessageFormatError) as exc:
+    except BodyError as exc:  # 413 for a body over max_body_bytes
+        return _catalog_refusal(exc.status, "payload-too-large" if exc.status == 413 else "bad-request", [str(exc)])
+    except MessageFormatError as exc:
         return _catalog_refusal(400, "bad-request", [str(exc)])
     if body.get("filter"):
         return _catalog_refusal(400, "filter-unsupported", ["filter: this catalog supports no filter; send none"])

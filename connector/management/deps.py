@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hmac
 import json
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
 from connector.management.errors import ApiError
+from connector.management.staff import Staff, identify, refusal
 from connector.services.container import Container
 from connector.services.definitions import DefinitionService
 from connector.services.queries import QueryService
@@ -20,21 +20,26 @@ def get_services(request: Request) -> Container:
     return request.app.state.services
 
 
-async def require_api_key(request: Request) -> None:
-    """Every management call carries ``X-Api-Key`` equal to the configured key (EDC's scheme)."""
-    check_api_key(request)
+def require_api_key(request: Request) -> None:
+    """Every management call carries a staff key in ``X-Api-Key`` (EDC's scheme) or, with
+    ``[management.oidc]``, a bearer token; the caller's role must allow the call (``staff``).
+    A plain def: FastAPI runs it in a thread, as an OIDC key fetch may block."""
+    staff = check_api_key(request)
+    refused = refusal(staff, request.method, request.url.path)
+    if refused is not None:
+        raise ApiError(403, f"Forbidden: {refused}", path="X-Api-Key")
 
 
-def check_api_key(request: Request) -> None:
+def check_api_key(request: Request) -> Staff:
     """``require_api_key``'s check, for callers that are not dependencies; ApiError 401 if it fails."""
     services: Container = request.app.state.services
-    given = request.headers.get("x-api-key")
-    expected = services.settings.api_key
-    # constant-time compare: the key is a secret
-    if not given or not hmac.compare_digest(given.encode(), expected.encode()):
-        reason = "is missing" if not given else "is not the configured key"
+    staff = identify(services.settings, request.headers, getattr(request.app.state, "staff_oidc", None))
+    if staff is None:
+        given = request.headers.get("x-api-key") or request.headers.get("authorization")
+        reason = "is missing" if not given else "is not a configured key"
         raise ApiError(401, f"Request could not be authenticated: the X-Api-Key header {reason}",
                        path="X-Api-Key")
+    return staff
 
 
 def _cached(request: Request, name: str, factory):  # type: ignore[no-untyped-def]

@@ -22,6 +22,8 @@ from typing import Any
 
 import httpx
 
+from connector.services.correlation import HEADER as CORRELATION_HEADER
+from connector.services.correlation import correlation_of
 from connector.services.ssrf import GuardedResolver, OutgoingGuard, SsrfRefused
 
 __all__ = ["DspClient", "DocumentFetch", "PeerResponse", "PeerUnreachable", "SsrfRefused", "make_client",
@@ -139,6 +141,9 @@ class DspClient:
             headers["Content-Type"] = "application/json"
         if token:
             headers["Authorization"] = token
+        correlation = correlation_of(body)  # the peer logs this process's lines under the same id
+        if correlation:
+            headers[CORRELATION_HEADER] = correlation
         content = json.dumps(body).encode() if body is not None else None
         try:
             response = await self.client.request(method, url, content=content, headers=headers)

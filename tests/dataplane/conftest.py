@@ -124,16 +124,19 @@ class DataWorld:
                 assets_selector=[{"operandLeft": "https://w3id.org/edc/v0.0.1/ns/id", "operator": "=",
                                   "operandRight": asset_id}], asset_id=asset_id, private_properties={}, created_at=1))
 
-    def agree(self, asset_id: str) -> str:
-        async def catalog() -> dict:
+    def catalog(self) -> dict:
+        """The provider's catalog as the consumer sees it."""
+        async def ask() -> dict:
             async with httpx.AsyncClient(transport=self.router) as client:
                 answer = await client.post(self.provider.settings.dsp_url + "/catalog/request",
                                            headers={"Authorization": "consumer-token"},
                                            json={"@context": ["https://w3id.org/dspace/2025/1/context.jsonld"],
                                                  "@type": "CatalogRequestMessage"})
                 return answer.json()
-        datasets = asyncio.run(catalog())["dataset"]
-        dataset = next(d for d in datasets if d["@id"] == asset_id)
+        return asyncio.run(ask())
+
+    def agree(self, asset_id: str) -> str:
+        dataset = next(d for d in self.catalog()["dataset"] if d["@id"] == asset_id)
         offer = read_offer({"offer": dict(dataset["hasPolicy"][0], target=asset_id)})
         neg = self.consumer.services.negotiations.request(
             counterparty_address=self.provider.settings.dsp_url,

@@ -62,7 +62,8 @@ def test_malformed_request_is_refused_and_nothing_is_stored(world, content, fiel
 def test_body_over_the_limit_is_refused(world):
     world["provider"].settings.max_body_bytes = 1000
     r = post(world, "/negotiations/request", request_body(padding="x" * 2000))
-    assert r.status_code == 400
+    assert r.status_code == 413  # Payload Too Large, in the DSP error shape
+    assert r.json()["@type"] == "ContractNegotiationError" and r.json()["code"] == "payload-too-large"
     assert "at most 1000 bytes" in r.json()["reason"][0]
     nothing_stored(world)
 

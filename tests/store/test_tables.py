@@ -12,6 +12,8 @@ from connector.store.models import (
     AcceptedPolicy,
     Agreement,
     Asset,
+    AuditCheckpoint,
+    AuditEntry,
     BusinessPartnerGroup,
     ConnectorSecret,
     ContractDefinition,
@@ -125,6 +127,9 @@ ROWS: list[SQLModel] = [
                   parameter=NESTED, result=NESTED, summary=None, exception=None, lease_owner="node-ü",
                   lease_until=LATE_MS, attempts=3, deadline_at=LATE_MS, created_at=MS, started_at=MS,
                   completed_at=None, updated_at=LATE_MS),
+    AuditEntry(seq=LATE_MS, at=MS, actor="staff:ü", kind="management.write", subject=NESTED, details=NESTED,
+               prev_hash="0" * 64, hash="f" * 64),
+    AuditCheckpoint(seq=LATE_MS, hash="f" * 64, document=NESTED, created_at=MS),
 ]
 AUTO_ID = (OutgoingMessage, FootprintRecipient, ReceivedFootprint, PcfExchangeRequest, TwinAssetId)
 
@@ -144,6 +149,8 @@ def key(row: SQLModel):  # type: ignore[no-untyped-def]
         return row.key
     if isinstance(row, SignedOffer):
         return row.negotiation_id
+    if isinstance(row, AuditEntry | AuditCheckpoint):
+        return row.seq
     return row.id  # type: ignore[attr-defined]
 
 

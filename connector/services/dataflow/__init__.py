@@ -37,6 +37,7 @@ from sqlmodel import col, select
 from connector.config import DataPlaneSettings
 from connector.protocol import Role
 from connector.protocol.transfer_messages import DataAddress
+from connector.services.audit.trail import note_transfer
 from connector.services.dataflow.push import Pusher
 from connector.services.dataflow.sources import DataRequest, Reply, SourceFailed, Sources, StoredFile
 from connector.services.edr import EdrError, EdrIssuer, ProviderDataFlows, TokenPair, bare_token
@@ -86,6 +87,7 @@ class DataFlowService(ProviderDataFlows):
         """Check the token, the transfer and the agreement, then answer from the asset's source."""
         transfer_id, address, request.caller, request.consumer = await to_thread.run_sync(
             self._authorize, authorization, self.clock())
+        note_transfer(transfer_id)  # the audit log's data-plane entry names it
 
         async def failed(reason: str) -> None:
             log.warning("transfer %s: %s", transfer_id, reason)
