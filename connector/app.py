@@ -18,7 +18,7 @@ def create_app(settings: Settings, container: Container | None = None, *, run_wo
     services = container or build(settings)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+    async def lifespan(app: FastAPI):
         services.db.migrate()
         if settings.seed_file:
             from connector.services.seed import load_seed

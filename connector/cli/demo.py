@@ -116,7 +116,7 @@ class Node:
         self.call("POST", f"/v3/transferprocesses/{transfer_id}/complete")
 
     @staticmethod
-    def _poll(read, done, what: str, timeout: float = 60) -> dict:  # type: ignore[no-untyped-def]
+    def _poll(read, done, what: str, timeout: float = 60) -> dict:
         deadline = time.monotonic() + timeout
         last = None
         while time.monotonic() < deadline:

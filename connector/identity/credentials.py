@@ -342,7 +342,7 @@ class StatusLists:
     """Fetches, verifies and caches issuers' status lists (thread-safe)."""
 
     def __init__(self, resolver: DidResolver, *, ttl_seconds: float = 300.0,
-                 clock=time.monotonic) -> None:  # type: ignore[no-untyped-def]
+                 clock=time.monotonic) -> None:
         self.resolver = resolver
         self.ttl_seconds = ttl_seconds
         self.clock = clock

@@ -21,7 +21,7 @@ from connector.services.accepted import AcceptedPolicies
 router = APIRouter(prefix="/v3/acceptedpolicies", route_class=ManagementRoute, tags=["acceptedpolicies"])
 
 
-def store(services) -> AcceptedPolicies:  # type: ignore[no-untyped-def]
+def store(services) -> AcceptedPolicies:
     return AcceptedPolicies(services.db, services.negotiations.clock)
 
 

@@ -37,7 +37,7 @@ def check_api_key(request: Request) -> None:
                        path="X-Api-Key")
 
 
-def _cached(request: Request, name: str, factory):  # type: ignore[no-untyped-def]
+def _cached(request: Request, name: str, factory):
     # one instance per app, built on first use: they hold no state beyond the container's
     state = request.app.state
     found = getattr(state, name, None)

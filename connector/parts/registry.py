@@ -82,7 +82,7 @@ def check(kind: str, doc: object, field: str = "body") -> None:
     if found is not None:
         raise InvalidRequest("registry.invalid", f"{found[0]}: {found[1]}", path=found[0])
     if kind == "shell":
-        for i, said in enumerate(doc.get("specificAssetIds", [])):  # type: ignore[union-attr]
+        for i, said in enumerate(doc.get("specificAssetIds", [])):
             if PUBLIC in subjects(said) and said["name"] not in PUBLIC_NAMES:
                 raise InvalidRequest("registry.public", f"{field}.specificAssetIds[{i}].externalSubjectId: "
                                      f"{PUBLIC} is allowed only for {' and '.join(PUBLIC_NAMES)}, not "

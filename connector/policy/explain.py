@@ -118,7 +118,7 @@ def _plan_constraint(c: Constraint, path: str) -> dict[str, Any]:
     }
 
 
-def _atoms(entries: list[dict]) -> list[dict]:
+def _atoms(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for e in entries:
         out.extend(_atoms(e["constraints"]) if "logical" in e else [e])
@@ -212,7 +212,7 @@ def is_contained(offer: Policy, acceptable: Sequence[Policy]) -> tuple[bool, str
     if not acceptable:
         return False, "no acceptable policy is registered, so no offer can be accepted"
     offered = _terms(offer)
-    best: tuple[int, list] | None = None
+    best: tuple[int, list[Any]] | None = None
     for index, policy in enumerate(acceptable):
         accepted = _terms(policy)
         missing = [t for t in offered

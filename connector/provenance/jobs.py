@@ -170,7 +170,7 @@ class JobService:
         with self.db.write() as session:
             rows = session.exec(select(ProvenanceJob).where(or_(
                 ProvenanceJob.state == "INITIAL",
-                (ProvenanceJob.state == "RUNNING") & (ProvenanceJob.lease_until < now),  # type: ignore[operator]
+                (ProvenanceJob.state == "RUNNING") & (ProvenanceJob.lease_until < now),
             )).order_by(ProvenanceJob.created_at).limit(limit).with_for_update(skip_locked=True)).all()
             for row in rows:
                 row.state, row.lease_owner, row.lease_until = "RUNNING", self.owner, now + LEASE_MS
@@ -190,7 +190,7 @@ class JobService:
         with self.db.write() as session:
             changed = session.execute(update(ProvenanceJob).where(
                 ProvenanceJob.id == job_id, ProvenanceJob.state == "RUNNING",  # type: ignore[arg-type]
-                ProvenanceJob.lease_owner == self.owner).values(**values)).rowcount  # type: ignore[arg-type]
+                ProvenanceJob.lease_owner == self.owner).values(**values)).rowcount
             if not changed:  # canceled meanwhile: keep its state, store the findings
                 session.execute(update(ProvenanceJob).where(ProvenanceJob.id == job_id,  # type: ignore[arg-type]
                                                             ProvenanceJob.state == "CANCELED")
@@ -201,7 +201,7 @@ class JobService:
         with self.db.write() as session:
             session.execute(update(ProvenanceJob).where(
                 ProvenanceJob.id == job_id, ProvenanceJob.state == "RUNNING",  # type: ignore[arg-type]
-                ProvenanceJob.lease_owner == self.owner).values(lease_until=0, lease_owner=None))  # type: ignore[arg-type]
+                ProvenanceJob.lease_owner == self.owner).values(lease_until=0, lease_owner=None))
 
     def _supplier_for(self, parameter: JobParameter, made: dict[str, Any]) -> Callable[[str], Any]:
         def prefetch(urn: str) -> bool:  # the aspects every twin of a supplier will be asked for

@@ -202,7 +202,7 @@ class RemoteSupplier:
                                         "not read further", endpoint=url)
             return response.status_code, body
 
-    async def _call(self, endpoint: Endpoint, asset_id: str | None, what: str, step: str, url_of) -> tuple[Any, Edr]:  # type: ignore[no-untyped-def]
+    async def _call(self, endpoint: Endpoint, asset_id: str | None, what: str, step: str, url_of) -> tuple[Any, Edr]:
         """GET through an EDR; a reused EDR the provider no longer honours is replaced once."""
         edr = await self._edr(endpoint, asset_id, what)
         status, body = await self._get(url_of(edr), edr, what, step)

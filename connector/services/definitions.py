@@ -58,7 +58,7 @@ def check_data_address(address: dict, *, files_dir: str | None | bool = True) ->
                              path="dataAddress.type")
 
 
-def _closest_ids(session: Session, model, wanted: str) -> str:  # type: ignore[no-untyped-def]
+def _closest_ids(session: Session, model, wanted: str) -> str:
     import difflib
 
     ids = list(session.exec(select(model.id).limit(2000)))
@@ -153,13 +153,13 @@ class DefinitionService:
         except IntegrityError as exc:
             raise Conflict(f"{kind}.duplicate", f"{kind} with ID {object_id!r} already exists", path="@id") from exc
 
-    def _get(self, session: Session, model, kind: str, object_id: str):  # type: ignore[no-untyped-def]
+    def _get(self, session: Session, model, kind: str, object_id: str):
         row = session.get(model, object_id)
         if row is None:
             raise NotFound(f"{kind}.unknown", f"{kind} with ID {object_id!r} does not exist", path="@id")
         return row
 
-    def _absent(self, session: Session, model, kind: str, object_id: str) -> None:  # type: ignore[no-untyped-def]
+    def _absent(self, session: Session, model, kind: str, object_id: str) -> None:
         if session.get(model, object_id) is not None:
             raise Conflict(f"{kind}.duplicate", f"{kind} with ID {object_id!r} already exists", path="@id")
 

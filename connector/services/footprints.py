@@ -343,7 +343,7 @@ class _Known:
         products = sorted({part_id(d["productIds"][0]) for d in documents})
         assets = [asset_id_for(p) for p in products]
 
-        def chunks(values: list[str]):  # type: ignore[no-untyped-def]
+        def chunks(values: list[str]):
             return (values[i:i + 500] for i in range(0, len(values), 500))
         footprints = {f.id: f for part in chunks(ids) for f in session.exec(select(Footprint).where(
             Footprint.id.in_(part)))}  # type: ignore[attr-defined]

@@ -129,7 +129,7 @@ class DataFlowService(ProviderDataFlows):
 
     # --- the transfer service's hooks -------------------------------------------------------------
 
-    def check_transfer(self, session, transfer: TransferProcess, agreement: Agreement, now: int) -> None:  # type: ignore[no-untyped-def]
+    def check_transfer(self, session, transfer: TransferProcess, agreement: Agreement, now: int) -> None:
         """As ProviderDataFlows, and register a push (or re-arm it when the consumer resumes)."""
         super().check_transfer(session, transfer, agreement, now)
         if transfer.role != Role.PROVIDER.value or transfer.transfer_type != PUSH:
@@ -146,7 +146,7 @@ class DataFlowService(ProviderDataFlows):
             flow.status, flow.lease_owner, flow.lease_until, flow.updated_at = "pending", None, 0, now
             session.add(flow)
 
-    def ended(self, session, transfer: TransferProcess, now: int) -> None:  # type: ignore[no-untyped-def]
+    def ended(self, session, transfer: TransferProcess, now: int) -> None:
         super().ended(session, transfer, now)
         self.pusher.cancelled.add(transfer.id)  # stops a push of it running in this process
         flow = session.get(DataFlow, transfer.id)
