@@ -27,7 +27,7 @@ from typing import Any
 
 import httpx
 
-from tests.tck import reference
+from tests.tck import shapes
 from tests.tck.cut import Cut
 from tests.tck.peer import DSPACE_CONTEXT, Expectation, Peer, Session, state_after
 
@@ -83,7 +83,7 @@ class Run:
         """Runs in the peer's thread for every message the CUT sends that the scenario expects."""
         self.note(f"CUT -> TCK  {expectation.received.path if expectation.received else '?'}: "
                   f"{json.dumps(body)[:300]}")
-        found = reference.problems(expectation.type_name, body)
+        found = shapes.problems(expectation.type_name, body)
         if found or not isinstance(body, dict):
             return [f"{expectation.type_name} from the CUT: " + "; ".join(found)]
         if expectation.event and body.get("eventType") != expectation.event:
@@ -115,7 +115,7 @@ class Run:
         except ValueError:
             raise AssertionError(f"{what}: the CUT answered {response.status_code} with a body that is not JSON: "
                                  f"{response.text[:300]!r}") from None
-        reference.check(type_name, body, f"{what} (HTTP {response.status_code})")
+        shapes.check(type_name, body, f"{what} (HTTP {response.status_code})")
         return body
 
     def problems(self) -> list[str]:
