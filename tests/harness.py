@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import httpx
 from fastapi import FastAPI
@@ -130,7 +130,16 @@ async def drive(*parties: Party, rounds: int = 50) -> int:
                          f"({sent} sent); a process keeps answering itself?")
 
 
-def settle(*parties: Party, until: Callable[[], T | None] | None = None, what: str = "",
+@overload
+def settle(*parties: Party, until: None = None, what: str | Callable[[], str] = "", timeout: float = 30, rounds: int = 50) -> None: ...
+
+
+@overload
+def settle(*parties: Party, until: Callable[[], T | None], what: str | Callable[[], str] = "", timeout: float = 30,
+           rounds: int = 50) -> T: ...
+
+
+def settle(*parties: Party, until: Callable[[], T | None] | None = None, what: str | Callable[[], str] = "",
            timeout: float = 30, rounds: int = 50) -> T | None:
     """Wait, deterministically, until nothing is left to happen; the one way a test waits.
 
@@ -138,7 +147,7 @@ def settle(*parties: Party, until: Callable[[], T | None] | None = None, what: s
     check ``until`` once: it must hold now, as nothing else will happen.
     Without parties (real processes): poll ``until`` until it returns a truthy value, at most
     ``timeout`` seconds. Either way, failing names ``what`` was awaited and the last value seen.
-    Returns what ``until`` returned.
+    Returns what ``until`` returned. ``what`` may be a function, read when the wait fails (to show the last state).
     """
     if parties:
         portal = next((p.api.portal for p in parties if p.api is not None and getattr(p.api, "portal", None)), None)
@@ -151,7 +160,7 @@ def settle(*parties: Party, until: Callable[[], T | None] | None = None, what: s
             return None
         found = until()
         if not found:
-            raise AssertionError(f"settled, but not {what or 'as expected'}: got {found!r}")
+            raise AssertionError(f"settled, but not {_say(what) or 'as expected'}: got {found!r}")
         return found
     if until is None:
         raise TypeError("settle() needs parties to drive or a condition to wait for")
@@ -162,9 +171,13 @@ def settle(*parties: Party, until: Callable[[], T | None] | None = None, what: s
         if found:
             return found
         if time.monotonic() > deadline:
-            raise AssertionError(f"waited {timeout} s for {what or 'a condition'}; last seen: {found!r}")
+            raise AssertionError(f"waited {timeout} s for {_say(what) or 'a condition'}; last seen: {found!r}")
         time.sleep(pause)  # the only pause in the tests: a real process works on its own time
         pause = min(pause * 2, 0.2)
+
+
+def _say(what: str | Callable[[], str]) -> str:
+    return what if isinstance(what, str) else what()
 
 
 async def settle_async(*parties: Party, rounds: int = 50) -> int:
@@ -221,8 +234,8 @@ class InProcessPair:
     def consumer_dsp(self) -> str:
         return self.consumer_party.dsp
 
-    def settle(self, until: Callable[[], T | None] | None = None, what: str = "") -> T | None:
-        return settle(self.consumer_party, self.provider_party, until=until, what=what)
+    def settle(self) -> None:
+        settle(self.consumer_party, self.provider_party)
 
     def wait(self, client: TestClient, path: str, states: tuple[str, ...] = ("FINALIZED", "TERMINATED")) -> dict:
         """Settle, then the management resource at ``path``, which must be in one of ``states`` now."""
@@ -319,10 +332,8 @@ class Node:
             last = self.management("GET", f"/v3/contractnegotiations/{negotiation_id}").json()
             return last if last.get("state") in states else None
 
-        found = settle(until=reached, timeout=timeout,
-                       what=f"{self.name}'s negotiation {negotiation_id} to reach {states} (last: {last.get('state')})")
-        assert found is not None
-        return found
+        return settle(until=reached, timeout=timeout, what=lambda: (
+            f"{self.name}'s negotiation {negotiation_id} to reach {states} (it is {last.get('state')})"))
 
 
 def write_seed(path: Path, asset_id: str = "pcf-NG-WC-400") -> None:

@@ -18,7 +18,7 @@ import pytest
 from connector.cli.identity import identity_section
 from connector.identity.issuer import Issuer, provision
 from connector.identity.wallet import Wallet, new_key_file
-from tests.integration.conftest import Node
+from tests.harness import Node
 
 pytestmark = pytest.mark.integration
 

@@ -27,7 +27,8 @@ from connector.identity.wallet import new_key_file
 from connector.parts.models import read_submodel
 from connector.services.documents import verify_received
 from tests.dataplane.backend import ThreadServer
-from tests.integration.conftest import PEER_CLAIMS, Node
+from tests.harness import CLAIMS as PEER_CLAIMS
+from tests.harness import Node
 from tests.parts.conftest import ACHSEN, MOTORWERKE, NGUSS, chain
 
 pytestmark = pytest.mark.integration
