@@ -15,6 +15,10 @@ log = logging.getLogger("pontis")
 
 
 def create_app(settings: Settings, container: Container | None = None, *, run_worker: bool = True) -> FastAPI:
+    if container is None and settings.tck:  # the test profile's playbook (connector.tck), wired here at the edge
+        from connector.tck import tck_playbook
+
+        container = build(settings, playbook=tck_playbook(settings))
     services = container or build(settings)
 
     @asynccontextmanager
@@ -79,7 +83,7 @@ def create_app(settings: Settings, container: Container | None = None, *, run_wo
     app.include_router(did_router(settings, getattr(services, "identity", None)))
     app.include_router(dsp_router)
     if settings.tck:
-        from connector.dsp.tck import router as tck_router
+        from connector.tck.routes import router as tck_router
 
         app.include_router(tck_router)
     from connector.management import router as management_router

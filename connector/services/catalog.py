@@ -14,7 +14,7 @@ import time
 from collections.abc import Collection
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy
 from sqlalchemy import Row
@@ -31,6 +31,9 @@ from connector.services.offers import make_offer_id, parse_offer_id
 from connector.services.usage import AccessGate, stored_policy
 from connector.store import Database
 from connector.store.models import Asset, ContractDefinition, PolicyDefinition
+
+if TYPE_CHECKING:
+    from connector.services.signed_offers import OfferSigner
 
 log = logging.getLogger("pontis.catalog")
 
@@ -62,14 +65,15 @@ def asset_record(asset: AssetRow) -> dict[str, Any]:
 
 
 class CatalogService:
-    def __init__(self, db: Database, participant_id: str, dsp_url: str, gate: AccessGate | None = None) -> None:
+    def __init__(self, db: Database, participant_id: str, dsp_url: str, gate: AccessGate | None = None,
+                 signer: OfferSigner | None = None) -> None:
         self.db = db
         self.gate = gate or AccessGate(lambda: int(time.time() * 1000))
         self.participant_id = participant_id
         self.dsp_url = dsp_url
         self.service_id = "urn:pontis:dataservice:" + hashlib.sha256(dsp_url.encode()).hexdigest()[:16]
-        # our proofs on the offers (services.signed_offers.OfferSigner), when we have a key
-        self.signer: Any = None
+        # our proofs on the offers, when we have a key
+        self.signer = signer
         self._warm = threading.Lock()
         self._warming = self._warm_again = False
 
@@ -107,6 +111,9 @@ class CatalogService:
         threading.Thread(target=self._warm_loop, name="offer-proofs", daemon=True).start()
 
     def _warm_loop(self) -> None:
+        signer = self.signer
+        if signer is None:
+            return
         while True:
             with self._warm:
                 if not self._warm_again:
@@ -114,7 +121,7 @@ class CatalogService:
                     return
                 self._warm_again = False
             try:
-                self.signer.attach(self.every_offer())
+                signer.attach(self.every_offer())
             except Exception:  # a failed pass leaves the offers to be signed when first served
                 log.exception("signing the catalog's offers failed")
 

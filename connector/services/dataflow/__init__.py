@@ -25,7 +25,7 @@ import asyncio
 import logging
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from anyio import to_thread
@@ -45,6 +45,9 @@ from connector.store.models import Agreement, Asset, DataFlow, EdrGrant, Transfe
 
 __all__ = ["DataFlowService", "DataRequest", "Reply", "SourceFailed"]
 
+if TYPE_CHECKING:
+    from connector.services.transfer import TransferService
+
 log = logging.getLogger("pontis.dataflow")
 
 PULL, PUSH = "HttpData-PULL", "HttpData-PUSH"
@@ -57,7 +60,7 @@ def _destination_url(destination: dict | None) -> str:
 
 class DataFlowService(ProviderDataFlows):
     def __init__(self, db: Database, issuer: EdrIssuer, settings: DataPlaneSettings, *, clock: Callable[[], int],
-                 owner: str) -> None:
+                 owner: str, signer: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> None:
         super().__init__(issuer)
         self.db = db
         self.settings = settings
@@ -65,11 +68,16 @@ class DataFlowService(ProviderDataFlows):
         self.allowlist = Allowlist.parse(settings.allowlist)
         # an aiohttp session belongs to one event loop: one per loop that asks (in production, one)
         self._sessions: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-        self.sources = Sources(self.session, self.allowlist, settings, clock)
+        self.sources = Sources(self.session, self.allowlist, settings, clock, signer=signer)
         self.pusher = Pusher(db, self.sources, self.session, self.allowlist, clock=clock, owner=owner)
-        self.transfers: Any = None  # the TransferService, set by the container (it needs us first)
+        self.transfers: TransferService | None = None  # set by the container: it needs us first
         self._stopping = False
         self._wakeup: asyncio.Event | None = None
+
+    def _transfers(self) -> TransferService:
+        if self.transfers is None:
+            raise RuntimeError("the data plane has no TransferService: build it with connector.services.container")
+        return self.transfers
 
     def session(self) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()
@@ -159,7 +167,7 @@ class DataFlowService(ProviderDataFlows):
         with self.db.write() as session:
             self.issuer.revoke(session, transfer_id, reason)
         try:
-            self.transfers.terminate(transfer_id, reason, code=code)
+            self._transfers().terminate(transfer_id, reason, code=code)
         except ServiceError as exc:
             log.info("transfer %s was not terminated (%s): %s", transfer_id, exc, reason)
             return
@@ -177,7 +185,7 @@ class DataFlowService(ProviderDataFlows):
             await to_thread.run_sync(self._terminate, transfer_id, reason, "push-failed")
         elif ok:
             try:
-                await to_thread.run_sync(self.transfers.complete, transfer_id)
+                await to_thread.run_sync(self._transfers().complete, transfer_id)
             except ServiceError as exc:
                 log.info("pushed transfer %s could not be completed: %s", transfer_id, exc)
 
