@@ -95,14 +95,14 @@ class PactApi:
 
     def new_since(self, mark: tuple[int, frozenset[str]]) -> tuple[list[str], tuple[int, frozenset[str]]]:
         """Footprints published after ``mark`` (created time, ids seen at that time), and the new mark."""
-        from sqlmodel import select
+        from sqlmodel import col, select
 
         from connector.store.models import Footprint
 
         latest, seen = mark
         with self.services.db.read() as session:
             rows = session.exec(select(Footprint.id, Footprint.created_at).where(Footprint.created_at >= latest)
-                                .order_by(Footprint.created_at)).all()
+                                .order_by(col(Footprint.created_at))).all()
         new = [r.id for r in rows if not (r.created_at == latest and r.id in seen)]
         if not new:
             return [], mark

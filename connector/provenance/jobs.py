@@ -21,7 +21,7 @@ from typing import Any
 from anyio import to_thread
 from sqlalchemy import func, or_, update
 from sqlalchemy.orm import defer
-from sqlmodel import select
+from sqlmodel import col, select
 
 from connector.provenance.aspects import aspect_name, wanted
 from connector.provenance.contracts import Contracts, Refused
@@ -169,9 +169,9 @@ class JobService:
     def _claim(self, limit: int, now: int) -> list[ProvenanceJob]:
         with self.db.write() as session:
             rows = session.exec(select(ProvenanceJob).where(or_(
-                ProvenanceJob.state == "INITIAL",
-                (ProvenanceJob.state == "RUNNING") & (ProvenanceJob.lease_until < now),
-            )).order_by(ProvenanceJob.created_at).limit(limit).with_for_update(skip_locked=True)).all()
+                col(ProvenanceJob.state) == "INITIAL",
+                (col(ProvenanceJob.state) == "RUNNING") & (col(ProvenanceJob.lease_until) < now),
+            )).order_by(col(ProvenanceJob.created_at)).limit(limit).with_for_update(skip_locked=True)).all()
             for row in rows:
                 row.state, row.lease_owner, row.lease_until = "RUNNING", self.owner, now + LEASE_MS
                 row.started_at, row.attempts, row.updated_at = row.started_at or now, row.attempts + 1, now
@@ -193,7 +193,7 @@ class JobService:
                 ProvenanceJob.lease_owner == self.owner).values(**values)).rowcount
             if not changed:  # canceled meanwhile: keep its state, store the findings
                 session.execute(update(ProvenanceJob).where(ProvenanceJob.id == job_id,  # type: ignore[arg-type]
-                                                            ProvenanceJob.state == "CANCELED")
+                                                            col(ProvenanceJob.state) == "CANCELED")
                                 .values(result=values["result"], summary=values["summary"], updated_at=now))
         return bool(changed)
 

@@ -37,7 +37,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from sqlalchemy import delete, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from connector.jsonld.terms import TX_AUTH_NS
 from connector.protocol import Role
@@ -143,7 +143,7 @@ class EdrIssuer:
         if seed is None:
             return None
         if write and session.get(ConnectorSecret, KEY_NAME) is not None:
-            session.execute(delete(ConnectorSecret).where(ConnectorSecret.name == KEY_NAME))
+            session.execute(delete(ConnectorSecret).where(col(ConnectorSecret.name) == KEY_NAME))
         return Ed25519PrivateKey.from_private_bytes(seed)
 
     def key(self, session: Session) -> Ed25519PrivateKey:
@@ -297,7 +297,7 @@ class EdrIssuer:
         except EdrError as exc:
             raise EdrError(403, exc.reason, code="access_denied", revoke=claims.transfer_id) from exc
         # single use even under concurrency: only the request that flips the row wins
-        won = session.execute(update(EdrGrant).where(EdrGrant.id == grant.id, EdrGrant.status == "active")
+        won = session.execute(update(EdrGrant).where(col(EdrGrant.id) == grant.id, col(EdrGrant.status) == "active")
                               .values(status="rotated", reason="refreshed")).rowcount
         if won != 1:
             raise EdrError(400, "the refresh token was already used; it is good for one refresh",
@@ -306,8 +306,8 @@ class EdrIssuer:
 
     def revoke(self, session: Session, transfer_id: str, reason: str) -> int:
         """Make every live token and refresh token of a transfer useless, at once."""
-        return session.execute(update(EdrGrant).where(EdrGrant.transfer_id == transfer_id,
-                                                      EdrGrant.status == "active")
+        return session.execute(update(EdrGrant).where(col(EdrGrant.transfer_id) == transfer_id,
+                                                      col(EdrGrant.status) == "active")
                                .values(status="revoked", reason=reason)).rowcount
 
 

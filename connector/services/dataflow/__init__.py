@@ -24,13 +24,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from anyio import to_thread
-from sqlalchemy import update
-from sqlmodel import select
+from sqlalchemy import Row, update
+from sqlmodel import Session, col, select
 
 from connector.config import DataPlaneSettings
 from connector.protocol import Role
@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("pontis.dataflow")
 
 PULL, PUSH = "HttpData-PULL", "HttpData-PUSH"
+SWEEP_BATCH = 500  # STARTED pulls checked per read transaction
 
 
 def _destination_url(destination: dict | None) -> str:
@@ -235,30 +236,60 @@ class DataFlowService(ProviderDataFlows):
         return list(ended)
 
     def _stale(self, now: int) -> dict[str, tuple[str, str]]:
+        """Read first, in batches: a quiet round takes no write lock at all."""
+        self._cancel_orphaned_pushes(now)
+        out: dict[str, tuple[str, str]] = {}
+        after = ""
+        while True:
+            with self.db.read() as session:
+                batch = session.execute(
+                    select(col(TransferProcess.id), col(TransferProcess.agreement_id),
+                           col(TransferProcess.private_properties))
+                    .where(TransferProcess.role == Role.PROVIDER.value, TransferProcess.transfer_type == PULL,
+                           TransferProcess.state == "STARTED", col(TransferProcess.id) > after)
+                    .order_by(col(TransferProcess.id)).limit(SWEEP_BATCH)).all()
+                if not batch:
+                    return out
+                out.update(self._stale_in(session, batch, now))
+            after = batch[-1].id
+
+    def _stale_in(self, session: Session, batch: Sequence[Row[Any]], now: int) -> dict[str, tuple[str, str]]:
+        """Of one batch of STARTED pulls (id, agreement id, private properties): those to end, and why."""
         from connector.services.usage import check_agreement_in_force
 
-        out: dict[str, tuple[str, str]] = {}
-        with self.db.write() as session:
-            session.execute(update(DataFlow).where(DataFlow.status == "pending", DataFlow.transfer_id.in_(
-                select(TransferProcess.id).where(TransferProcess.state.in_(("COMPLETED", "TERMINATED")))))
-                .values(status="cancelled", updated_at=now))
-            started = {t.id: t for t in session.exec(select(TransferProcess).where(
-                TransferProcess.role == Role.PROVIDER.value, TransferProcess.transfer_type == PULL,
-                TransferProcess.state == "STARTED"))}
-            for grant in session.exec(select(EdrGrant).where(EdrGrant.status == "active",
-                                                             EdrGrant.refresh_expires_at <= now)):
-                if grant.transfer_id in started:
-                    out[grant.transfer_id] = ("the EDR expired and was not refreshed in time", "edr-expired")
-            for transfer in started.values():
-                agreement = session.get(Agreement, transfer.agreement_id)
-                try:
-                    if agreement is None:
-                        raise InvalidRequest("agreement.unknown", f"agreement {transfer.agreement_id} is gone")
-                    check_agreement_in_force(agreement, now, (transfer.private_properties or {}).get("consumerClaims"))
-                except ServiceError as exc:
-                    out[transfer.id] = ("the agreement is no longer in force: " + "; ".join(exc.reasons),
-                                        "agreement-not-in-force")
+        ids = [t.id for t in batch]
+        out = {transfer_id: ("the EDR expired and was not refreshed in time", "edr-expired")
+               for transfer_id in session.exec(select(EdrGrant.transfer_id).where(
+                   col(EdrGrant.transfer_id).in_(ids), EdrGrant.status == "active",
+                   EdrGrant.refresh_expires_at <= now))}
+        agreements = {a.id: a for a in session.exec(select(Agreement).where(
+            col(Agreement.id).in_({t.agreement_id for t in batch})))}
+        for transfer in batch:
+            agreement = agreements.get(transfer.agreement_id)
+            try:
+                if agreement is None:
+                    raise InvalidRequest("agreement.unknown", f"agreement {transfer.agreement_id} is gone")
+                check_agreement_in_force(agreement, now, (transfer.private_properties or {}).get("consumerClaims"))
+            except ServiceError as exc:
+                out[transfer.id] = ("the agreement is no longer in force: " + "; ".join(exc.reasons),
+                                    "agreement-not-in-force")
         return out
+
+    def _cancel_orphaned_pushes(self, now: int) -> None:
+        """Pending pushes of transfers that ended are cancelled; looked for before anything is written."""
+        ended = select(col(TransferProcess.id)).where(col(TransferProcess.state).in_(("COMPLETED", "TERMINATED")))
+        with self.db.read() as session:
+            orphans = list(session.exec(select(DataFlow.transfer_id).where(
+                DataFlow.status == "pending", col(DataFlow.transfer_id).in_(ended)).limit(SWEEP_BATCH)))
+        while orphans:
+            with self.db.write() as session:  # pending only: a push that began meanwhile is left to end itself
+                session.execute(update(DataFlow).where(col(DataFlow.transfer_id).in_(orphans), col(DataFlow.status) == "pending")
+                                .values(status="cancelled", updated_at=now))
+            if len(orphans) < SWEEP_BATCH:
+                return
+            with self.db.read() as session:
+                orphans = list(session.exec(select(DataFlow.transfer_id).where(
+                    DataFlow.status == "pending", col(DataFlow.transfer_id).in_(ended)).limit(SWEEP_BATCH)))
 
     async def aclose(self) -> None:
         session = self._sessions.pop(asyncio.get_running_loop(), None)

@@ -15,7 +15,7 @@ from typing import Any
 
 from anyio import to_thread
 from sqlalchemy import update
-from sqlmodel import select
+from sqlmodel import col, select
 
 from connector.protocol.transfer_messages import DataAddress
 from connector.services.dataflow.sources import BACKEND_ERRORS, DataRequest, Session, SourceFailed, Sources
@@ -53,15 +53,15 @@ class Pusher:
     def release_own(self) -> None:
         """What this node leased when it last died is due again, now."""
         with self.db.write() as session:
-            session.execute(update(DataFlow).where(DataFlow.lease_owner == self.owner, DataFlow.status == "running")
+            session.execute(update(DataFlow).where(col(DataFlow.lease_owner) == self.owner, col(DataFlow.status) == "running")
                             .values(status="pending", lease_owner=None, lease_until=0))
 
     def claim(self, limit: int) -> list[str]:
         now = self.clock()
         with self.db.write() as session:
             rows = session.exec(
-                select(DataFlow).join(TransferProcess, TransferProcess.id == DataFlow.transfer_id)
-                .where(DataFlow.status.in_(("pending", "running")), DataFlow.lease_until < now,
+                select(DataFlow).join(TransferProcess, col(TransferProcess.id) == DataFlow.transfer_id)
+                .where(col(DataFlow.status).in_(("pending", "running")), col(DataFlow.lease_until) < now,
                        TransferProcess.state == "STARTED")
                 .limit(limit).with_for_update(skip_locked=True, of=DataFlow)).all()
             for row in rows:
@@ -74,8 +74,8 @@ class Pusher:
 
     def record(self, transfer_id: str, **values: Any) -> None:
         with self.db.write() as session:
-            session.execute(update(DataFlow).where(DataFlow.transfer_id == transfer_id,
-                                                   DataFlow.lease_owner == self.owner)
+            session.execute(update(DataFlow).where(col(DataFlow.transfer_id) == transfer_id,
+                                                   col(DataFlow.lease_owner) == self.owner)
                             .values(updated_at=self.clock(), **values))
 
     # --- one push ------------------------------------------------------------------------------
