@@ -63,7 +63,7 @@ class Node:
     def dsp(self) -> str:
         return self.base + DSP_PATH
 
-    def call(self, method: str, path: str, body: dict | None = None) -> Any:
+    def call(self, method: str, path: str, body: dict[str, Any] | list[Any] | None = None) -> Any:
         response = self.http.request(method, path, json=body)
         if not response.is_success:
             raise StepFailed(f"{self.name}: {method} {path} answered {response.status_code}: {response.text[:800]}")
@@ -83,7 +83,9 @@ class Node:
         for dataset in datasets:
             if dataset.get("@id") == asset_id:
                 offers = dataset.get("hasPolicy") or dataset.get("odrl:hasPolicy")
-                return offers[0] if isinstance(offers, list) else offers
+                offer = offers[0] if isinstance(offers, list) and offers else offers
+                if isinstance(offer, dict):
+                    return offer
         raise StepFailed(f"the catalog holds no dataset {asset_id}")
 
     def negotiate_pull(self, provider: Node, asset_id: str, offer: dict) -> dict:
@@ -186,6 +188,7 @@ def run_demo(workdir: Path, *, keep_running: bool = False) -> int:
         for node in nodes.values():
             node.process = start_connector(node.company.key, node.config, node.log, node.base)
         for node in nodes.values():
+            assert node.process is not None  # started just above
             wait_ready(node.process, timeout=60)  # slow on a loaded machine
         from connector.cli.demo_provenance import ProvenanceSteps
 

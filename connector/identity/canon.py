@@ -214,10 +214,10 @@ class RDFC10(URDNA2015):
         self.issued = {old[2:]: new[2:] for old, new in labels.items()}
         lines = set(self._ground)
         for terms, positions in zip(self._terms, self._bnode_positions):
-            terms = list(terms)
+            relabelled = list(terms)
             for position in positions:
-                terms[position] = labels[terms[position]]
-            lines.add(_line(terms))
+                relabelled[position] = labels[relabelled[position]]
+            lines.add(_line(relabelled))
         return "".join(sorted(lines))
 
     def _load(self, quads: Iterable[Quad]) -> None:

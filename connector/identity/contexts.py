@@ -119,7 +119,7 @@ def _keep_sentinel(value: Any) -> Any:
         return [_keep_sentinel(item) for item in value]
     if not isinstance(value, dict):
         return value
-    out = {}
+    out: dict[str, Any] = {}
     for key, item in value.items():
         if key == "@vocab" and item is None:
             out[key] = SENTINEL_VOCAB
@@ -302,7 +302,8 @@ def _expand(document: dict, loader: SigningContextLoader | None, allow_inline: b
 
 
 def _translate(exc: BaseException) -> CanonicalizationError:
-    chain, current = [], exc
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
     while current is not None and current not in chain:
         chain.append(current)
         current = current.__cause__ or current.__context__

@@ -355,8 +355,8 @@ class StatusLists:
             raise CredentialError(f"{what} has a credentialStatus of unsupported type {kind!r}", code="status_unavailable")
         url, purpose = entry.get("statusListCredential"), entry.get("statusPurpose")
         try:
-            index = int(entry.get("statusListIndex"))
-        except (TypeError, ValueError):
+            index = int(entry["statusListIndex"])
+        except (KeyError, TypeError, ValueError):
             raise CredentialError(f"{what}: statusListIndex is not an integer", code="malformed") from None
         if not isinstance(url, str) or purpose not in ("revocation", "suspension"):
             raise CredentialError(f"{what}: credentialStatus needs statusListCredential and a revocation or "
@@ -428,7 +428,7 @@ def participant_claims(credentials: Iterable[VerifiedCredential]) -> dict[str, A
         claims["bpn"] = bpns.pop()
     if MEMBERSHIP in claims["credentials"]:
         claims["membership"] = "active"
-    frameworks = {}
+    frameworks: dict[str, Any] = {}
     for c in credentials:
         version = c.subject.get("contractVersion")
         for t in c.types:

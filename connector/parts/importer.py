@@ -199,7 +199,8 @@ class PartImporter:
         for item in items:
             plans.setdefault(m.normal_id(item.part), Plan(item.part)).items.append(item)
         now = self.registry.clock()
-        created, updated = [], []
+        created: list[str] = []
+        updated: list[str] = []
         with self.registry.db.write() as session:
             with session.no_autoflush:  # the twins are written in one flush, in bulk
                 twins = {row.global_key: row for chunk in _chunks(list(plans)) for row in

@@ -81,8 +81,8 @@ def check(kind: str, doc: object, field: str = "body") -> None:
     found = first_error(_validators()[kind], doc, field)
     if found is not None:
         raise InvalidRequest("registry.invalid", f"{found[0]}: {found[1]}", path=found[0])
-    if kind == "shell":
-        for i, said in enumerate(doc.get("specificAssetIds", [])):
+    if kind == "shell" and isinstance(doc, dict):  # the schema made it an object
+        for i, said in enumerate(doc.get("specificAssetIds") or []):
             if PUBLIC in subjects(said) and said["name"] not in PUBLIC_NAMES:
                 raise InvalidRequest("registry.public", f"{field}.specificAssetIds[{i}].externalSubjectId: "
                                      f"{PUBLIC} is allowed only for {' and '.join(PUBLIC_NAMES)}, not "

@@ -12,6 +12,7 @@ stopped the same way and ends in ERROR, saying so, with every unfinished node a 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 import uuid
@@ -148,6 +149,9 @@ class JobService:
         if self._wake is not None:
             self._loop.call_soon_threadsafe(self._wake.set)
 
+    def _finished(self, job_id: str, _task: asyncio.Task[None]) -> None:
+        self._running.pop(job_id, None)
+
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
@@ -156,8 +160,8 @@ class JobService:
             if free > 0:
                 try:
                     for row in await to_thread.run_sync(self._claim, free, self.clock()):
-                        self._running[row.id] = asyncio.create_task(self._execute(row))
-                        self._running[row.id].add_done_callback(lambda _t, i=row.id: self._running.pop(i, None))
+                        task = self._running[row.id] = asyncio.create_task(self._execute(row))
+                        task.add_done_callback(functools.partial(self._finished, row.id))
                 except Exception:  # a failing database must not end the worker
                     log.exception("provenance worker: claiming jobs failed")
             self._wake.clear()
@@ -234,7 +238,7 @@ class JobService:
 
     async def _execute(self, row: ProvenanceJob) -> None:
         parameter = JobParameter.from_row(row.parameter)
-        graph, suppliers = Graph(), {}
+        graph, suppliers = Graph(), dict[str, Any]()
         walk = Traversal(parameter, graph, self._supplier_for(parameter, suppliers), clock=self.clock,
                          max_children=self.settings.max_children_per_node, concurrency=self.settings.concurrency)
         task = asyncio.create_task(walk.run())

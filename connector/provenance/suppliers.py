@@ -118,7 +118,7 @@ class RemoteSupplier:
         for dataset in datasets:
             urn = _semantic_id(dataset)
             if is_registry(dataset) or (urn and self.prefetch(urn)):
-                what = "the Digital Twin Registry" if is_registry(dataset) else f"the {urn.rsplit('#', 1)[-1]} asset"
+                what = "the Digital Twin Registry" if is_registry(dataset) else f"the {(urn or '').rsplit('#', 1)[-1]} asset"
                 task = asyncio.create_task(self._edr_quietly(endpoint, None if is_registry(dataset) else
                                                              str(dataset.get("@id")), what))
                 self._early.add(task)

@@ -87,7 +87,7 @@ def timeline(db: Database, row: Negotiation | TransferProcess) -> Timeline:
     """The states a negotiation or transfer went through, when, by whose message, and why it ended."""
     with db.read() as session:
         sent = list(session.exec(select(OutgoingMessage).where(OutgoingMessage.process_id == row.id)
-                                 .order_by(col(OutgoingMessage.created_at), OutgoingMessage.id)))
+                                 .order_by(col(OutgoingMessage.created_at), col(OutgoingMessage.id))))
         answered = list(session.exec(select(ReceivedMessage).where(ReceivedMessage.process_id == row.id)
                                      .order_by(col(ReceivedMessage.created_at))))
     events: list[Event] = []
@@ -130,7 +130,7 @@ def timeline(db: Database, row: Negotiation | TransferProcess) -> Timeline:
         steps.append(Step(TERMINAL_BAD, True, True, first_at.get(TERMINAL_BAD, row.updated_at), bad=True))
     error = row.error or {}
     reasons = [str(r) for r in error.get("reasons") or []] or ([row.error_detail] if row.error_detail else [])
-    by = {"local": "us", "peer": "the peer"}.get(error.get("by"), error.get("by"))
+    by = {"local": "us", "peer": "the peer"}.get(str(error.get("by")), error.get("by"))
     return Timeline(steps, events, reasons, by)
 
 

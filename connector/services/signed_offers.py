@@ -66,7 +66,8 @@ def signed_form(offer: dict, target: str, assigner: str) -> dict:
 
 
 def _bare(offer: dict) -> str:
-    return offer.get("@id") if isinstance(offer.get("@id"), str) else ""
+    found = offer.get("@id")
+    return found if isinstance(found, str) else ""
 
 
 class OfferSigner:

@@ -76,7 +76,7 @@ def asset_view(row: Any) -> dict:
     props = row.properties or {}
     address = row.data_address or {}
     where = {"PontisDocument": "document in the connector", "PontisFile": f"file {address.get('path', '')}",
-             "HttpData": address.get("baseUrl", "")}.get(address.get("type"), address.get("type", ""))
+             "HttpData": address.get("baseUrl", "")}.get(str(address.get("type")), address.get("type", ""))
     return {"id": row.id, "title": props.get(DCT + "title") or props.get(EDC + "name") or "",
             "description": props.get(DCT + "description") or "", "type": address.get("type", "?"), "where": where,
             "created": row.created_at}

@@ -9,6 +9,7 @@ completing or terminating the transfer is left to the caller's ``finish``.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -129,7 +130,8 @@ class Pusher:
             headers["authorization"] = destination.get("authorization") or ""
         if destination.get("authKey") and destination.get("authCode"):
             headers[destination.get("authKey") or ""] = destination.get("authCode") or ""
-        counted, broke = [0], []
+        counted: list[int] = [0]
+        broke: list[BaseException] = []
         try:
             async with self.session().post(url, data=self._pump(transfer_id, source.body, counted, broke),
                                            headers=headers, allow_redirects=False) as answer:
@@ -157,7 +159,7 @@ class Pusher:
                     raise PushCancelled(transfer_id)
                 if self.clock() - beat > LEASE_MS // 3:  # a long push keeps its lease
                     beat = self.clock()
-                    await to_thread.run_sync(lambda b=beat: self.record(transfer_id, lease_until=b + LEASE_MS))
+                    await to_thread.run_sync(functools.partial(self.record, transfer_id, lease_until=beat + LEASE_MS))
                 counted[0] += len(chunk)
                 yield chunk
         except (SourceFailed, PushCancelled) as exc:
