@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any, TypeVar, overload
 
 import httpx
+import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -272,6 +274,20 @@ def start_pair(make_settings: Callable[[str, str], Settings], api_key: str) -> I
 
 def peer_of(participant_id: str, token: str, dsp_url: str, claims: dict | None = None, bpn: str | None = None) -> Peer:
     return Peer(id=participant_id, token=token, dsp_url=dsp_url, bpn=bpn, claims=CLAIMS if claims is None else claims)
+
+
+def serve_in_thread(server: uvicorn.Server, name: str, timeout: float = 30) -> threading.Thread:
+    """Run a uvicorn server (a test peer or backend) in a daemon thread; return once it listens."""
+    thread = threading.Thread(target=server.run, name=name, daemon=True)
+    thread.start()
+
+    def started() -> bool:
+        if not thread.is_alive():
+            raise RuntimeError(f"{name} stopped while starting")
+        return bool(server.started)
+
+    settle(until=started, timeout=timeout, what=f"{name} to listen")
+    return thread
 
 
 # --- real processes ------------------------------------------------------------------------------

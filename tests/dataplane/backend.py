@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import threading
-import time
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
@@ -21,6 +20,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from connector.cli.processes import free_port
+from tests.harness import serve_in_thread
 
 MIB = 1 << 20
 
@@ -73,9 +73,7 @@ def backend_app(rec: Recorder) -> Starlette:
                 yield part
                 if gated and sent >= MIB and not rec.release.is_set():
                     rec.first_mib_sent.set()
-                    deadline = time.monotonic() + 20
-                    while not rec.release.is_set() and time.monotonic() < deadline:
-                        await asyncio.sleep(0.01)
+                    await asyncio.to_thread(rec.release.wait, 20)  # held until the test releases it
         headers = {"content-length": str(size)} if request.query_params.get("length", "1") == "1" else {}
         return StreamingResponse(body(), media_type="application/octet-stream", headers=headers)
 
@@ -138,7 +136,7 @@ class ThreadServer:
         self.port = port or free_port()
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="critical",
                                                    lifespan="off"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread: threading.Thread | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
 
     @property
@@ -146,12 +144,7 @@ class ThreadServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> ThreadServer:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the test server did not start")
-            time.sleep(0.01)
+        self.thread = serve_in_thread(self.server, "the test server", timeout=10)
         self.loop = self._find_loop()
         return self
 
@@ -165,4 +158,5 @@ class ThreadServer:
 
     def stop(self) -> None:
         self.server.should_exit = True
-        self.thread.join(10)
+        if self.thread is not None:
+            self.thread.join(10)

@@ -27,6 +27,7 @@ from typing import Any
 
 import httpx
 
+from tests.harness import settle
 from tests.tck import shapes
 from tests.tck.cut import Cut
 from tests.tck.peer import DSPACE_CONTEXT, Expectation, Peer, Session, state_after
@@ -307,17 +308,18 @@ def wait_state(side: str, state: str, timeout: float = TIMEOUT, *, process: str 
         else:
             url = f"{r.cut_callback}/{process}/{r.consumer_pid}"
         wanted = {"providerPid": r.provider_pid, "consumerPid": r.consumer_pid, "state": state}
-        deadline = time.monotonic() + timeout
-        while True:
+        seen: dict = {}
+
+        def reached() -> bool:
+            nonlocal seen
             response = r.client.get(url)
             assert response.status_code == 200, f"GET {url}: expected 200, got {response.status_code}: {response.text[:300]}"
             body = r.check_body(type_name, response, f"GET {url}")
             seen = {key: body.get(key) for key in wanted}
-            # a consumer shows providerPid "" until its request is acknowledged: poll past that too
-            if seen == wanted or time.monotonic() > deadline:
-                break
-            time.sleep(0.03)
-        assert seen == wanted, f"the CUT's {type_name} is {seen}, expected {wanted} (after {timeout}s)"
+            # a consumer shows providerPid "" until its request is acknowledged: wait past that too
+            return seen == wanted
+
+        settle(until=reached, timeout=timeout, what=lambda: f"the CUT's {type_name} to be {wanted} (it is {seen})")
         r.note(f"CUT state {state}")
 
     return Step(f"wait_state({side}, {state})", tck if side == "tck" else cut)
