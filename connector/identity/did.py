@@ -56,6 +56,12 @@ class IdentityError(DataIntegrityError):
     code = "identity"
 
 
+class CredentialError(IdentityError):
+    """A credential, presentation or token that is refused; ``code`` says why (connector.identity.credentials)."""
+
+    code = "invalid_credential"
+
+
 class DidResolutionError(IdentityError):
     code = "did_resolution"
 
