@@ -184,7 +184,7 @@ class FootprintView:
             query = select(Footprint.id, Footprint.asset_id)
             if footprint_id is not None:
                 query = query.where(Footprint.id == footprint_id)
-            rows = session.execute(query.order_by(Footprint.created_at.desc(), Footprint.id)).all()  # type: ignore[attr-defined]
+            rows = session.execute(query.order_by(col(Footprint.created_at).desc(), col(Footprint.id))).all()
             verdicts = self.allowed_assets(session, bpn, {r.asset_id for r in rows}, now_ms) if rows else {}
         hidden = [f"{r.id} ({r.asset_id}): {verdicts[r.asset_id]}" for r in rows if verdicts[r.asset_id]]
         if hidden:

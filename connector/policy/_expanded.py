@@ -142,7 +142,7 @@ def parse_constraint(node: dict[str, Any], path: str) -> Constraint:
         members = _node_list(node, op, path)
         if not members:
             raise PolicyFormatError(_join(path, op), "expected at least one constraint")
-        return LogicalConstraint(op, tuple(parse_constraint(n, p) for n, p in members))  # type: ignore[arg-type]
+        return LogicalConstraint(op, tuple(parse_constraint(n, p) for n, p in members))  # type: ignore[arg-type]  # op is a logical operator: found among them above
     if not atomic:
         raise PolicyFormatError(
             path, "expected an atomic constraint (leftOperand, operator, rightOperand) or one of and/or/xone/andSequence"

@@ -54,7 +54,8 @@ class _Atom:
             holds, found, missing, reason = False, None, False, self.broken
             code = "unknown-operand" if lookup(c.left_operand) is None else "invalid-operand"
         else:
-            holds, found, missing, reason = self.explain(ctx)  # type: ignore[misc]
+            assert self.explain is not None  # every readable atom has one
+            holds, found, missing, reason = self.explain(ctx)
             if code == "failed" and missing:
                 code = "missing"
         return Denial(rule, self.path, self.name, operator_name(c.operator), plain(c.right_operand),

@@ -221,7 +221,8 @@ def is_contained(offer: Policy, acceptable: Sequence[Policy]) -> tuple[bool, str
             return True, f"every term of the offer is covered by acceptable policy #{index}"
         if best is None or len(missing) < len(best[1]):
             best = (index, missing)
-    index, missing = best  # type: ignore[misc]
+    assert best is not None  # acceptable is not empty and every policy left terms missing
+    index, missing = best
     kind, _, path, term = missing[0]
     near = [a[3] for a in _terms(acceptable[index]) if a[0] == kind and isinstance(a[3], AtomicConstraint)
             and isinstance(term, AtomicConstraint) and _operand_key(a[3].left_operand) == _operand_key(term.left_operand)]

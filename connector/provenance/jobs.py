@@ -99,7 +99,7 @@ class JobService:
         with self.db.read() as session:
             query = select(ProvenanceJob).where(ProvenanceJob.id == job_id)
             if not with_result:  # a polling client must not cost us the parse of a large graph
-                query = query.options(defer(ProvenanceJob.result))  # type: ignore[arg-type]
+                query = query.options(defer(ProvenanceJob.result))  # type: ignore[arg-type]  # a SQLModel field is an InstrumentedAttribute at run time
             row = session.exec(query).first()
             if row is not None and not with_result:
                 row = ProvenanceJob(**{k: getattr(row, k) for k in ProvenanceJob.model_fields if k != "result"})
@@ -112,9 +112,9 @@ class JobService:
             query = select(ProvenanceJob)
             count = select(func.count()).select_from(ProvenanceJob)
             if states:
-                query = query.where(ProvenanceJob.state.in_(states))  # type: ignore[attr-defined]
-                count = count.where(ProvenanceJob.state.in_(states))  # type: ignore[attr-defined]
-            rows = session.exec(query.order_by(ProvenanceJob.created_at.desc()).offset(page * size).limit(size)).all()  # type: ignore[attr-defined]
+                query = query.where(col(ProvenanceJob.state).in_(states))
+                count = count.where(col(ProvenanceJob.state).in_(states))
+            rows = session.exec(query.order_by(col(ProvenanceJob.created_at).desc()).offset(page * size).limit(size)).all()
             return list(rows), int(session.exec(count).one())
 
     def cancel(self, job_id: str) -> ProvenanceJob:
@@ -193,10 +193,10 @@ class JobService:
             values.update(state=state, completed_at=now, exception=exception, lease_owner=None)
         with self.db.write() as session:
             changed = session.execute(update(ProvenanceJob).where(
-                ProvenanceJob.id == job_id, ProvenanceJob.state == "RUNNING",  # type: ignore[arg-type]
-                ProvenanceJob.lease_owner == self.owner).values(**values)).rowcount
+                col(ProvenanceJob.id) == job_id, col(ProvenanceJob.state) == "RUNNING",
+                col(ProvenanceJob.lease_owner) == self.owner).values(**values)).rowcount
             if not changed:  # canceled meanwhile: keep its state, store the findings
-                session.execute(update(ProvenanceJob).where(ProvenanceJob.id == job_id,  # type: ignore[arg-type]
+                session.execute(update(ProvenanceJob).where(col(ProvenanceJob.id) == job_id,
                                                             col(ProvenanceJob.state) == "CANCELED")
                                 .values(result=values["result"], summary=values["summary"], updated_at=now))
         return bool(changed)
@@ -204,8 +204,8 @@ class JobService:
     def _release(self, job_id: str) -> None:
         with self.db.write() as session:
             session.execute(update(ProvenanceJob).where(
-                ProvenanceJob.id == job_id, ProvenanceJob.state == "RUNNING",  # type: ignore[arg-type]
-                ProvenanceJob.lease_owner == self.owner).values(lease_until=0, lease_owner=None))
+                col(ProvenanceJob.id) == job_id, col(ProvenanceJob.state) == "RUNNING",
+                col(ProvenanceJob.lease_owner) == self.owner).values(lease_until=0, lease_owner=None))
 
     def _supplier_for(self, parameter: JobParameter, made: dict[str, Any]) -> Callable[[str], Any]:
         def prefetch(urn: str) -> bool:  # the aspects every twin of a supplier will be asked for
@@ -262,8 +262,9 @@ class JobService:
                     return await self._finish(row.id, graph, None)  # canceled (or no longer ours)
                 # a big graph takes a while to store: save it less often than the walk runs
                 pause = max(SAVE_SECONDS, 20 * (time.monotonic() - took))
-            if task.done() and not task.cancelled() and task.exception() is not None:
-                raise task.exception()  # type: ignore[misc]
+            failure = task.exception() if task.done() and not task.cancelled() else None
+            if failure is not None:
+                raise failure
         except asyncio.CancelledError:
             task.cancel()
             walk.cancel()

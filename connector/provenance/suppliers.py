@@ -159,12 +159,13 @@ class RemoteSupplier:
             cached = await self.contracts.cached(endpoint.participant_id, str(dataset.get("@id")))
             if cached is not None:
                 return cached
-        if dataset is None or offer_of(dataset) is None:
+        offer = offer_of(dataset) if dataset is not None else None
+        if dataset is None or offer is None:
             raise Refused("UsagePolicyValidation", f"no offer of {what} visible to {self.own_bpn} at {self.bpn} "
                           f"({endpoint.dsp_url}): its access policy hides it from us, or there is none",
                           endpoint=endpoint.dsp_url)
         return await self.contracts.negotiate(endpoint.dsp_url, endpoint.participant_id, str(dataset["@id"]),
-                                              offer_of(dataset), self.bpn)  # type: ignore[arg-type]
+                                              offer, self.bpn)
 
     # --- HTTP to the supplier's data plane ------------------------------------------------------------
 

@@ -28,7 +28,7 @@ from urllib.parse import parse_qs, quote, unquote
 
 from anyio import to_thread
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 
 from connector.identity.did import DidResolver
 from connector.pcf.document import part_id
@@ -239,7 +239,7 @@ class PcfExchange:
             query = select(PcfExchangeRequest)
             if role:
                 query = query.where(PcfExchangeRequest.role == role)
-            return list(session.exec(query.order_by(PcfExchangeRequest.id.desc()).limit(limit)))  # type: ignore[union-attr]
+            return list(session.exec(query.order_by(col(PcfExchangeRequest.id).desc()).limit(limit)))
 
     # --- the worker: answers and updates ----------------------------------------------------------------
 

@@ -121,8 +121,9 @@ class Pusher:
         except EdrError as exc:
             raise PushFailed(f"the asset's data could not be read: {exc.reason}") from exc
         if not 200 <= source.status < 300:
-            if not isinstance(source.body, bytes):
-                await source.body.aclose()  # type: ignore[attr-defined]
+            close = getattr(source.body, "aclose", None)  # a streamed body holds a connection until closed
+            if close is not None:
+                await close()
             raise PushFailed(f"the asset's backend answered HTTP {source.status}")
         headers = {k: v for k, v in source.headers if k.lower() in ("content-type", "content-length")}
         headers.update({p[len("header:"):]: v for p, v in destination.properties if p.startswith("header:")})
