@@ -7,6 +7,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import cast
 
 from connector.config import Settings
 from connector.identity import Authenticator, Participant, StaticTokenAuthenticator
@@ -15,20 +16,25 @@ from connector.identity.did import DidResolutionError, DidResolver
 from connector.identity.wallet import LocalIdentity, identity_from_settings
 from connector.parts.service import Parts, build_parts
 from connector.protocol.retry import RetryPolicy
+from connector.services.accepted import AcceptedPolicies
 from connector.services.catalog import CatalogService
 from connector.services.consumer_edrs import ConsumerEdrs, EdrNegotiationService, EdrSweepingWorker
 from connector.services.dataflow import DataFlowService
+from connector.services.definitions import DefinitionService
 from connector.services.documents import DocumentSigner
 from connector.services.edr import EdrIssuer
 from connector.services.edr_client import TokenRefresher
+from connector.services.explain import Explainer
 from connector.services.footprints import FootprintService
+from connector.services.groups import GroupService
 from connector.services.pcf_client import PcfClient
 from connector.services.pcf_exchange import PcfExchange, serve_on
 from connector.services.peers import PeerDirectory, PeerTokenAuthenticator, peer_directory
 from connector.services.playbook import Playbook
+from connector.services.queries import QueryService
 from connector.services.remote_catalog import RemoteCatalog
 from connector.services.secrets import EDR_KEY_ENV, edr_key_path
-from connector.services.signed_offers import OfferSigner, OfferVerifier
+from connector.services.signed_offers import OfferSigner, OfferVerifier, SigningAfterWrites
 from connector.services.ssrf import OutgoingGuard, dsp_bases_of
 from connector.services.transfer import TransferService
 from connector.services.transport import DocumentFetch, DspClient, make_client
@@ -73,6 +79,17 @@ class Container:
     parts: Parts
     # the known peers: [[peers]] merged with those added at run time
     peers: PeerDirectory
+    # what we publish (assets, policies, contract definitions); every write re-signs the offers that changed
+    definitions: DefinitionService
+    # staff's read-only view of negotiations, agreements and transfer processes
+    queries: QueryService
+    # a peer's catalog, read over DSP (the offers' proofs remembered for the negotiation)
+    remote_catalog: RemoteCatalog
+    # the policies we accept as consumer, and the business partner groups
+    accepted: AcceptedPolicies
+    groups: GroupService
+    # what a policy would decide for a participant, for staff
+    policy_dry_run: Explainer
 
 
 def announced_dsp_urls(resolver: DidResolver) -> Callable[[str], list[str]]:
@@ -203,7 +220,12 @@ def build(settings: Settings, *, clock: Callable[[], int] = wall_clock_ms, clien
                            negotiations=negotiations, transfers=transfers, consumer_edrs=consumer_edrs)
     pcf_exchange = PcfExchange(db, footprints, pcf_client, clock=negotiations.clock)
     serve_on(dataflows.sources, pcf_exchange)
+    definitions = cast(DefinitionService, SigningAfterWrites(  # a proxy with every DefinitionService method
+        DefinitionService(db, clock=clock, files_dir=settings.dataplane.files_dir), catalog.warm_proofs))
     return Container(settings, db, authenticator, catalog, negotiations, transfers, edrs, client, worker,
                      identity=identity, dataflows=dataflows, consumer_edrs=consumer_edrs, guard=guard,
                      offer_verifier=offer_verifier, pcf=footprints, pcf_client=pcf_client,
-                     pcf_exchange=pcf_exchange, parts=parts, peers=peers)
+                     pcf_exchange=pcf_exchange, parts=parts, peers=peers, definitions=definitions,
+                     queries=QueryService(db), remote_catalog=RemoteCatalog(client, authenticator, offer_verifier),
+                     accepted=AcceptedPolicies(db, clock), groups=GroupService(db, clock),
+                     policy_dry_run=Explainer(db, catalog.gate, settings, peers))

@@ -16,7 +16,7 @@ from starlette.datastructures import UploadFile
 
 from connector.services.definitions import AssetInput
 from connector.services.errors import InvalidRequest, ServiceError
-from connector.services.explain import Explainer, offering
+from connector.services.explain import offering
 from connector.services.queries import QuerySpec
 from connector.web.peers import known_peers
 from connector.web.render import redirect, render
@@ -150,7 +150,7 @@ def _asset_page_data(services: Services, asset_id: str, explain_for: str) -> dic
     explained, explain_error = None, None
     if explain_for:
         try:
-            explained = Explainer(services.db, services.catalog.gate, services.settings).offer(asset_id, explain_for)
+            explained = services.policy_dry_run.offer(asset_id, explain_for)
         except ServiceError as exc:
             explain_error = "; ".join(exc.reasons)
     return {"row": row, "view": asset_view(row), "offered_by": offered_by, "explained": explained,
