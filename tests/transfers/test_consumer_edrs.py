@@ -304,17 +304,25 @@ def test_the_sweep_refreshes_or_ends_expired_edrs_and_leaves_the_rest(services, 
 
 def test_the_worker_runs_the_sweep_beside_the_outbox(services) -> None:  # type: ignore[no-untyped-def]
     calls: list[int] = []
-    worker = EdrSweepingWorker([services.negotiations, services.transfers], services.client, lambda _: None,
-                               sweep=calls.append, sweep_seconds=0.05, idle_seconds=0.05)
+    three = threading.Event()
 
-    async def run() -> None:
+    def sweep(now: int) -> None:
+        calls.append(now)
+        if len(calls) >= 3:
+            three.set()
+
+    worker = EdrSweepingWorker([services.negotiations, services.transfers], services.client, lambda _: None,
+                               sweep=sweep, sweep_seconds=0.05, idle_seconds=0.05)
+
+    async def run() -> bool:
         task = asyncio.create_task(worker.run())
-        await asyncio.sleep(0.4)
+        swept = await asyncio.to_thread(three.wait, 10)  # the sweep runs in a thread
         worker.stop()
         await asyncio.wait_for(task, 5)
+        return swept
 
-    asyncio.run(run())
-    assert len(calls) >= 3 and calls == sorted(calls)
+    assert asyncio.run(run()), f"the worker swept {len(calls)} time(s) in 10 s, not 3"
+    assert calls == sorted(calls)
 
 
 def test_lookups_say_why_there_is_no_edr(services) -> None:  # type: ignore[no-untyped-def]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +20,7 @@ from connector.services.container import build
 from connector.store.models import Footprint
 from connector.web.provenance import TREE_CSP
 from connector.web.security import CSP
+from tests.harness import settle
 from tests.web.test_console_security import KEY, Clock, Console
 
 EXAMPLE_PARTS = Path(__file__).resolve().parents[2] / "examples" / "supply-chain" / "parts" / "achsen.json"
@@ -129,13 +129,11 @@ def test_the_footprint_import_refuses_a_form_without_its_csrf_token(company):
 
 
 def wait_done(console: Console, job_id: str) -> str:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    def ended() -> str | None:
         state = console.client.app.state.provenance_jobs.get(job_id, with_result=False).state
-        if state in ("COMPLETED", "ERROR", "CANCELED"):
-            return state
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} did not end")
+        return state if state in ("COMPLETED", "ERROR", "CANCELED") else None
+
+    return settle(until=ended, timeout=30, what=f"job {job_id} to end")
 
 
 def test_a_job_started_from_the_form_shows_its_tree_and_the_refused_branch(company):
