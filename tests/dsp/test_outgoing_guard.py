@@ -9,6 +9,7 @@ file://, gopher://) got 201 and the agreement later went there.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -155,9 +156,10 @@ def test_a_callback_not_on_the_peers_own_server_is_refused(world, callback):
 
 
 def test_the_admin_may_allow_foreign_callbacks_but_never_internal_ones(world):
-    provider = world["provider"].services
-    seed_offer(provider)
-    provider.guard = OutgoingGuard(foreign_callbacks=True)
+    party = world["provider"]
+    seed_offer(party.services)
+    # the container is built once: a provider with another rule is a new container
+    party.services = party.app.state.services = replace(party.services, guard=OutgoingGuard(foreign_callbacks=True))
     answer = post(world, "/negotiations/request", request_body(callbackAddress="http://169.254.169.254/dsp"))
     assert answer.status_code == 400 and "link-local" in answer.json()["reason"][0]
     answer = post(world, "/negotiations/request", request_body(callbackAddress="http://93.184.216.34/dsp"))
