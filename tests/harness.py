@@ -174,7 +174,7 @@ def settle(*parties: Party, until: Callable[[], T | None] | None = None, what: s
             return found
         if time.monotonic() > deadline:
             raise AssertionError(f"waited {timeout} s for {_say(what) or 'a condition'}; last seen: {found!r}")
-        time.sleep(pause)  # the only pause in the tests: a real process works on its own time
+        time.sleep(pause)  # a real process works on its own time: look again, less often as it takes longer
         pause = min(pause * 2, 0.2)
 
 
