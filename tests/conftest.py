@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Iterator
 
 import pytest
+from _pytest.terminal import TerminalReporter
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 
@@ -45,7 +46,8 @@ def _postgres_admin() -> Iterator[Engine | None]:
 
 def _postgres_schema_url(base: str, schema: str) -> str:
     url = make_url(normalize_url(base))
-    options = " ".join(filter(None, [url.query.get("options"), f"-csearch_path={schema}"]))
+    given = url.query.get("options")
+    options = " ".join(filter(None, [given if isinstance(given, str) else None, f"-csearch_path={schema}"]))
     return url.update_query_dict({"options": options}).render_as_string(hide_password=False)
 
 
@@ -116,7 +118,7 @@ def skip_line(reasons: list[str]) -> str:
     return f"{len(reasons)} skipped: {parts}"
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:  # type: ignore[no-untyped-def]
+def pytest_terminal_summary(terminalreporter: TerminalReporter, exitstatus: int, config: pytest.Config) -> None:
     # a module that skips as a whole is one report, as pytest counts it in its own summary
     reasons = [skip_reason(r) for r in terminalreporter.stats.get("skipped", [])]
     if reasons:
