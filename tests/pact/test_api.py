@@ -48,7 +48,7 @@ def test_an_invalid_token_is_a_bad_request_and_an_expired_one_says_so(supplier):
     assert response.status_code == 400 and response.json()["code"] == "BadRequest"
     assert supplier.http.get("/3/footprints").status_code == 400
     token = supplier.token("achsen")
-    supplier.clock.ms += 3601 * 1000
+    supplier.clock.advance(3601)
     response = supplier.http.get("/3/footprints", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401 and response.json()["code"] == "TokenExpired"
 
@@ -229,7 +229,7 @@ def test_clients_with_an_events_endpoint_hear_of_new_footprints_they_may_see(tmp
             time.sleep(0.2)  # the watch starts from what exists
             [old] = s.publish([footprint("NG-WC-400", 12.5)])
             [secret] = s.publish([footprint("NG-SECRET-1", 7.0)], access_policy="achsen-only-access")
-            s.clock.ms += 1000
+            s.clock.advance(1)
             [new] = s.publish([footprint("NG-WC-400", 11.0)])  # the update deprecates the old one
             settle(until=lambda: len({i for e in requester.events for i in e["data"]["pfIds"]}) >= 3, timeout=10,
                    what="PublishedEvents naming all three footprints")

@@ -37,6 +37,7 @@ from connector.services.container import build
 from connector.services.errors import Conflict, InvalidRequest, NotFound
 from connector.services.transfer import PULL
 from connector.store.models import Agreement, Negotiation, OutgoingMessage, TransferProcess
+from tests.harness import Clock
 
 PROVIDER = "did:web:nordguss.test"
 TOKEN_URL = "http://provider.test/api/public/token"
@@ -58,14 +59,6 @@ def address(access: str, refresh: str | None = "refresh-1", endpoint: str | None
             "endpointProperties": [{"@type": "EndpointProperty", "name": k, "value": v} for k, v in props]}
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> int:
-        return self.now
-
-
 class StubRefresher:
     """Counts refreshes; each answers a new token valid for 300 s, after ``delay`` seconds."""
 
@@ -84,7 +77,7 @@ class StubRefresher:
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(T0)
 
 
 @pytest.fixture

@@ -20,8 +20,8 @@ from connector.services.container import build
 from connector.store.models import Footprint
 from connector.web.provenance import TREE_CSP
 from connector.web.security import CSP
-from tests.harness import settle
-from tests.web.test_console_security import KEY, Clock, Console
+from tests.harness import Clock, settle
+from tests.web.test_console_security import KEY, START_MS, Console
 
 EXAMPLE_PARTS = Path(__file__).resolve().parents[2] / "examples" / "supply-chain" / "parts" / "achsen.json"
 ACHSEN_BPN, NORDGUSS_BPN = "BPNL00000ACHSEAG", "BPNL0000000NGUSS"
@@ -35,7 +35,7 @@ def company(tmp_path) -> Iterator[Console]:
     settings = Settings(participant_id="did:web:localhost%3A8412", bpn=ACHSEN_BPN, name="Achsen AG", api_key=KEY,
                         database_url=f"sqlite:///{tmp_path / 'ui.db'}",
                         identity=IdentitySettings(key_file=str(tmp_path / "keys.json"), generate_key=True))
-    clock = Clock()
+    clock = Clock(START_MS)
     services = build(settings, clock=clock)
     with TestClient(create_app(settings, services, run_worker=True)) as client:
         services.parts.importer.run(json.loads(EXAMPLE_PARTS.read_text()))
