@@ -9,9 +9,11 @@ Two ways to run a connector, as each suite needs:
 - real processes: ``Node`` writes a config and starts ``connector serve`` on 127.0.0.1 (through
   connector/cli/processes.py); they talk real HTTP, and ``settle(until=...)`` waits for a state.
 
-``settle`` is the only way a test waits. It never sleeps a fixed time: it drives the workers until
-no message is due (in process), or it waits for a condition with a bounded deadline (real
-processes). Either way a test fails, naming what it waited for, when the thing never happens.
+``settle`` is the only way a test waits for something to happen. It never sleeps a fixed time: it
+drives the workers until no message is due (in process), or it waits for a condition with a
+bounded deadline (real processes). Either way a test fails, naming what it waited for, when the
+thing never happens. (The few fixed pauses left in tests/ are the behaviour of a fake peer: a slow
+supplier, the TCK's own pauses, a check that nothing more arrives.)
 The harness uses only public APIs (``build``, ``create_app``, ``worker.run_once``), so it does not
 care how the process engine commits inside.
 """
@@ -133,7 +135,8 @@ async def drive(*parties: Party, rounds: int = 50) -> int:
 
 
 @overload
-def settle(*parties: Party, until: None = None, what: str | Callable[[], str] = "", timeout: float = 30, rounds: int = 50) -> None: ...
+def settle(*parties: Party, until: None = None, what: str | Callable[[], str] = "", timeout: float = 30,
+           rounds: int = 50) -> None: ...
 
 
 @overload
