@@ -221,7 +221,7 @@ def build(settings: Settings, *, clock: Callable[[], int] = wall_clock_ms, clien
     pcf_exchange = PcfExchange(db, footprints, pcf_client, clock=negotiations.clock)
     serve_on(dataflows.sources, pcf_exchange)
     definitions = cast(DefinitionService, SigningAfterWrites(  # a proxy with every DefinitionService method
-        DefinitionService(db, clock=clock, files_dir=settings.dataplane.files_dir), catalog.warm_proofs))
+        DefinitionService(db, clock=clock, dataplane=settings.dataplane), catalog.warm_proofs))
     return Container(settings, db, authenticator, catalog, negotiations, transfers, edrs, client, worker,
                      identity=identity, dataflows=dataflows, consumer_edrs=consumer_edrs, guard=guard,
                      offer_verifier=offer_verifier, pcf=footprints, pcf_client=pcf_client,
