@@ -185,11 +185,6 @@ def _say(what: str | Callable[[], str]) -> str:
     return what if isinstance(what, str) else what()
 
 
-async def settle_async(*parties: Party, rounds: int = 50) -> int:
-    """``settle`` for a test already inside an event loop."""
-    return await drive(*parties, rounds=rounds)
-
-
 def seed_offer(services: Container, asset_id: str = "asset-1", policy: dict | None = None,
                data_address: dict | None = None, policy_id: str = "policy-1") -> None:
     """An asset, its policy and a contract definition offering it, written straight to the store."""

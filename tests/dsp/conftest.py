@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import pytest
 
 from connector.config import Peer, ServerSettings, Settings
-from tests.harness import CLAIMS, Party, Router, seed_offer, settle_async, start_party
+from tests.harness import CLAIMS, Party, Router, seed_offer, settle, start_party
 
 __all__ = ["Party", "make_settings", "run", "seed_offer", "settle"]
 
@@ -39,11 +39,6 @@ def world(tmp_path) -> dict[str, Any]:  # type: ignore[no-untyped-def]
                     dsp_url=f"http://{other}.test:{PORTS[other]}/api/dsp/2025-1")
         world[name] = start_party(make_settings(name, PORTS[name], f"sqlite:///{tmp_path}/{name}.db", [peer]), router)
     return world
-
-
-async def settle(*parties: Party, rounds: int = 50) -> None:
-    """Run the workers until nothing is left to send (the harness's ``settle``, inside ``run``)."""
-    await settle_async(*parties, rounds=rounds)
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:

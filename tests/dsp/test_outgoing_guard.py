@@ -176,7 +176,7 @@ def test_a_stored_message_to_a_forbidden_address_fails_for_good_with_the_reason(
         {"@type": "Offer", "permission": [{"action": "use"}]}), "asset-1", provider.settings.participant_id)
     neg = consumer.services.negotiations.request(counterparty_address="http://127.0.0.1:9/api/dsp/2025-1",
                                                  counterparty_id=provider.settings.participant_id, offer=offer)
-    run(settle(consumer))
+    settle(consumer)
     with consumer.services.db.read() as session:
         row = session.get(Negotiation, neg.id)
     assert row.state == "TERMINATED" and "SSRF guard" in str(row.error), row.error

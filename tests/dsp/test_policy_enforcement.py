@@ -45,7 +45,7 @@ def negotiate(world, offer_json, asset_id):
     offer = read_offer({"offer": dict(offer_json, target=asset_id)})
     neg = consumer.services.negotiations.request(
         counterparty_address=provider.dsp, counterparty_id=provider.settings.participant_id, offer=offer)
-    run(settle(consumer, provider))
+    settle(consumer, provider)
     with consumer.services.db.read() as s:
         return s.get(Negotiation, neg.id)
 
