@@ -7,7 +7,7 @@ Two ways to run a connector, as each suite needs:
   themselves: ``settle`` drives them, so a test sees every state deterministically.
   ``InProcessPair`` adds each side's management API (a ``TestClient`` with the API key).
 - real processes: ``Node`` writes a config and starts ``connector serve`` on 127.0.0.1 (through
-  connector/cli/processes.py); they talk real HTTP, and ``settle(until=...)`` waits for a state.
+  connector/cli/launch.py); they talk real HTTP, and ``settle(until=...)`` waits for a state.
 
 ``settle`` is the only way a test waits for something to happen. It never sleeps a fixed time: it
 drives the workers until no message is due (in process), or it waits for a condition with a
@@ -37,7 +37,7 @@ from fastapi.testclient import TestClient
 
 from connector.app import create_app
 from connector.cli.configs import render_config
-from connector.cli.processes import ConnectorProcess, free_port, start_connector, wait_ready
+from connector.cli.launch import ConnectorProcess, free_port, start_connector, wait_ready
 from connector.config import DSP_PATH, Peer, Settings
 from connector.policy import policy_from_compact_dsp, policy_to_compact
 from connector.services.container import Container, build

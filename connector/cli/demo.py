@@ -24,8 +24,8 @@ from rich.panel import Panel
 from connector.cli.configs import render_config
 from connector.cli.demo_world import COMPANIES, EDC, MGMT_CONTEXT, PACT_CLIENTS, PROTOCOL, Company, pact_section
 from connector.cli.identity import identity_section
+from connector.cli.launch import ConnectorProcess, free_port, start_connector, wait_ready
 from connector.cli.output import Console
-from connector.cli.processes import ConnectorProcess, free_port, start_connector, wait_ready
 from connector.config import DSP_PATH, MANAGEMENT_PATH
 from connector.identity.issuer import Issuer, provision
 from connector.identity.wallet import Wallet, new_key_file

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from connector.cli.processes import free_port
+from connector.cli.launch import free_port
 from tests.harness import serve_in_thread
 
 MIB = 1 << 20

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from connector.cli.processes import free_port
+from connector.cli.launch import free_port
 from connector.config import DataPlaneSettings, Peer, ServerSettings, Settings
 from connector.protocol.messages import read_offer
 from connector.services.edr import REFRESH_ENDPOINT, REFRESH_TOKEN

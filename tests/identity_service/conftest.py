@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from connector.cli.processes import free_port
+from connector.cli.launch import free_port
 from connector.identity.did import DidResolver, did_web_path
 from connector.identity.issuer import Issuer, provision
 from connector.identity.keys import KeySet, SigningKey

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from connector.cli.processes import free_port, start_connector, wait_ready
+from connector.cli.launch import free_port, start_connector, wait_ready
 from tests.harness import settle
 
 pytestmark = pytest.mark.integration

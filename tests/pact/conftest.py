@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from connector.app import create_app
-from connector.cli.processes import free_port
+from connector.cli.launch import free_port
 from connector.config import IdentitySettings, PactSettings, Peer, ServerSettings, Settings
 from connector.pcf.document import new_footprint
 from connector.services.container import build

@@ -13,7 +13,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from connector.cli.processes import free_port, start_connector
+from connector.cli.launch import free_port, start_connector
 from connector.pact.client import PactApiClient, PactCallFailed
 from tests.harness import settle
 from tests.pact.conftest import EVENTS_ID, EVENTS_SECRET, Requester

@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 import pytest
 
-from connector.cli.processes import free_port
+from connector.cli.launch import free_port
 from connector.identity.issuer import provision
 from connector.identity.wallet import Wallet
 from tests.harness import settle
