@@ -36,7 +36,7 @@ CLIENT_HOMES = {
     "services/ssrf.py": "the guard and the data plane's guarded aiohttp session",
     # the command line talks to the operator's own connector (management API, health probe)
     "cli/fetch.py": "operator's client", "cli/demo.py": "operator's client",
-    "cli/policy.py": "operator's client", "cli/processes.py": "health probe of a started process",
+    "cli/policy.py": "operator's client", "cli/launch.py": "health probe of a started process",
 }
 CLIENT_MAKERS = re.compile(r"\b(httpx\.(Async)?Client\(|httpx\.(get|post|put|delete|request|stream)\(|"
                            r"aiohttp\.(ClientSession|TCPConnector)\(|AiohttpTransport\(|urllib\.request|"
