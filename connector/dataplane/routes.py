@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from connector.services.dataflow import DataFlowService, DataRequest
-from connector.services.edr import EdrError
+from connector.services.edr_tokens import EdrError
 
 router = APIRouter(tags=["data plane"])
 

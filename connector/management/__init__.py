@@ -21,7 +21,7 @@ from connector.management import (
     assets,
     catalog,
     contracts,
-    edrs,
+    edr_cache,
     explain,
     footprints,
     groups,
@@ -35,7 +35,7 @@ from connector.management.deps import require_api_key
 
 router = APIRouter(prefix=MANAGEMENT_PATH, dependencies=[Depends(require_api_key)])
 for _module in (assets, policies, contracts, catalog, negotiations, agreements, groups, explain, accepted,
-                transfers, edrs, footprints, parts, peers):
+                transfers, edr_cache, footprints, parts, peers):
     router.include_router(_module.router)
 router.include_router(agreements.sdk_alias)
 

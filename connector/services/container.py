@@ -22,8 +22,8 @@ from connector.services.consumer_edrs import ConsumerEdrs, EdrNegotiationService
 from connector.services.dataflow import DataFlowService
 from connector.services.definitions import DefinitionService
 from connector.services.documents import DocumentSigner
-from connector.services.edr import EdrIssuer
 from connector.services.edr_client import TokenRefresher
+from connector.services.edr_tokens import EdrIssuer
 from connector.services.explain import Explainer
 from connector.services.footprints import FootprintService
 from connector.services.groups import GroupService

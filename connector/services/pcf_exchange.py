@@ -33,7 +33,7 @@ from sqlmodel import col, select
 from connector.identity.did import DidResolver
 from connector.pcf.document import part_id
 from connector.services.dataflow.sources import DataRequest, Reply, Sources
-from connector.services.edr import EdrError
+from connector.services.edr_tokens import EdrError
 from connector.services.footprints import EXCHANGE_SOURCE, FOOTPRINT_SOURCE, FootprintService
 from connector.services.pcf_client import PcfClient, Refused, is_exchange
 from connector.store import Database

@@ -18,7 +18,7 @@ from sqlmodel import select
 from connector.cli.launch import free_port
 from connector.config import DataPlaneSettings, Peer, ServerSettings, Settings
 from connector.protocol.messages import read_offer
-from connector.services.edr import REFRESH_ENDPOINT, REFRESH_TOKEN
+from connector.services.edr_tokens import REFRESH_ENDPOINT, REFRESH_TOKEN
 from connector.store.models import Negotiation, TransferProcess
 from tests.dataplane.backend import Recorder, ThreadServer, backend_app
 from tests.harness import CLAIMS, Clock, Party, Router, seed_offer, settle, start_party

@@ -37,7 +37,7 @@ from connector.protocol import Role
 from connector.protocol.transfer_messages import DataAddress
 from connector.services.dataflow.push import Pusher
 from connector.services.dataflow.sources import DataRequest, Reply, SourceFailed, Sources
-from connector.services.edr import EdrError, EdrIssuer, ProviderDataFlows, TokenPair, bare_token
+from connector.services.edr_tokens import EdrError, EdrIssuer, ProviderDataFlows, TokenPair, bare_token
 from connector.services.errors import InvalidRequest, ServiceError
 from connector.services.ssrf import Allowlist, SsrfRefused, check_backend_url, guarded_session
 from connector.store import Database

@@ -20,7 +20,7 @@ from sqlmodel import col, select
 
 from connector.protocol.transfer_messages import DataAddress
 from connector.services.dataflow.sources import BACKEND_ERRORS, DataRequest, Session, SourceFailed, Sources
-from connector.services.edr import EdrError
+from connector.services.edr_tokens import EdrError
 from connector.services.ssrf import Allowlist, SsrfRefused, acheck_backend_url
 from connector.store import Database
 from connector.store.models import Asset, DataFlow, TransferProcess

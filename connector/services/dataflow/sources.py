@@ -21,7 +21,7 @@ import aiohttp
 import anyio
 
 from connector.config import DataPlaneSettings
-from connector.services.edr import EdrError
+from connector.services.edr_tokens import EdrError
 from connector.services.ssrf import Allowlist, SsrfRefused, acheck_backend_url
 
 log = logging.getLogger("pontis.dataflow")
