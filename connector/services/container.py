@@ -24,13 +24,13 @@ from connector.services.definitions import DefinitionService
 from connector.services.documents import DocumentSigner
 from connector.services.edr_client import TokenRefresher
 from connector.services.edr_tokens import EdrIssuer
-from connector.services.explain import Explainer
 from connector.services.footprints import FootprintService
 from connector.services.groups import GroupService
 from connector.services.pcf_client import PcfClient
 from connector.services.pcf_exchange import PcfExchange, serve_on
 from connector.services.peers import PeerDirectory, PeerTokenAuthenticator, peer_directory
 from connector.services.playbook import Playbook
+from connector.services.policy_dry_run import Explainer
 from connector.services.queries import QueryService
 from connector.services.remote_catalog import RemoteCatalog
 from connector.services.secrets import EDR_KEY_ENV, edr_key_path

@@ -16,7 +16,7 @@ from starlette.datastructures import UploadFile
 
 from connector.services.definitions import AssetInput
 from connector.services.errors import InvalidRequest, ServiceError
-from connector.services.explain import offering
+from connector.services.policy_dry_run import offering
 from connector.services.queries import QuerySpec
 from connector.web.peers import known_peers
 from connector.web.render import redirect, render

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from connector.management.deps import Body, Services
 from connector.management.errors import ManagementRoute, bad_request
 from connector.services.container import Container
-from connector.services.explain import Explainer
+from connector.services.policy_dry_run import Explainer
 
 router = APIRouter(prefix="/v3", route_class=ManagementRoute, tags=["explain"])
 
