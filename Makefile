@@ -37,6 +37,7 @@ demo: install
 
 lint: install
 	$(BIN)/ruff check connector tests bench
+	$(BIN)/mypy  # config in pyproject.toml: strict for protocol, policy, store; basic elsewhere
 
 test: install sdk browser lint
 	PONTIS_SDK_PYTHON=$${PONTIS_SDK_PYTHON:-$(CURDIR)/$(SDK_VENV)/bin/python} $(BIN)/pytest

@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from connector.cli.configs import render_config  # noqa: E402
-from connector.cli.processes import free_port, start_connector, wait_ready  # noqa: E402
+from connector.cli.launch import free_port, start_connector, wait_ready  # noqa: E402
 from connector.config import DSP_PATH  # noqa: E402
 from connector.identity.wallet import new_key_file  # noqa: E402
 

@@ -39,7 +39,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from connector.cli.processes import free_port, start_connector, wait_ready  # noqa: E402
+from connector.cli.launch import free_port, start_connector, wait_ready  # noqa: E402
 
 NOW = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 CLAIMS = '{ membership = true, frameworkAgreements = { DataExchangeGovernance = "1.0" } }'

@@ -98,7 +98,7 @@ def catalog_latency(args: argparse.Namespace) -> dict | None:
     from negotiation import catalog_pages, pct  # the same page walk as the negotiation bench
 
     from connector.cli.configs import render_config
-    from connector.cli.processes import free_port, start_connector, wait_ready
+    from connector.cli.launch import free_port, start_connector, wait_ready
 
     work = Path(tempfile.mkdtemp(prefix="pontis-policy-bench-"))
     bpn = "BPNL00000ACHSEAG"

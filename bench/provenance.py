@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 from connector.cli.configs import render_config  # noqa: E402
 from connector.cli.identity import identity_section  # noqa: E402
-from connector.cli.processes import free_port, start_connector, wait_ready  # noqa: E402
+from connector.cli.launch import free_port, start_connector, wait_ready  # noqa: E402
 from connector.config import DSP_PATH  # noqa: E402
 from connector.identity.wallet import new_key_file  # noqa: E402
 from connector.provenance.samples import bom, identity  # noqa: E402

@@ -57,7 +57,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.transfer_watch import ControlLoad, Profile, RssWatch, cpu_seconds, machine, status_kb  # noqa: E402
 from connector.cli.configs import render_config  # noqa: E402
-from connector.cli.processes import ConnectorProcess, free_port, start_connector, wait_ready  # noqa: E402
+from connector.cli.launch import ConnectorProcess, free_port, start_connector, wait_ready  # noqa: E402
 from connector.config import DSP_PATH, Settings  # noqa: E402
 
 MIB = 1 << 20

@@ -15,10 +15,14 @@ log = logging.getLogger("pontis")
 
 
 def create_app(settings: Settings, container: Container | None = None, *, run_worker: bool = True) -> FastAPI:
+    if container is None and settings.tck:  # the test profile's playbook (connector.tck), wired here at the edge
+        from connector.tck import tck_playbook
+
+        container = build(settings, playbook=tck_playbook(settings))
     services = container or build(settings)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+    async def lifespan(app: FastAPI):
         services.db.migrate()
         if settings.seed_file:
             from connector.services.seed import load_seed
@@ -26,11 +30,11 @@ def create_app(settings: Settings, container: Container | None = None, *, run_wo
             load_seed(services, settings.seed_file)
         task = asyncio.create_task(services.worker.run()) if run_worker else None
         # the data plane's pushes and its sweep of stale pull transfers run beside the worker
-        flows = getattr(services, "dataflows", None)
-        flow_task = asyncio.create_task(flows.run()) if run_worker and flows is not None else None
+        flows = services.dataflows
+        flow_task = asyncio.create_task(flows.run()) if run_worker else None
         # the CX-0136 exchange sends stored PCF answers and updates beside them
-        exchange = getattr(services, "pcf_exchange", None)
-        exchange_task = asyncio.create_task(exchange.run()) if run_worker and exchange is not None else None
+        exchange = services.pcf_exchange
+        exchange_task = asyncio.create_task(exchange.run()) if run_worker else None
         pact = getattr(app.state, "pact", None)  # the PACT API ([pact]): its start-up files and events
         if pact is not None:
             await pact.start()
@@ -53,18 +57,16 @@ def create_app(settings: Settings, container: Container | None = None, *, run_wo
             if jobs_task is not None:
                 await asyncio.wait([jobs_task], timeout=5)
             services.worker.stop()
-            if exchange is not None:
-                exchange.stop()
-                if exchange_task is not None:
-                    await asyncio.wait([exchange_task], timeout=5)
-                await services.pcf_client.aclose()
+            exchange.stop()
+            if exchange_task is not None:
+                await asyncio.wait([exchange_task], timeout=5)
+            await services.pcf_client.aclose()
             if task is not None:
                 await asyncio.wait([task], timeout=5)
-            if flows is not None:
-                flows.stop()
-                if flow_task is not None:
-                    await asyncio.wait([flow_task], timeout=5)
-                await flows.aclose()
+            flows.stop()
+            if flow_task is not None:
+                await asyncio.wait([flow_task], timeout=5)
+            await flows.aclose()
             await services.client.aclose()
             services.db.dispose()
 
@@ -84,13 +86,13 @@ def create_app(settings: Settings, container: Container | None = None, *, run_wo
     app.include_router(well_known_router)
     from connector.identity.web import did_router
 
-    app.include_router(did_router(settings, getattr(services, "identity", None)))
+    app.include_router(did_router(settings, services.identity))
     from connector.identity.holder_web import renewal_from_settings, storage_router
 
     # DCP issuance, holder side: issuers deliver credentials to POST <Credential Service>/credentials
-    app.include_router(storage_router(settings, getattr(services, "identity", None),
-                                      replay=getattr(services, "replay", None)))
-    app.state.credential_renewal = renewal_from_settings(settings, getattr(services, "identity", None), services.guard)
+    app.include_router(storage_router(settings, services.identity,
+                                      replay=services.replay))
+    app.state.credential_renewal = renewal_from_settings(settings, services.identity, services.guard)
     from connector.identity.credential_service_web import router as credential_service_router
 
     app.include_router(credential_service_router)
@@ -100,7 +102,7 @@ def create_app(settings: Settings, container: Container | None = None, *, run_wo
     app.include_router(gaiax_router(settings, services.db))  # [gaiax]: our chain and credentials
     app.include_router(dsp_router)
     if settings.tck:
-        from connector.dsp.tck import router as tck_router
+        from connector.tck.routes import router as tck_router
 
         app.include_router(tck_router)
     from connector.management import router as management_router

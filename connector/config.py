@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -550,7 +551,7 @@ def _where(loc: tuple) -> str:
     return f"[{section}] " + ".".join(str(p) for p in parts[1:])
 
 
-def describe_error(error: dict) -> str:
+def describe_error(error: Mapping[str, Any]) -> str:
     """One pydantic error as one line that names the key and, for an unknown key, the closest valid one."""
     import difflib
 

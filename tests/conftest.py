@@ -8,15 +8,20 @@ sees only that schema. Without the variable the PostgreSQL runs are skipped, exc
 where they fail: CI must test PostgreSQL.
 
 Select one engine with ``-k sqlite`` / ``-k postgres``, or ``-m "not postgres"``.
+
+At the end of a run one line says how many tests skipped and why, grouped by what they need
+(``pytest_terminal_summary``): a skip must always say what would make the test run.
 """
 
 from __future__ import annotations
 
 import os
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 
 import pytest
+from _pytest.terminal import TerminalReporter
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 
@@ -41,7 +46,8 @@ def _postgres_admin() -> Iterator[Engine | None]:
 
 def _postgres_schema_url(base: str, schema: str) -> str:
     url = make_url(normalize_url(base))
-    options = " ".join(filter(None, [url.query.get("options"), f"-csearch_path={schema}"]))
+    given = url.query.get("options")
+    options = " ".join(filter(None, [given if isinstance(given, str) else None, f"-csearch_path={schema}"]))
     return url.update_query_dict({"options": options}).render_as_string(hide_password=False)
 
 
@@ -79,3 +85,41 @@ def db(database_url: str) -> Iterator[Database]:
         yield database
     finally:
         database.dispose()
+
+
+# --- one line about the skips ------------------------------------------------------------------
+
+# what a skip reason mentions -> the group it is counted in, first match wins
+SKIP_GROUPS = (
+    (("../shared", "shared folder", "reference"), "need ../shared (comparisons with reference files)"),
+    ((POSTGRES_ENV, "PostgreSQL"), f"need PostgreSQL ({POSTGRES_ENV})"),
+    (("tractusx-sdk", "Python >= 3.12", "PONTIS_SDK_PYTHON"), "need Python >= 3.12 with tractusx-sdk (make sdk)"),
+    (("Chromium", "chromium", "playwright", "Playwright"), "need Chromium and Playwright (make browser)"),
+)
+
+
+def skip_reason(report: pytest.TestReport | pytest.CollectReport) -> str:
+    longrepr = report.longrepr
+    reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+    return reason.removeprefix("Skipped: ")
+
+
+def skip_group(reason: str) -> str:
+    for needles, group in SKIP_GROUPS:
+        if any(needle in reason for needle in needles):
+            return group
+    return reason
+
+
+def skip_line(reasons: list[str]) -> str:
+    """``26 skipped: 20 need ../shared (...), 6 need PostgreSQL (...)``, the largest group first."""
+    groups = Counter(skip_group(reason) for reason in reasons)
+    parts = ", ".join(f"{count} {group}" for group, count in sorted(groups.items(), key=lambda g: (-g[1], g[0])))
+    return f"{len(reasons)} skipped: {parts}"
+
+
+def pytest_terminal_summary(terminalreporter: TerminalReporter, exitstatus: int, config: pytest.Config) -> None:
+    # a module that skips as a whole is one report, as pytest counts it in its own summary
+    reasons = [skip_reason(r) for r in terminalreporter.stats.get("skipped", [])]
+    if reasons:
+        terminalreporter.write_line(skip_line(reasons))

@@ -192,7 +192,7 @@ def start_issuer(directory: Path, port: int, log: Path, *, allow: tuple[str, ...
     import subprocess
     import sys
 
-    from connector.cli.processes import ConnectorProcess
+    from connector.cli.launch import ConnectorProcess
 
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as handle:
@@ -204,6 +204,6 @@ def start_issuer(directory: Path, port: int, log: Path, *, allow: tuple[str, ...
 
 
 def wait_issuer_ready(proc: Any, service_path: str, timeout: float = 30) -> None:
-    from connector.cli.processes import wait_ready
+    from connector.cli.launch import wait_ready
 
     wait_ready(proc, timeout, path=service_path + "/metadata")

@@ -27,8 +27,8 @@ from connector.cli.demo_gaiax import GaiaxStep
 from connector.cli.demo_issuance import DemoIssuer
 from connector.cli.demo_world import COMPANIES, EDC, MGMT_CONTEXT, PACT_CLIENTS, PROTOCOL, Company, pact_section
 from connector.cli.identity import identity_section
+from connector.cli.launch import ConnectorProcess, free_port, start_connector, wait_ready
 from connector.cli.output import Console
-from connector.cli.processes import ConnectorProcess, free_port, start_connector, wait_ready
 from connector.config import DSP_PATH, MANAGEMENT_PATH
 from connector.identity.wallet import new_key_file
 
@@ -65,7 +65,7 @@ class Node:
     def dsp(self) -> str:
         return self.base + DSP_PATH
 
-    def call(self, method: str, path: str, body: dict | None = None) -> Any:
+    def call(self, method: str, path: str, body: dict[str, Any] | list[Any] | None = None) -> Any:
         response = self.http.request(method, path, json=body)
         if not response.is_success:
             raise StepFailed(f"{self.name}: {method} {path} answered {response.status_code}: {response.text[:800]}")
@@ -85,7 +85,9 @@ class Node:
         for dataset in datasets:
             if dataset.get("@id") == asset_id:
                 offers = dataset.get("hasPolicy") or dataset.get("odrl:hasPolicy")
-                return offers[0] if isinstance(offers, list) else offers
+                offer = offers[0] if isinstance(offers, list) and offers else offers
+                if isinstance(offer, dict):
+                    return offer
         raise StepFailed(f"the catalog holds no dataset {asset_id}")
 
     def negotiate_pull(self, provider: Node, asset_id: str, offer: dict) -> dict:
@@ -118,7 +120,7 @@ class Node:
         self.call("POST", f"/v3/transferprocesses/{transfer_id}/complete")
 
     @staticmethod
-    def _poll(read, done, what: str, timeout: float = 60) -> dict:  # type: ignore[no-untyped-def]
+    def _poll(read, done, what: str, timeout: float = 60) -> dict:
         deadline = time.monotonic() + timeout
         last = None
         while time.monotonic() < deadline:
@@ -191,6 +193,7 @@ def run_demo(workdir: Path, *, keep_running: bool = False) -> int:
             node.process = start_connector(node.company.key, node.config, node.log, node.base)
         issuer.wait_ready()
         for node in nodes.values():
+            assert node.process is not None  # started just above
             wait_ready(node.process, timeout=60)  # slow on a loaded machine
         asked = time.monotonic()
         issuer.provision(list(nodes.values()))  # each company requests its credentials over DCP

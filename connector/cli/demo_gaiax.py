@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from connector.cli.processes import free_port
+from connector.cli.launch import free_port
 from connector.identity.did import DidResolutionError
 from connector.services.ssrf import Allowlist, OutgoingGuard
 from connector.services.transport import DocumentFetch

@@ -83,7 +83,7 @@ def publish_bearing(story: Story, access_id: str, usage_id: str) -> None:
 
     node = story.achsen
     document = new_footprint(company_name=node.name, company_bpn=node.company.bpn, now=datetime.now(UTC),
-                             **BEARING)
+                             **BEARING)  # type: ignore[arg-type]  # BEARING holds exactly new_footprint's keyword arguments
     path = story.workdir / "footprints" / "achsen-bearing.pact3.json"
     path.write_text(json.dumps([from_internal(document, PcfFormat.PACT3)], indent=2))
     done = pcf(story, node, "import", str(path), "--policy", usage_id, "--access-policy", access_id)

@@ -210,7 +210,7 @@ class Story:
         target.parent.mkdir(parents=True, exist_ok=True)
         size, seconds = pull(endpoint, token, target)
         if size != FILE_MB << 20:
-            raise StepFailed(f"the file should be {FILE_MB << 20} bytes, got {size}")
+            raise StepFailed(f"the file should be {FILE_MB << 20} bytes, got {size!r}")
         consumer.complete(transfer)
         self.ok(f"{consumer.name} streams {CASTING_FILE} from {provider.name}'s data plane to {target}: "
                 f"{size / (1 << 20):.0f} MB in {seconds:.2f} s ({size / (1 << 20) / max(seconds, 1e-6):.0f} MB/s)")

@@ -60,7 +60,7 @@ def resolve_peer(settings: Settings, peer: str, stored: list[dict] | None = None
     """(participant id or None, DSP URL) for ``--peer``: a DSP URL, or the id of a peer in the config's
     [[peers]] or in ``stored`` (the running connector's ``/v3/peers``: ``{"id", "dspUrl"}``)."""
     known_peers = [(p.id, p.dsp_url) for p in settings.peers]
-    known_peers += [(p.get("id"), p.get("dspUrl")) for p in stored or [] if isinstance(p, dict)]
+    known_peers += [(str(p["id"]), p.get("dspUrl")) for p in stored or [] if isinstance(p, dict) and p.get("id")]
     if peer.startswith(("http://", "https://")):
         match = next((pid for pid, url in known_peers if url and url.rstrip("/") == peer.rstrip("/")), None)
         return match, peer

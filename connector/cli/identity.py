@@ -72,7 +72,7 @@ def _passphrase() -> str | None:
     return passphrase_from_env()
 
 
-def _loader(contexts: list[str] | None):  # type: ignore[no-untyped-def]
+def _loader(contexts: list[str] | None):
     from connector.identity.contexts import SigningContextLoader, default_loader
 
     if not contexts:

@@ -120,7 +120,7 @@ def serve(
         if settings.server.tls_self_signed:
             from connector.pact.tls import ensure_self_signed
 
-            ensure_self_signed(settings.server.tls_cert_file, settings.server.tls_key_file, settings.server.host)
+            ensure_self_signed(settings.server.tls_cert_file or "", settings.server.tls_key_file or "", settings.server.host)
         tls = {"ssl_certfile": settings.server.tls_cert_file, "ssl_keyfile": settings.server.tls_key_file}
     try:  # said in one line, before anything announces the connector
         check_port_free(settings.server.host, settings.server.port)

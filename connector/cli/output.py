@@ -42,8 +42,8 @@ class Console(_RichConsole):
         kwargs.setdefault("soft_wrap", True)  # a message stays one line, for people and grep
         super().__init__(markup=False, emoji=False, **kwargs)
 
-    def print(self, *objects: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def print(self, *objects: Any, **kwargs: Any) -> None:
         super().print(*(styled(o) if isinstance(o, str) else o for o in objects), **kwargs)
 
-    def rule(self, title: Any = "", **kwargs: Any) -> None:  # type: ignore[override]
+    def rule(self, title: Any = "", **kwargs: Any) -> None:
         super().rule(styled(title) if isinstance(title, str) else title, **kwargs)

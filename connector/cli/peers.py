@@ -31,7 +31,7 @@ def _settings(config: Path) -> Settings:
         raise typer.Exit(2) from None
 
 
-def _directory(settings: Settings):  # type: ignore[no-untyped-def]
+def _directory(settings: Settings):
     from connector.cli.startup import StartupError, open_database
     from connector.services.peers import peer_directory
 

@@ -35,7 +35,7 @@ def validate(
     if kind not in (None, "access", "usage"):
         err.print(f"[red]--kind {kind!r}:[/red] expected access or usage")
         raise typer.Exit(2)
-    violations = validate_policy_document(doc, kind=kind)  # type: ignore[arg-type]
+    violations = validate_policy_document(doc, kind=kind)  # type: ignore[arg-type]  # checked just above: None, access or usage
     if violations:
         for v in violations:
             err.print(f"[red]✗[/red] {v}")

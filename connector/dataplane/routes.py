@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, Response
 
 from connector.dataplane.responses import reply_response
 from connector.services.dataflow import DataFlowService, DataRequest
-from connector.services.edr import EdrError
+from connector.services.edr_tokens import EdrError
 
 router = APIRouter(tags=["data plane"])
 

@@ -19,7 +19,7 @@ from connector.protocol.messages import NEGOTIATION_MESSAGE_TYPES, negotiation_e
 router = APIRouter(prefix=DSP_PATH)
 
 
-async def _handle(request: Request, services, caller, role, pid, type_name) -> Response:  # type: ignore[no-untyped-def]
+async def _handle(request: Request, services, caller, role, pid, type_name) -> Response:
     return await handle_message(request, services, caller, services.negotiations, role, pid, type_name,
                                 NEGOTIATION_MESSAGE_TYPES, negotiation_error)
 

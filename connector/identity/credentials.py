@@ -38,25 +38,23 @@ method in the issuer's ``assertionMethod`` whose controller is the issuer, conte
 
 from __future__ import annotations
 
-import base64
-import gzip
 import json
 import threading
 import time
-import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from jwt.api_jws import PyJWS
-from jwt.exceptions import InvalidTokenError
-
 from .contexts import CREDENTIALS_V2, SigningContextLoader
 from .dataintegrity import RDFC, sign, verify
-from .did import DidResolver, IdentityError
+from .did import CredentialError, DidResolver, IdentityError
+from .jws import did_of, jws_encode, jws_unverified, jws_verify
 from .keys import SigningKey
+from .status_list import bit_is_set, decode_status_list, encode_status_list, set_bit
+
+__all__ = ["CredentialError", "bit_is_set", "decode_status_list", "did_of", "encode_status_list", "jws_encode",
+           "jws_unverified", "jws_verify", "set_bit"]  # and what is defined here
 
 MEMBERSHIP, BPN, DEG = "MembershipCredential", "BpnCredential", "DataExchangeGovernanceCredential"
 CREDENTIAL_TYPES = {"Membership": MEMBERSHIP, "Bpn": BPN, "DataExchangeGovernance": DEG}
@@ -74,11 +72,6 @@ CX_CREDENTIALS_CONTEXT: dict[str, Any] = {
                               "contractVersion")},
     "contractTemplate": {"@id": "cx:contractTemplate", "@type": "@id"},
 }
-_JWS = PyJWS(options={"verify_signature": True})
-
-
-class CredentialError(IdentityError):
-    code = "invalid_credential"
 
 
 # --- time -----------------------------------------------------------------------------------
@@ -99,56 +92,6 @@ def parse_time(value: Any, what: str) -> datetime:
     if parsed.tzinfo is None:
         raise CredentialError(f"{what} {value!r} has no time zone")
     return parsed
-
-
-# --- JOSE (compact JWS, EdDSA only) ------------------------------------------------------------
-
-def jws_encode(payload: dict, key: SigningKey | Ed25519PrivateKey, *, typ: str, kid: str,
-               cty: str | None = None) -> str:
-    private = key.private_key if isinstance(key, SigningKey) else key
-    headers = {"typ": typ, "kid": kid, **({"cty": cty} if cty else {})}
-    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    return _JWS.encode(body, private, algorithm="EdDSA", headers=headers)
-
-
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")  # Python would read NaN/Infinity, which poison comparisons
-
-
-def _b64json(part: str, what: str) -> Any:
-    try:
-        return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)), parse_constant=_no_constants)
-    except (ValueError, RecursionError):
-        raise CredentialError(f"the {what} is not base64url JSON", code="malformed") from None
-
-
-def jws_unverified(token: Any, what: str = "JWT") -> tuple[dict, dict]:
-    """Header and payload, *unverified*: only to learn who claims to have signed."""
-    if not isinstance(token, str) or token.count(".") != 2:
-        raise CredentialError(f"the {what} is not a compact JWS (three dot-separated parts)", code="malformed")
-    header_part, payload_part, _ = token.split(".")
-    header, payload = _b64json(header_part, f"{what} header"), _b64json(payload_part, f"{what} payload")
-    if not isinstance(header, dict) or not isinstance(payload, dict):
-        raise CredentialError(f"the {what} header and payload must be JSON objects", code="malformed")
-    if header.get("alg") != "EdDSA":
-        raise CredentialError(f"the {what} uses alg {header.get('alg')!r}; only EdDSA is accepted", code="malformed")
-    if "crit" in header:  # we implement no extensions, so we may not ignore critical ones
-        raise CredentialError(f"the {what} has critical header parameters {header['crit']!r}", code="malformed")
-    return header, payload
-
-
-def jws_verify(token: str, public_key: Ed25519PublicKey, what: str = "JWT") -> None:
-    try:
-        _JWS.decode_complete(token, public_key, algorithms=["EdDSA"])
-    except InvalidTokenError as exc:
-        raise CredentialError(f"the {what} signature does not verify ({exc}): forged or altered",
-                              code="bad_signature") from None
-
-
-def did_of(kid: Any, what: str) -> str:
-    if not isinstance(kid, str) or not kid.startswith("did:") or "#" not in kid:
-        raise CredentialError(f"the {what} kid {kid!r} is not a full DID URL (did:...#fragment)", code="malformed")
-    return kid.split("#", 1)[0]
 
 
 # --- building and securing -------------------------------------------------------------------------
@@ -200,33 +143,7 @@ def enveloped(jwt: str) -> dict[str, str]:
     return {"id": ENVELOPED_PREFIX + jwt, "type": "EnvelopedVerifiableCredential"}
 
 
-# --- bitstring status lists ------------------------------------------------------------------------
-
-def encode_status_list(bits: bytes) -> str:
-    return "u" + base64.urlsafe_b64encode(gzip.compress(bytes(bits), mtime=0)).rstrip(b"=").decode("ascii")
-
-
-def decode_status_list(encoded: Any) -> bytes:
-    if not isinstance(encoded, str) or not encoded.startswith("u"):
-        raise CredentialError("encodedList is not multibase base64url ('u...')", code="status_unavailable")
-    try:
-        packed = base64.urlsafe_b64decode(encoded[1:] + "=" * (-len(encoded[1:]) % 4))
-        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        bits = inflater.decompress(packed, 16 * 1024 * 1024)  # a gzip bomb stops at 16 MiB
-    except (ValueError, zlib.error) as exc:
-        raise CredentialError(f"encodedList cannot be decoded: {exc}", code="status_unavailable") from None
-    if inflater.unconsumed_tail:
-        raise CredentialError("encodedList is larger than 16 MiB", code="status_unavailable")
-    return bits
-
-
-def bit_is_set(bits: bytes, index: int) -> bool:
-    return bool(bits[index // 8] >> (7 - index % 8) & 1)
-
-
-def set_bit(bits: bytearray, index: int) -> None:
-    bits[index // 8] |= 1 << (7 - index % 8)
-
+# --- bitstring status lists (the bits themselves: status_list) ----------------------------------
 
 def status_entry(list_url: str, index: int, purpose: str = "revocation") -> dict[str, str]:
     return {"id": f"{list_url}#{index}", "type": "BitstringStatusListEntry", "statusPurpose": purpose,
@@ -342,7 +259,7 @@ class StatusLists:
     """Fetches, verifies and caches issuers' status lists (thread-safe)."""
 
     def __init__(self, resolver: DidResolver, *, ttl_seconds: float = 300.0,
-                 clock=time.monotonic) -> None:  # type: ignore[no-untyped-def]
+                 clock=time.monotonic) -> None:
         self.resolver = resolver
         self.ttl_seconds = ttl_seconds
         self.clock = clock
@@ -355,8 +272,8 @@ class StatusLists:
             raise CredentialError(f"{what} has a credentialStatus of unsupported type {kind!r}", code="status_unavailable")
         url, purpose = entry.get("statusListCredential"), entry.get("statusPurpose")
         try:
-            index = int(entry.get("statusListIndex"))
-        except (TypeError, ValueError):
+            index = int(entry["statusListIndex"])
+        except (KeyError, TypeError, ValueError):
             raise CredentialError(f"{what}: statusListIndex is not an integer", code="malformed") from None
         if not isinstance(url, str) or purpose not in ("revocation", "suspension"):
             raise CredentialError(f"{what}: credentialStatus needs statusListCredential and a revocation or "
@@ -428,7 +345,7 @@ def participant_claims(credentials: Iterable[VerifiedCredential]) -> dict[str, A
         claims["bpn"] = bpns.pop()
     if MEMBERSHIP in claims["credentials"]:
         claims["membership"] = "active"
-    frameworks = {}
+    frameworks: dict[str, Any] = {}
     for c in credentials:
         version = c.subject.get("contractVersion")
         for t in c.types:

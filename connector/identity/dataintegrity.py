@@ -317,7 +317,7 @@ def _verify_one(proof: Any, proofs: list, unsecured: dict, resolve_key: ResolveK
     if len(signature) != 64:
         raise fail(f"proofValue holds {len(signature)} bytes, not a 64-byte Ed25519 signature")
     try:
-        public_key = _public_key(resolve_key(vm_url), vm_url, proof.get("proofPurpose"))
+        public_key = _public_key(resolve_key(vm_url), vm_url, str(proof.get("proofPurpose") or ""))
     except Exception as exc:  # noqa: BLE001 - a resolver refusing or failing fails the proof, with a reason
         raise fail(f"verification method {vm_url}: {exc}") from None
 

@@ -54,15 +54,12 @@ from .credentials import (
     CredentialError,
     StatusLists,
     VerifiedCredential,
-    did_of,
     enveloped,
-    jws_encode,
-    jws_unverified,
-    jws_verify,
     participant_claims,
     verify_credential,
 )
 from .did import DidResolver, IdentityError, sole_method
+from .jws import did_of, jws_encode, jws_unverified, jws_verify
 from .wallet import LocalIdentity
 
 log = logging.getLogger("pontis.identity")

@@ -56,6 +56,12 @@ class IdentityError(DataIntegrityError):
     code = "identity"
 
 
+class CredentialError(IdentityError):
+    """A credential, presentation or token that is refused; ``code`` says why (connector.identity.credentials)."""
+
+    code = "invalid_credential"
+
+
 class DidResolutionError(IdentityError):
     code = "did_resolution"
 
@@ -201,7 +207,7 @@ def find_verification_method(document: dict, vm_url: str, relationship: str | No
     did = document.get("id")
 
     def absolute(ref: Any) -> Any:
-        return did + ref if isinstance(ref, str) and ref.startswith("#") else ref
+        return (did or "") + ref if isinstance(ref, str) and ref.startswith("#") else ref
 
     methods = {absolute(vm.get("id")): vm for vm in _listify(document.get("verificationMethod"))
                if isinstance(vm, dict)}

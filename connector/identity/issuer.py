@@ -40,16 +40,16 @@ from .credentials import (
     CredentialError,
     build_credential,
     format_time,
-    jws_encode,
     secure_data_integrity,
     secure_jwt,
-    set_bit,
     status_entry,
     status_list_credential,
     utcnow,
 )
 from .did import IdentityError, build_did_document, did_web_base_url, did_web_path, jwk_vm_id
+from .jws import jws_encode
 from .keys import KeySet, SigningKey, _write_private
+from .status_list import set_bit
 from .wallet import Wallet, load_keys
 
 ISSUER_TYPE = "PontisIssuer"

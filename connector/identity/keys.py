@@ -182,8 +182,8 @@ def _open(envelope: Any, passphrase: bytes, aad: bytes) -> bytes:
         raise KeyFileError("unsupported key encryption (expected scrypt + AES-256-GCM)")
     n, r, p = (envelope.get(k) for k in "nrp")
     # bounds: a hostile file must not make us allocate gigabytes
-    ints = all(isinstance(v, int) for v in (n, r, p))
-    if not ints or not (2**10 <= n <= 2**20 and 0 < r <= 32 and 0 < p <= 16):
+    if not (isinstance(n, int) and isinstance(r, int) and isinstance(p, int)) or \
+            not (2**10 <= n <= 2**20 and 0 < r <= 32 and 0 < p <= 16):
         raise KeyFileError("scrypt parameters out of range")
     try:
         key = Scrypt(salt=_unb64(envelope.get("salt")), length=32, n=n, r=r, p=p).derive(passphrase)

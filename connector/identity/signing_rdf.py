@@ -24,16 +24,14 @@ from connector.jsonld.compiled import CompiledContexts, Decline
 
 from .canon import CanonicalizationError, Quad, escape_literal
 from .contexts import (
-    _ABSOLUTE_IRI,
     _SENTINEL_CONTEXT,
-    SENTINEL_VOCAB,
     SigningContextLoader,
     _check_inline,
-    _Emitter,
     _Processor,
     default_loader,
 )
 from .contexts import document_quads as general_quads
+from .rdf import _ABSOLUTE_IRI, SENTINEL_VOCAB, _Emitter
 
 _compiled: weakref.WeakKeyDictionary[SigningContextLoader, CompiledContexts] = weakref.WeakKeyDictionary()
 _compiled_lock = threading.Lock()

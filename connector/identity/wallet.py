@@ -84,7 +84,7 @@ class Wallet:
         """Re-read the file if it changed since (a credential issued with ``--wallet`` to a running
         connector is presented from its next token on, without a restart)."""
         stamp = self._file_stamp()
-        if stamp is not None and stamp != self._stamp:
+        if stamp is not None and stamp != self._stamp and self.path is not None:
             self.entries = Wallet.load(self.path).entries
             self._stamp = stamp
 

@@ -21,21 +21,21 @@ from connector.management import (
     assets,
     catalog,
     contracts,
-    edrs,
-    explain,
+    edr_cache,
     footprints,
     groups,
     negotiations,
     parts,
     peers,
     policies,
+    policy_dry_run,
     transfers,
 )
 from connector.management.deps import require_api_key
 
 router = APIRouter(prefix=MANAGEMENT_PATH, dependencies=[Depends(require_api_key)])
-for _module in (assets, policies, contracts, catalog, negotiations, agreements, groups, explain, accepted,
-                transfers, edrs, footprints, parts, peers):
+for _module in (assets, policies, contracts, catalog, negotiations, agreements, groups, policy_dry_run, accepted,
+                transfers, edr_cache, footprints, parts, peers):
     router.include_router(_module.router)
 router.include_router(agreements.sdk_alias)
 

@@ -17,12 +17,13 @@ from connector.management.errors import ManagementRoute
 from connector.management.jsonld import child, expand_body, id_response, node_id, with_context
 from connector.management.odrl import read_policy, render_stored
 from connector.services.accepted import AcceptedPolicies
+from connector.services.container import Container
 
 router = APIRouter(prefix="/v3/acceptedpolicies", route_class=ManagementRoute, tags=["acceptedpolicies"])
 
 
-def store(services) -> AcceptedPolicies:  # type: ignore[no-untyped-def]
-    return AcceptedPolicies(services.db, services.negotiations.clock)
+def store(services: Container) -> AcceptedPolicies:
+    return services.accepted
 
 
 @router.post("")

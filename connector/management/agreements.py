@@ -68,11 +68,14 @@ async def get_signed_offer(agreement_id: str, queries: Queries, services: Servic
         if document is None:
             raise ApiError(409, f"agreement {agreement_id} came from an offer that carried no provider proof",
                            path="proof", invalid_value=agreement_id)
-        verifier = services.offer_verifier
-        check = verify_signed(document, verifier.resolve_key, signer=row.provider_id)
+        resolve_key = services.offer_verifier.resolve_key
+        if resolve_key is None:
+            raise ApiError(409, "this connector resolves no DIDs, so the offer's proof cannot be checked", path="proof",
+                           invalid_value=agreement_id)
+        check = verify_signed(document, resolve_key, signer=row.provider_id)
         if not check.ok:
             raise ApiError(409, f"the signed offer behind agreement {agreement_id} does not verify: {check.reason}",
                            path="proof", invalid_value=agreement_id)
-        return offer_bundle(document, verifier.resolver)
+        return offer_bundle(document, services.offer_verifier.resolver)
 
     return JSONResponse(await run_in_threadpool(work))

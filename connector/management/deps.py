@@ -13,7 +13,6 @@ from connector.services.container import Container
 from connector.services.definitions import DefinitionService
 from connector.services.queries import QueryService
 from connector.services.remote_catalog import RemoteCatalog
-from connector.services.signed_offers import SigningAfterWrites
 
 
 def get_services(request: Request) -> Container:
@@ -42,29 +41,16 @@ def check_api_key(request: Request) -> Staff:
     return staff
 
 
-def _cached(request: Request, name: str, factory):  # type: ignore[no-untyped-def]
-    # one instance per app, built on first use: they hold no state beyond the container's
-    state = request.app.state
-    found = getattr(state, name, None)
-    if found is None:
-        found = factory(state.services)
-        setattr(state, name, found)
-    return found
-
-
 def get_definitions(request: Request) -> DefinitionService:
-    return _cached(request, "mgmt_definitions",
-                   lambda c: SigningAfterWrites(DefinitionService(c.db, clock=c.negotiations.clock,
-                                                                  files_dir=c.settings.dataplane.files_dir),
-                                                c.catalog.warm_proofs))
+    return get_services(request).definitions
 
 
 def get_queries(request: Request) -> QueryService:
-    return _cached(request, "mgmt_queries", lambda c: QueryService(c.db))
+    return get_services(request).queries
 
 
 def get_remote_catalog(request: Request) -> RemoteCatalog:
-    return _cached(request, "mgmt_remote_catalog", lambda c: RemoteCatalog(c.client, c.authenticator, c.offer_verifier))
+    return get_services(request).remote_catalog
 
 
 async def read_raw(request: Request, limit: int) -> bytes:

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from connector.management.deps import Body, Services
 from connector.management.errors import ManagementRoute, bad_request
+from connector.services.container import Container
 from connector.services.groups import GroupService
 
 router = APIRouter(prefix="/v3/business-partner-groups", route_class=ManagementRoute, tags=["groups"])
@@ -35,8 +36,8 @@ def _read(body: Any) -> tuple[str, list[str]]:
     return bpn, groups
 
 
-def groups(services: Any) -> GroupService:
-    return GroupService(services.db, services.negotiations.clock)
+def groups(services: Container) -> GroupService:
+    return services.groups
 
 
 @router.post("")

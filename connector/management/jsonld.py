@@ -13,7 +13,7 @@ become bare words, known namespaces become ``prefix:local``, and the ``@context`
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, overload
 
 from connector.jsonld import expand
 from connector.jsonld.terms import DCAT, DCT, DSPACE_NS, EDC_NS, ODRL_NS
@@ -109,7 +109,16 @@ def string(node: dict, name: str, path: str | None = None, *, required: bool = F
     return value
 
 
-def child(node: dict, name: str, path: str | None = None, *, required: bool = False) -> dict | None:
+@overload
+def child(node: dict[str, Any], name: str, path: str | None = None, *, required: Literal[True]) -> dict[str, Any]: ...
+
+
+@overload
+def child(node: dict[str, Any], name: str, path: str | None = None, *,
+          required: bool = False) -> dict[str, Any] | None: ...
+
+
+def child(node: dict[str, Any], name: str, path: str | None = None, *, required: bool = False) -> dict[str, Any] | None:
     """The one node object under ``name`` (an empty object when given as ``{}``)."""
     path = path or name
     found = values(node, name)

@@ -188,7 +188,7 @@ def render_policy(policy: Policy, *, policy_id: str | None, policy_type: str = "
 
 def render_stored(doc: dict, policy_type: str | None = None) -> dict:
     """EDC-style rendering of a policy stored in the compact DSP form (envelope included)."""
-    stored_type = doc.get("@type") if isinstance(doc.get("@type"), str) else "Set"
+    stored_type = str(doc["@type"]) if isinstance(doc.get("@type"), str) else "Set"
     return render_policy(
         policy_from_compact_dsp(doc), policy_id=doc.get("@id"),
         policy_type=policy_type or stored_type.split(":")[-1],

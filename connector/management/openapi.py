@@ -122,7 +122,8 @@ BODIES: dict[tuple[str, str], dict] = {
 def _reads_body(route: Any) -> bool:
     from connector.management.deps import read_body
 
-    stack = list(getattr(route, "dependant", None).dependencies if getattr(route, "dependant", None) else [])
+    dependant = getattr(route, "dependant", None)
+    stack = list(dependant.dependencies if dependant is not None else [])
     while stack:
         dep = stack.pop()
         if dep.call is read_body:
@@ -153,6 +154,7 @@ def management_openapi(app: FastAPI) -> dict:
                  "description": "the connector's api_key (from its config)"}}
     spec["security"] = [{SCHEME: []}]
     for path, methods, route in routes:
+        path = str(path)
         for method in sorted(methods):
             operation = spec["paths"].get(path, {}).get(method.lower())
             if operation is None:

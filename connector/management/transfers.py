@@ -24,7 +24,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from connector.management.catalog import check_address, read_counterparty
-from connector.management.deps import Body, Services
+from connector.management.deps import Body, Queries, Services
 from connector.management.errors import ManagementRoute, bad_request
 from connector.management.jsonld import (
     expand_body,
@@ -41,56 +41,15 @@ from connector.management.negotiations import PROTOCOL
 from connector.management.negotiations import _callbacks as read_callbacks
 from connector.protocol.transfer_messages import DataAddress
 from connector.services.criteria import EDC_NS
-from connector.services.errors import NotFound
-from connector.services.queries import Fields, QuerySpec, run_query
+from connector.services.queries import correlation_id, shown_transfer_state
 from connector.services.transfer import PULL, PUSH
-from connector.store import Database
 from connector.store.models import TransferProcess
 
 router = APIRouter(prefix="/v3/transferprocesses", route_class=ManagementRoute, tags=["transferprocesses"])
 
 E = EDC_NS
 HTTP_ENDPOINT_TYPE = "https://w3id.org/idsa/v4.1/HTTP"
-INITIAL_SHOWN_AS = "REQUESTING"  # our INITIAL: the request is on its way, which EDC calls REQUESTING
 HIDDEN_PREFIX = "pontis:"  # private properties the connector keeps for itself
-
-
-def shown_state(row: TransferProcess) -> str:
-    return INITIAL_SHOWN_AS if row.state == "INITIAL" else row.state
-
-
-TRANSFER_FIELDS = Fields(
-    columns={
-        "@id": (TransferProcess.id, False), E + "type": (TransferProcess.role, False),
-        E + "state": (TransferProcess.state, False),
-        E + "contractId": (TransferProcess.agreement_id, False),
-        E + "contractAgreementId": (TransferProcess.agreement_id, False),
-        E + "agreementId": (TransferProcess.agreement_id, False),
-        E + "assetId": (TransferProcess.asset_id, False),
-        E + "counterPartyId": (TransferProcess.counterparty_id, False),
-        E + "counterPartyAddress": (TransferProcess.counterparty_address, False),
-        E + "transferType": (TransferProcess.transfer_type, False),
-        E + "providerPid": (TransferProcess.provider_pid, False), E + "consumerPid": (TransferProcess.consumer_pid, False),
-        E + "createdAt": (TransferProcess.created_at, True), E + "updatedAt": (TransferProcess.updated_at, True),
-        E + "stateTimestamp": (TransferProcess.updated_at, True),
-    },
-    record=lambda t: {E + "state": shown_state(t), E + "correlationId": _correlation(t)},
-    names=(E + "correlationId",),
-    stored={E + "state": lambda shown: "INITIAL" if shown == INITIAL_SHOWN_AS else shown},
-)
-
-
-def query_transfers(db: Database, spec: QuerySpec) -> list[TransferProcess]:
-    with db.read() as session:
-        return run_query(session, TransferProcess, spec, TRANSFER_FIELDS, TransferProcess.id)
-
-
-def load_transfer(db: Database, transfer_id: str) -> TransferProcess:
-    with db.read() as session:
-        row = session.get(TransferProcess, transfer_id)
-    if row is None:
-        raise NotFound("transfer.unknown", f"TransferProcess with ID {transfer_id!r} does not exist", path="@id")
-    return row
 
 
 # --- in ------------------------------------------------------------------------------------------
@@ -150,10 +109,6 @@ def _reason(body: Any) -> str | None:
 # --- out -----------------------------------------------------------------------------------------
 
 
-def _correlation(row: TransferProcess) -> str | None:
-    return row.provider_pid if row.role == "CONSUMER" else row.consumer_pid
-
-
 def shown_destination(row: TransferProcess) -> dict:
     """The destination as EDC shows it: ``HttpProxy`` for a pull, ``HttpData`` + ``baseUrl`` for a push."""
     if row.transfer_type != PUSH or not row.data_destination:
@@ -178,7 +133,7 @@ def render_transfer(row: TransferProcess) -> dict:
         "@id": row.id,
         "type": row.role,
         "protocol": PROTOCOL,
-        "state": shown_state(row),
+        "state": shown_transfer_state(row),
         "stateTimestamp": row.updated_at,
         "contractId": row.agreement_id,
         "assetId": row.asset_id,
@@ -191,7 +146,7 @@ def render_transfer(row: TransferProcess) -> dict:
         "callbackAddresses": row.callback_addresses or [],
         "createdAt": row.created_at,
     }
-    correlation = _correlation(row)
+    correlation = correlation_id(row)
     if correlation:
         out["correlationId"] = correlation
     detail = error_detail(row)
@@ -217,22 +172,22 @@ async def start_transfer(body: Body, services: Services) -> JSONResponse:
 
 
 @router.post("/request")
-async def query(body: Body, services: Services) -> JSONResponse:
-    def work() -> list:
-        return [render_transfer(t) for t in query_transfers(services.db, read_query_spec(body))]
+async def query(body: Body, queries: Queries) -> JSONResponse:
+    def work() -> list[dict[str, Any]]:
+        return [render_transfer(t) for t in queries.transfers(read_query_spec(body))]
 
     return JSONResponse(await run_in_threadpool(work))
 
 
 @router.get("/{transfer_id}")
-async def get_transfer(transfer_id: str, services: Services) -> JSONResponse:
-    return JSONResponse(render_transfer(await run_in_threadpool(load_transfer, services.db, transfer_id)))
+async def get_transfer(transfer_id: str, queries: Queries) -> JSONResponse:
+    return JSONResponse(render_transfer(await run_in_threadpool(queries.transfer, transfer_id)))
 
 
 @router.get("/{transfer_id}/state")
-async def get_state(transfer_id: str, services: Services) -> JSONResponse:
-    row = await run_in_threadpool(load_transfer, services.db, transfer_id)
-    return JSONResponse(with_context({"@type": "TransferState", "state": shown_state(row)}))
+async def get_state(transfer_id: str, queries: Queries) -> JSONResponse:
+    row = await run_in_threadpool(queries.transfer, transfer_id)
+    return JSONResponse(with_context({"@type": "TransferState", "state": shown_transfer_state(row)}))
 
 
 @router.post("/{transfer_id}/terminate")
@@ -266,7 +221,7 @@ async def complete(transfer_id: str, services: Services) -> Response:
 
 
 @router.post("/{transfer_id}/deprovision")
-async def deprovision(transfer_id: str, services: Services) -> Response:
+async def deprovision(transfer_id: str, queries: Queries) -> Response:
     """Accepted for EDC clients; nothing is provisioned per transfer here, so there is nothing to undo."""
-    await run_in_threadpool(load_transfer, services.db, transfer_id)
+    await run_in_threadpool(queries.transfer, transfer_id)
     return Response(status_code=204)

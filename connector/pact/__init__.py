@@ -30,5 +30,5 @@ def attach(app: FastAPI, settings: Any, services: Any) -> None:
         def clock() -> int:
             return int(time.time() * 1000)
     app.state.pact = PactApi(settings, services, clock)
-    app.add_exception_handler(PactError, lambda request, exc: error_response(exc))  # type: ignore[arg-type]
+    app.add_exception_handler(PactError, lambda request, exc: error_response(exc))
     app.include_router(router)

@@ -17,15 +17,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from connector.config import Settings
-from connector.services.catalog import asset_record
-from connector.services.criteria import matches, parse_criteria
+from connector.services.catalog import definitions_for
 from connector.services.groups import groups_of
 from connector.services.usage import evaluate, stored_policy
 from connector.store import Database
-from connector.store.models import Asset, ContractDefinition, Footprint, PolicyDefinition
+from connector.store.models import Footprint, PolicyDefinition
 
 log = logging.getLogger("pontis.pact")
 
@@ -143,30 +142,14 @@ class FootprintView:
         self.settings = settings
         self.last_claims = last_claims
 
-    def _definitions(self, session: Session, asset_ids: set[str]) -> dict[str, list]:
-        columns = (ContractDefinition.id, ContractDefinition.access_policy_id, ContractDefinition.contract_policy_id,
-                   ContractDefinition.asset_id, ContractDefinition.assets_selector)
-        out: dict[str, list] = {a: [] for a in asset_ids}
-        for cd in session.execute(select(*columns).where(ContractDefinition.asset_id.in_(list(asset_ids)))).all():
-            out[cd.asset_id].append(cd)
-        general = session.execute(select(*columns).where(ContractDefinition.asset_id.is_(None))).all()
-        if general:
-            assets = {a.id: a for a in session.exec(select(Asset).where(Asset.id.in_(list(asset_ids))))}
-            for cd in general:
-                criteria = parse_criteria(cd.assets_selector, "assetsSelector")
-                for asset_id, asset in assets.items():
-                    if all(matches(c, asset_record(asset)) for c in criteria):
-                        out[asset_id].append(cd)
-        return out
-
     def allowed_assets(self, session: Session, bpn: str, asset_ids: set[str], now_ms: int) -> dict[str, str | None]:
         """asset id -> None when the BPN may have it, else why not."""
         claims = claims_for(self.settings, self.last_claims, bpn)
         groups = groups_of(session, bpn)
-        definitions = self._definitions(session, asset_ids)
+        definitions = definitions_for(session, asset_ids)
         policy_ids = {p for cds in definitions.values() for cd in cds for p in (cd.access_policy_id, cd.contract_policy_id)}
         policies = {row.id: stored_policy(row.policy) for row in session.execute(
-            select(PolicyDefinition.id, PolicyDefinition.policy).where(PolicyDefinition.id.in_(list(policy_ids))))}
+            select(PolicyDefinition.id, PolicyDefinition.policy).where(col(PolicyDefinition.id).in_(list(policy_ids))))}
         judged: dict[tuple[str, str], list[str]] = {}  # most footprints share a few policy pairs
 
         def denials(access_id: str, usage_id: str) -> list[str]:
@@ -201,7 +184,7 @@ class FootprintView:
             query = select(Footprint.id, Footprint.asset_id)
             if footprint_id is not None:
                 query = query.where(Footprint.id == footprint_id)
-            rows = session.execute(query.order_by(Footprint.created_at.desc(), Footprint.id)).all()  # type: ignore[attr-defined]
+            rows = session.execute(query.order_by(col(Footprint.created_at).desc(), col(Footprint.id))).all()
             verdicts = self.allowed_assets(session, bpn, {r.asset_id for r in rows}, now_ms) if rows else {}
         hidden = [f"{r.id} ({r.asset_id}): {verdicts[r.asset_id]}" for r in rows if verdicts[r.asset_id]]
         if hidden:
@@ -215,7 +198,7 @@ class FootprintView:
         with self.db.read() as session:
             for start in range(0, len(ids), 500):
                 chunk = ids[start:start + 500]
-                for row in session.execute(select(Footprint.id, Footprint.document).where(Footprint.id.in_(chunk))):
+                for row in session.execute(select(Footprint.id, Footprint.document).where(col(Footprint.id).in_(chunk))):
                     found[row.id] = row.document
         return [(i, found[i]) for i in ids if i in found]
 

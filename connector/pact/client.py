@@ -136,5 +136,5 @@ def read_footprints(base_url: str, client_id: str, client_secret: str, *, verify
     """A PACT tool's view of a supplier: every footprint its client may see (blocking)."""
     async def run() -> list[dict]:
         async with PactApiClient(base_url, client_id, client_secret, verify=verify) as client:
-            return await client.list_footprints(version=version, **filters)
+            return await client.list_footprints(version=version, **filters)  # type: ignore[arg-type]  # filters are the query's named lists, never `version`
     return asyncio.run(run())

@@ -208,7 +208,7 @@ class PactEvents:
 
     # --- answering --------------------------------------------------------------------------------
 
-    def _answer_event(self, client: PactClient, request: dict, filters: Filters, version: int) -> dict:
+    def _answer_event(self, client: PactClient, request: dict, filters: Filters | _Both, version: int) -> dict:
         now = self.clock()
         footprints = []
         unwritable = []
@@ -289,7 +289,7 @@ class PactEvents:
         except (ValueError, KeyError, TypeError):
             raise PermissionError(f"{token_url(client, target)} answered without an access_token") from None
 
-    async def _answer(self, client: PactClient, request: dict, filters: Filters, version: int) -> None:
+    async def _answer(self, client: PactClient, request: dict, filters: Filters | _Both, version: int) -> None:
         event = await to_thread.run_sync(self._answer_event, client, request, filters, version)
         await self._deliver(client, event, events_url(client, request["source"]), f"request {request['id']}")
 

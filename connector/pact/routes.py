@@ -53,7 +53,7 @@ def api(request: Request) -> PactApi:
 
 
 def _secure(request: Request, pact: PactApi) -> None:
-    if request.url.scheme != "https" and not pact.settings.pact.allow_http:
+    if request.url.scheme != "https" and not pact.pact.allow_http:
         raise PactError(400, "BadRequest", "the PACT API is served over HTTPS only")
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from anyio import to_thread
 
-from connector.config import ConfigError, Settings
+from connector.config import ConfigError, PactSettings, Settings
 from connector.pact.access import FootprintView
 from connector.pact.events import PactEvents
 
@@ -26,7 +26,10 @@ log = logging.getLogger("pontis.pact")
 
 class PactApi:
     def __init__(self, settings: Settings, services: Any, clock: Callable[[], int]) -> None:
+        if settings.pact is None:
+            raise ConfigError("[pact]: the PACT API is not configured")
         self.settings = settings
+        self.pact: PactSettings = settings.pact
         self.services = services
         self.clock = clock
         gate = getattr(getattr(services, "catalog", None), "gate", None)
@@ -44,7 +47,7 @@ class PactApi:
         from connector.services.errors import ServiceError
         from connector.services.footprints import read_upload
 
-        path = Path(self.settings.pact.footprints_file or "")
+        path = Path(self.pact.footprints_file or "")
         try:
             items = read_upload(path.read_bytes(), csv=path.suffix.lower() == ".csv",
                                 company_name=self.settings.name, bpn=self.settings.bpn, now=self.clock())
@@ -72,8 +75,8 @@ class PactApi:
         return False
 
     def write_endpoints(self) -> None:
-        clients = self.settings.pact.clients
-        path = Path(self.settings.pact.endpoints_file or "")
+        clients = self.pact.clients
+        path = Path(self.pact.endpoints_file or "")
         doc = {"base_url": self.base_url(), "client_id": clients[0].client_id if clients else None,
                "client_secret": clients[0].client_secret if clients else None}
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -95,14 +98,14 @@ class PactApi:
 
     def new_since(self, mark: tuple[int, frozenset[str]]) -> tuple[list[str], tuple[int, frozenset[str]]]:
         """Footprints published after ``mark`` (created time, ids seen at that time), and the new mark."""
-        from sqlmodel import select
+        from sqlmodel import col, select
 
         from connector.store.models import Footprint
 
         latest, seen = mark
         with self.services.db.read() as session:
             rows = session.exec(select(Footprint.id, Footprint.created_at).where(Footprint.created_at >= latest)
-                                .order_by(Footprint.created_at)).all()
+                                .order_by(col(Footprint.created_at))).all()
         new = [r.id for r in rows if not (r.created_at == latest and r.id in seen)]
         if not new:
             return [], mark
@@ -122,17 +125,17 @@ class PactApi:
                 log.exception("PACT: looking for new footprints failed")
 
     async def start(self) -> None:
-        if self.settings.pact.footprints_file:
+        if self.pact.footprints_file:
             await to_thread.run_sync(self.publish_footprints_file)
-        if any(c.events_url for c in self.settings.pact.clients):
+        if any(c.events_url for c in self.pact.clients):
             self._watch = asyncio.create_task(self._tell_published())
-        if self.settings.pact.endpoints_file:
+        if self.pact.endpoints_file:
             async def endpoints_when_listening() -> None:
                 if await self._wait_listening():
                     self.write_endpoints()
                 else:
                     log.warning("PACT: the server did not start listening; %s not written",
-                                self.settings.pact.endpoints_file)
+                                self.pact.endpoints_file)
             self._startup = asyncio.create_task(endpoints_when_listening())
 
     async def stop(self) -> None:

@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import delete
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from connector.config import DSP_PATH
 from connector.parts import models as m
@@ -199,20 +199,21 @@ class PartImporter:
         for item in items:
             plans.setdefault(m.normal_id(item.part), Plan(item.part)).items.append(item)
         now = self.registry.clock()
-        created, updated = [], []
+        created: list[str] = []
+        updated: list[str] = []
         with self.registry.db.write() as session:
             with session.no_autoflush:  # the twins are written in one flush, in bulk
                 twins = {row.global_key: row for chunk in _chunks(list(plans)) for row in
-                         session.exec(select(PartTwin).where(PartTwin.global_key.in_(chunk)))}
+                         session.exec(select(PartTwin).where(col(PartTwin.global_key).in_(chunk)))}
                 for key, plan in plans.items():
                     if key not in twins and not any(i.model.role == m.IDENTITY for i in plan.items):
                         raise _unknown(plan)
                 known = [twin.id for twin in twins.values()]
                 stored: dict[str, dict[str | None, TwinSubmodel]] = {}
                 for chunk in _chunks(known):
-                    for row in session.exec(select(TwinSubmodel).where(TwinSubmodel.twin_id.in_(chunk))):
+                    for row in session.exec(select(TwinSubmodel).where(col(TwinSubmodel.twin_id).in_(chunk))):
                         stored.setdefault(row.twin_id, {})[row.semantic_id] = row
-                    session.execute(delete(TwinAssetId).where(TwinAssetId.twin_id.in_(chunk)))
+                    session.execute(delete(TwinAssetId).where(col(TwinAssetId.twin_id).in_(chunk)))
                 index: list[dict] = []
                 for key, plan in plans.items():
                     (updated if key in twins else created).append(plan.part)

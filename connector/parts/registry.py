@@ -22,7 +22,7 @@ from functools import cache
 
 from jsonschema import Draft202012Validator
 from sqlalchemy import delete, insert
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from connector.parts.models import first_error, normal_id, schemas
 from connector.services.errors import Conflict, InvalidRequest, NotFound
@@ -81,8 +81,8 @@ def check(kind: str, doc: object, field: str = "body") -> None:
     found = first_error(_validators()[kind], doc, field)
     if found is not None:
         raise InvalidRequest("registry.invalid", f"{found[0]}: {found[1]}", path=found[0])
-    if kind == "shell":
-        for i, said in enumerate(doc.get("specificAssetIds", [])):  # type: ignore[union-attr]
+    if kind == "shell" and isinstance(doc, dict):  # the schema made it an object
+        for i, said in enumerate(doc.get("specificAssetIds") or []):
             if PUBLIC in subjects(said) and said["name"] not in PUBLIC_NAMES:
                 raise InvalidRequest("registry.public", f"{field}.specificAssetIds[{i}].externalSubjectId: "
                                      f"{PUBLIC} is allowed only for {' and '.join(PUBLIC_NAMES)}, not "
@@ -155,8 +155,8 @@ class Registry:
     def _submodels(session: Session, twin_ids: list[str]) -> dict[str, list[dict]]:
         out: dict[str, list[dict]] = {t: [] for t in twin_ids}
         for chunk in range(0, len(twin_ids), 500):
-            rows = session.exec(select(TwinSubmodel).where(TwinSubmodel.twin_id.in_(twin_ids[chunk:chunk + 500]))
-                                .order_by(TwinSubmodel.created_at, TwinSubmodel.id))
+            rows = session.exec(select(TwinSubmodel).where(col(TwinSubmodel.twin_id).in_(twin_ids[chunk:chunk + 500]))
+                                .order_by(col(TwinSubmodel.created_at), TwinSubmodel.id))
             for row in rows:
                 out[row.twin_id].append(row.descriptor)
         return out
@@ -262,10 +262,10 @@ class Registry:
         row = session.get(PartTwin, doc["id"]) or PartTwin(id=doc["id"], descriptor={}, created_at=now)
         row.descriptor, row.global_key, row.updated_at = body, key, now
         session.add(row)
-        session.execute(delete(TwinAssetId).where(TwinAssetId.twin_id == row.id))
+        session.execute(delete(TwinAssetId).where(col(TwinAssetId.twin_id) == row.id))
         insert_asset_ids(session, asset_id_values(row.id, body))
         if "submodelDescriptors" in doc or created:
-            session.execute(delete(TwinSubmodel).where(TwinSubmodel.twin_id == row.id))
+            session.execute(delete(TwinSubmodel).where(col(TwinSubmodel.twin_id) == row.id))
             session.flush()
             for i, item in enumerate(doc.get("submodelDescriptors", [])):
                 self.write_submodel(session, row.id, item, now + i)
@@ -287,8 +287,8 @@ class Registry:
     def delete_shell(self, aas_id: str) -> None:
         with self.db.write() as session:
             session.delete(self._twin(session, aas_id))
-            session.execute(delete(TwinAssetId).where(TwinAssetId.twin_id == aas_id))
-            session.execute(delete(TwinSubmodel).where(TwinSubmodel.twin_id == aas_id))
+            session.execute(delete(TwinAssetId).where(col(TwinAssetId.twin_id) == aas_id))
+            session.execute(delete(TwinSubmodel).where(col(TwinSubmodel.twin_id) == aas_id))
 
     def put_submodel(self, aas_id: str, doc: dict, submodel_id: str | None = None) -> bool:
         """Create (POST: ``submodel_id`` None, 409 if it exists) or create-or-replace (PUT)."""

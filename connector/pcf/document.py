@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -48,7 +49,7 @@ def new_footprint(*, product_id: str, product_name: str, company_name: str, comp
                   now: datetime, footprint_id: str | None = None, declared_unit_amount: Decimal | float = 1,
                   product_mass_per_declared_unit: Decimal | float = 0,
                   pcf_including_biogenic_uptake: Decimal | float | None = None,
-                  description: str | None = None, preceding_ids: list[str] = (),  # type: ignore[assignment]
+                  description: str | None = None, preceding_ids: Sequence[str] = (),
                   geography_country: str | None = None, geography_region: str = "Europe",
                   reference_period: tuple[str, str] | None = None, validity_end: str | None = None,
                   standards: list[str] | None = None, partial_full: str = "Cradle-to-gate") -> dict[str, Any]:

@@ -4,15 +4,6 @@
 from .codec import contexts_for, iter_iris, policy_from_compact_dsp, policy_from_expanded, policy_to_compact
 from .errors import PolicyError, PolicyFormatError
 from .evaluation import CompiledPolicy, Decision, Denial, EvaluationContext, compile_policy
-from .explain import (
-    decision_to_dict,
-    dsp_error,
-    evaluation_plan,
-    explain_lines,
-    is_contained,
-    violations_error,
-    violations_to_dict,
-)
 from .model import (
     AtomicConstraint,
     Constraint,
@@ -26,6 +17,15 @@ from .model import (
     equivalent,
 )
 from .profile import OperandSpec
+from .reasons import (
+    decision_to_dict,
+    dsp_error,
+    evaluation_plan,
+    explain_lines,
+    is_contained,
+    violations_error,
+    violations_to_dict,
+)
 from .validation import Violation, infer_kind, validate
 
 __all__ = [

@@ -63,7 +63,7 @@ def _lift_value(prop: str, item: Any, path: str) -> Any:
     return {"@value": item}
 
 
-def _lift_values(prop: str, value: Any, path: str, out: list) -> None:
+def _lift_values(prop: str, value: Any, path: str, out: list[Any]) -> None:
     if value is None:
         return  # JSON-LD drops nulls; the parser then reports the field as missing
     if isinstance(value, list):
@@ -74,9 +74,9 @@ def _lift_values(prop: str, value: Any, path: str, out: list) -> None:
     out.append(_lift_value(prop, value, path))
 
 
-def lift_node(node: dict, path: str) -> dict:
+def lift_node(node: dict[str, Any], path: str) -> dict[str, Any]:
     """A compact node object -> the same node with IRI keys and list values."""
-    out: dict[str, list] = {}
+    out: dict[str, list[Any]] = {}
     for key, value in node.items():
         if key.startswith("@"):
             continue  # @context/@id/@type of the policy or a rule: envelope data
@@ -88,7 +88,7 @@ def lift_node(node: dict, path: str) -> dict:
     return out
 
 
-def lift_policy(doc: Any) -> dict:
+def lift_policy(doc: Any) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise PolicyFormatError("", "expected a policy object")
     return lift_node(doc, "")

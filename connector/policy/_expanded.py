@@ -34,13 +34,13 @@ def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
 
-def _reject_unsupported(node: dict, path: str, names: tuple[str, ...], what: str) -> None:
+def _reject_unsupported(node: dict[str, Any], path: str, names: tuple[str, ...], what: str) -> None:
     for name in names:
         if _P + name in node:
             raise PolicyFormatError(_join(path, name), f"{what} '{name}' is not supported by this connector")
 
 
-def _node_list(node: dict, name: str, path: str) -> list[tuple[dict, str]]:
+def _node_list(node: dict[str, Any], name: str, path: str) -> list[tuple[dict[str, Any], str]]:
     """The node objects under property ``name``, each with its path ("constraint[0]" ...)."""
     values = node.get(_P + name, [])
     if not isinstance(values, list):
@@ -59,7 +59,7 @@ def _node_list(node: dict, name: str, path: str) -> list[tuple[dict, str]]:
     return out
 
 
-def _single_iri(node: dict, name: str, path: str, example: str) -> str:
+def _single_iri(node: dict[str, Any], name: str, path: str, example: str) -> str:
     """The one IRI value of a @vocab property such as action/leftOperand/operator."""
     field = _join(path, name)
     if _P + name not in node:
@@ -108,7 +108,7 @@ def _literal(item: Any, path: str) -> Any:
     return TypedLiteral(value, datatype, language)
 
 
-def _right_operand(node: dict, path: str, operator: str) -> Any:
+def _right_operand(node: dict[str, Any], path: str, operator: str) -> Any:
     field = _join(path, "rightOperand")
     values = node.get(_P + "rightOperand")
     if not values:
@@ -126,7 +126,7 @@ def _right_operand(node: dict, path: str, operator: str) -> Any:
     return parsed
 
 
-def parse_constraint(node: dict, path: str) -> Constraint:
+def parse_constraint(node: dict[str, Any], path: str) -> Constraint:
     logical = [op for op in LOGICAL_OPERATORS if _P + op in node]
     atomic = [k for k in _ATOMIC_KEYS if _P + k in node]
     if len(logical) > 1:
@@ -142,7 +142,7 @@ def parse_constraint(node: dict, path: str) -> Constraint:
         members = _node_list(node, op, path)
         if not members:
             raise PolicyFormatError(_join(path, op), "expected at least one constraint")
-        return LogicalConstraint(op, tuple(parse_constraint(n, p) for n, p in members))  # type: ignore[arg-type]
+        return LogicalConstraint(op, tuple(parse_constraint(n, p) for n, p in members))  # type: ignore[arg-type]  # op is a logical operator: found among them above
     if not atomic:
         raise PolicyFormatError(
             path, "expected an atomic constraint (leftOperand, operator, rightOperand) or one of and/or/xone/andSequence"
@@ -153,7 +153,7 @@ def parse_constraint(node: dict, path: str) -> Constraint:
     return AtomicConstraint(left, operator, _right_operand(node, path, operator))
 
 
-def parse_rule(node: dict, path: str) -> Rule:
+def parse_rule(node: dict[str, Any], path: str) -> Rule:
     _reject_unsupported(node, path, _UNSUPPORTED_RULE, "rule property")
     action = _single_iri(node, "action", path, '"use"')
     constraints = tuple(parse_constraint(n, p) for n, p in _node_list(node, "constraint", path))

@@ -31,13 +31,13 @@ _RESERVED = frozenset(
 )
 
 
-def policy_from_expanded(node: dict | list) -> Policy:
+def policy_from_expanded(node: dict[str, Any] | list[Any]) -> Policy:
     """Read a JSON-LD *expanded* policy node (pyld ``expand()`` output; a
     one-element list is accepted too). Raises ``PolicyFormatError``."""
     return parse_policy(node)
 
 
-def policy_from_compact_dsp(doc: dict) -> Policy:
+def policy_from_compact_dsp(doc: dict[str, Any]) -> Policy:
     """Read a policy in the compact DSP 2025-1 vocabulary (DSP + CX terms,
     ``odrl:``/``cx-policy:`` CURIEs, full IRIs). Envelope keys (@id, @type,
     target, assigner, assignee, timestamp, ...) are ignored here; the caller
@@ -71,7 +71,7 @@ def _operand_item(value: Any) -> Any:
     return value
 
 
-def _constraint(c: Constraint) -> dict:
+def _constraint(c: Constraint) -> dict[str, Any]:
     if isinstance(c, AtomicConstraint):
         right = c.right_operand
         return {
@@ -82,7 +82,7 @@ def _constraint(c: Constraint) -> dict:
     return {c.operator: [_constraint(x) for x in c.constraints]}
 
 
-def _rule(rule: Rule) -> dict:
+def _rule(rule: Rule) -> dict[str, Any]:
     out: dict[str, Any] = {"action": _compact(rule.action, vocab=True)}
     # Empty arrays are left out: the DSP schema wants minItems 1 where present.
     if rule.constraints:
@@ -100,8 +100,8 @@ def policy_to_compact(
     target: str | None = None,
     assigner: str | None = None,
     assignee: str | None = None,
-    extra: dict | None = None,
-) -> dict:
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The compact DSP 2025-1 JSON of ``policy`` (no "@context": the caller adds
     ``contexts_for(policy)`` to the message). Rule arrays that would be empty
     are omitted. ``extra`` adds envelope keys such as "timestamp"."""

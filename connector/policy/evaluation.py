@@ -15,92 +15,31 @@ so they are checked in transfer.process only. Agreed terms (UsagePurpose, Contra
 all its constraints are proven, so one made of agreed terms binds the consumer but never
 denies. An operand or value this connector cannot interpret denies (fail closed).
 
-Claim keys read from ``ctx.claims`` (the verified identity, see connector.identity):
-``"bpn"`` (the requester's BPNL); ``"membership"`` (True or "active"); ``"frameworkAgreements"``
-({"DataExchangeGovernance": "1.0"}: agreement name -> signed contract version); and
-``"credentials"`` (types held, e.g. ["MembershipCredential", "DataExchangeGovernanceCredential"]:
-a type alone satisfies Membership, and FrameworkAgreement unless a version claim disagrees).
+The context, decision and denial types live in ``decision``; the checks per kind of
+constraint in ``checks``. Both are importable from here as before.
 """
 
 from __future__ import annotations
 
-import operator as _op
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
 from typing import Any
 
+from .checks import CHECKS
+from .decision import (
+    CLAIM_BPN,
+    CLAIM_CREDENTIALS,
+    CLAIM_FRAMEWORKS,
+    CLAIM_MEMBERSHIP,
+    Decision,
+    Denial,
+    EvaluationContext,
+    Explain,
+)
 from .model import AtomicConstraint, Constraint, LogicalConstraint, Policy, Rule
-from .profile import SCOPES, local_name, lookup, operator_name, parse_datetime, parse_duration, plain, show
+from .profile import local_name, lookup, operator_name, plain, show
 
-CLAIM_BPN, CLAIM_MEMBERSHIP = "bpn", "membership"
-CLAIM_FRAMEWORKS, CLAIM_CREDENTIALS = "frameworkAgreements", "credentials"
-
-_COMPARE = {"eq": _op.eq, "neq": _op.ne, "lt": _op.lt, "lteq": _op.le, "gt": _op.gt, "gteq": _op.ge}
-_ONE_SECOND = timedelta(seconds=1)
-
-
-@dataclass(frozen=True, slots=True)
-class EvaluationContext:
-    """Everything a decision may depend on. ``now`` is passed in: the engine never reads a clock."""
-
-    now: datetime
-    claims: Mapping[str, Any] = field(default_factory=dict)
-    groups: frozenset[str] | None = None  # None: not resolved (group constraints then fail)
-    agreement_start: datetime | None = None
-    scope: str = "contract.negotiation"
-
-    def __post_init__(self) -> None:
-        if self.now.tzinfo is None or (self.agreement_start is not None and self.agreement_start.tzinfo is None):
-            raise ValueError("now and agreement_start must be timezone-aware datetimes")
-        if self.scope not in SCOPES:
-            raise ValueError(f"scope must be one of {SCOPES}, got {self.scope!r}")
-        if self.groups is not None and not isinstance(self.groups, frozenset):
-            object.__setattr__(self, "groups", frozenset(self.groups))
-
-
-@dataclass(frozen=True, slots=True)
-class Denial:
-    """Why one constraint (or rule) stood in the way."""
-
-    rule: str  # "permission[0]", "prohibition[1]", "permission[0].duty[0]"
-    path: str  # the constraint: "permission[0].constraint[0].and[1]"
-    left_operand: str | None  # profile term, e.g. "FrameworkAgreement"; None for a whole rule
-    operator: str | None
-    right_operand: Any  # what the policy requires, as plain JSON
-    found: Any = None  # what the requester had
-    missing: bool = False  # the requester had nothing for it (claim, groups, agreement date)
-    reason: str = ""
-    code: str = "failed"  # failed, missing, prohibited, no-alternative, unknown-operand, invalid-operand
-    logical: str | None = None  # "or"/"xone" when the branches explain it
-    branches: tuple[tuple[Denial, ...], ...] = ()
-
-    @property
-    def constraint(self) -> str:
-        if self.logical:
-            return self.logical
-        if self.left_operand is None:
-            return "the rule"
-        return f"{self.left_operand} {self.operator} {show(self.right_operand)}"
-
-    @property
-    def text(self) -> str:
-        if self.logical:
-            return f"{self.logical} failed: {self.reason}"
-        if self.code == "prohibited":
-            return f"{self.rule} applies: {self.constraint} holds: {self.reason}"
-        return f"{self.constraint} failed: {self.reason}"
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    allowed: bool
-    denials: tuple[Denial, ...]
-    scope: str
-    unchecked: tuple[str, ...] = ()  # constraints agreed or not checkable in this scope, as text
-
-
-Explain = Callable[[EvaluationContext], tuple[bool, Any, bool, str]]  # holds, found, missing, reason
+__all__ = ["CLAIM_BPN", "CLAIM_CREDENTIALS", "CLAIM_FRAMEWORKS", "CLAIM_MEMBERSHIP", "CompiledPolicy", "Decision",
+           "Denial", "EvaluationContext", "compile_policy"]
 
 
 class _Atom:
@@ -115,7 +54,8 @@ class _Atom:
             holds, found, missing, reason = False, None, False, self.broken
             code = "unknown-operand" if lookup(c.left_operand) is None else "invalid-operand"
         else:
-            holds, found, missing, reason = self.explain(ctx)  # type: ignore[misc]
+            assert self.explain is not None  # every readable atom has one
+            holds, found, missing, reason = self.explain(ctx)
             if code == "failed" and missing:
                 code = "missing"
         return Denial(rule, self.path, self.name, operator_name(c.operator), plain(c.right_operand),
@@ -131,7 +71,7 @@ class _Atom:
 class _Logic:
     __slots__ = ("path", "op", "children", "value")
 
-    def __init__(self, path: str, op: str, children: list, value: Any) -> None:
+    def __init__(self, path: str, op: str, children: list[Any], value: Any) -> None:
         self.path, self.op, self.children, self.value = path, op, children, value
 
     def why_not(self, rule: str, ctx: EvaluationContext) -> list[Denial]:
@@ -142,7 +82,7 @@ class _Logic:
             return [d for ch in failing for d in ch.why_not(rule, ctx)]
         holding = [ch.path for ch in self.children if _value(ch, ctx)]
         if holding:  # only an xone fails with holding branches
-            branches: tuple = ()
+            branches: tuple[Any, ...] = ()
             reason = f"{len(holding)} alternatives hold ({', '.join(holding)}); xone allows exactly one"
         else:
             branches = tuple(tuple(ch.why_not(rule, ctx)) for ch in self.children)
@@ -154,7 +94,7 @@ class _Logic:
         return [d for ch in self.children if _value(ch, ctx) for d in ch.why_holds(rule, ctx)]
 
 
-def _value(node, ctx: EvaluationContext) -> bool:
+def _value(node: _Atom | _Logic | _Rule, ctx: EvaluationContext) -> bool:
     v = node.value
     return v if v.__class__ is bool else v(ctx)
 
@@ -162,7 +102,7 @@ def _value(node, ctx: EvaluationContext) -> bool:
 # --- combining tests: a test is True/False (known at compile time) or a function of ctx -----
 
 
-def _all(tests: list) -> Any:
+def _all(tests: list[Any]) -> Any:
     if any(t is False for t in tests):
         return False
     fns = tuple(t for t in tests if t is not True)
@@ -180,7 +120,7 @@ def _all(tests: list) -> Any:
     return all_
 
 
-def _any(tests: list) -> Any:
+def _any(tests: list[Any]) -> Any:
     if any(t is True for t in tests):
         return True
     fns = tuple(t for t in tests if t is not False)
@@ -191,7 +131,7 @@ def _any(tests: list) -> Any:
     return lambda ctx: any(f(ctx) for f in fns)
 
 
-def _one(tests: list) -> Any:
+def _one(tests: list[Any]) -> Any:
     fixed = sum(1 for t in tests if t is True)
     fns = tuple(t for t in tests if t.__class__ is not bool)
     if fixed > 1 or not fns:
@@ -208,9 +148,13 @@ _COMBINE = {"and": _all, "andSequence": _all, "or": _any, "xone": _one}
 @dataclass(slots=True)
 class _Rule:
     path: str
-    nodes: list
-    duties: list
+    nodes: list[Any]
+    duties: list[Any]
     value: Any
+
+
+# one scope compiled: (fast test, rules that must hold, prohibitions, the allowed decision, unreadable atoms)
+_Scope = tuple[Any, list[_Rule], list[_Rule], Decision, tuple[tuple[str, _Atom], ...]]
 
 
 class CompiledPolicy:
@@ -221,9 +165,9 @@ class CompiledPolicy:
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
         # each scope is compiled when first asked for: a catalog needs only "catalog"
-        self._scopes: dict[str, tuple] = {}
+        self._scopes: dict[str, _Scope] = {}
 
-    def _compiled(self, scope: str) -> tuple:
+    def _compiled(self, scope: str) -> _Scope:
         compiled = self._scopes.get(scope)
         if compiled is None:
             compiled = self._scopes[scope] = _Compiler(scope).policy(self.policy)
@@ -268,7 +212,7 @@ class _Compiler:
         self.broken: list[tuple[str, _Atom]] = []  # unreadable atoms inside prohibitions
         self.rule_path = ""
 
-    def policy(self, policy: Policy) -> tuple:
+    def policy(self, policy: Policy) -> _Scope:
         must = [self.rule(r, f"permission[{i}]", True) for i, r in enumerate(policy.permissions)]
         must += [self.rule(r, f"obligation[{i}]", True) for i, r in enumerate(policy.obligations)]
         must_not = [self.rule(r, f"prohibition[{i}]", False) for i, r in enumerate(policy.prohibitions)]
@@ -283,7 +227,7 @@ class _Compiler:
         duties = [self.rule(d, f"{path}.duty[{j}]", True) for j, d in enumerate(rule.duties)]
         return _Rule(path, nodes, duties, _all([n.value for n in nodes] + [d.value for d in duties]))
 
-    def node(self, c: Constraint, path: str, unproven: bool):
+    def node(self, c: Constraint, path: str, unproven: bool) -> _Atom | _Logic:
         if isinstance(c, LogicalConstraint):
             children = [self.node(m, f"{path}.{c.operator}[{i}]", unproven) for i, m in enumerate(c.constraints)]
             return _Logic(f"{path}.{c.operator}", c.operator, children, _COMBINE[c.operator]([ch.value for ch in children]))
@@ -304,7 +248,7 @@ class _Compiler:
             return self.bad(_Atom(path, c, name, False, None, f"operator {operator_name(c.operator)} is not defined "
                                   f"for {name} (allowed: {', '.join(spec.operators)})"), unproven)
         try:
-            test, explain = _FACTORIES[spec.check if spec.check != "claim" else spec.name](c, operator_name(c.operator))
+            test, explain = CHECKS[spec.check if spec.check != "claim" else spec.name](c, operator_name(c.operator))
         except (ValueError, TypeError) as exc:
             reason = f"the policy's right operand {show(c.right_operand)} is not usable: {exc}"
             return self.bad(_Atom(path, c, name, False, None, reason), unproven)
@@ -318,164 +262,3 @@ class _Compiler:
 
 def _negate(value: Any) -> Any:
     return (not value) if value.__class__ is bool else (lambda ctx: not value(ctx))
-
-
-# --- one factory per way of checking: (constraint, operator name) -> (test, explain) ----------
-
-
-def _membership(c: AtomicConstraint, op: str):
-    if plain(c.right_operand) != "active":
-        raise ValueError('Membership is only defined as eq "active"')
-
-    def test(ctx: EvaluationContext) -> bool:
-        m = ctx.claims.get(CLAIM_MEMBERSHIP)
-        if m is True or (m.__class__ is str and m.lower() == "active"):
-            return True
-        creds = ctx.claims.get(CLAIM_CREDENTIALS)
-        return bool(creds) and "MembershipCredential" in creds
-
-    def explain(ctx: EvaluationContext):
-        m = ctx.claims.get(CLAIM_MEMBERSHIP)
-        if test(ctx):
-            return True, m if m is not None else "MembershipCredential", False, "the requester is an active member"
-        if m is None:
-            return False, None, True, "the requester has no membership claim and no MembershipCredential"
-        return False, m, False, f"the requester's membership is {show(m)}, not active"
-
-    return test, explain
-
-
-def _framework(c: AtomicConstraint, op: str):
-    right = plain(c.right_operand)
-    if not isinstance(right, str) or not right:
-        raise ValueError("expected Name:version")
-    name, _, version = right.partition(":")
-    credential, folded = name[:1].upper() + name[1:] + "Credential", name.casefold()
-
-    def version_of(claims: Mapping[str, Any]) -> Any:
-        agreements = claims.get(CLAIM_FRAMEWORKS) or {}
-        found = agreements.get(name)
-        if found is None:  # legacy policies write "pcf:1.0" for the "Pcf" agreement
-            found = next((v for k, v in agreements.items() if k.casefold() == folded), None)
-        return found
-
-    def test(ctx: EvaluationContext) -> bool:
-        found = version_of(ctx.claims)
-        if found is not None:
-            return not version or str(found) == version
-        creds = ctx.claims.get(CLAIM_CREDENTIALS)
-        return bool(creds) and credential in creds
-
-    def explain(ctx: EvaluationContext):
-        found = version_of(ctx.claims)
-        if test(ctx):
-            return True, found if found is not None else credential, False, f"the requester holds {credential}"
-        if found is None:
-            return False, None, True, f"the requester has no {name} credential"
-        return False, found, False, f"the requester's {name} credential has version {found}, not {version}"
-
-    return test, explain
-
-
-def _string_set(c: AtomicConstraint) -> frozenset[str]:
-    values = plain(c.right_operand)
-    return frozenset(values if isinstance(values, list) else [values])
-
-
-def _bpn(c: AtomicConstraint, op: str):
-    listed, anyof = _string_set(c), op == "isAnyOf"
-
-    def test(ctx: EvaluationContext) -> bool:
-        bpn = ctx.claims.get(CLAIM_BPN)
-        return bpn is not None and (bpn in listed) is anyof
-
-    def explain(ctx: EvaluationContext):
-        bpn = ctx.claims.get(CLAIM_BPN)
-        if bpn is None:
-            return False, None, True, "the requester has no bpn claim"
-        return test(ctx), bpn, False, f"the requester's BPN {bpn} is {'' if bpn in listed else 'not '}in the list"
-
-    return test, explain
-
-
-def _groups(c: AtomicConstraint, op: str):
-    listed, anyof = _string_set(c), op == "isAnyOf"
-
-    def test(ctx: EvaluationContext) -> bool:
-        g = ctx.groups
-        return g is not None and (not g.isdisjoint(listed)) is anyof
-
-    def explain(ctx: EvaluationContext):
-        g = ctx.groups
-        if g is None:
-            return False, None, True, "the requester's business partner groups were not resolved"
-        shared, found = tuple(sorted(g & listed)), sorted(g)
-        where = f"in {show(shared)}" if shared else f"in none of the listed groups (its groups: {show(tuple(found))})"
-        return test(ctx), found, False, f"the requester is {where}"
-
-    return test, explain
-
-
-def _time(c: AtomicConstraint, op: str):
-    spec, right = lookup(c.left_operand), plain(c.right_operand)
-    if spec.source == "cx":  # type: ignore[union-attr]
-        # "eq <date>" means "until <date>": allowed while now is not after it, to the second.
-        at, cmp = parse_datetime(right, pattern=spec.pattern) + _ONE_SECOND, _op.lt  # type: ignore[union-attr]
-        what = f"data {'usage' if spec.name.startswith('DataUsage') else 'provisioning'} ends at {right}"  # type: ignore[union-attr]
-    else:
-        at, cmp, what = parse_datetime(right), _COMPARE[op], f"now must be {op} {right}"
-
-    def test(ctx: EvaluationContext) -> bool:
-        return cmp(ctx.now, at)
-
-    def explain(ctx: EvaluationContext):
-        return test(ctx), ctx.now.isoformat(), False, f"{what}; now is {ctx.now.isoformat()}"
-
-    return test, explain
-
-
-def _duration(c: AtomicConstraint, op: str):
-    spec = lookup(c.left_operand)
-    right = plain(c.right_operand)
-    if spec.source == "cx":  # type: ignore[union-attr]
-        days = int(right) if not isinstance(right, bool) and float(right) == int(float(right)) else None
-        if days is None:
-            raise ValueError("expected a whole number of days")
-
-        def deadline(start: datetime) -> datetime:
-            day = start.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-            return day + timedelta(days=days)
-
-        cmp, text = _op.lt, f"{days} days after the agreement's start day"
-    else:
-        length = parse_duration(right)
-        deadline, cmp, text = length.after, _COMPARE[op], f"the agreement's start + {right}"
-
-    # The last (start, deadline) pair, swapped as one tuple so threads never see a mix.
-    memo: list = [(None, None)]
-
-    def test(ctx: EvaluationContext) -> bool:
-        start = ctx.agreement_start
-        if start is None:
-            return False
-        last = memo[0]
-        if last[0] is not start:
-            last = memo[0] = (start, deadline(start))
-        return cmp(ctx.now, last[1])
-
-    def explain(ctx: EvaluationContext):
-        start = ctx.agreement_start
-        if start is None:
-            return False, None, True, f"no agreement start is known, so {text} cannot be computed"
-        return (test(ctx), ctx.now.isoformat(), False,
-                f"the limit is {text} = {deadline(start).isoformat()}; now is {ctx.now.isoformat()}")
-
-    return test, explain
-
-
-_FACTORIES = {"Membership": _membership, "FrameworkAgreement": _framework, "BusinessPartnerNumber": _bpn,
-              "BusinessPartnerGroup": _groups, "time": _time, "duration": _duration}
-
-from .dataspace_operands import FACTORIES as _DATASPACE_FACTORIES  # noqa: E402  (Gaia-X, Factory-X operands)
-
-_FACTORIES.update(_DATASPACE_FACTORIES)

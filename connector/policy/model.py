@@ -56,7 +56,7 @@ class TypedLiteral:
         if self.datatype is not None and self.language is not None:
             raise ValueError("a literal has a datatype or a language, not both")
 
-    def _key(self) -> tuple:
+    def _key(self) -> tuple[Any, ...]:
         return (_strict(self.value), self.datatype, self.language)
 
     def __eq__(self, other: object) -> bool:
@@ -73,7 +73,7 @@ class IriRef:
     iri: str
 
 
-RightOperand = Scalar | IriRef | TypedLiteral | tuple
+RightOperand = Scalar | IriRef | TypedLiteral | tuple[Any, ...]
 
 
 def _freeze_operand(value: Any) -> Any:
@@ -103,7 +103,7 @@ class AtomicConstraint:
             raise ValueError("left_operand and operator must be non-empty IRIs")
         object.__setattr__(self, "right_operand", _freeze_operand(self.right_operand))
 
-    def _key(self) -> tuple:
+    def _key(self) -> tuple[Any, ...]:
         return (self.left_operand, self.operator, _strict(self.right_operand))
 
     def __eq__(self, other: object) -> bool:
@@ -207,7 +207,7 @@ def _norm_constraint(c: Constraint) -> Any:
     return [c.operator, children]
 
 
-def _norm_rules(rules: tuple[Rule, ...]) -> list:
+def _norm_rules(rules: tuple[Rule, ...]) -> list[Any]:
     out = []
     for r in rules:
         # A rule's constraint list is a conjunction, so its order is irrelevant too.
@@ -216,7 +216,7 @@ def _norm_rules(rules: tuple[Rule, ...]) -> list:
     return sorted(out, key=_json)
 
 
-def _normalize(policy: Policy) -> dict:
+def _normalize(policy: Policy) -> dict[str, Any]:
     return {
         "permission": _norm_rules(policy.permissions),
         "prohibition": _norm_rules(policy.prohibitions),

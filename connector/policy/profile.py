@@ -32,7 +32,7 @@ import calendar
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from .model import IriRef, TypedLiteral
 from .vocabulary import CX_LEFT_OPERAND_TERMS, CX_POLICY_NS, ODRL_NS, cx, odrl
@@ -44,7 +44,7 @@ FX_POLICY_NS = "https://w3id.org/factoryx/policy/v1.0/"
 
 PolicyKind = Literal["access", "usage"]
 RuleKind = Literal["permission", "prohibition", "obligation"]
-Place = tuple  # (PolicyKind, RuleKind)
+Place = tuple[PolicyKind, RuleKind]
 CheckKind = Literal["claim", "time", "duration", "agreed"]
 ValueType = Literal["string", "integer", "list", "dateTime", "duration"]
 
@@ -82,7 +82,7 @@ class OperandSpec:
     iri: str
     operators: tuple[str, ...]  # compact ODRL operator names, e.g. ("isAnyOf", "isNoneOf")
     value: ValueType  # for "list", the rules below apply to each item
-    places: frozenset
+    places: frozenset[Place]
     check: CheckKind
     values: frozenset[str] = frozenset()  # the named values the profile defines
     free_text: bool = False  # any string is allowed besides ``values``
@@ -145,12 +145,12 @@ USAGE_RESTRICTIONS = _set(
 _COMPARISONS = ("eq", "neq", "lt", "lteq", "gt", "gteq")
 
 
-def _cx(name: str, operators: tuple[str, ...], value: ValueType, places: frozenset, check: CheckKind, **kw) -> OperandSpec:
+def _cx(name: str, operators: tuple[str, ...], value: ValueType, places: frozenset[Place], check: CheckKind, **kw: Any) -> OperandSpec:
     kw.setdefault("how", _AGREED if check == "agreed" else "")
     return OperandSpec(name, cx(name), operators, value, places, check, **kw)
 
 
-def _agreed_eq(name: str, places: frozenset, values: str) -> OperandSpec:
+def _agreed_eq(name: str, places: frozenset[Place], values: str) -> OperandSpec:
     return _cx(name, ("eq",), "string", places, "agreed", values=_set(values))
 
 
@@ -304,7 +304,7 @@ def parse_duration(text: str) -> Duration:
     return Duration(int(y) * 12 + int(mo), timedelta(days=d, hours=h, minutes=mi, seconds=s))
 
 
-def plain(value):
+def plain(value: Any) -> Any:
     """A right operand as plain JSON data: literals lose their datatype, IRIs become strings."""
     if isinstance(value, tuple):
         return [plain(v) for v in value]
@@ -315,7 +315,7 @@ def plain(value):
     return value
 
 
-def show(value) -> str:
+def show(value: Any) -> str:
     """A right operand as it reads in a sentence: ``[a, b]``, ``active``, ``30``."""
     value = plain(value)
     if isinstance(value, list):

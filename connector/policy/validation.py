@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -202,7 +203,7 @@ class _Validator:
                      " or ".join(f'"{o}"' for o in spec.operators), "operator")
         self.right(spec, c.right_operand, f"{path}.rightOperand")
 
-    def unknown(self, c: AtomicConstraint, path: str, place: Place, here: tuple, spec: OperandSpec | None) -> None:
+    def unknown(self, c: AtomicConstraint, path: str, place: Place, here: tuple[Any, ...], spec: OperandSpec | None) -> None:
         name = local_name(c.left_operand)
         text = f"{show(c.left_operand)} {operator_name(c.operator)} {show(c.right_operand)}"
         if spec is not None:  # an ODRL extension while extensions are off
@@ -249,7 +250,7 @@ class _Validator:
         if spec.pattern and re.fullmatch(spec.pattern.strip("^$"), value, re.ASCII) is None:
             self.add(path, f"{value!r}", f"a value matching {spec.pattern} for {spec.name}", "right-operand")
 
-    def temporal(self, spec: OperandSpec, value: Any, path: str, datatype: str, parse) -> None:
+    def temporal(self, spec: OperandSpec, value: Any, path: str, datatype: str, parse: Callable[[str], Any]) -> None:
         # The CX operands take a bare string (their schema says so); the ODRL ones may also
         # carry the XSD datatype as a JSON-LD value object.
         if isinstance(value, TypedLiteral) and spec.source == "odrl" and value.datatype == datatype:

@@ -69,7 +69,7 @@ def _expected(word: str, choices: tuple[str, ...]) -> str:
             else f"one of the terms {listed}")
 
 
-def _unknown(node: dict, path: str, terms: tuple[str, ...], out: list[Violation], *, policy_level: bool) -> None:
+def _unknown(node: dict[str, Any], path: str, terms: tuple[str, ...], out: list[Violation], *, policy_level: bool) -> None:
     for key in node:
         if key.startswith("@") or (policy_level and _is_marker(key)):
             continue
@@ -80,7 +80,7 @@ def _unknown(node: dict, path: str, terms: tuple[str, ...], out: list[Violation]
         out.append(Violation(where, f"the unknown term '{local}'", _expected(local, terms), "unknown-term"))
 
 
-def _rules(node: dict, name: str) -> list[tuple[int, dict]]:
+def _rules(node: dict[str, Any], name: str) -> list[tuple[int, dict[str, Any]]]:
     values = node.get(ODRL_NS + name, [])
     values = values if isinstance(values, list) else [values]
     if len(values) == 1 and isinstance(values[0], dict) and isinstance(values[0].get("@list"), list):
@@ -88,7 +88,7 @@ def _rules(node: dict, name: str) -> list[tuple[int, dict]]:
     return [(i, v) for i, v in enumerate(values) if isinstance(v, dict)]
 
 
-def _constraints(node: dict, path: str, out: list[Violation], name: str = "constraint") -> None:
+def _constraints(node: dict[str, Any], path: str, out: list[Violation], name: str = "constraint") -> None:
     """Unknown terms in the constraints under ``node`` (and in the members of logical ones)."""
     for i, constraint in _rules(node, name):
         where = f"{path}.{name}[{i}]"
@@ -97,7 +97,7 @@ def _constraints(node: dict, path: str, out: list[Violation], name: str = "const
             _constraints(constraint, where, out, operator)
 
 
-def written_violations(node: dict) -> list[Violation]:
+def written_violations(node: dict[str, Any]) -> list[Violation]:
     """Unknown terms, and a missing rule without the allow-all marker, in an expanded policy node
     whose ODRL properties are ODRL IRIs (the management edge's normalized node, or a lifted
     compact policy). Paths are the compact names: ``permissions``, ``permission[0].constraints``."""

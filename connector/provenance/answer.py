@@ -31,7 +31,7 @@ def render_job(row: ProvenanceJob) -> dict:
 
 def render_answer(row: ProvenanceJob, with_graph: bool, own: tuple[str | None, str | None]) -> dict:
     answer: dict[str, Any] = {"job": render_job(row)}
-    empty = {"relationships": [], "shells": [], "submodels": [], "tombstones": [], "bpns": [], "nodes": []}
+    empty: dict[str, list[Any]] = {"relationships": [], "shells": [], "submodels": [], "tombstones": [], "bpns": [], "nodes": []}
     answer.update(row.result if (with_graph and row.result) else empty)
     bpn, name = own
     if bpn and name:  # our own name is the one we know for certain

@@ -102,7 +102,7 @@ class Contracts:
                           endpoint=dsp_url, policy=offer, causes=(row.error or {}).get("reasons") or [why])
         agreement = row.agreement_id
 
-        def transfer(session):  # type: ignore[no-untyped-def]
+        def transfer(session):
             return session.exec(select(TransferProcess).where(TransferProcess.role == Role.CONSUMER.value,
                                                               TransferProcess.agreement_id == agreement)).first()
 
@@ -118,10 +118,10 @@ class Contracts:
                           endpoint=dsp_url)
         return Edr(address["endpoint"], token, agreement or "", tp.id, False)
 
-    async def _wait(self, read, done, deadline: float):  # type: ignore[no-untyped-def]
+    async def _wait(self, read, done, deadline: float):
         pause = POLL_FIRST
         while True:
-            def look():  # type: ignore[no-untyped-def]
+            def look():
                 with self.services.db.read() as session:
                     return read(session)
 

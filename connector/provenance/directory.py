@@ -86,7 +86,7 @@ class Directory:
 
     def entries(self) -> dict[str, list[dict]]:
         """What the directory holds now, for staff (``GET /management/irs/directory``)."""
-        out = {bpn: [{"participantId": e.participant_id, "dspUrl": e.dsp_url, "source": e.source} for e in found]
+        out: dict[str, list[dict[str, str | None]]] = {bpn: [{"participantId": e.participant_id, "dspUrl": e.dsp_url, "source": e.source} for e in found]
                for bpn, found in self._entries.items()}
         for bpn, dids in self._pending.items():
             out.setdefault(bpn, []).extend({"participantId": d, "dspUrl": None, "source": "did (not yet read)"}

@@ -49,7 +49,7 @@ class Node:
 
 def shell_label(shell: dict) -> str | None:
     """A name for people: the twin's VIN, serial or batch number, and its part number."""
-    ids = {}
+    ids: dict[str, Any] = {}
     for item in shell.get("specificAssetIds") or []:
         if isinstance(item, dict) and isinstance(item.get("name"), str) and isinstance(item.get("value"), str):
             ids.setdefault(item["name"], item["value"])

@@ -12,6 +12,7 @@ stopped the same way and ends in ERROR, saying so, with every unfinished node a 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 import uuid
@@ -21,7 +22,7 @@ from typing import Any
 from anyio import to_thread
 from sqlalchemy import func, or_, update
 from sqlalchemy.orm import defer
-from sqlmodel import select
+from sqlmodel import col, select
 
 from connector.provenance.aspects import aspect_name, wanted
 from connector.provenance.contracts import Contracts, Refused
@@ -98,7 +99,7 @@ class JobService:
         with self.db.read() as session:
             query = select(ProvenanceJob).where(ProvenanceJob.id == job_id)
             if not with_result:  # a polling client must not cost us the parse of a large graph
-                query = query.options(defer(ProvenanceJob.result))  # type: ignore[arg-type]
+                query = query.options(defer(ProvenanceJob.result))  # type: ignore[arg-type]  # a SQLModel field is an InstrumentedAttribute at run time
             row = session.exec(query).first()
             if row is not None and not with_result:
                 row = ProvenanceJob(**{k: getattr(row, k) for k in ProvenanceJob.model_fields if k != "result"})
@@ -111,9 +112,9 @@ class JobService:
             query = select(ProvenanceJob)
             count = select(func.count()).select_from(ProvenanceJob)
             if states:
-                query = query.where(ProvenanceJob.state.in_(states))  # type: ignore[attr-defined]
-                count = count.where(ProvenanceJob.state.in_(states))  # type: ignore[attr-defined]
-            rows = session.exec(query.order_by(ProvenanceJob.created_at.desc()).offset(page * size).limit(size)).all()  # type: ignore[attr-defined]
+                query = query.where(col(ProvenanceJob.state).in_(states))
+                count = count.where(col(ProvenanceJob.state).in_(states))
+            rows = session.exec(query.order_by(col(ProvenanceJob.created_at).desc()).offset(page * size).limit(size)).all()
             return list(rows), int(session.exec(count).one())
 
     def cancel(self, job_id: str) -> ProvenanceJob:
@@ -148,6 +149,9 @@ class JobService:
         if self._wake is not None:
             self._loop.call_soon_threadsafe(self._wake.set)
 
+    def _finished(self, job_id: str, _task: asyncio.Task[None]) -> None:
+        self._running.pop(job_id, None)
+
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
@@ -156,8 +160,8 @@ class JobService:
             if free > 0:
                 try:
                     for row in await to_thread.run_sync(self._claim, free, self.clock()):
-                        self._running[row.id] = asyncio.create_task(self._execute(row))
-                        self._running[row.id].add_done_callback(lambda _t, i=row.id: self._running.pop(i, None))
+                        task = self._running[row.id] = asyncio.create_task(self._execute(row))
+                        task.add_done_callback(functools.partial(self._finished, row.id))
                 except Exception:  # a failing database must not end the worker
                     log.exception("provenance worker: claiming jobs failed")
             self._wake.clear()
@@ -169,9 +173,9 @@ class JobService:
     def _claim(self, limit: int, now: int) -> list[ProvenanceJob]:
         with self.db.write() as session:
             rows = session.exec(select(ProvenanceJob).where(or_(
-                ProvenanceJob.state == "INITIAL",
-                (ProvenanceJob.state == "RUNNING") & (ProvenanceJob.lease_until < now),  # type: ignore[operator]
-            )).order_by(ProvenanceJob.created_at).limit(limit).with_for_update(skip_locked=True)).all()
+                col(ProvenanceJob.state) == "INITIAL",
+                (col(ProvenanceJob.state) == "RUNNING") & (col(ProvenanceJob.lease_until) < now),
+            )).order_by(col(ProvenanceJob.created_at)).limit(limit).with_for_update(skip_locked=True)).all()
             for row in rows:
                 row.state, row.lease_owner, row.lease_until = "RUNNING", self.owner, now + LEASE_MS
                 row.started_at, row.attempts, row.updated_at = row.started_at or now, row.attempts + 1, now
@@ -189,19 +193,19 @@ class JobService:
             values.update(state=state, completed_at=now, exception=exception, lease_owner=None)
         with self.db.write() as session:
             changed = session.execute(update(ProvenanceJob).where(
-                ProvenanceJob.id == job_id, ProvenanceJob.state == "RUNNING",  # type: ignore[arg-type]
-                ProvenanceJob.lease_owner == self.owner).values(**values)).rowcount  # type: ignore[arg-type]
+                col(ProvenanceJob.id) == job_id, col(ProvenanceJob.state) == "RUNNING",
+                col(ProvenanceJob.lease_owner) == self.owner).values(**values)).rowcount
             if not changed:  # canceled meanwhile: keep its state, store the findings
-                session.execute(update(ProvenanceJob).where(ProvenanceJob.id == job_id,  # type: ignore[arg-type]
-                                                            ProvenanceJob.state == "CANCELED")
+                session.execute(update(ProvenanceJob).where(col(ProvenanceJob.id) == job_id,
+                                                            col(ProvenanceJob.state) == "CANCELED")
                                 .values(result=values["result"], summary=values["summary"], updated_at=now))
         return bool(changed)
 
     def _release(self, job_id: str) -> None:
         with self.db.write() as session:
             session.execute(update(ProvenanceJob).where(
-                ProvenanceJob.id == job_id, ProvenanceJob.state == "RUNNING",  # type: ignore[arg-type]
-                ProvenanceJob.lease_owner == self.owner).values(lease_until=0, lease_owner=None))  # type: ignore[arg-type]
+                col(ProvenanceJob.id) == job_id, col(ProvenanceJob.state) == "RUNNING",
+                col(ProvenanceJob.lease_owner) == self.owner).values(lease_until=0, lease_owner=None))
 
     def _supplier_for(self, parameter: JobParameter, made: dict[str, Any]) -> Callable[[str], Any]:
         def prefetch(urn: str) -> bool:  # the aspects every twin of a supplier will be asked for
@@ -234,7 +238,7 @@ class JobService:
 
     async def _execute(self, row: ProvenanceJob) -> None:
         parameter = JobParameter.from_row(row.parameter)
-        graph, suppliers = Graph(), {}
+        graph, suppliers = Graph(), dict[str, Any]()
         walk = Traversal(parameter, graph, self._supplier_for(parameter, suppliers), clock=self.clock,
                          max_children=self.settings.max_children_per_node, concurrency=self.settings.concurrency)
         task = asyncio.create_task(walk.run())
@@ -258,8 +262,9 @@ class JobService:
                     return await self._finish(row.id, graph, None)  # canceled (or no longer ours)
                 # a big graph takes a while to store: save it less often than the walk runs
                 pause = max(SAVE_SECONDS, 20 * (time.monotonic() - took))
-            if task.done() and not task.cancelled() and task.exception() is not None:
-                raise task.exception()  # type: ignore[misc]
+            failure = task.exception() if task.done() and not task.cancelled() else None
+            if failure is not None:
+                raise failure
         except asyncio.CancelledError:
             task.cancel()
             walk.cancel()

@@ -80,7 +80,7 @@ def _walk(root: str | None, items: dict[str, Item]) -> list[tuple[int, str, str 
             go(child, level + 1, q)
 
     if root in items:
-        go(root, 0, None)  # type: ignore[arg-type]
+        go(root, 0, None)
     return out
 
 

@@ -118,7 +118,7 @@ class RemoteSupplier:
         for dataset in datasets:
             urn = _semantic_id(dataset)
             if is_registry(dataset) or (urn and self.prefetch(urn)):
-                what = "the Digital Twin Registry" if is_registry(dataset) else f"the {urn.rsplit('#', 1)[-1]} asset"
+                what = "the Digital Twin Registry" if is_registry(dataset) else f"the {(urn or '').rsplit('#', 1)[-1]} asset"
                 task = asyncio.create_task(self._edr_quietly(endpoint, None if is_registry(dataset) else
                                                              str(dataset.get("@id")), what))
                 self._early.add(task)
@@ -159,12 +159,13 @@ class RemoteSupplier:
             cached = await self.contracts.cached(endpoint.participant_id, str(dataset.get("@id")))
             if cached is not None:
                 return cached
-        if dataset is None or offer_of(dataset) is None:
+        offer = offer_of(dataset) if dataset is not None else None
+        if dataset is None or offer is None:
             raise Refused("UsagePolicyValidation", f"no offer of {what} visible to {self.own_bpn} at {self.bpn} "
                           f"({endpoint.dsp_url}): its access policy hides it from us, or there is none",
                           endpoint=endpoint.dsp_url)
         return await self.contracts.negotiate(endpoint.dsp_url, endpoint.participant_id, str(dataset["@id"]),
-                                              offer_of(dataset), self.bpn)  # type: ignore[arg-type]
+                                              offer, self.bpn)
 
     # --- HTTP to the supplier's data plane ------------------------------------------------------------
 
@@ -202,7 +203,7 @@ class RemoteSupplier:
                                         "not read further", endpoint=url)
             return response.status_code, body
 
-    async def _call(self, endpoint: Endpoint, asset_id: str | None, what: str, step: str, url_of) -> tuple[Any, Edr]:  # type: ignore[no-untyped-def]
+    async def _call(self, endpoint: Endpoint, asset_id: str | None, what: str, step: str, url_of) -> tuple[Any, Edr]:
         """GET through an EDR; a reused EDR the provider no longer honours is replaced once."""
         edr = await self._edr(endpoint, asset_id, what)
         status, body = await self._get(url_of(edr), edr, what, step)

@@ -87,7 +87,7 @@ class Traversal:
         follow = node.depth < self.p.depth
         jobs, chosen = [], False
         for descriptor in descriptors:
-            urn = descriptor_urn(descriptor)
+            urn = descriptor_urn(descriptor) or ""  # descriptors without one were left out above
             is_relationship = aspect_name(urn) == relationship and not chosen  # one version of it is enough
             chosen = chosen or is_relationship
             collect = self.p.collect_aspects and any(wanted(a, urn) for a in self.p.aspects)

@@ -25,7 +25,7 @@ def check_acceptable(session: Session, offer: Policy) -> str | None:
 
 
 class AcceptedPolicies:
-    def __init__(self, db: Database, clock) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, db: Database, clock) -> None:
         self.db = db
         self.clock = clock
 

@@ -11,11 +11,14 @@ import hashlib
 import logging
 import threading
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlmodel import Session, select
+import sqlalchemy
+from sqlalchemy import Row
+from sqlmodel import Session, col, select
 
 from connector.identity import Participant
 from connector.policy import Policy, contexts_for, equivalent, policy_from_compact_dsp, policy_to_compact
@@ -29,11 +32,19 @@ from connector.services.usage import AccessGate, stored_policy
 from connector.store import Database
 from connector.store.models import Asset, ContractDefinition, PolicyDefinition
 
+if TYPE_CHECKING:
+    from connector.services.signed_offers import OfferSigner
+
 log = logging.getLogger("pontis.catalog")
 
 PULL_FORMAT = "HttpData-PULL"
-CD_COLUMNS = (ContractDefinition.id, ContractDefinition.access_policy_id, ContractDefinition.contract_policy_id,
-              ContractDefinition.asset_id, ContractDefinition.assets_selector)
+CD_COLUMNS = (col(ContractDefinition.id), col(ContractDefinition.access_policy_id),
+              col(ContractDefinition.contract_policy_id), col(ContractDefinition.asset_id),
+              col(ContractDefinition.assets_selector))
+# a plain row of CD_COLUMNS, not an ORM object: a page reads hundreds of rows and only looks at them
+DefinitionRow = Row[Any]
+# a plain row of (Asset.id, Asset.properties), or an Asset
+AssetRow = Row[Any] | Asset
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,21 +58,22 @@ class ResolvedOffer:
     access_policy: Policy | None = None
 
 
-def asset_record(asset: Asset) -> dict:
+def asset_record(asset: AssetRow) -> dict[str, Any]:
     record = dict(asset.properties or {})
     record["@id"] = asset.id
     return record
 
 
 class CatalogService:
-    def __init__(self, db: Database, participant_id: str, dsp_url: str, gate: AccessGate | None = None) -> None:
+    def __init__(self, db: Database, participant_id: str, dsp_url: str, gate: AccessGate | None = None,
+                 signer: OfferSigner | None = None) -> None:
         self.db = db
         self.gate = gate or AccessGate(lambda: int(time.time() * 1000))
         self.participant_id = participant_id
         self.dsp_url = dsp_url
         self.service_id = "urn:pontis:dataservice:" + hashlib.sha256(dsp_url.encode()).hexdigest()[:16]
-        # our proofs on the offers (services.signed_offers.OfferSigner), when we have a key
-        self.signer: Any = None
+        # our proofs on the offers, when we have a key
+        self.signer = signer
         self._warm = threading.Lock()
         self._warming = self._warm_again = False
 
@@ -99,6 +111,9 @@ class CatalogService:
         threading.Thread(target=self._warm_loop, name="offer-proofs", daemon=True).start()
 
     def _warm_loop(self) -> None:
+        signer = self.signer
+        if signer is None:
+            return
         while True:
             with self._warm:
                 if not self._warm_again:
@@ -106,7 +121,7 @@ class CatalogService:
                     return
                 self._warm_again = False
             try:
-                self.signer.attach(self.every_offer())
+                signer.attach(self.every_offer())
             except Exception:  # a failed pass leaves the offers to be signed when first served
                 log.exception("signing the catalog's offers failed")
 
@@ -116,31 +131,15 @@ class CatalogService:
 
     # --- what is offered ---------------------------------------------------------------------
 
-    def _definitions_for(self, session: Session, asset_ids: list[str]) -> dict[str, list[ContractDefinition]]:
-        # plain rows, not ORM objects: a page reads hundreds of rows and only looks at them
-        indexed = session.execute(select(*CD_COLUMNS).where(ContractDefinition.asset_id.in_(asset_ids))).all()
-        general = session.execute(select(*CD_COLUMNS).where(ContractDefinition.asset_id.is_(None))).all()
-        out: dict[str, list[ContractDefinition]] = {aid: [] for aid in asset_ids}
-        for cd in indexed:
-            out.setdefault(cd.asset_id or "", []).append(cd)
-        return out if not general else self._with_general(session, out, general, asset_ids)
-
-    def _with_general(self, session, out, general, asset_ids):  # type: ignore[no-untyped-def]
-        assets = {a.id: a for a in session.exec(select(Asset).where(Asset.id.in_(asset_ids)))}
-        for cd in general:
-            criteria = parse_criteria(cd.assets_selector, "assetsSelector")
-            for aid in asset_ids:
-                asset = assets.get(aid)
-                if asset and all(matches(c, asset_record(asset)) for c in criteria):
-                    out[aid].append(cd)
-        return out
+    def _definitions_for(self, session: Session, asset_ids: list[str]) -> dict[str, list[DefinitionRow]]:
+        return definitions_for(session, asset_ids)
 
     def _policies(self, session: Session, ids: set[str]) -> dict[str, Policy]:
         rows = session.execute(select(PolicyDefinition.id, PolicyDefinition.policy)
-                               .where(PolicyDefinition.id.in_(list(ids)))).all()
+                               .where(col(PolicyDefinition.id).in_(list(ids)))).all()
         return {row.id: stored_policy(row.policy) for row in rows}
 
-    def _offers(self, asset: Asset, cds: list[ContractDefinition], policies: dict[str, Policy],
+    def _offers(self, asset: AssetRow, cds: list[DefinitionRow], policies: dict[str, Policy],
                 caller: Participant | None, groups: frozenset[str], hidden: list[str]) -> list[dict]:
         offers = []
         for cd in sorted(cds, key=lambda c: c.id):
@@ -157,7 +156,7 @@ class CatalogService:
             offers.append(policy_to_compact(policy, policy_type="Offer", policy_id=offer_id))
         return offers
 
-    def _dataset(self, asset: Asset, offers: list[dict]) -> dict:
+    def _dataset(self, asset: AssetRow, offers: list[dict]) -> dict:
         dataset: dict = {"@id": asset.id, "@type": "Dataset"}
         for key, value in (asset.properties or {}).items():
             if key not in ("@id", "@type"):
@@ -295,3 +294,23 @@ def _offer_key(policy: Policy) -> str:
 
 def criteria_for_asset(asset_id: str) -> list[Criterion]:
     return [Criterion("@id", "=", asset_id)]
+
+
+def definitions_for(session: Session, asset_ids: Collection[str]) -> dict[str, list[DefinitionRow]]:
+    """asset id -> the contract definitions that select it: those indexed by its id, and the
+    general ones (no single asset id) whose criteria match the asset's properties."""
+    asset_ids = list(asset_ids)
+    indexed = session.execute(sqlalchemy.select(*CD_COLUMNS).where(col(ContractDefinition.asset_id).in_(asset_ids)))
+    general = session.execute(sqlalchemy.select(*CD_COLUMNS).where(col(ContractDefinition.asset_id).is_(None))).all()
+    out: dict[str, list[DefinitionRow]] = {aid: [] for aid in asset_ids}
+    for cd in indexed:
+        out.setdefault(cd.asset_id or "", []).append(cd)
+    if general:
+        assets = {a.id: a for a in session.exec(select(Asset).where(col(Asset.id).in_(asset_ids)))}
+        for cd in general:
+            criteria = parse_criteria(cd.assets_selector, "assetsSelector")
+            for aid in asset_ids:
+                asset = assets.get(aid)
+                if asset and all(matches(c, asset_record(asset)) for c in criteria):
+                    out[aid].append(cd)
+    return out

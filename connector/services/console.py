@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from connector.policy import policy_from_compact_dsp
 from connector.policy.model import Policy
@@ -87,9 +87,9 @@ def timeline(db: Database, row: Negotiation | TransferProcess) -> Timeline:
     """The states a negotiation or transfer went through, when, by whose message, and why it ended."""
     with db.read() as session:
         sent = list(session.exec(select(OutgoingMessage).where(OutgoingMessage.process_id == row.id)
-                                 .order_by(OutgoingMessage.created_at, OutgoingMessage.id)))
+                                 .order_by(col(OutgoingMessage.created_at), col(OutgoingMessage.id))))
         answered = list(session.exec(select(ReceivedMessage).where(ReceivedMessage.process_id == row.id)
-                                     .order_by(ReceivedMessage.created_at)))
+                                     .order_by(col(ReceivedMessage.created_at))))
     events: list[Event] = []
     for message in sent:
         state = SENT_STATE.get(message.kind)
@@ -130,7 +130,7 @@ def timeline(db: Database, row: Negotiation | TransferProcess) -> Timeline:
         steps.append(Step(TERMINAL_BAD, True, True, first_at.get(TERMINAL_BAD, row.updated_at), bad=True))
     error = row.error or {}
     reasons = [str(r) for r in error.get("reasons") or []] or ([row.error_detail] if row.error_detail else [])
-    by = {"local": "us", "peer": "the peer"}.get(error.get("by"), error.get("by"))
+    by = {"local": "us", "peer": "the peer"}.get(str(error.get("by")), error.get("by"))
     return Timeline(steps, events, reasons, by)
 
 
@@ -151,15 +151,15 @@ class ConsoleQueries:
 
     def negotiations(self, limit: int = 200) -> list[Negotiation]:
         with self.db.read() as session:
-            return list(session.exec(select(Negotiation).order_by(Negotiation.updated_at.desc()).limit(limit)))
+            return list(session.exec(select(Negotiation).order_by(col(Negotiation.updated_at).desc()).limit(limit)))
 
     def transfers(self, limit: int = 200) -> list[TransferProcess]:
         with self.db.read() as session:
-            return list(session.exec(select(TransferProcess).order_by(TransferProcess.updated_at.desc()).limit(limit)))
+            return list(session.exec(select(TransferProcess).order_by(col(TransferProcess.updated_at).desc()).limit(limit)))
 
     def agreements(self, limit: int = 200) -> list[Agreement]:
         with self.db.read() as session:
-            return list(session.exec(select(Agreement).order_by(Agreement.created_at.desc()).limit(limit)))
+            return list(session.exec(select(Agreement).order_by(col(Agreement.created_at).desc()).limit(limit)))
 
     def recent(self, limit: int = 8) -> list[tuple[str, Negotiation | TransferProcess]]:
         rows: list[tuple[str, Any]] = [("negotiation", n) for n in self.negotiations(limit)]
@@ -177,7 +177,7 @@ class ConsoleQueries:
     def transfers_of(self, agreement_id: str) -> list[TransferProcess]:
         with self.db.read() as session:
             return list(session.exec(select(TransferProcess).where(TransferProcess.agreement_id == agreement_id)
-                                     .order_by(TransferProcess.created_at)))
+                                     .order_by(col(TransferProcess.created_at))))
 
     def groups(self) -> list[BusinessPartnerGroup]:
         with self.db.read() as session:

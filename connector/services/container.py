@@ -7,20 +7,43 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import cast
 
 from connector.config import Settings
 from connector.identity import Authenticator, Participant, StaticTokenAuthenticator
+from connector.identity.credential_service import CredentialService
+from connector.identity.did import DidResolutionError, DidResolver
+from connector.identity.wallet import LocalIdentity, identity_from_settings
+from connector.parts.service import Parts, build_parts
 from connector.protocol.retry import RetryPolicy
+from connector.services.accepted import AcceptedPolicies
 from connector.services.catalog import CatalogService
-from connector.services.edr import EdrIssuer
+from connector.services.consumer_edrs import ConsumerEdrs, EdrSweepingWorker
+from connector.services.dataflow import DataFlowService
+from connector.services.dcp_wiring import agreement_policy, dcp_authentication
+from connector.services.definitions import DefinitionService
+from connector.services.documents import DocumentSigner
+from connector.services.edr_client import TokenRefresher
+from connector.services.edr_tokens import EdrIssuer
+from connector.services.footprints import FootprintService
+from connector.services.groups import GroupService
 from connector.services.negotiation import NegotiationService
+from connector.services.outbox import Dispatch
+from connector.services.pcf_client import PcfClient
+from connector.services.pcf_exchange import PcfExchange, serve_on
+from connector.services.peers import PeerDirectory, PeerTokenAuthenticator, peer_directory
 from connector.services.playbook import Playbook
-from connector.services.ssrf import OutgoingGuard
+from connector.services.policy_dry_run import Explainer
+from connector.services.queries import QueryService
+from connector.services.remote_catalog import RemoteCatalog
+from connector.services.replay import DatabaseReplayCache
+from connector.services.secrets import EDR_KEY_ENV, edr_key_path
+from connector.services.signed_offers import OfferSigner, OfferVerifier, SigningAfterWrites
+from connector.services.ssrf import OutgoingGuard, dsp_bases_of
 from connector.services.transfer import TransferService
 from connector.services.transport import DocumentFetch, DspClient, make_client
-from connector.services.worker import OutboxWorker
 from connector.store import Database
+from connector.store.models import Negotiation, TransferProcess
 
 log = logging.getLogger("pontis")
 
@@ -29,8 +52,10 @@ def wall_clock_ms() -> int:
     return int(time.time() * 1000)
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Container:
+    """One running connector's services, built once by ``build``; nothing is set on it afterwards."""
+
     settings: Settings
     db: Database
     authenticator: Authenticator
@@ -39,35 +64,44 @@ class Container:
     transfers: TransferService
     edrs: EdrIssuer
     client: DspClient
-    worker: OutboxWorker
-    # our DID, keys and credentials (connector.identity.wallet.LocalIdentity), when a key file is configured
-    identity: Any = None
+    worker: EdrSweepingWorker
+    # our DID, keys and credentials, when a key file is configured
+    identity: LocalIdentity | None
     # the provider's data plane: pull requests, EDR refresh, pushes (connector.services.dataflow)
-    dataflows: Any = None
-    # the consumer's EDR cache: negotiate-then-transfer, EDR lookup and refresh (connector.services.consumer_edrs)
-    consumer_edrs: Any = None
+    dataflows: DataFlowService
+    # the consumer's EDR cache: negotiate-then-transfer, EDR lookup and refresh
+    consumer_edrs: ConsumerEdrs
     # the SSRF rule every outgoing call and every peer's callbackAddress passes (services.ssrf)
-    guard: OutgoingGuard = OutgoingGuard()
+    guard: OutgoingGuard
     # as consumer: checks a provider's proof on an offer before we negotiate (services.signed_offers)
-    offer_verifier: Any = None
-    # carbon footprints: what we publish, what we ask suppliers for, the CX-0136 exchange (services.pcf_exchange)
-    pcf: Any = None
-    pcf_client: Any = None
-    pcf_exchange: Any = None
-    # part data: the Digital Twin Registry, served submodels, the importer (connector.parts.service.Parts)
-    parts: Any = None
-    # the known peers: [[peers]] merged with those added at run time (connector.services.peers.PeerDirectory)
-    peers: Any = None
+    offer_verifier: OfferVerifier
+    # carbon footprints: what we publish, what we ask suppliers for, the CX-0136 exchange
+    pcf: FootprintService
+    pcf_client: PcfClient
+    pcf_exchange: PcfExchange
+    # part data: the Digital Twin Registry, served submodels, the importer
+    parts: Parts
+    # the known peers: [[peers]] merged with those added at run time
+    peers: PeerDirectory
+    # what we publish (assets, policies, contract definitions); every write re-signs the offers that changed
+    definitions: DefinitionService
+    # staff's read-only view of negotiations, agreements and transfer processes
+    queries: QueryService
+    # a peer's catalog, read over DSP (the offers' proofs remembered for the negotiation)
+    remote_catalog: RemoteCatalog
+    # the policies we accept as consumer, and the business partner groups
+    accepted: AcceptedPolicies
+    groups: GroupService
+    # what a policy would decide for a participant, for staff
+    policy_dry_run: Explainer
     # DCP: answers presentation queries (connector.identity.credential_service), with a DID and keys
-    credential_service: Any = None
+    credential_service: CredentialService | None
     # the jti replay cache every replica shares (connector.services.replay.DatabaseReplayCache)
-    replay: Any = None
+    replay: DatabaseReplayCache
 
 
-def announced_dsp_urls(resolver: Any) -> Callable[[str], list[str]]:
+def announced_dsp_urls(resolver: DidResolver) -> Callable[[str], list[str]]:
     """The DSP URLs a caller's DID document announces (cached by the resolver), or none."""
-    from connector.identity.did import DidResolutionError
-    from connector.services.ssrf import dsp_bases_of
 
     def announced(participant_id: str) -> list[str]:
         if not participant_id.startswith("did:web:"):
@@ -79,15 +113,16 @@ def announced_dsp_urls(resolver: Any) -> Callable[[str], list[str]]:
     return announced
 
 
-def _offer_side(settings: Settings, db: Database, catalog: CatalogService, identity: Any, guard: OutgoingGuard) -> Any:
-    """Sign our catalog's offers (with a key whose DID is our participant id); the verifier of
-    the offers we negotiate (resolving providers' DIDs through the guard)."""
-    from connector.identity.did import DidResolver
-    from connector.services.signed_offers import OfferSigner, OfferVerifier
-
+def _offer_signer(settings: Settings, db: Database, identity: LocalIdentity | None) -> OfferSigner | None:
+    """Our catalog's offers are signed with a key whose DID is our participant id."""
     suite = settings.identity.offer_cryptosuite
     if identity is not None and suite != "off" and identity.did == settings.participant_id:
-        catalog.signer = OfferSigner(db, identity, settings.participant_id, suite)
+        return OfferSigner(db, identity, settings.participant_id, suite)
+    return None
+
+
+def _offer_verifier(settings: Settings, identity: LocalIdentity | None, guard: OutgoingGuard) -> OfferVerifier:
+    """The verifier of the offers we negotiate (resolving providers' DIDs through the guard)."""
     resolver = identity.resolver if identity is not None else DidResolver(
         allow_insecure_localhost=settings.identity.allow_insecure_did_web,
         ttl_seconds=settings.identity.did_cache_seconds, fetch=DocumentFetch(guard))
@@ -109,9 +144,6 @@ def process_token_for(db: Database, authenticator: Authenticator, per_counterpar
     for the process's counterparty (its DID is the token's audience); static mode has one token."""
     if not per_counterparty:
         return lambda _pid: authenticator.outgoing_token(None)
-    from connector.services.dcp_wiring import agreement_policy
-    from connector.store.models import Negotiation, TransferProcess
-
     # a process's counterparty never changes; the policy at stake (DCP scopes) is its offer's
     counterparties: dict[str, tuple[str, dict | None]] = {}
     scoped = getattr(authenticator, "outgoing_token_for", None)
@@ -135,11 +167,11 @@ def process_token_for(db: Database, authenticator: Authenticator, per_counterpar
     return token_for
 
 
-def build(settings: Settings, *, clock=wall_clock_ms, client: DspClient | None = None) -> Container:  # type: ignore[no-untyped-def]
+def build(settings: Settings, *, clock: Callable[[], int] = wall_clock_ms, client: DspClient | None = None,
+          playbook: Playbook | None = None) -> Container:
+    """Every service of one connector, each built once, in dependency order. ``playbook``: the
+    script of automatic answers (the TCK profile passes its own, connector.tck); else ``[playbook]``."""
     db = Database(settings.database_url)
-    from connector.identity.wallet import identity_from_settings
-    from connector.services.peers import PeerTokenAuthenticator, peer_directory
-
     peers = peer_directory(settings, db)
     # peers added at run time may be on loopback or a private network, as configured ones may
     guard = OutgoingGuard.from_settings(settings, runtime_peers=lambda: [(p.id, p.dsp_url) for p in peers.all()])
@@ -147,23 +179,13 @@ def build(settings: Settings, *, clock=wall_clock_ms, client: DspClient | None =
     if identity is not None:  # a caller's DID document may announce its DSP URL (callback check)
         guard = replace(guard, announced=announced_dsp_urls(identity.resolver))
     dcp = settings.identity.dcp
-    from connector.services.dcp_wiring import dcp_authentication
-
     dcp_authenticator, credential_service, replay = dcp_authentication(settings, db, identity, guard)
-    authenticator = dcp_authenticator if dcp else PeerTokenAuthenticator(peers, settings.token)
-    catalog = CatalogService(db, settings.participant_id, settings.dsp_url)
-    offer_verifier = _offer_side(settings, db, catalog, identity, guard)
-    if settings.tck:  # the TCK profile's scripts may name a sequence of actions for one event (TP:01-04)
-        from connector.services.tck import SequencedPlaybook
-
-        playbook: Playbook = SequencedPlaybook(settings.playbook, settings.playbook_delay_ms)
-    else:
-        playbook = Playbook(settings.playbook, settings.playbook_delay_ms)
+    authenticator: Authenticator = dcp_authenticator if dcp else PeerTokenAuthenticator(peers, settings.token)
+    catalog = CatalogService(db, settings.participant_id, settings.dsp_url,
+                             signer=_offer_signer(settings, db, identity))
+    offer_verifier = _offer_verifier(settings, identity, guard)
+    playbook = playbook or Playbook(settings.playbook, settings.playbook_delay_ms)
     retry = RetryPolicy(base_seconds=settings.retry_base_seconds, limit=settings.retry_limit)
-    from connector.services.consumer_edrs import ConsumerEdrs, EdrSweepingWorker
-    from connector.services.edr_client import TokenRefresher
-    from connector.services.outbox import Dispatch
-
     dispatch = Dispatch(settings.worker_owner)  # what the services queue goes to this node's sender in memory
     negotiations = NegotiationService(
         db,
@@ -178,20 +200,14 @@ def build(settings: Settings, *, clock=wall_clock_ms, client: DspClient | None =
         require_signed_agreements=settings.identity.require_signed_agreements,
         unresolvable_signers_ok=not dcp,
     )
-    from connector.services.secrets import EDR_KEY_ENV, edr_key_path
-
     if edr_key_path(settings) is None and not os.environ.get(EDR_KEY_ENV):
         log.warning("the EDR signing key is kept in the database: set [dataplane] edr_key_file (a file "
                     "all replicas share) or %s to keep it out", EDR_KEY_ENV)
     edrs = EdrIssuer(settings.participant_id, settings.public_url, settings.edr_ttl_seconds,
                      settings.dataplane.refresh_ttl_seconds, key_file=edr_key_path(settings))
-    from connector.services.dataflow import DataFlowService
-
-    dataflows = DataFlowService(db, edrs, settings.dataplane, clock=clock, owner=settings.worker_owner)
-    if settings.dataplane.sign_documents and identity is not None:
-        from connector.services.documents import DocumentSigner
-
-        dataflows.sources.signer = DocumentSigner(identity)
+    document_signer = DocumentSigner(identity) if settings.dataplane.sign_documents and identity is not None else None
+    dataflows = DataFlowService(db, edrs, settings.dataplane, clock=clock, owner=settings.worker_owner,
+                                signer=document_signer)
     transfers = TransferService(
         db,
         dispatch=dispatch,
@@ -202,26 +218,32 @@ def build(settings: Settings, *, clock=wall_clock_ms, client: DspClient | None =
         retry=retry,
         flows=dataflows,
     )
-    dataflows.transfers = transfers
+    dataflows.transfers = transfers  # each needs the other: the data plane ends the transfers it serves
     consumer_edrs = ConsumerEdrs(db, negotiations, transfers, clock=clock,
                                  margin_seconds=settings.edr_refresh_margin_seconds,
                                  grace_seconds=settings.edr_refresh_grace_seconds,
                                  refresher=TokenRefresher(guard=guard))
     negotiations.subscribe(consumer_edrs.finalized)  # "negotiation finalized" starts the /v3/edrs transfer
-    client = client or DspClient(make_client(settings.transport, guard=guard))
-    client.guard = guard  # the container's client obeys the container's rule, however it was built
+    # the container's client obeys the container's rule, however its HTTP client was built
+    client = DspClient(client.client if client is not None else make_client(settings.transport, guard=guard), guard)
     worker = EdrSweepingWorker([negotiations, transfers], client, process_token_for(db, authenticator, dcp),
                                batch=settings.worker_batch, dispatch=dispatch,
                                retention_ms=int(settings.server.replay_window_hours * 3_600_000),
                                sweep=consumer_edrs.sweep, sweep_seconds=settings.edr_sweep_seconds)
-    from connector.parts.service import build_parts
-
     parts = build_parts(settings, db, clock=clock, identity=identity, sources=dataflows.sources)
-    container = Container(settings, db, authenticator, catalog, negotiations, transfers, edrs, client, worker,
-                          identity=identity, dataflows=dataflows, consumer_edrs=consumer_edrs, guard=guard,
-                          offer_verifier=offer_verifier, parts=parts, peers=peers,
-                          credential_service=credential_service, replay=replay)
-    from connector.services.pcf_exchange import attach
-
-    attach(container)
-    return container
+    footprints = FootprintService(db, company_name=settings.name, bpn=settings.bpn, identity=identity,
+                                  clock=negotiations.clock)
+    pcf_client = PcfClient(settings, db, RemoteCatalog(client, authenticator), guard=guard, identity=identity,
+                           negotiations=negotiations, transfers=transfers, consumer_edrs=consumer_edrs)
+    pcf_exchange = PcfExchange(db, footprints, pcf_client, clock=negotiations.clock)
+    serve_on(dataflows.sources, pcf_exchange)
+    definitions = cast(DefinitionService, SigningAfterWrites(  # a proxy with every DefinitionService method
+        DefinitionService(db, clock=clock, dataplane=settings.dataplane), catalog.warm_proofs))
+    return Container(settings, db, authenticator, catalog, negotiations, transfers, edrs, client, worker,
+                     identity=identity, dataflows=dataflows, consumer_edrs=consumer_edrs, guard=guard,
+                     offer_verifier=offer_verifier, pcf=footprints, pcf_client=pcf_client,
+                     pcf_exchange=pcf_exchange, parts=parts, peers=peers, definitions=definitions,
+                     queries=QueryService(db), remote_catalog=RemoteCatalog(client, authenticator, offer_verifier),
+                     accepted=AcceptedPolicies(db, clock), groups=GroupService(db, clock),
+                     policy_dry_run=Explainer(db, catalog.gate, settings, peers),
+                     credential_service=credential_service, replay=replay)

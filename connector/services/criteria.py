@@ -141,9 +141,13 @@ def matches(criterion: Criterion, record: dict) -> bool:
         raw = record.get(criterion.left)
         return _scalar(right) in raw if isinstance(raw, list) else str(_scalar(right)) in str(value)
     try:
-        a, b = float(value), float(_scalar(right))
-    except (TypeError, ValueError):
-        a, b = str(value), str(_scalar(right))  # type: ignore[assignment]
+        x, y = float(value), float(_scalar(right))
+    except (TypeError, ValueError):  # not both numbers: compared as text
+        return _compare(op, str(value), str(_scalar(right)))
+    return _compare(op, x, y)
+
+
+def _compare(op: str, a: Any, b: Any) -> bool:
     return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
 
 

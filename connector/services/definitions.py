@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, or_, select
 
+from connector.config import DataPlaneSettings
 from connector.policy import Policy, policy_to_compact
 from connector.services.criteria import EDC_NS, single_asset_id
 from connector.services.errors import Conflict, InvalidRequest, NotFound
@@ -58,7 +59,7 @@ def check_data_address(address: dict, *, files_dir: str | None | bool = True) ->
                              path="dataAddress.type")
 
 
-def _closest_ids(session: Session, model, wanted: str) -> str:  # type: ignore[no-untyped-def]
+def _closest_ids(session: Session, model, wanted: str) -> str:
     import difflib
 
     ids = list(session.exec(select(model.id).limit(2000)))
@@ -138,11 +139,17 @@ def check_id(kind: str, object_id: str) -> None:
 
 
 class DefinitionService:
-    def __init__(self, db: Database, *, clock: Callable[[], int], files_dir: str | None | bool = True) -> None:
+    def __init__(self, db: Database, *, clock: Callable[[], int], files_dir: str | None | bool = True,
+                 dataplane: DataPlaneSettings | None = None) -> None:
         self.db = db
         self.clock = clock
-        # the configured [dataplane] files_dir (None: none; True: not known here, not checked)
-        self.files_dir = files_dir
+        self._files_dir = files_dir
+        self.dataplane = dataplane  # read on each write: the settings' files_dir, as it is now
+
+    @property
+    def files_dir(self) -> str | None | bool:
+        """The configured [dataplane] files_dir (None: none; True: not known here, not checked)."""
+        return self.dataplane.files_dir if self.dataplane is not None else self._files_dir
 
     @contextmanager
     def _write(self, kind: str, object_id: str) -> Iterator[Session]:
@@ -153,13 +160,13 @@ class DefinitionService:
         except IntegrityError as exc:
             raise Conflict(f"{kind}.duplicate", f"{kind} with ID {object_id!r} already exists", path="@id") from exc
 
-    def _get(self, session: Session, model, kind: str, object_id: str):  # type: ignore[no-untyped-def]
+    def _get(self, session: Session, model, kind: str, object_id: str):
         row = session.get(model, object_id)
         if row is None:
             raise NotFound(f"{kind}.unknown", f"{kind} with ID {object_id!r} does not exist", path="@id")
         return row
 
-    def _absent(self, session: Session, model, kind: str, object_id: str) -> None:  # type: ignore[no-untyped-def]
+    def _absent(self, session: Session, model, kind: str, object_id: str) -> None:
         if session.get(model, object_id) is not None:
             raise Conflict(f"{kind}.duplicate", f"{kind} with ID {object_id!r} already exists", path="@id")
 

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from connector.pcf.document import part_id, preceding_ids, successor
 from connector.services.criteria import EDC_NS
@@ -310,7 +310,7 @@ class FootprintService:
                 query = query.where(Footprint.status == status)
             if product_id:
                 query = query.where(Footprint.product_id == part_id(product_id))
-            query = query.order_by(Footprint.created_at.desc(), Footprint.id).offset(offset).limit(limit)  # type: ignore[attr-defined]
+            query = query.order_by(col(Footprint.created_at).desc(), col(Footprint.id)).offset(offset).limit(limit)
             return list(session.exec(query))
 
     def for_product(self, product_id: str) -> Footprint | None:
@@ -343,16 +343,16 @@ class _Known:
         products = sorted({part_id(d["productIds"][0]) for d in documents})
         assets = [asset_id_for(p) for p in products]
 
-        def chunks(values: list[str]):  # type: ignore[no-untyped-def]
+        def chunks(values: list[str]):
             return (values[i:i + 500] for i in range(0, len(values), 500))
         footprints = {f.id: f for part in chunks(ids) for f in session.exec(select(Footprint).where(
-            Footprint.id.in_(part)))}  # type: ignore[attr-defined]
+            col(Footprint.id).in_(part)))}
         active = {f.product_id: f for part in chunks(products) for f in session.exec(select(Footprint).where(
-            Footprint.product_id.in_(part), Footprint.status == "Active"))}  # type: ignore[attr-defined]
+            col(Footprint.product_id).in_(part), Footprint.status == "Active"))}
         known_assets = {a for part in chunks(assets) for a in session.exec(select(Asset.id).where(
-            Asset.id.in_(part)))}  # type: ignore[attr-defined]
+            col(Asset.id).in_(part)))}
         offers = {c.id: c for part in chunks([f"{a}-offer" for a in assets]) for c in session.exec(
-            select(ContractDefinition).where(ContractDefinition.id.in_(part)))}  # type: ignore[attr-defined]
+            select(ContractDefinition).where(col(ContractDefinition.id).in_(part)))}
         return cls(footprints, active, known_assets, offers)
 
 

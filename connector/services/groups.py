@@ -30,7 +30,7 @@ def groups_of(session: Session, bpn: str | None) -> frozenset[str]:
 
 
 class GroupService:
-    def __init__(self, db: Database, clock) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, db: Database, clock) -> None:
         self.db = db
         self.clock = clock
 

@@ -28,36 +28,32 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 import aiohttp
 from anyio import to_thread
-from sqlmodel import select
+from sqlmodel import col, select
 
-from connector.config import Peer
+from connector.config import Peer, Settings
+from connector.identity.did import DidResolver
 from connector.pcf.document import part_id
-from connector.policy import policy_from_compact_dsp
-from connector.protocol import Role
-from connector.protocol.messages import OfferRef
-from connector.services.errors import ServiceError
 from connector.services.footprints import CX_TAXO, DCT_TYPE, PART_ID, SEMANTIC_ID
 from connector.services.remote_catalog import CounterPartyError, RemoteCatalog
-from connector.services.ssrf import Allowlist, SsrfRefused, acheck_backend_url, guarded_session
-from connector.store.models import Agreement, Negotiation, PcfExchangeRequest, ReceivedFootprint, TransferProcess
+from connector.services.ssrf import Allowlist, OutgoingGuard, SsrfRefused, acheck_backend_url, guarded_session
+from connector.services.supplier_access import Refused, SupplierAccess
+from connector.store import Database
+from connector.store.models import PcfExchangeRequest, ReceivedFootprint
+
+if TYPE_CHECKING:
+    from connector.identity.wallet import LocalIdentity
+    from connector.services.consumer_edrs import ConsumerEdrs
+    from connector.services.negotiation import NegotiationService
+    from connector.services.transfer import TransferService
 
 log = logging.getLogger("pontis.pcf")
 
 EXCHANGE_TYPE = CX_TAXO + "PcfExchange"
-
-
-class Refused(Exception):
-    """A step failed with an outcome status (missing, denied, error) and the reason."""
-
-    def __init__(self, status: str, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
 
 
 @dataclass
@@ -79,10 +75,6 @@ class Outcome:
                 "supplierBpn": self.supplier_bpn, "productId": self.product_id, "reason": self.reason,
                 "via": self.via, "signer": self.signer, "agreementId": self.agreement_id,
                 "requestId": self.request_id, "footprint": self.footprint}
-
-
-def _one(value: Any) -> Any:
-    return value[0] if isinstance(value, list) and value else value
 
 
 def _prop(dataset: dict, iri: str, short: str) -> Any:
@@ -108,35 +100,36 @@ def offers_product(dataset: dict, product: str) -> bool:
 
 
 class PcfClient:
-    def __init__(self, container: Any) -> None:
-        self.c = container
-        self.settings = container.settings
-        self.db = container.db
-        self.catalog = RemoteCatalog(container.client, container.authenticator)
+    def __init__(self, settings: Settings, db: Database, catalog: RemoteCatalog, *, guard: OutgoingGuard,
+                 identity: LocalIdentity | None, negotiations: NegotiationService, transfers: TransferService,
+                 consumer_edrs: ConsumerEdrs) -> None:
+        self.settings = settings
+        self.db = db
+        self.catalog = catalog
+        self.guard = guard
+        self.identity = identity
+        self.clock = negotiations.clock
         hosts = [urlsplit(p.dsp_url).hostname for p in self.settings.peers if p.dsp_url]
         self.allowlist = Allowlist.parse([*self.settings.dataplane.allowlist, *[h for h in hosts if h]])
+        self.access = SupplierAccess(db, negotiations.participant_id, transfers, consumer_edrs)
         self._session: aiohttp.ClientSession | None = None
-        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
         self.poll_seconds = 0.05
         # a peer's catalog, reused for a few seconds: a roll-up asks one supplier for many products
-        self._catalogs: dict[str, tuple[float, list[dict]]] = {}
+        self._catalogs: dict[str, tuple[float, list[dict[str, Any]]]] = {}
         self.catalog_seconds = 5.0
-        self._resolver: Any = None
+        self._resolver: DidResolver | None = None
         self._exchange_offered = False
         self._offering = asyncio.Lock()
 
     @property
-    def resolver(self) -> Any:
+    def resolver(self) -> DidResolver:
         """How suppliers' DIDs are resolved to check their signatures (cached DID documents)."""
         if self._resolver is None:
-            from connector.identity.did import DidResolver
-
-            identity = getattr(self.c, "identity", None)
             from connector.services.transport import DocumentFetch
 
-            self._resolver = identity.resolver if identity is not None else DidResolver(
+            self._resolver = self.identity.resolver if self.identity is not None else DidResolver(
                 allow_insecure_localhost=self.settings.identity.allow_insecure_did_web,
-                ttl_seconds=self.settings.identity.did_cache_seconds, fetch=DocumentFetch(self.c.guard))
+                ttl_seconds=self.settings.identity.did_cache_seconds, fetch=DocumentFetch(self.guard))
         return self._resolver
 
     # --- the guarded session --------------------------------------------------------------------
@@ -207,114 +200,9 @@ class PcfClient:
         self._catalogs[peer.id] = (time.monotonic(), datasets)
         return datasets
 
-    # --- agreements and EDRs, reused ----------------------------------------------------------------
-
-    async def edr_for(self, peer: Peer, dataset: dict, timeout: float) -> tuple[str, str, str]:
+    async def edr_for(self, peer: Peer, dataset: dict[str, Any], timeout: float) -> tuple[str, str, str]:
         """(endpoint, authorization, agreement id) for a dataset of ``peer``: reused when we hold them."""
-        asset = str(dataset.get("@id"))
-        held = await self._reuse(peer, asset)
-        if held is not None:
-            return held
-        lock = self._locks.setdefault((peer.id, asset), asyncio.Lock())
-        async with lock:  # one negotiation per asset at a time; the others reuse its agreement
-            held = await self._reuse(peer, asset)  # made while we waited?
-            if held is not None:
-                return held
-            deadline = time.monotonic() + timeout
-            agreement_id, _ = await to_thread.run_sync(self._held, peer.id, asset)
-            if agreement_id is not None:
-                tp = await to_thread.run_sync(lambda: self.c.transfers.request(
-                    agreement_id=agreement_id, counterparty_address=peer.dsp_url, counterparty_id=peer.id).id)
-                address = await self._started(tp, deadline)
-                if address is not None:
-                    return address["endpoint"], self._authorization(address), agreement_id
-            agreement_id = await self._negotiate(peer, dataset, deadline)
-            tp = await self._transfer_of(agreement_id, deadline)
-            address = await self._started(tp, deadline)
-            if address is None:
-                raise Refused("error", f"the transfer for {asset} under agreement {agreement_id} did not start")
-            return address["endpoint"], self._authorization(address), agreement_id
-
-    async def _reuse(self, peer: Peer, asset: str) -> tuple[str, str, str] | None:
-        """The EDR of a started transfer under an agreement we hold for the asset, if there is one."""
-        def find() -> tuple[str, str, str] | None:
-            agreement_id, transfer = self._held(peer.id, asset)
-            if transfer is None:
-                return None
-            try:
-                address = self.c.consumer_edrs.data_address(transfer)
-            except ServiceError as exc:
-                log.info("EDR of transfer %s not reusable (%s); starting another", transfer, exc)
-                return None
-            return address["endpoint"], self._authorization(address), agreement_id or ""
-        return await to_thread.run_sync(find)
-
-    @staticmethod
-    def _authorization(address: dict) -> str:
-        from connector.services.edr_client import prop
-
-        return address.get("authorization") or prop(address, "authorization") or ""
-
-    def _held(self, provider: str, asset: str) -> tuple[str | None, str | None]:
-        with self.db.read() as session:
-            agreement = session.exec(select(Agreement).where(
-                Agreement.asset_id == asset, Agreement.provider_id == provider,
-                Agreement.consumer_id == self.c.negotiations.participant_id)
-                .order_by(Agreement.created_at.desc())).first()  # type: ignore[attr-defined]
-            if agreement is None:
-                return None, None
-            transfer = session.exec(select(TransferProcess.id).where(
-                TransferProcess.role == Role.CONSUMER.value, TransferProcess.agreement_id == agreement.id,
-                TransferProcess.state == "STARTED", TransferProcess.data_address.is_not(None))  # type: ignore[union-attr]
-                .order_by(TransferProcess.created_at.desc())).first()  # type: ignore[attr-defined]
-            return agreement.id, transfer
-
-    async def _negotiate(self, peer: Peer, dataset: dict, deadline: float) -> str:
-        offer = _one(dataset.get("hasPolicy", dataset.get("odrl:hasPolicy")))
-        if not isinstance(offer, dict) or not offer.get("@id"):
-            raise Refused("error", f"the dataset {dataset.get('@id')} carries no offer")
-        try:
-            ref = OfferRef(offer["@id"], policy_from_compact_dsp(offer), str(dataset.get("@id")), peer.id)
-            neg = await to_thread.run_sync(lambda: self.c.consumer_edrs.negotiate(
-                {"counterparty_address": peer.dsp_url, "counterparty_id": peer.id, "offer": ref}))
-        except ServiceError as exc:
-            raise Refused("denied", "; ".join(exc.reasons)) from None
-        while time.monotonic() < deadline:
-            row = await to_thread.run_sync(self._row, Negotiation, neg.id)
-            if row.state == "FINALIZED" and row.agreement_id:
-                return row.agreement_id
-            if row.state == "TERMINATED":
-                reasons = "; ".join((row.error or {}).get("reasons") or []) or row.error_detail or "no reason given"
-                raise Refused("denied", f"the negotiation for {dataset.get('@id')} was refused: {reasons}")
-            await asyncio.sleep(self.poll_seconds)
-        raise Refused("error", f"the negotiation for {dataset.get('@id')} did not end in time")
-
-    def _row(self, model: Any, key: str) -> Any:
-        with self.db.read() as session:
-            return session.get(model, key)
-
-    async def _transfer_of(self, agreement_id: str, deadline: float) -> str:
-        def find() -> str | None:
-            with self.db.read() as session:
-                return session.exec(select(TransferProcess.id).where(
-                    TransferProcess.role == Role.CONSUMER.value, TransferProcess.agreement_id == agreement_id)).first()
-        while time.monotonic() < deadline:
-            found = await to_thread.run_sync(find)
-            if found:
-                return found
-            await asyncio.sleep(self.poll_seconds)
-        raise Refused("error", f"no transfer was started under agreement {agreement_id}")
-
-    async def _started(self, tp: str, deadline: float) -> dict | None:
-        while time.monotonic() < deadline:
-            row = await to_thread.run_sync(self._row, TransferProcess, tp)
-            if row.state == "STARTED" and row.data_address:
-                return await to_thread.run_sync(lambda: self.c.consumer_edrs.data_address(tp))
-            if row.state in ("TERMINATED", "COMPLETED"):
-                log.info("transfer %s ended %s: %s", tp, row.state, row.error_detail or row.error)
-                return None
-            await asyncio.sleep(self.poll_seconds)
-        raise Refused("error", f"transfer {tp} did not start in time")
+        return await self.access.edr_for(peer, dataset, timeout)
 
     # --- the request ----------------------------------------------------------------------------------
 
@@ -325,7 +213,7 @@ class PcfClient:
 
             async with self._offering:  # a roll-up's concurrent first requests would write the offer twice
                 if not self._exchange_offered:
-                    await to_thread.run_sync(ensure_exchange_offer, self.db, self.c.negotiations.clock())
+                    await to_thread.run_sync(ensure_exchange_offer, self.db, self.clock())
                     self._exchange_offered = True
         try:
             peer = self.peer(supplier)
@@ -359,7 +247,7 @@ class PcfClient:
         deadline = time.monotonic() + timeout
         endpoint, token, outcome.agreement_id = await self.edr_for(peer, exchange, timeout)
         request_id = outcome.request_id = str(uuid.uuid4())
-        now = self.c.negotiations.clock()
+        now = self.clock()
 
         def remember() -> None:
             with self.db.write() as session:
@@ -390,10 +278,10 @@ class PcfClient:
     async def keep(self, outcome: Outcome, peer: Peer, document: Any, product: str, via: str,
                    request_id: str | None) -> None:
         """Verify a received footprint (signature, model) and keep it; fills the outcome."""
-        from connector.services.pcf_exchange import accept_footprint
+        from connector.services.pcf_exchange import accept_received
 
-        row = await to_thread.run_sync(lambda: accept_footprint(self.c, peer.id, peer.bpn, document, via, request_id,
-                                                                product))
+        row = await to_thread.run_sync(lambda: accept_received(self.db, self.resolver, self.clock, peer.id, peer.bpn,
+                                                               document, via, request_id, product))
         outcome.status, outcome.footprint, outcome.signer = "ok", row.signed, row.signer
 
     def received(self, product: str | None = None) -> list[ReceivedFootprint]:
@@ -401,4 +289,4 @@ class PcfClient:
             query = select(ReceivedFootprint)
             if product:
                 query = query.where(ReceivedFootprint.product_id == part_id(product))
-            return list(session.exec(query.order_by(ReceivedFootprint.received_at.desc())))  # type: ignore[attr-defined]
+            return list(session.exec(query.order_by(col(ReceivedFootprint.received_at).desc())))

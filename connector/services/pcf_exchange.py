@@ -22,19 +22,21 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote
 
 from anyio import to_thread
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 
+from connector.identity.did import DidResolver
 from connector.pcf.document import part_id
-from connector.services.dataflow.sources import DataRequest, Reply
-from connector.services.edr import EdrError
-from connector.services.footprints import EXCHANGE_SOURCE
-from connector.services.pcf_client import Refused, is_exchange
+from connector.services.dataflow.sources import DataRequest, Reply, Sources
+from connector.services.edr_tokens import EdrError
+from connector.services.footprints import EXCHANGE_SOURCE, FOOTPRINT_SOURCE, FootprintService
+from connector.services.pcf_client import PcfClient, Refused, is_exchange
+from connector.store import Database
 from connector.store.models import Footprint, FootprintRecipient, PcfExchangeRequest, ReceivedFootprint
 
 log = logging.getLogger("pontis.pcf")
@@ -45,6 +47,14 @@ MAX_ATTEMPTS = 6
 
 def accept_footprint(c: Any, supplier_id: str, supplier_bpn: str | None, document: Any, via: str,
                      request_id: str | None, product: str | None) -> ReceivedFootprint:
+    """``accept_received`` with the database, resolver and clock of ``c`` (a Container)."""
+    return accept_received(c.db, c.pcf_client.resolver, c.negotiations.clock, supplier_id, supplier_bpn, document,
+                           via, request_id, product)
+
+
+def accept_received(db: Database, resolver: DidResolver, clock: Callable[[], int], supplier_id: str,
+                    supplier_bpn: str | None, document: Any, via: str, request_id: str | None,
+                    product: str | None) -> ReceivedFootprint:
     """Check a received footprint (the supplier's proof, a valid PCF) and keep it (raises Refused)."""
     from connector.pcf.models import FootprintError, to_internal
     from connector.services.documents import verify_received
@@ -52,13 +62,12 @@ def accept_footprint(c: Any, supplier_id: str, supplier_bpn: str | None, documen
     if not isinstance(document, dict):
         raise Refused("error", "the supplier sent no JSON footprint")
     if request_id is None and via == "pull" and isinstance(document.get("id"), str):
-        with c.db.read() as session:  # the very document we verified and kept before: nothing to check or write
+        with db.read() as session:  # the very document we verified and kept before: nothing to check or write
             kept = session.exec(select(ReceivedFootprint).where(ReceivedFootprint.supplier_id == supplier_id,
                                                                 ReceivedFootprint.footprint_id == document["id"])).first()
         if kept is not None and kept.signed == document and \
                 (product is None or kept.product_id == part_id(product)):
             return kept
-    resolver = c.pcf_client.resolver
     signer = supplier_id if supplier_id.startswith("did:") else None
     try:
         result = verify_received(document, resolver.resolve_key, signer)
@@ -77,8 +86,8 @@ def accept_footprint(c: Any, supplier_id: str, supplier_bpn: str | None, documen
     if product is not None and part_id(product) not in {part_id(p) for p in doc8["productIds"]}:
         raise Refused("error", f"asked for product {product}, the supplier sent a footprint for {product_id}")
     signer_vm = str(result.proofs[0].proof.get("verificationMethod", "")) if result.proofs else ""
-    now = c.negotiations.clock()
-    with c.db.write() as session:
+    now = clock()
+    with db.write() as session:
         row = session.exec(select(ReceivedFootprint).where(ReceivedFootprint.supplier_id == supplier_id,
                                                            ReceivedFootprint.footprint_id == doc8["id"])).first()
         row = row or ReceivedFootprint(footprint_id=doc8["id"], supplier_id=supplier_id, product_id=product_id,
@@ -120,8 +129,12 @@ async def _read_body(request: DataRequest) -> Any:
 
 
 class PcfExchange:
-    def __init__(self, container: Any) -> None:
-        self.c = container
+    def __init__(self, db: Database, footprints: FootprintService, pcf_client: PcfClient, *,
+                 clock: Callable[[], int]) -> None:
+        self.db = db
+        self.pcf = footprints
+        self.pcf_client = pcf_client
+        self.clock = clock
         self._stopping = False
         self._wakeup: asyncio.Event | None = None
 
@@ -138,19 +151,19 @@ class PcfExchange:
         return Reply(200, reply.headers, b"" if request.method == "HEAD" else reply.body)
 
     def _deliver(self, product: str, caller: tuple[str, str | None] | None) -> Footprint | None:
-        row = self.c.pcf.for_product(product)
+        row = self.pcf.for_product(product)
         if row is not None and caller is not None:
             self._record(row.id, caller)
         return row
 
     def _record(self, footprint_id: str, caller: tuple[str, str | None]) -> None:
-        with self.c.db.read() as session:  # a repeated pull writes nothing
+        with self.db.read() as session:  # a repeated pull writes nothing
             if session.exec(select(FootprintRecipient.id).where(FootprintRecipient.footprint_id == footprint_id,
                                                                 FootprintRecipient.recipient_id == caller[0])).first():
                 return
         try:
-            with self.c.db.write() as session:
-                self.c.pcf.record_delivery(session, footprint_id, caller[0], caller[1], self.c.negotiations.clock())
+            with self.db.write() as session:
+                self.pcf.record_delivery(session, footprint_id, caller[0], caller[1], self.clock())
         except IntegrityError:  # recorded meanwhile by a parallel pull
             pass
 
@@ -190,12 +203,12 @@ class PcfExchange:
     def _asked(self, caller: tuple[str, str | None], request_id: str, product: str, legacy: bool,
                message: str | None) -> str | None:
         """Store a customer's request; the reason it cannot be answered, if so."""
-        footprint = self.c.pcf.for_product(product)
+        footprint = self.pcf.for_product(product)
         if footprint is None:
             return f"no Active footprint for product {product} is published here"
-        now = self.c.negotiations.clock()
+        now = self.clock()
         try:
-            with self.c.db.write() as session:
+            with self.db.write() as session:
                 session.add(PcfExchangeRequest(
                     role="supplier", request_id=request_id, counterparty_id=caller[0], counterparty_bpn=caller[1],
                     product_id=footprint.product_id, footprint_id=footprint.id, legacy=legacy, message=message,
@@ -207,7 +220,7 @@ class PcfExchange:
 
     def _answered(self, caller: tuple[str, str | None], request_id: str | None, document: Any, update: bool) -> None:
         if not update:
-            with self.c.db.read() as session:
+            with self.db.read() as session:
                 asked = session.exec(select(PcfExchangeRequest).where(
                     PcfExchangeRequest.role == "customer", PcfExchangeRequest.counterparty_id == caller[0],
                     PcfExchangeRequest.request_id == (request_id or ""))).first()
@@ -217,16 +230,16 @@ class PcfExchange:
             product: str | None = asked.product_id
         else:
             product = None
-        accept_footprint(self.c, caller[0], caller[1], document, "update" if update else "response",
-                         None if update else request_id, product)
+        accept_received(self.db, self.pcf_client.resolver, self.clock, caller[0], caller[1], document,
+                        "update" if update else "response", None if update else request_id, product)
 
     def requests(self, role: str | None = None, limit: int = 100) -> list[PcfExchangeRequest]:
         """The exchanges, newest first (for staff)."""
-        with self.c.db.read() as session:
+        with self.db.read() as session:
             query = select(PcfExchangeRequest)
             if role:
                 query = query.where(PcfExchangeRequest.role == role)
-            return list(session.exec(query.order_by(PcfExchangeRequest.id.desc()).limit(limit)))  # type: ignore[union-attr]
+            return list(session.exec(query.order_by(col(PcfExchangeRequest.id).desc()).limit(limit)))
 
     # --- the worker: answers and updates ----------------------------------------------------------------
 
@@ -239,13 +252,13 @@ class PcfExchange:
         self.wake()
 
     def _due(self, now: int) -> list[PcfExchangeRequest]:
-        with self.c.db.read() as session:
+        with self.db.read() as session:
             return list(session.exec(select(PcfExchangeRequest).where(
                 PcfExchangeRequest.role == "supplier", PcfExchangeRequest.status == "pending",
                 PcfExchangeRequest.next_attempt_at <= now).limit(32)))
 
     async def run_once(self) -> int:
-        due = await to_thread.run_sync(self._due, self.c.negotiations.clock())
+        due = await to_thread.run_sync(self._due, self.clock())
         await asyncio.gather(*(self._send(row) for row in due))
         return len(due)
 
@@ -263,9 +276,12 @@ class PcfExchange:
                 pass
 
     async def _send(self, row: PcfExchangeRequest) -> None:
-        client = self.c.pcf_client
+        client = self.pcf_client
+        if row.id is None or row.footprint_id is None:  # a stored answer always has both
+            raise ValueError(f"PCF exchange request {row.request_id} has no id or footprint")
+        row_id, footprint_id = row.id, row.footprint_id
         try:
-            footprint = await to_thread.run_sync(self.c.pcf.get, row.footprint_id)
+            footprint = await to_thread.run_sync(self.pcf.get, footprint_id)
             peer = client.peer(row.counterparty_id)
             exchange = next((d for d in await client.datasets(peer) if is_exchange(d)), None)
             if exchange is None:
@@ -281,22 +297,26 @@ class PcfExchange:
                 raise Refused("error", f"{peer.id} answered the PUT with HTTP {status}: {str(body)[:300]}")
         except (Refused, Exception) as exc:  # noqa: BLE001 - every failure is stored and retried
             reason = exc.reason if isinstance(exc, Refused) else f"{type(exc).__name__}: {exc}"
-            await to_thread.run_sync(self._failed, row.id, reason)
+            await to_thread.run_sync(self._failed, row_id, reason)
             return
-        await to_thread.run_sync(self._done, row.id, footprint.id, (row.counterparty_id, row.counterparty_bpn))
+        await to_thread.run_sync(self._done, row_id, footprint.id, (row.counterparty_id, row.counterparty_bpn))
 
     def _done(self, row_id: int, footprint_id: str, recipient: tuple[str, str | None]) -> None:
-        with self.c.db.write() as session:
+        with self.db.write() as session:
             row = session.get(PcfExchangeRequest, row_id)
-            row.status, row.updated_at, row.error = "done", self.c.negotiations.clock(), None
+            if row is None:  # deleted meanwhile: nothing to mark
+                return
+            row.status, row.updated_at, row.error = "done", self.clock(), None
             session.add(row)
         self._record(footprint_id, recipient)
         log.info("sent footprint %s to %s (request %s)", footprint_id, recipient[0], row.request_id)
 
     def _failed(self, row_id: int, reason: str) -> None:
-        now = self.c.negotiations.clock()
-        with self.c.db.write() as session:
+        now = self.clock()
+        with self.db.write() as session:
             row = session.get(PcfExchangeRequest, row_id)
+            if row is None:
+                return
             row.attempts += 1
             row.error, row.updated_at = reason, now
             if row.attempts >= MAX_ATTEMPTS:
@@ -308,16 +328,7 @@ class PcfExchange:
                     row.attempts, reason)
 
 
-def attach(container: Any) -> None:
-    """Give a container its footprint services and plug their sources into its data plane."""
-    from connector.services.footprints import FOOTPRINT_SOURCE, FootprintService
-    from connector.services.pcf_client import PcfClient
-
-    settings = container.settings
-    container.pcf = FootprintService(container.db, company_name=settings.name, bpn=settings.bpn,
-                                     identity=container.identity, clock=container.negotiations.clock)
-    container.pcf_client = PcfClient(container)
-    container.pcf_exchange = exchange = PcfExchange(container)
-    if container.dataflows is not None:
-        container.dataflows.sources.handlers[FOOTPRINT_SOURCE] = exchange.serve_footprint
-        container.dataflows.sources.handlers[EXCHANGE_SOURCE] = exchange.serve_exchange
+def serve_on(sources: Sources, exchange: PcfExchange) -> None:
+    """Plug the footprint pull and the exchange API into the data plane's sources."""
+    sources.handlers[FOOTPRINT_SOURCE] = exchange.serve_footprint
+    sources.handlers[EXCHANGE_SOURCE] = exchange.serve_exchange

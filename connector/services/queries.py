@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 from connector.services.criteria import EDC_NS, Criterion, CriterionError, matches, parse_criteria
 from connector.services.errors import InvalidRequest, NotFound
 from connector.store import Database
-from connector.store.models import Agreement, Negotiation
+from connector.store.models import Agreement, Negotiation, TransferProcess
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 10_000
@@ -239,8 +239,38 @@ AGREEMENT_FIELDS = Fields(
 )
 
 
+def shown_transfer_state(row: TransferProcess) -> str:
+    return INITIAL_SHOWN_AS if row.state == "INITIAL" else row.state
+
+
+def correlation_id(row: TransferProcess) -> str | None:
+    """The counter-party's id of the process, as EDC shows it."""
+    return row.provider_pid if row.role == "CONSUMER" else row.consumer_pid
+
+
+TRANSFER_FIELDS = Fields(
+    columns={
+        "@id": (TransferProcess.id, False), E + "type": (TransferProcess.role, False),
+        E + "state": (TransferProcess.state, False),
+        E + "contractId": (TransferProcess.agreement_id, False),
+        E + "contractAgreementId": (TransferProcess.agreement_id, False),
+        E + "agreementId": (TransferProcess.agreement_id, False),
+        E + "assetId": (TransferProcess.asset_id, False),
+        E + "counterPartyId": (TransferProcess.counterparty_id, False),
+        E + "counterPartyAddress": (TransferProcess.counterparty_address, False),
+        E + "transferType": (TransferProcess.transfer_type, False),
+        E + "providerPid": (TransferProcess.provider_pid, False), E + "consumerPid": (TransferProcess.consumer_pid, False),
+        E + "createdAt": (TransferProcess.created_at, True), E + "updatedAt": (TransferProcess.updated_at, True),
+        E + "stateTimestamp": (TransferProcess.updated_at, True),
+    },
+    record=lambda t: {E + "state": shown_transfer_state(t), E + "correlationId": correlation_id(t)},
+    names=(E + "correlationId",),
+    stored={E + "state": lambda shown: "INITIAL" if shown == INITIAL_SHOWN_AS else shown},
+)
+
+
 class QueryService:
-    """Read-only access to negotiations and agreements for staff."""
+    """Read-only access to negotiations, agreements and transfer processes for staff."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -282,3 +312,14 @@ class QueryService:
 
     def negotiation_of(self, agreement_id: str) -> Negotiation:
         return self.negotiation(self.agreement(agreement_id).negotiation_id)
+
+    def transfers(self, spec: QuerySpec) -> list[TransferProcess]:
+        with self.db.read() as session:
+            return run_query(session, TransferProcess, spec, TRANSFER_FIELDS, TransferProcess.id)
+
+    def transfer(self, transfer_id: str) -> TransferProcess:
+        with self.db.read() as session:
+            row = session.get(TransferProcess, transfer_id)
+        if row is None:
+            raise NotFound("transfer.unknown", f"TransferProcess with ID {transfer_id!r} does not exist", path="@id")
+        return row

@@ -18,6 +18,7 @@ import logging
 from pathlib import Path
 
 from sqlalchemy import delete
+from sqlmodel import col
 
 from connector.policy import policy_from_compact_dsp, policy_to_compact
 from connector.services.container import Container
@@ -80,7 +81,7 @@ def load_seed(services: Container, path: str | Path) -> None:
                             (Agreement, agreements)):
             ids = [row.id for row in rows]
             for chunk in range(0, len(ids), 500):
-                session.execute(delete(model).where(model.id.in_(ids[chunk:chunk + 500])))
+                session.execute(delete(model).where(col(model.id).in_(ids[chunk:chunk + 500])))
             session.add_all(rows)
     log.info("seeded %d policies, %d assets, %d contract definitions, %d agreements from %s",
              len(policies), len(assets), len(definitions), len(agreements), path)

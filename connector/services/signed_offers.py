@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 
 from connector.identity.dataintegrity import sign as di_sign
 from connector.policy import equivalent, policy_from_compact_dsp
@@ -66,7 +66,8 @@ def signed_form(offer: dict, target: str, assigner: str) -> dict:
 
 
 def _bare(offer: dict) -> str:
-    return offer.get("@id") if isinstance(offer.get("@id"), str) else ""
+    found = offer.get("@id")
+    return found if isinstance(found, str) else ""
 
 
 class OfferSigner:
@@ -141,7 +142,7 @@ class OfferSigner:
         with self.db.read() as session:
             for chunk in range(0, len(offer_ids), 500):
                 rows = session.execute(select(OfferProof.offer_id, OfferProof.proof).where(
-                    OfferProof.offer_id.in_(offer_ids[chunk:chunk + 500]),
+                    col(OfferProof.offer_id).in_(offer_ids[chunk:chunk + 500]),
                     OfferProof.verification_method == self.method,
                     OfferProof.cryptosuite == self.cryptosuite)).all()
                 out.update({row.offer_id: row.proof for row in rows})

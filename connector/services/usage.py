@@ -66,7 +66,7 @@ class AccessGate:
     the requirement in the offer.
     """
 
-    def __init__(self, clock) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, clock) -> None:
         self.clock = clock
         # the claims each participant last proved to us, for the admin's "why was it hidden?"
         self.last_claims: dict[str, dict] = {}

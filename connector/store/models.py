@@ -23,9 +23,9 @@ class Asset(SQLModel, table=True):
     __tablename__ = "asset"
 
     id: str = Field(primary_key=True, max_length=512)
-    properties: dict = _json(nullable=False)
-    private_properties: dict = _json(nullable=False)
-    data_address: dict = _json(nullable=False)
+    properties: dict[str, Any] = _json(nullable=False)
+    private_properties: dict[str, Any] = _json(nullable=False)
+    data_address: dict[str, Any] = _json(nullable=False)
     created_at: int = _ms()
 
 
@@ -34,8 +34,8 @@ class PolicyDefinition(SQLModel, table=True):
 
     id: str = Field(primary_key=True, max_length=512)
     # the policy in the DSP compact vocabulary (a Set), as connector.policy.codec writes it
-    policy: dict = _json(nullable=False)
-    private_properties: dict = _json(nullable=False)
+    policy: dict[str, Any] = _json(nullable=False)
+    private_properties: dict[str, Any] = _json(nullable=False)
     created_at: int = _ms()
 
 
@@ -46,10 +46,10 @@ class ContractDefinition(SQLModel, table=True):
     access_policy_id: str = Field(max_length=512)
     contract_policy_id: str = Field(max_length=512)
     # a list of criteria {operandLeft, operator, operandRight}, all of which must hold
-    assets_selector: list = _json(nullable=False)
+    assets_selector: list[Any] = _json(nullable=False)
     # set when the selector is exactly ``id = X``: the catalog finds such definitions by index
     asset_id: str | None = Field(default=None, max_length=512, index=True)
-    private_properties: dict = _json(nullable=False)
+    private_properties: dict[str, Any] = _json(nullable=False)
     created_at: int = _ms()
 
 
@@ -76,12 +76,12 @@ class Negotiation(SQLModel, table=True):
     asset_id: str | None = Field(default=None, max_length=512)
     contract_definition_id: str | None = Field(default=None, max_length=512)
     # the latest offer on the table, DSP compact form
-    offer: dict | None = _json(nullable=True)
+    offer: dict[str, Any] | None = _json(nullable=True)
     agreement_id: str | None = Field(default=None, max_length=512)
     error_detail: str | None = Field(default=None)
     # the structured reason behind a termination: {code, reasons: [...], by: local|peer}
-    error: dict | None = _json(nullable=True)
-    callback_addresses: list | None = _json(nullable=True)
+    error: dict[str, Any] | None = _json(nullable=True)
+    callback_addresses: list[Any] | None = _json(nullable=True)
     created_at: int = _ms()
     updated_at: int = _ms()
 
@@ -95,7 +95,7 @@ class Agreement(SQLModel, table=True):
     provider_id: str = Field(max_length=512)
     consumer_id: str = Field(max_length=512)
     # the Agreement in DSP compact form, as exchanged
-    policy: dict = _json(nullable=False)
+    policy: dict[str, Any] = _json(nullable=False)
     signing_date: int = _ms()
     created_at: int = _ms()
 
@@ -110,7 +110,7 @@ class OutgoingMessage(SQLModel, table=True):
     process_id: str = Field(max_length=200, index=True)
     kind: str = Field(max_length=64)
     url: str = Field(max_length=2048)
-    body: dict = _json(nullable=False)
+    body: dict[str, Any] = _json(nullable=False)
     # pending → done | cancelled | failed
     status: str = Field(default="pending", max_length=16)
     attempts: int = Field(default=0)
@@ -129,7 +129,7 @@ class ReceivedMessage(SQLModel, table=True):
     digest: str = Field(primary_key=True, max_length=64)
     process_id: str = Field(max_length=200, index=True)
     status_code: int
-    response: dict | None = _json(nullable=True)
+    response: dict[str, Any] | None = _json(nullable=True)
     created_at: int = _ms()
 
 
@@ -156,13 +156,13 @@ class TransferProcess(SQLModel, table=True):
     # the DSP format, e.g. HttpData-PULL or HttpData-PUSH
     transfer_type: str = Field(max_length=128)
     # push: where the provider sends the data (the consumer's DataAddress)
-    data_destination: dict | None = _json(nullable=True)
+    data_destination: dict[str, Any] | None = _json(nullable=True)
     # pull: the endpoint and token the provider issued (consumer side: what it received)
-    data_address: dict | None = _json(nullable=True)
-    error: dict | None = _json(nullable=True)
+    data_address: dict[str, Any] | None = _json(nullable=True)
+    error: dict[str, Any] | None = _json(nullable=True)
     error_detail: str | None = Field(default=None)
-    private_properties: dict | None = _json(nullable=True)
-    callback_addresses: list | None = _json(nullable=True)
+    private_properties: dict[str, Any] | None = _json(nullable=True)
+    callback_addresses: list[Any] | None = _json(nullable=True)
     created_at: int = _ms()
     updated_at: int = _ms()
 
@@ -173,7 +173,7 @@ class ConnectorSecret(SQLModel, table=True):
     __tablename__ = "connector_secret"
 
     name: str = Field(primary_key=True, max_length=128)
-    value: dict = _json(nullable=False)
+    value: dict[str, Any] = _json(nullable=False)
     created_at: int = _ms()
 
 
@@ -221,7 +221,7 @@ class BusinessPartnerGroup(SQLModel, table=True):
     __tablename__ = "business_partner_group"
 
     bpn: str = Field(primary_key=True, max_length=64)
-    groups: list = _json(nullable=False)
+    groups: list[Any] = _json(nullable=False)
     updated_at: int = _ms()
 
 
@@ -232,7 +232,7 @@ class AcceptedPolicy(SQLModel, table=True):
 
     id: str = Field(primary_key=True, max_length=512)
     # the policy in the DSP compact vocabulary, as connector.policy.codec writes it
-    policy: dict = _json(nullable=False)
+    policy: dict[str, Any] = _json(nullable=False)
     created_at: int = _ms()
 
 
@@ -249,7 +249,7 @@ class OfferProof(SQLModel, table=True):
     # the key (DID URL) and suite that made it: a rotated key or another suite means a new proof
     verification_method: str = Field(max_length=512)
     cryptosuite: str = Field(max_length=32)
-    proof: dict = _json(nullable=False)
+    proof: dict[str, Any] = _json(nullable=False)
     created_at: int = _ms()
 
 
@@ -262,7 +262,7 @@ class SignedOffer(SQLModel, table=True):
     negotiation_id: str = Field(primary_key=True, max_length=200)
     offer_id: str = Field(max_length=2048)
     provider_id: str = Field(max_length=512)
-    document: dict = _json(nullable=False)
+    document: dict[str, Any] = _json(nullable=False)
     created_at: int = _ms()
 # --- carbon footprints (connector.services.footprints, connector.services.pcf_exchange) -------------
 
@@ -279,15 +279,15 @@ class Footprint(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=64)
     # the manufacturerPartId the footprint is for (its first product id, without urn prefixes)
     product_id: str = Field(max_length=512, index=True)
-    product_ids: list = _json(nullable=False)
+    product_ids: list[Any] = _json(nullable=False)
     # Active | Deprecated
     status: str = Field(max_length=16, index=True)
-    document: dict = _json(nullable=False)
-    signed: dict = _json(nullable=False)
+    document: dict[str, Any] = _json(nullable=False)
+    signed: dict[str, Any] = _json(nullable=False)
     # the version it was imported in (cx7, cx8, cx9, pact2, pact3)
     source_format: str = Field(max_length=16)
     asset_id: str = Field(max_length=512)
-    preceding_ids: list = _json(nullable=False)
+    preceding_ids: list[Any] = _json(nullable=False)
     superseded_by: str | None = Field(default=None, max_length=64)
     created_at: int = _ms()
     updated_at: int = _ms()
@@ -320,7 +320,7 @@ class ReceivedFootprint(SQLModel, table=True):
     product_id: str = Field(max_length=512)
     # Active | Deprecated (a later update from the supplier deprecates it)
     status: str = Field(max_length=16)
-    signed: dict = _json(nullable=False)
+    signed: dict[str, Any] = _json(nullable=False)
     # the verification method that signed it
     signer: str = Field(max_length=1024)
     # pull (synchronous), response (CX-0136 PUT), update (CX-0136 PUT update=true)
@@ -373,7 +373,7 @@ class PartTwin(SQLModel, table=True):
     # the part's globalAssetId/catenaXId, lower case without urn:uuid: (both forms find it)
     global_key: str | None = Field(default=None, max_length=2048, unique=True)
     # the descriptor as the AAS API shows it to the owner (specificAssetIds with externalSubjectIds)
-    descriptor: dict = _json(nullable=False)
+    descriptor: dict[str, Any] = _json(nullable=False)
     created_at: int = _ms()
     updated_at: int = _ms()
 
@@ -398,8 +398,8 @@ class TwinSubmodel(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=2048)  # the submodel descriptor's id
     twin_id: str = Field(max_length=2048, index=True)
     semantic_id: str | None = Field(default=None, max_length=512)  # the aspect URN
-    descriptor: dict = _json(nullable=False)
-    payload: dict | None = _json(nullable=True)
+    descriptor: dict[str, Any] = _json(nullable=False)
+    payload: dict[str, Any] | None = _json(nullable=True)
     created_at: int = _ms()
     updated_at: int = _ms()
 
@@ -418,12 +418,12 @@ class ProvenanceJob(SQLModel, table=True):
     state: str = Field(max_length=16)
     global_asset_id: str = Field(max_length=512)
     bpn: str = Field(max_length=64)
-    parameter: dict = _json(nullable=False)
+    parameter: dict[str, Any] = _json(nullable=False)
     # the item graph (relationships, shells, submodels, tombstones, bpns, nodes), partial while RUNNING
-    result: dict | None = _json(nullable=True)
-    summary: dict | None = _json(nullable=True)
+    result: dict[str, Any] | None = _json(nullable=True)
+    summary: dict[str, Any] | None = _json(nullable=True)
     # {exception, errorDetail, exceptionDate} when it ended in ERROR
-    exception: dict | None = _json(nullable=True)
+    exception: dict[str, Any] | None = _json(nullable=True)
     lease_owner: str | None = Field(default=None, max_length=128)
     lease_until: int = _ms()
     attempts: int = Field(default=0)
@@ -444,7 +444,7 @@ class StoredPeer(SQLModel, table=True):
     token: str | None = Field(default=None, max_length=512)
     dsp_url: str | None = Field(default=None, max_length=2048)
     bpn: str | None = Field(default=None, max_length=64)
-    claims: dict = _json(nullable=False)
+    claims: dict[str, Any] = _json(nullable=False)
     created_at: int = _ms()
 
 

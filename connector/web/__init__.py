@@ -4,7 +4,7 @@ It owns the browser edge only: login with the management key (a signed, HttpOnly
 session cookie), CSRF tokens on every form and fetch, a strict Content-Security-Policy (scripts
 and styles from ``/ui/static`` only, no inline code), Jinja2 templates, one CSS and one small
 script of our own. Pages call the same services the management API uses (``services.definitions``,
-``services.explain``, ``services.groups``, ``services.remote_catalog``, the negotiation and
+``services.policy_dry_run``, ``services.groups``, ``services.remote_catalog``, the negotiation and
 transfer services) plus ``services.console`` for timelines, activity and peers' health; nothing
 here imports the management edge.
 

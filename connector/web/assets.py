@@ -16,7 +16,7 @@ from starlette.datastructures import UploadFile
 
 from connector.services.definitions import AssetInput
 from connector.services.errors import InvalidRequest, ServiceError
-from connector.services.explain import Explainer, offering
+from connector.services.policy_dry_run import offering
 from connector.services.queries import QuerySpec
 from connector.web.peers import known_peers
 from connector.web.render import redirect, render
@@ -76,7 +76,7 @@ def asset_view(row: Any) -> dict:
     props = row.properties or {}
     address = row.data_address or {}
     where = {"PontisDocument": "document in the connector", "PontisFile": f"file {address.get('path', '')}",
-             "HttpData": address.get("baseUrl", "")}.get(address.get("type"), address.get("type", ""))
+             "HttpData": address.get("baseUrl", "")}.get(str(address.get("type")), address.get("type", ""))
     return {"id": row.id, "title": props.get(DCT + "title") or props.get(EDC + "name") or "",
             "description": props.get(DCT + "description") or "", "type": address.get("type", "?"), "where": where,
             "created": row.created_at}
@@ -150,7 +150,7 @@ def _asset_page_data(services: Services, asset_id: str, explain_for: str) -> dic
     explained, explain_error = None, None
     if explain_for:
         try:
-            explained = Explainer(services.db, services.catalog.gate, services.settings).offer(asset_id, explain_for)
+            explained = services.policy_dry_run.offer(asset_id, explain_for)
         except ServiceError as exc:
             explain_error = "; ".join(exc.reasons)
     return {"row": row, "view": asset_view(row), "offered_by": offered_by, "explained": explained,

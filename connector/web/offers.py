@@ -55,7 +55,7 @@ async def delete_contract(cd_id: str, request: Request, form: Form, services: Se
 
 
 def _groups(services: Services) -> GroupService:
-    return GroupService(services.db, services.negotiations.clock)
+    return services.groups
 
 
 @router.get("/groups")

@@ -99,7 +99,7 @@ async def negotiate(request: Request, form: Form, services: Services) -> Respons
         raise InvalidRequest("provider", "the partner's participant id is unknown (its catalog names none)")
     ref = OfferRef(offer_id, policy_from_compact_dsp({k: v for k, v in offer.items() if k != "@type"}),
                    dataset_id, provider)
-    request_args = {"counterparty_address": url, "counterparty_id": provider, "offer": ref}
+    request_args: dict[str, Any] = {"counterparty_address": url, "counterparty_id": provider, "offer": ref}
     if fetch:
         neg = await run_in_threadpool(services.consumer_edrs.negotiate, request_args)
     else:

@@ -19,7 +19,6 @@ from connector.policy import evaluation_plan, infer_kind, policy_from_compact_ds
 from connector.policy.profile import SCOPES
 from connector.services.console import check_draft, policy_templates
 from connector.services.errors import InvalidRequest, ServiceError
-from connector.services.explain import Explainer
 from connector.services.queries import QuerySpec
 from connector.web.peers import known_peers
 from connector.web.policy_form import OPERANDS, OPERATORS, editor_of, policy_fields, unflatten
@@ -143,7 +142,7 @@ def _explain(services: Any, policy_id: str, participant: str, scope: str, claims
             raise InvalidRequest("claims", f"claims: not valid JSON ({exc})", path="claims") from exc
         if not isinstance(claims, dict):
             raise InvalidRequest("claims", 'claims: a JSON object, e.g. {"bpn": "BPNL..."}', path="claims")
-    explainer = Explainer(services.db, services.catalog.gate, services.settings)
+    explainer = services.policy_dry_run
     result = explainer.policy(policy_id, participant, scope or None, claims)
     # what the partner would see in our catalog, for every offer this policy takes part in
     offers = []

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.routing import APIRoute
 
 from connector.services.container import Container
+from connector.services.definitions import DefinitionService
 from connector.services.errors import InvalidRequest, ServiceError
 from connector.web.security import HEADERS, SESSION_COOKIE, Session, Sessions, cookie
 
@@ -127,12 +128,9 @@ Form = Annotated[dict, Depends(form_of)]
 Json = Annotated[Any, Depends(checked_json)]
 
 
-def definitions(services: Container) -> Any:
+def definitions(services: Container) -> DefinitionService:
     """What we publish (assets, policies, contract definitions): the service the management API uses."""
-    from connector.services.definitions import DefinitionService
-
-    return DefinitionService(services.db, clock=services.negotiations.clock,
-                             files_dir=services.settings.dataplane.files_dir)
+    return services.definitions
 
 
 def queries(services: Container) -> Any:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from connector.cli.processes import free_port
+from connector.cli.launch import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"

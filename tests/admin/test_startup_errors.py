@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from connector.cli.configs import render_config
-from connector.cli.processes import free_port
+from connector.cli.launch import free_port
 
 
 def serve(tmp_path, database_url: str, port: int) -> subprocess.CompletedProcess:

@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from connector.cli.main import app
-from tests.integration.conftest import Node, write_seed
+from tests.harness import Node, write_seed
 
 runner = CliRunner()
 

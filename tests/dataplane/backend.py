@@ -11,7 +11,6 @@ import asyncio
 import hashlib
 import os
 import threading
-import time
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
@@ -22,7 +21,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from connector.cli.processes import free_port
+from connector.cli.launch import free_port
+from tests.harness import serve_in_thread
 
 MIB = 1 << 20
 
@@ -75,9 +75,7 @@ def backend_app(rec: Recorder) -> Starlette:
                 yield part
                 if gated and sent >= MIB and not rec.release.is_set():
                     rec.first_mib_sent.set()
-                    deadline = time.monotonic() + 20
-                    while not rec.release.is_set() and time.monotonic() < deadline:
-                        await asyncio.sleep(0.01)
+                    await asyncio.to_thread(rec.release.wait, 20)  # held until the test releases it
         headers = {"content-length": str(size)} if request.query_params.get("length", "1") == "1" else {}
         return StreamingResponse(body(), media_type="application/octet-stream", headers=headers)
 
@@ -140,7 +138,7 @@ class ThreadServer:
         self.port = port or free_port()
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="critical",
                                                    lifespan="off", http=http, loop="asyncio"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread: threading.Thread | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
 
     @property
@@ -148,12 +146,7 @@ class ThreadServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> ThreadServer:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the test server did not start")
-            time.sleep(0.01)
+        self.thread = serve_in_thread(self.server, "the test server", timeout=10)
         self.loop = self._find_loop()
         return self
 
@@ -167,7 +160,8 @@ class ThreadServer:
 
     def stop(self) -> None:
         self.server.should_exit = True
-        self.thread.join(10)
+        if self.thread is not None:
+            self.thread.join(10)
 
 
 # --- fixtures that see zero-copy happen (the real calls still run) ------------------------------

@@ -1,48 +1,30 @@
 """A provider whose data plane listens on a real port, a consumer, a backend, and a clock to move.
 
-DSP messages between the two connectors go through the in-process router (as in tests/dsp), the
-workers driven step by step; data requests go over real HTTP to the provider's app under uvicorn
-on 127.0.0.1, so streaming, aborted bodies and status codes are what a consumer would see.
+DSP messages between the two connectors go through the harness's in-process router
+(tests/harness.py), the workers driven step by step; data requests go over real HTTP to the
+provider's app under uvicorn on 127.0.0.1, so streaming, aborted bodies and status codes are
+what a consumer would see.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import dataclass
 
 import httpx
 import pytest
 from sqlmodel import select
 
-from connector.app import create_app
-from connector.cli.processes import free_port
+from connector.cli.launch import free_port
 from connector.config import DataPlaneSettings, Peer, ServerSettings, Settings
-from connector.policy import policy_from_compact_dsp, policy_to_compact
 from connector.protocol.messages import read_offer
-from connector.services.container import build
-from connector.services.edr import REFRESH_ENDPOINT, REFRESH_TOKEN
-from connector.services.transport import DspClient
-from connector.store.models import Asset, ContractDefinition, Negotiation, PolicyDefinition, TransferProcess
+from connector.services.edr_tokens import REFRESH_ENDPOINT, REFRESH_TOKEN
+from connector.store.models import Negotiation, TransferProcess
 from tests.dataplane.backend import Recorder, ThreadServer, backend_app
-from tests.dsp.conftest import Party, Router, settle
+from tests.harness import CLAIMS, Clock, Party, Router, seed_offer, settle, start_party
 
-CLAIMS = {"membership": True, "frameworkAgreements": {"DataExchangeGovernance": "1.0"}}
 OPEN_POLICY = {"permission": [{"action": "use"}]}
 HTTP = "https://w3id.org/idsa/v4.1/HTTP"
-
-
-class Clock:
-    """The connectors' clock (epoch ms); tests move it instead of sleeping."""
-
-    def __init__(self) -> None:
-        self.now = int(time.time() * 1000)
-
-    def __call__(self) -> int:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += int(seconds * 1000)
 
 
 @dataclass
@@ -78,15 +60,9 @@ class DataWorld:
             peers=[Peer(id="did:web:provider.test", token="provider-token", dsp_url=provider_settings.dsp_url)],
             transport="httpx",
         )
-        self.parties: dict[str, Party] = {}
-        for name, settings in (("provider", provider_settings), ("consumer", consumer_settings)):
-            services = build(settings, clock=clock, client=DspClient(httpx.AsyncClient(transport=self.router,
-                                                                                        timeout=10)))
-            services.db.migrate()
-            app = create_app(settings, services, run_worker=False)
-            netloc = settings.public_url.split("://", 1)[1]
-            self.router.add(netloc, app)
-            self.parties[name] = Party(settings, services, app, settings.public_url)
+        self.parties: dict[str, Party] = {
+            name: start_party(settings, self.router, clock=clock)
+            for name, settings in (("provider", provider_settings), ("consumer", consumer_settings))}
         self.server = ThreadServer(self.provider.app, port=port).start()
         self.http = httpx.Client(timeout=30)
 
@@ -110,19 +86,12 @@ class DataWorld:
     # --- DSP, driven step by step ------------------------------------------------------------
 
     def settle(self) -> None:
-        asyncio.run(settle(self.consumer, self.provider))
+        settle(self.consumer, self.provider)
 
     def offer(self, asset_id: str, data_address: dict, policy: dict | None = None) -> None:
-        typed = policy_from_compact_dsp({"@type": "Set", "@id": f"policy-{asset_id}", **(policy or OPEN_POLICY)})
-        with self.provider.services.db.write() as s:
-            s.add(Asset(id=asset_id, properties={"http://purl.org/dc/terms/title": asset_id}, private_properties={},
-                        data_address=data_address, created_at=1))
-            s.add(PolicyDefinition(id=f"policy-{asset_id}", policy=policy_to_compact(
-                typed, policy_type="Set", policy_id=f"policy-{asset_id}"), private_properties={}, created_at=1))
-            s.add(ContractDefinition(
-                id=f"cd-{asset_id}", access_policy_id=f"policy-{asset_id}", contract_policy_id=f"policy-{asset_id}",
-                assets_selector=[{"operandLeft": "https://w3id.org/edc/v0.0.1/ns/id", "operator": "=",
-                                  "operandRight": asset_id}], asset_id=asset_id, private_properties={}, created_at=1))
+        seed_offer(self.provider.services, asset_id, {"@type": "Set", "@id": f"policy-{asset_id}",
+                                                      **(policy or OPEN_POLICY)},
+                   data_address=data_address, policy_id=f"policy-{asset_id}")
 
     def catalog(self) -> dict:
         """The provider's catalog as the consumer sees it."""

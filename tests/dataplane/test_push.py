@@ -84,7 +84,7 @@ def test_a_source_answering_an_error_fails_the_push(dw):
 
 
 def test_an_unreachable_receiver_fails_the_push(dw):
-    from connector.cli.processes import free_port
+    from connector.cli.launch import free_port
 
     mine = dw.push("pcf", {"type": "PontisDocument", "document": PCF},
                    destination(f"http://127.0.0.1:{free_port()}/inbox"))

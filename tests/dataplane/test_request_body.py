@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from connector.services.dataflow.sources import DataRequest
-from connector.services.edr import EdrError
+from connector.services.edr_tokens import EdrError
 
 
 def chunks(*parts: bytes):

@@ -117,7 +117,7 @@ def test_backend_status_codes_pass_through(dw):
 
 
 def test_an_unreachable_backend_is_a_bad_gateway(dw):
-    from connector.cli.processes import free_port
+    from connector.cli.launch import free_port
 
     edr = dw.pull("down", {"type": "HttpData", "baseUrl": f"http://127.0.0.1:{free_port()}/gone"})
     answer = dw.fetch(edr)

@@ -1,13 +1,13 @@
 """Bodies stream through the data plane both ways, and a backend failing midway is never a success."""
 
 import hashlib
-import time
 import tracemalloc
 
 import httpx
 import pytest
 
 from tests.dataplane.backend import MIB, pattern, splice_calls  # noqa: F401
+from tests.harness import settle
 
 SIZE = 24 * MIB
 
@@ -63,10 +63,9 @@ def test_an_upload_streams_to_the_backend_as_it_comes(dw):
 
     def body():
         yield pattern(MIB)
-        deadline = time.monotonic() + 10
-        while dw.rec.upload_progress < MIB:  # the backend must see the start before we send the rest
-            assert time.monotonic() < deadline, "the data plane held the upload back"
-            time.sleep(0.01)
+        # the backend must see the start before we send the rest
+        settle(until=lambda: dw.rec.upload_progress >= MIB, timeout=10,
+               what="the backend to receive the upload's first MiB (the data plane held it back)")
         for offset in range(MIB, size, MIB):
             yield pattern(MIB, offset)
     answer = dw.fetch(edr, method="POST", content=body(), headers={"Content-Type": "application/octet-stream"})

@@ -5,6 +5,7 @@ import json
 import httpx
 import pytest
 
+from connector.services.peers import PeerInput
 from connector.store.models import Negotiation, ReceivedMessage
 from tests.dsp.conftest import run, seed_offer
 
@@ -103,17 +104,16 @@ def test_invalid_transition_gets_400_with_state_and_message(world):
 
 def test_other_callers_process_is_404(world):
     seed_offer(world["provider"].services)
-    world["provider"].settings.peers.append(
-        world["provider"].settings.peers[0].model_copy(update={"id": "did:web:mallory.test", "token": "mallory"}))
-    from connector.services.container import static_authenticator
-    world["provider"].services.authenticator = static_authenticator(world["provider"].settings)
+    known = world["provider"].settings.peers[0]
+    world["provider"].services.peers.add(PeerInput("did:web:mallory.test", "mallory-token", known.dsp_url, known.bpn,
+                                                   dict(known.claims)))
     pid = post(world, "/negotiations/request", request_body()).json()["providerPid"]
 
     async def get(token):
         async with httpx.AsyncClient(transport=world["router"]) as client:
             return await client.get(world["provider"].dsp + f"/negotiations/{pid}", headers={"Authorization": token})
     assert run(get("consumer-token")).status_code == 200
-    assert run(get("mallory")).status_code == 404
+    assert run(get("mallory-token")).status_code == 404
     assert run(get("consumer-token")).json()["state"] in ("REQUESTED", "AGREED")
 
 

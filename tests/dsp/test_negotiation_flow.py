@@ -29,7 +29,7 @@ def test_catalog_then_negotiation_to_finalized(world):
     offer = read_offer({"offer": offer_json})
     neg = consumer.services.negotiations.request(
         counterparty_address=provider.dsp, counterparty_id=provider.settings.participant_id, offer=offer)
-    run(settle(consumer, provider))
+    settle(consumer, provider)
     with consumer.services.db.read() as s:
         mine = s.get(Negotiation, neg.id)
         assert mine.state == "FINALIZED", (mine.state, mine.error_detail)
@@ -47,7 +47,7 @@ def test_unknown_offer_is_refused_with_a_reason(world):
                                   "permission": [{"action": "use"}]}})
     neg = consumer.services.negotiations.request(
         counterparty_address=provider.dsp, counterparty_id=provider.settings.participant_id, offer=offer)
-    run(settle(consumer, provider))
+    settle(consumer, provider)
     with consumer.services.db.read() as s:
         mine = s.get(Negotiation, neg.id)
     assert mine.state == "TERMINATED"
@@ -63,7 +63,7 @@ def test_changed_policy_is_refused_with_a_reason(world):
     offer = read_offer({"offer": offer_json})
     neg = consumer.services.negotiations.request(
         counterparty_address=provider.dsp, counterparty_id=provider.settings.participant_id, offer=offer)
-    run(settle(consumer, provider))
+    settle(consumer, provider)
     with consumer.services.db.read() as s:
         mine = s.get(Negotiation, neg.id)
     assert mine.state == "TERMINATED"

@@ -9,6 +9,7 @@ file://, gopher://) got 201 and the agreement later went there.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -35,7 +36,7 @@ CLIENT_HOMES = {
     "services/ssrf.py": "the guard and the data plane's guarded aiohttp session",
     # the command line talks to the operator's own connector (management API, health probe)
     "cli/fetch.py": "operator's client", "cli/demo.py": "operator's client",
-    "cli/policy.py": "operator's client", "cli/processes.py": "health probe of a started process",
+    "cli/policy.py": "operator's client", "cli/launch.py": "health probe of a started process",
 }
 CLIENT_MAKERS = re.compile(r"\b(httpx\.(Async)?Client\(|httpx\.(get|post|put|delete|request|stream)\(|"
                            r"aiohttp\.(ClientSession|TCPConnector)\(|AiohttpTransport\(|urllib\.request|"
@@ -155,9 +156,10 @@ def test_a_callback_not_on_the_peers_own_server_is_refused(world, callback):
 
 
 def test_the_admin_may_allow_foreign_callbacks_but_never_internal_ones(world):
-    provider = world["provider"].services
-    seed_offer(provider)
-    provider.guard = OutgoingGuard(foreign_callbacks=True)
+    party = world["provider"]
+    seed_offer(party.services)
+    # the container is built once: a provider with another rule is a new container
+    party.services = party.app.state.services = replace(party.services, guard=OutgoingGuard(foreign_callbacks=True))
     answer = post(world, "/negotiations/request", request_body(callbackAddress="http://169.254.169.254/dsp"))
     assert answer.status_code == 400 and "link-local" in answer.json()["reason"][0]
     answer = post(world, "/negotiations/request", request_body(callbackAddress="http://93.184.216.34/dsp"))
@@ -174,7 +176,7 @@ def test_a_stored_message_to_a_forbidden_address_fails_for_good_with_the_reason(
         {"@type": "Offer", "permission": [{"action": "use"}]}), "asset-1", provider.settings.participant_id)
     neg = consumer.services.negotiations.request(counterparty_address="http://127.0.0.1:9/api/dsp/2025-1",
                                                  counterparty_id=provider.settings.participant_id, offer=offer)
-    run(settle(consumer))
+    settle(consumer)
     with consumer.services.db.read() as session:
         row = session.get(Negotiation, neg.id)
     assert row.state == "TERMINATED" and "SSRF guard" in str(row.error), row.error

@@ -1,5 +1,7 @@
 """Access policies decide what a requester sees; contract policies whether it may agree; both explained."""
 
+from dataclasses import replace
+
 import httpx
 
 from connector.policy import policy_from_compact_dsp, policy_to_compact
@@ -43,7 +45,7 @@ def negotiate(world, offer_json, asset_id):
     offer = read_offer({"offer": dict(offer_json, target=asset_id)})
     neg = consumer.services.negotiations.request(
         counterparty_address=provider.dsp, counterparty_id=provider.settings.participant_id, offer=offer)
-    run(settle(consumer, provider))
+    settle(consumer, provider)
     with consumer.services.db.read() as s:
         return s.get(Negotiation, neg.id)
 
@@ -52,7 +54,9 @@ def set_consumer_claims(world, **claims):
     provider = world["provider"]
     peer = provider.settings.peers[0]
     provider.settings.peers[0] = peer.model_copy(update={"claims": claims})
-    provider.services.authenticator = static_authenticator(provider.settings)
+    # the container is built once: a provider with other claims for its peer is a new container
+    provider.services = provider.app.state.services = replace(
+        provider.services, authenticator=static_authenticator(provider.settings))
 
 
 def test_access_policy_hides_the_offer_and_says_nothing_to_the_requester(world, caplog):

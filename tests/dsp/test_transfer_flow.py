@@ -22,7 +22,7 @@ def agreed(world):
     offer = read_offer({"offer": dict(run(catalog()).json()["dataset"][0]["hasPolicy"][0], target="asset-1")})
     neg = consumer.services.negotiations.request(
         counterparty_address=provider.dsp, counterparty_id=provider.settings.participant_id, offer=offer)
-    run(settle(consumer, provider))
+    settle(consumer, provider)
     with consumer.services.db.read() as s:
         agreement_id = s.get(Negotiation, neg.id).agreement_id
     assert agreement_id
@@ -38,7 +38,7 @@ def test_pull_transfer_starts_with_an_edr_and_completes(agreed):
     world, agreement_id = agreed
     provider, consumer = world["provider"], world["consumer"]
     tp = consumer.services.transfers.request(agreement_id=agreement_id, counterparty_address=provider.dsp)
-    run(settle(consumer, provider))
+    settle(consumer, provider)
     mine = state(consumer, tp.id)
     assert mine.state == "STARTED", mine.error_detail
     address = mine.data_address
@@ -49,7 +49,7 @@ def test_pull_transfer_starts_with_an_edr_and_completes(agreed):
     assert claims.transfer_id == mine.provider_pid and claims.agreement_id == agreement_id
 
     consumer.services.transfers.complete(tp.id)
-    run(settle(consumer, provider))
+    settle(consumer, provider)
     assert state(consumer, tp.id).state == "COMPLETED"
     assert state(provider, mine.provider_pid).state == "COMPLETED"
 
@@ -58,16 +58,16 @@ def test_suspended_transfer_cannot_complete_but_resumes(agreed):
     world, agreement_id = agreed
     provider, consumer = world["provider"], world["consumer"]
     tp = consumer.services.transfers.request(agreement_id=agreement_id, counterparty_address=provider.dsp)
-    run(settle(consumer, provider))
+    settle(consumer, provider)
     consumer.services.transfers.suspend(tp.id, "maintenance")
-    run(settle(consumer, provider))
+    settle(consumer, provider)
     provider_pid = state(consumer, tp.id).provider_pid
     assert state(provider, provider_pid).state == "SUSPENDED"
     from connector.services.errors import Conflict
     with pytest.raises(Conflict, match="SUSPENDED transfer process cannot complete"):
         consumer.services.transfers.complete(tp.id)
     provider.services.transfers.start(provider_pid)  # the provider resumes
-    run(settle(consumer, provider))
+    settle(consumer, provider)
     assert state(consumer, tp.id).state == "STARTED"
 
 
@@ -80,7 +80,7 @@ def test_transfer_under_an_unknown_agreement_is_refused(agreed):
                         provider_id=provider.settings.participant_id, consumer_id=consumer.settings.participant_id,
                         policy={}, signing_date=1, created_at=1))
     tp = consumer.services.transfers.request(agreement_id="urn:uuid:forged", counterparty_address=provider.dsp)
-    run(settle(consumer, provider))
+    settle(consumer, provider)
     mine = state(consumer, tp.id)
     assert mine.state == "TERMINATED"
     assert "no agreement 'urn:uuid:forged'" in mine.error_detail
@@ -97,7 +97,7 @@ def test_an_edr_whose_exp_is_not_a_number_is_refused_with_the_reason(agreed, exp
     world, agreement_id = agreed
     provider, consumer = world["provider"], world["consumer"]
     tp = consumer.services.transfers.request(agreement_id=agreement_id, counterparty_address=provider.dsp)
-    run(settle(consumer))  # the provider acknowledges; it has not started the transfer yet
+    settle(consumer)  # the provider acknowledges; it has not started the transfer yet
     mine = state(consumer, tp.id)
 
     def part(text: str) -> str:

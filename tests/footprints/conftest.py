@@ -9,17 +9,11 @@ import pytest
 from connector.identity.wallet import LocalIdentity, new_key_file
 from connector.pcf.document import new_footprint
 from connector.services.footprints import FootprintService
+from tests.harness import Clock
 
 NORDGUSS_DID = "did:web:localhost%3A8411"
 NOW = datetime(2026, 11, 7, 8, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.ms = int(NOW.timestamp() * 1000)
-
-    def __call__(self) -> int:
-        return self.ms
+NOW_MS = int(NOW.timestamp() * 1000)
 
 
 @pytest.fixture
@@ -30,7 +24,8 @@ def identity(tmp_path) -> LocalIdentity:
 
 @pytest.fixture
 def service(db, identity) -> FootprintService:
-    return FootprintService(db, company_name="Nordguss GmbH", bpn="BPNL0000000NGUSS", identity=identity, clock=Clock())
+    return FootprintService(db, company_name="Nordguss GmbH", bpn="BPNL0000000NGUSS", identity=identity,
+                            clock=Clock(NOW_MS))
 
 
 def casting(kg: float = 12.5, **kw) -> dict:

@@ -12,6 +12,8 @@ from connector.identity.dataintegrity import sign
 from connector.identity.wallet import new_key_file
 from connector.services.pcf_client import PcfClient, Refused
 from connector.services.pcf_exchange import accept_footprint
+from connector.services.remote_catalog import RemoteCatalog
+from connector.services.ssrf import OutgoingGuard
 from tests.footprints.conftest import casting
 
 
@@ -77,8 +79,9 @@ def test_a_footprint_for_another_product_is_refused(customer, supplier) -> None:
 def test_data_plane_calls_pass_the_ssrf_guard(db) -> None:
     settings = Settings(participant_id="did:web:customer.test", api_key="k", database_url=db.url,
                         peers=[Peer(id="did:web:supplier.test", dsp_url="http://127.0.0.1:9/api/dsp/2025-1")])
-    container = SimpleNamespace(settings=settings, db=db, client=None, authenticator=None)
-    client = PcfClient(container)
+    negotiations = SimpleNamespace(clock=lambda: 5, participant_id=settings.participant_id)
+    client = PcfClient(settings, db, RemoteCatalog(None, None), guard=OutgoingGuard(), identity=None,  # type: ignore[arg-type]  # calls need no catalog, transfers or EDRs
+                       negotiations=negotiations, transfers=None, consumer_edrs=None)
 
     async def calls() -> tuple[str, str]:
         with pytest.raises(Refused) as private:

@@ -75,7 +75,7 @@ def test_a_supplier_that_does_not_answer_is_an_error_with_its_reason(database_ur
     from fastapi.testclient import TestClient
 
     from connector.app import create_app
-    from connector.cli.processes import free_port
+    from connector.cli.launch import free_port
     from connector.config import IdentitySettings, Peer, Settings
     from tests.footprints.test_api import KEY
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 
-from connector.cli.processes import free_port
+from connector.cli.launch import free_port
 from connector.config import GaiaxSettings
 from connector.gaiax.clients import GaiaxClient
 from connector.gaiax.keys import CertificateAuthority, GaiaxKey, chain_pem, generate_private_key

@@ -8,8 +8,6 @@ are served in these tests, over real HTTP.
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,13 +19,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from connector.cli.processes import free_port
+from connector.cli.launch import free_port
 from connector.identity.did import DidResolver, did_web_path
 from connector.identity.issuer import Issuer, provision
 from connector.identity.keys import KeySet, SigningKey
 from connector.identity.wallet import LocalIdentity, Wallet
 from connector.services.ssrf import Allowlist, OutgoingGuard
 from connector.services.transport import DocumentFetch
+from tests.harness import serve_in_thread
 
 BPN_A = "BPNL00000000000A"
 BPN_B = "BPNL00000000000B"
@@ -67,13 +66,7 @@ def web():
 
     app = Starlette(routes=[Route("/{path:path}", serve)])
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=server_state.port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the test web server did not start")
-        time.sleep(0.02)
+    thread = serve_in_thread(server, "the test web server", timeout=10)
     yield server_state
     server.should_exit = True
     thread.join(5)

@@ -11,14 +11,13 @@ so its negotiation ends TERMINATED with a reason, and the provider logs why.
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
 from connector.cli.identity import identity_section
 from connector.identity.issuer import Issuer, provision
 from connector.identity.wallet import Wallet, new_key_file
-from tests.integration.conftest import Node
+from tests.harness import Node, settle
 
 pytestmark = pytest.mark.integration
 
@@ -95,13 +94,15 @@ def negotiate(consumer: Node, provider: Node, offer: dict) -> dict:
 
 
 def provider_log(provider: Node, needle: str, timeout: float = 5) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        text = provider.process.log.read_text(errors="replace")
-        if needle in text:
-            return text
-        time.sleep(0.1)
-    raise AssertionError(f"the provider's log does not mention {needle!r}:\n{text[-3000:]}")
+    assert provider.process is not None
+    log = provider.process.log
+
+    def mentioned() -> str | None:
+        text = log.read_text(errors="replace")
+        return text if needle in text else None
+
+    return settle(until=mentioned, timeout=timeout, what=lambda: (
+        f"the provider's log to mention {needle!r}:\n{log.read_text(errors='replace')[-3000:]}"))
 
 
 def test_connectors_negotiate_with_dids_and_credentials_alone(dataspace):

@@ -16,7 +16,7 @@ import pytest
 
 from connector.cli.credentials import start_issuer, wait_issuer_ready
 from connector.cli.identity import identity_section
-from connector.cli.processes import free_port
+from connector.cli.launch import free_port
 from connector.identity.dcp_issuance import IssuanceBook
 from connector.identity.issuer import Issuer
 from connector.identity.wallet import Wallet, new_key_file

@@ -3,8 +3,6 @@ the consumer's three verification modes."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
@@ -20,6 +18,7 @@ from connector.services.container import build
 from connector.services.errors import InvalidRequest
 from connector.services.signed_offers import OfferVerifier, signed_form
 from connector.store.models import OfferProof
+from tests.harness import settle
 from tests.management.helpers import API_KEY, publish
 
 PROVIDER = "did:web:provider.test"
@@ -35,14 +34,11 @@ def provider(tmp_path, suite: str = "eddsa-jcs-2022"):  # type: ignore[no-untype
 
 
 def stored_proofs(services, timeout: float = 10) -> list[OfferProof]:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def rows() -> list[OfferProof]:
         with services.db.read() as session:
-            rows = list(session.exec(select(OfferProof)))
-        if rows:
-            return rows
-        time.sleep(0.05)
-    return []
+            return list(session.exec(select(OfferProof)))
+
+    return settle(until=rows, timeout=timeout, what="the offer's proof to be stored")
 
 
 @pytest.mark.parametrize("suite", ["eddsa-jcs-2022", "eddsa-rdfc-2022"])

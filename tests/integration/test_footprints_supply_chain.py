@@ -12,13 +12,13 @@ import json
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from connector.cli.processes import free_port, start_connector, wait_ready
+from connector.cli.launch import free_port, start_connector, wait_ready
+from tests.harness import settle
 
 pytestmark = pytest.mark.integration
 
@@ -134,12 +134,11 @@ def test_footprints_flow_up_the_chain_and_roll_up_at_each_tier(chain, tmp_path) 
     forged = httpx.get(f"{address['endpoint']}/productIds/AX-RM-7", params={"requestId": "legacy-1"},
                        headers={"Authorization": address["authorization"], "Edc-Bpn": nordguss.bpn}, timeout=30)
     assert forged.status_code == 202
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        [row] = [r for r in achsen.get("/v3/pcf/exchanges", role="supplier").json() if r["requestId"] == "legacy-1"]
-        if row["attempts"]:
-            break
-        time.sleep(0.2)
+    def answered() -> dict | None:
+        rows = [r for r in achsen.get("/v3/pcf/exchanges", role="supplier").json() if r["requestId"] == "legacy-1"]
+        return rows[0] if rows and rows[0]["attempts"] else None
+
+    row = settle(until=answered, timeout=20, what="Achsen to have tried to answer the legacy request")
     assert (row["counterpartyBpn"], row["legacy"]) == (motorwerke.bpn, True)
     # Motorwerke never asked "legacy-1" itself, so it refuses the answer: nothing unrequested is kept
     assert "no request 'legacy-1'" in row["error"]
@@ -147,12 +146,11 @@ def test_footprints_flow_up_the_chain_and_roll_up_at_each_tier(chain, tmp_path) 
     # Nordguss updates its casting: Achsen, which received the old one, is told (update=true)
     (tmp_path / "casting2.csv").write_text(HEADER + "NG-WC-400,Wheel-carrier casting NG-WC-400,piece,11.9,4.2\n")
     nordguss.cli("import", str(tmp_path / "casting2.csv"))
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
+    def both_kept() -> dict | None:
         kept = {r["footprintId"]: r for r in achsen.get("/v3/pcf/received", productId="NG-WC-400").json()}
-        if len(kept) == 2:
-            break
-        time.sleep(0.2)
+        return kept if len(kept) == 2 else None
+
+    kept = settle(until=both_kept, timeout=20, what="Achsen to keep both the old casting PCF and its update")
     assert kept[casting["id"]]["status"] == "Deprecated"
     [update] = [r for r in kept.values() if r["footprintId"] != casting["id"]]
     assert (update["via"], update["status"]) == ("update", "Active")

@@ -17,11 +17,12 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.harness import settle
 
 pytestmark = pytest.mark.integration
 
@@ -84,17 +85,15 @@ def serve_command(config: Path, port: int) -> tuple[list[str], dict]:
 
 
 def wait_ready(base: str, process: subprocess.Popen, log: Path, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def answers() -> bool:
         if process.poll() is not None:
             pytest.fail(f"the connector at {base} exited with {process.returncode}:\n{log.read_text()[-3000:]}")
         try:
-            if httpx.get(base + "/.well-known/dspace-version", timeout=1).status_code == 200:
-                return
+            return httpx.get(base + "/.well-known/dspace-version", timeout=1).status_code == 200
         except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"the connector at {base} did not start within {timeout} s:\n{log.read_text()[-3000:]}")
+            return False
+
+    settle(until=answers, timeout=timeout, what=lambda: f"the connector at {base} to start:\n{log.read_text()[-3000:]}")
 
 
 @pytest.fixture

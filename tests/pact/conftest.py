@@ -14,12 +14,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from connector.app import create_app
-from connector.cli.processes import free_port
+from connector.cli.launch import free_port
 from connector.config import IdentitySettings, PactSettings, Peer, ServerSettings, Settings
 from connector.pcf.document import new_footprint
 from connector.services.container import build
 from connector.services.footprints import read_upload
-from tests.footprints.conftest import NOW, Clock
+from tests.footprints.conftest import NOW, NOW_MS
+from tests.harness import Clock
 
 API_KEY = "pact-test-key"
 EVENTS_ID, EVENTS_SECRET = "nordguss", "nordguss-at-achsen-secret"
@@ -63,7 +64,7 @@ class Supplier:
     def __init__(self, tmp_path: Path, clients: list[dict] | None = None, **pact) -> None:
         self.settings = settings_for(tmp_path, clients, **pact)
         self.services = build(self.settings)
-        self.clock = Clock()
+        self.clock = Clock(NOW_MS)
         self.services.negotiations.clock = self.clock
         self.services.pcf.clock = self.clock
         self.app = create_app(self.settings, self.services, run_worker=False)

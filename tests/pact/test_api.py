@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 
 from connector.pcf.models import PcfFormat, validate
+from tests.harness import settle
 from tests.pact.conftest import CLIENTS, Supplier
 
 
@@ -47,7 +48,7 @@ def test_an_invalid_token_is_a_bad_request_and_an_expired_one_says_so(supplier):
     assert response.status_code == 400 and response.json()["code"] == "BadRequest"
     assert supplier.http.get("/3/footprints").status_code == 400
     token = supplier.token("achsen")
-    supplier.clock.ms += 3601 * 1000
+    supplier.clock.advance(3601)
     response = supplier.http.get("/3/footprints", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401 and response.json()["code"] == "TokenExpired"
 
@@ -175,7 +176,6 @@ def test_without_pact_config_there_is_no_pact_api(tmp_path):
 
 def test_a_request_from_a_client_without_an_events_endpoint_is_accepted_and_not_answered(supplier, caplog):
     import logging
-    import time
     caplog.set_level(logging.INFO, logger="pontis.pact")
     response = supplier.http.post("/3/events", headers={
         "Authorization": f"Bearer {supplier.token('motorwerke')}", "Content-Type": "application/cloudevents+json"},
@@ -183,16 +183,13 @@ def test_a_request_from_a_client_without_an_events_endpoint_is_accepted_and_not_
               "time": "2026-11-07T08:00:00Z", "type": "org.wbcsd.pact.ProductFootprint.RequestCreatedEvent.3",
               "data": {"productId": ["urn:mpn:NG-WC-400"]}})
     assert response.status_code == 200 and response.content == b""
-    deadline = time.monotonic() + 5
-    while "cannot answer request req-9" not in caplog.text and time.monotonic() < deadline:
-        time.sleep(0.05)
+    settle(until=lambda: "cannot answer request req-9" in caplog.text, timeout=5,
+           what="the supplier to log that it cannot answer req-9")
     assert "has no events_client_id" in caplog.text
     assert supplier.app.state.pact.events.sent == []
 
 
 def test_requests_are_answered_at_a_configured_endpoint_fulfilled_or_rejected(tmp_path):
-    import time
-
     from tests.pact.conftest import Requester, footprint
     requester = Requester(require_token=False)  # a requester that takes events without a token
     achsen = {**CLIENTS["achsen"], "events_url": requester.url + "/3/events"}
@@ -207,9 +204,7 @@ def test_requests_are_answered_at_a_configured_endpoint_fulfilled_or_rejected(tm
                 **base, "id": "req-1", "data": {"pf": {"productIds": ["urn:mpn:NG-WC-400"]}}}).status_code == 200
             assert s.http.post("/3/events", headers=headers, json={
                 **base, "id": "req-2", "data": {"productId": ["urn:bogus:product:x"]}}).status_code == 200
-            deadline = time.monotonic() + 10
-            while len(requester.events) < 2 and time.monotonic() < deadline:
-                time.sleep(0.05)
+            settle(until=lambda: len(requester.events) >= 2, timeout=10, what="answers to req-1 and req-2")
     finally:
         requester.stop()
     answers = {e["data"]["requestEventId"]: e for e in requester.events}
@@ -234,12 +229,11 @@ def test_clients_with_an_events_endpoint_hear_of_new_footprints_they_may_see(tmp
             time.sleep(0.2)  # the watch starts from what exists
             [old] = s.publish([footprint("NG-WC-400", 12.5)])
             [secret] = s.publish([footprint("NG-SECRET-1", 7.0)], access_policy="achsen-only-access")
-            s.clock.ms += 1000
+            s.clock.advance(1)
             [new] = s.publish([footprint("NG-WC-400", 11.0)])  # the update deprecates the old one
-            deadline = time.monotonic() + 10
-            while len({i for e in requester.events for i in e["data"]["pfIds"]}) < 3 and time.monotonic() < deadline:
-                time.sleep(0.05)
-            time.sleep(0.3)
+            settle(until=lambda: len({i for e in requester.events for i in e["data"]["pfIds"]}) >= 3, timeout=10,
+                   what="PublishedEvents naming all three footprints")
+            time.sleep(0.3)  # and no more: an event sent that should not be would arrive by now
     finally:
         requester.stop()
     assert all(e["type"] == "org.wbcsd.pact.ProductFootprint.PublishedEvent.3" for e in requester.events)

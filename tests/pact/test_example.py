@@ -7,15 +7,15 @@ import asyncio
 import json
 import shutil
 import ssl
-import time
 import uuid
 from pathlib import Path
 
 import aiohttp
 import pytest
 
-from connector.cli.processes import free_port, start_connector
+from connector.cli.launch import free_port, start_connector
 from connector.pact.client import PactApiClient, PactCallFailed
+from tests.harness import settle
 from tests.pact.conftest import EVENTS_ID, EVENTS_SECRET, Requester
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "pact"
@@ -40,14 +40,15 @@ def example(tmp_path):
     process = start_connector("nordguss-pact", folder / "connector.toml", folder / "var" / "connector.log",
                               f"https://127.0.0.1:{port}")
     endpoints = folder / "endpoints.json"
-    deadline = time.monotonic() + 60
-    while not endpoints.exists():
-        if process.process.poll() is not None or time.monotonic() > deadline:
-            process.stop()
-            requester.stop()
-            log = (folder / "var" / "connector.log").read_text(errors="replace")[-3000:]
-            pytest.fail(f"the example did not write endpoints.json:\n{log}")
-        time.sleep(0.1)
+    try:
+        settle(until=lambda: endpoints.exists() or process.process.poll() is not None, timeout=60,
+               what="the example to write endpoints.json")
+        assert endpoints.exists(), "the connector exited"
+    except AssertionError as exc:
+        process.stop()
+        requester.stop()
+        log = (folder / "var" / "connector.log").read_text(errors="replace")[-3000:]
+        pytest.fail(f"the example did not write endpoints.json ({exc}):\n{log}")
     try:
         yield json.loads(endpoints.read_text()), requester, folder, process
     finally:
@@ -94,9 +95,8 @@ def test_a_pact_client_against_the_example(example):
             status, body = await achsen.send_event({"specversion": "1.0", "id": "x", "source": "//x",
                                                     "time": "2026-12-01T10:00:00Z", "type": "RequestCreated"})
             assert status == 400 and body["code"] == "BadRequest"
-            deadline = time.monotonic() + 20
-            while not requester.events and time.monotonic() < deadline:
-                await asyncio.sleep(0.1)
+            await asyncio.to_thread(settle, until=lambda: requester.events, timeout=20,
+                                    what="the example's answer to the request event")
             assert requester.tokens >= 1
             [answer] = requester.events
             assert answer["type"] == "org.wbcsd.pact.ProductFootprint.RequestFulfilledEvent.3"
@@ -138,9 +138,8 @@ def test_the_example_starts_again_without_publishing_twice(example):
     again = start_connector("nordguss-pact", folder / "connector.toml", folder / "var" / "again.log",
                             endpoints["base_url"])
     try:
-        deadline = time.monotonic() + 60
-        while not (folder / "endpoints.json").exists() and again.process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.1)
+        settle(until=lambda: (folder / "endpoints.json").exists() or again.process.poll() is not None, timeout=60,
+               what="the restarted example to write endpoints.json")
         assert json.loads((folder / "endpoints.json").read_text()) == endpoints
         assert "0 footprint(s) published, 2 already were" in again.log.read_text()
     finally:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 from dataclasses import dataclass
 
 import httpx
@@ -27,7 +26,8 @@ from connector.identity.wallet import new_key_file
 from connector.parts.models import read_submodel
 from connector.services.documents import verify_received
 from tests.dataplane.backend import ThreadServer
-from tests.integration.conftest import PEER_CLAIMS, Node
+from tests.harness import CLAIMS as PEER_CLAIMS
+from tests.harness import Node, settle
 from tests.parts.conftest import ACHSEN, MOTORWERKE, NGUSS, chain
 
 pytestmark = pytest.mark.integration
@@ -77,15 +77,11 @@ class Company(Node):
                                                  "policy": {**offer, "assigner": provider.did, "target": asset_id}})
         assert started.status_code == 200, started.text
         negotiation = started.json()["@id"]
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            found = self.call("POST", "/v3/edrs/request", {"@context": VOCAB, "filterExpression": [
-                {"operandLeft": "contractNegotiationId", "operator": "=", "operandRight": negotiation}]}).json()
-            if found:
-                address = self.call("GET", f"/v3/edrs/{found[0]['transferProcessId']}/dataaddress").json()
-                return address["endpoint"], address["authorization"]
-            time.sleep(0.1)
-        raise AssertionError(f"{self.name}: no EDR for {asset_id} at {provider.name}")
+        found = settle(until=lambda: self.call("POST", "/v3/edrs/request", {"@context": VOCAB, "filterExpression": [
+            {"operandLeft": "contractNegotiationId", "operator": "=", "operandRight": negotiation}]}).json(),
+            timeout=30, what=f"{self.name} to hold an EDR for {asset_id} at {provider.name}")
+        address = self.call("GET", f"/v3/edrs/{found[0]['transferProcessId']}/dataaddress").json()
+        return address["endpoint"], address["authorization"]
 
     def sees_offer(self, provider: Company, asset_id: str) -> bool:
         catalog = self.call("POST", "/v3/catalog/request", {"@context": VOCAB, "counterPartyAddress":

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from connector.cli.processes import ConnectorProcess, free_port, start_connector, wait_ready
+from connector.cli.launch import ConnectorProcess, free_port, start_connector, wait_ready
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "supply-chain"
 EXAMPLE_PORTS = ("8411", "8412", "8413")

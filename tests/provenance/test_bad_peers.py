@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import time
 from collections.abc import Iterator
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -18,6 +17,7 @@ from connector.app import create_app
 from connector.config import Peer, Settings
 from connector.parts.models import normal_id
 from connector.store.models import TransferProcess
+from tests.harness import settle
 
 OEM = "BPNL00000MOTORWK"
 BOM_URN = "urn:samm:io.catenax.single_level_bom_as_built:4.0.0#SingleLevelBomAsBuilt"
@@ -148,13 +148,11 @@ def oem(database_url: str, world: World, *, fresh: bool = True, **provenance) ->
 
 
 def wait(client: TestClient, job_id: str, timeout: float = 30) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def ended() -> dict | None:
         answer = client.get(f"/management/irs/jobs/{job_id}")
-        if answer.status_code == 200:
-            return answer.json()
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} did not end within {timeout} s")
+        return answer.json() if answer.status_code == 200 else None
+
+    return settle(until=ended, timeout=timeout, what=f"job {job_id} to end")
 
 
 def stones(answer: dict) -> dict[str, str]:
@@ -197,14 +195,15 @@ def test_a_running_job_answers_206_with_partial_results_and_can_be_canceled(data
     world.slow_peer.delay = 5.0
     for client in oem(database_url, world, call_timeout_seconds=10):
         job_id = client.post("/management/irs/jobs", json={"key": {"globalAssetId": world.root, "bpn": world.a.bpn}}).json()["id"]
-        deadline = time.monotonic() + 10
-        while True:  # wait until the walk has reached the slow supplier (the good part is done by then)
-            partial = client.get(f"/management/irs/jobs/{job_id}")
-            assert partial.status_code == 206
-            if normal_id(world.good) in {normal_id(n["catenaXId"]) for n in partial.json()["nodes"]}:
-                break
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+
+        def past_the_good_part(client: TestClient = client, job_id: str = job_id) -> httpx.Response | None:
+            answer = client.get(f"/management/irs/jobs/{job_id}")
+            assert answer.status_code == 206
+            return answer if normal_id(world.good) in {normal_id(n["catenaXId"]) for n in answer.json()["nodes"]} \
+                else None
+
+        # the walk has reached the slow supplier (the good part is done by then)
+        partial = settle(until=past_the_good_part, timeout=10, what="the walk to reach the slow supplier")
         assert partial.json()["job"]["state"] == "RUNNING"
         bare = client.get(f"/management/irs/jobs/{job_id}", params={"returnUncompletedJob": "false"})
         assert bare.status_code == 206 and bare.json()["relationships"] == []
@@ -220,8 +219,8 @@ def test_a_job_running_when_the_connector_stops_is_finished_after_a_restart(data
     world.slow_peer.delay = 3.0
     for client in oem(database_url, world, call_timeout_seconds=10):
         job_id = client.post("/management/irs/jobs", json={"key": {"globalAssetId": world.root, "bpn": world.a.bpn}}).json()["id"]
-        while client.get(f"/management/irs/jobs/{job_id}").json()["job"]["state"] != "RUNNING":
-            time.sleep(0.02)
+        settle(until=lambda c=client, j=job_id: c.get(f"/management/irs/jobs/{j}").json()["job"]["state"] == "RUNNING",
+               timeout=10, what=f"job {job_id} to run")
     # stopped mid-job (waiting on the slow supplier); the next start takes the job up again
     world.slow_peer.delay = 0.0
     for client in oem(database_url, world, fresh=False):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import pytest
 
 from connector.parts.models import normal_id
+from tests.harness import settle
 from tests.provenance.conftest import Company, imported
 
 pytestmark = pytest.mark.integration
@@ -52,14 +52,13 @@ def run(company: Company, key: dict, **extra) -> dict:  # type: ignore[no-untype
     created = company.call("POST", "/irs/jobs", json={"key": key, "bomLifecycle": "asBuilt", **extra})
     assert created.status_code == 201, created.text
     job_id = created.json()["id"]
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+
+    def finished() -> dict | None:
         answer = company.call("GET", f"/irs/jobs/{job_id}")
-        if answer.status_code == 200:
-            return answer.json()
-        assert answer.status_code == 206, answer.text
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} did not finish")
+        assert answer.status_code in (200, 206), answer.text
+        return answer.json() if answer.status_code == 200 else None
+
+    return settle(until=finished, timeout=60, what=f"job {job_id} to finish")
 
 
 def test_downward_jobs_return_exactly_the_imported_bom(supply_chain):

@@ -13,12 +13,13 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
+from tests.harness import settle
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "tck"
@@ -96,19 +97,24 @@ def start(workdir: Path) -> Cut:
                                    env=env)
     base = f"http://127.0.0.1:{port}"
     cut = Cut(process, base, "", settings["participant_id"], f"Bearer {peer['token']}", log_path)
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
+
+    def answers() -> bool:
         if process.poll() is not None:
             raise RuntimeError(f"the connector exited with {process.returncode} while starting:\n{cut.log_tail()}")
         try:
             response = httpx.get(base + "/.well-known/dspace-version", timeout=1.0)
-            if response.status_code == 200:
-                entry = next(v for v in response.json()["protocolVersions"] if v["version"] == "2025-1")
-                cut.dsp_url = base + "/" + entry["path"].strip("/")
-                return cut
         except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    cut.stop()
-    raise RuntimeError(f"the connector did not answer /.well-known/dspace-version in {STARTUP_SECONDS}s:\n"
-                       f"{cut.log_tail()}")
+            return False
+        if response.status_code != 200:
+            return False
+        entry = next(v for v in response.json()["protocolVersions"] if v["version"] == "2025-1")
+        cut.dsp_url = base + "/" + entry["path"].strip("/")
+        return True
+
+    try:
+        settle(until=answers, timeout=STARTUP_SECONDS, what=lambda: (
+            f"the connector to answer /.well-known/dspace-version:\n{cut.log_tail()}"))
+    except BaseException:
+        cut.stop()
+        raise
+    return cut

@@ -26,6 +26,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from tests.harness import serve_in_thread
+
 DSPACE_CONTEXT = "https://w3id.org/dspace/2025/1/context.jsonld"
 GRACE_SECONDS = 1.0
 
@@ -202,16 +204,12 @@ class PeerServer:
         peer.base_url = f"http://127.0.0.1:{port}"
         config = uvicorn.Config(peer.app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="tck-peer", daemon=True)
+        self.thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the TCK peer did not start")
-            time.sleep(0.02)
+        self.thread = serve_in_thread(self.server, "the TCK peer")
 
     def stop(self) -> None:
         self.server.should_exit = True
-        self.thread.join(timeout=10)
+        if self.thread is not None:
+            self.thread.join(timeout=10)

@@ -1,10 +1,11 @@
-"""The official DSP 2025-1 JSON schemas, loaded from ``<repo>/../shared/reference/dsp/2025-1``.
+"""The official DSP 2025-1 JSON schemas, loaded from ``<repo>/../shared/reference/dsp/2025-1`` when present.
 
-Every message and response body the connector under test emits is checked against them, as
-the real TCK does on the raw JSON. The schemas are read from the shared reference copy, not
-from the project's own ``schemas/`` folder, so a mistake copied into the project cannot hide
-itself. Upstream quirk fixed on load (reference/dsp/SOURCES.md): three transfer schemas write
-``#definitions/`` where ``#/definitions/`` is meant.
+Where they are, every message and response body the connector under test emits is checked
+against them too (``shapes.problems``), as the real TCK does on the raw JSON, and
+tests/tck/test_shapes.py compares our own table of message shapes with them. The schemas are
+read from the shared reference copy, never copied into the project. Upstream quirk fixed on
+load (reference/dsp/SOURCES.md): three transfer schemas write ``#definitions/`` where
+``#/definitions/`` is meant.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ SHARED = REPO.parent / "shared"
 DSP_2025_1 = SHARED / "reference" / "dsp" / "2025-1"
 MISSING_REASON = (
     f"the DSP 2025-1 reference schemas are not at {DSP_2025_1} "
-    "(the TCK harness validates every message against them; check out the shared folder next to the repo)"
+    "(comparisons of our message shapes with them; check out the shared folder next to the repo)"
 )
 
 # the message/response @type -> its schema file under 2025-1/

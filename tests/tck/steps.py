@@ -27,7 +27,8 @@ from typing import Any
 
 import httpx
 
-from tests.tck import reference
+from tests.harness import settle
+from tests.tck import shapes
 from tests.tck.cut import Cut
 from tests.tck.peer import DSPACE_CONTEXT, Expectation, Peer, Session, state_after
 
@@ -83,7 +84,7 @@ class Run:
         """Runs in the peer's thread for every message the CUT sends that the scenario expects."""
         self.note(f"CUT -> TCK  {expectation.received.path if expectation.received else '?'}: "
                   f"{json.dumps(body)[:300]}")
-        found = reference.problems(expectation.type_name, body)
+        found = shapes.problems(expectation.type_name, body)
         if found or not isinstance(body, dict):
             return [f"{expectation.type_name} from the CUT: " + "; ".join(found)]
         if expectation.event and body.get("eventType") != expectation.event:
@@ -115,7 +116,7 @@ class Run:
         except ValueError:
             raise AssertionError(f"{what}: the CUT answered {response.status_code} with a body that is not JSON: "
                                  f"{response.text[:300]!r}") from None
-        reference.check(type_name, body, f"{what} (HTTP {response.status_code})")
+        shapes.check(type_name, body, f"{what} (HTTP {response.status_code})")
         return body
 
     def problems(self) -> list[str]:
@@ -307,17 +308,18 @@ def wait_state(side: str, state: str, timeout: float = TIMEOUT, *, process: str 
         else:
             url = f"{r.cut_callback}/{process}/{r.consumer_pid}"
         wanted = {"providerPid": r.provider_pid, "consumerPid": r.consumer_pid, "state": state}
-        deadline = time.monotonic() + timeout
-        while True:
+        seen: dict = {}
+
+        def reached() -> bool:
+            nonlocal seen
             response = r.client.get(url)
             assert response.status_code == 200, f"GET {url}: expected 200, got {response.status_code}: {response.text[:300]}"
             body = r.check_body(type_name, response, f"GET {url}")
             seen = {key: body.get(key) for key in wanted}
-            # a consumer shows providerPid "" until its request is acknowledged: poll past that too
-            if seen == wanted or time.monotonic() > deadline:
-                break
-            time.sleep(0.03)
-        assert seen == wanted, f"the CUT's {type_name} is {seen}, expected {wanted} (after {timeout}s)"
+            # a consumer shows providerPid "" until its request is acknowledged: wait past that too
+            return seen == wanted
+
+        settle(until=reached, timeout=timeout, what=lambda: f"the CUT's {type_name} to be {wanted} (it is {seen})")
         r.note(f"CUT state {state}")
 
     return Step(f"wait_state({side}, {state})", tck if side == "tck" else cut)

@@ -10,11 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.tck import reference
 from tests.tck.steps import PROVIDER, Scenario, expect, play, send, wait_state
-
-if not reference.available():
-    pytest.skip(reference.MISSING_REASON, allow_module_level=True)
 
 pytestmark = pytest.mark.integration  # starts `connector serve` on 127.0.0.1
 

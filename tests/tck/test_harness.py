@@ -5,22 +5,19 @@ from __future__ import annotations
 import pytest
 
 from tests.tck import peer as peer_module
-from tests.tck import reference
+from tests.tck import shapes
 from tests.tck.peer import Expectation, Received, Session
 from tests.tck.steps import PROVIDER, Scenario, Step, expect, play, send, wait_state
-
-if not reference.available():
-    pytest.skip(reference.MISSING_REASON, allow_module_level=True)
 
 pytestmark = pytest.mark.integration  # starts `connector serve` on 127.0.0.1
 
 
 def test_schema_check_names_what_is_wrong() -> None:
-    found = reference.problems("ContractNegotiation", {"@context": ["https://w3id.org/dspace/2025/1/context.jsonld"],
+    found = shapes.problems("ContractNegotiation", {"@context": ["https://w3id.org/dspace/2025/1/context.jsonld"],
                                                        "@type": "ContractNegotiation", "providerPid": "p",
                                                        "consumerPid": "c", "state": "dspace:REQUESTED"})
     assert found and "state" in found[0]
-    assert reference.problems("ContractNegotiation", {"@type": "ContractNegotiationError"}) == [
+    assert shapes.problems("ContractNegotiation", {"@type": "ContractNegotiationError"}) == [
         "@type: expected 'ContractNegotiation', got 'ContractNegotiationError'"]
 
 
@@ -37,7 +34,7 @@ def test_peer_refuses_and_records_what_no_step_expects(monkeypatch) -> None:  # 
 
 def test_peer_keeps_problems_of_invalid_messages() -> None:
     def checker(expectation: Expectation, body: object) -> list[str]:
-        return reference.problems(expectation.type_name, body)
+        return shapes.problems(expectation.type_name, body)
 
     session = Session("t", "http://peer/s/t", checker)
     session.arm(r"negotiations/[^/]+/termination", "ContractNegotiationTerminationMessage")

@@ -10,15 +10,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.tck import reference
 from tests.tck.steps import PROVIDER, Scenario, play
 from tests.tck.tp_steps import TransferRun
 from tests.tck.tp_steps import tp_expect as expect
 from tests.tck.tp_steps import tp_send as send
 from tests.tck.tp_steps import tp_wait_state as wait_state
-
-if not reference.available():
-    pytest.skip(reference.MISSING_REASON, allow_module_level=True)
 
 pytestmark = pytest.mark.integration  # starts `connector serve` on 127.0.0.1
 

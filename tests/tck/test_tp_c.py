@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.tck import reference
 from tests.tck.steps import CONSUMER, Scenario, play
 from tests.tck.tp_steps import (
     TransferRun,
@@ -28,9 +27,6 @@ from tests.tck.tp_steps import (
 from tests.tck.tp_steps import (
     tp_wait_state as wait_state,
 )
-
-if not reference.available():
-    pytest.skip(reference.MISSING_REASON, allow_module_level=True)
 
 pytestmark = pytest.mark.integration  # starts `connector serve` on 127.0.0.1
 

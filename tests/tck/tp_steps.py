@@ -10,7 +10,7 @@ eclipse-dataspacetck/dsp-tck and its transfer pipelines:
                              (``<dsp>/transfers/:providerPid``, or ``<callbackAddress>/transfers/:consumerPid``)
 
 ``Scenario.dataset`` carries the agreement id (ATPxxyy / ATPCxxyy). Every message the CUT sends,
-every answer and every refusal is validated against the 2025-1 transfer schemas (``reference``).
+every answer and every refusal is checked against the 2025-1 transfer message shapes (``shapes``).
 A provider CUT's TransferStartMessage must carry the DataAddress a pull transfer needs.
 """
 
@@ -21,7 +21,7 @@ import time
 import uuid
 from typing import Any
 
-from tests.tck import reference
+from tests.tck import shapes
 from tests.tck.peer import DSPACE_CONTEXT, Expectation
 from tests.tck.steps import (
     CONSUMER,
@@ -58,7 +58,7 @@ class TransferRun(Run):
     def check_callback(self, expectation: Expectation, body: Any) -> list[str]:
         path = expectation.received.path if expectation.received else ""
         self.note(f"CUT -> TCK  {path}: {json.dumps(body)[:300]}")
-        found = reference.problems(expectation.type_name, body)
+        found = shapes.problems(expectation.type_name, body)
         if found or not isinstance(body, dict):
             return [f"{expectation.type_name} from the CUT: " + "; ".join(found)]
         if self.scenario.role == CONSUMER and self.consumer_pid is None:

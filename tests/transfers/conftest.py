@@ -1,30 +1,24 @@
-"""Two connectors in one process for transfer and EDR tests, reaching each other without sockets.
+"""Two connectors in one process for transfer and EDR tests (tests/harness.py), reaching each other without sockets.
 
-DSP goes through httpx's ASGITransport (hosts ``consumer.test`` / ``provider.test``), as in
-tests/management. The consumer's EDR refresh client is a sync httpx client whose transport is the
+DSP goes through the harness's router (hosts ``consumer.test`` / ``provider.test``); the workers
+run only when a test settles. The consumer's EDR refresh client is a sync httpx client whose transport is the
 provider's TestClient transport, so a refresh reaches the provider's real token endpoint. Each
 side knows the other with the claims the Catena-X policies ask for (static-token mode).
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
 
-from connector.app import create_app
 from connector.config import Peer, ServerSettings, Settings
 from connector.services.consumer_edrs import TokenRefresher
-from connector.services.container import Container, build
-from connector.services.transport import DspClient
+from tests.harness import CLAIMS, InProcessPair, start_pair
 
 API_KEY = "transfer-test-key"
 CONSUMER_ID, PROVIDER_ID = "did:web:achsen.test", "did:web:nordguss.test"
-CLAIMS = {"membership": True, "frameworkAgreements": {"DataExchangeGovernance": "1.0"}}
 VOCAB = {"@vocab": "https://w3id.org/edc/v0.0.1/ns/"}
 CX = ["https://w3id.org/catenax/2025/9/policy/context.jsonld", "https://w3id.org/dspace/2025/1/odrl-profile.jsonld",
       VOCAB]
@@ -37,13 +31,8 @@ def ok(response: httpx.Response, status: int = 200):  # type: ignore[no-untyped-
     return response.json() if response.content else None
 
 
-@dataclass
-class Pair:
-    consumer: TestClient
-    provider: TestClient
-    consumer_services: Container
-    provider_services: Container
-    provider_dsp: str = "http://provider.test/api/dsp/2025-1"
+class Pair(InProcessPair):
+    """The harness's pair, with the steps of a PCF exchange through the management API."""
 
     def publish(self, asset_id: str = "pcf-NG-WC-400", document: dict | None = None) -> None:
         """An asset served from the provider's own store, under a usage policy the consumer satisfies."""
@@ -80,26 +69,15 @@ class Pair:
                 "@type": "ContractRequest", "counterPartyAddress": self.provider_dsp, "protocol":
                 "dataspace-protocol-http:2025-1", "policy": policy, **extra}
 
-    def wait(self, client: TestClient, path: str, states=("FINALIZED", "TERMINATED"), timeout: float = 15) -> dict:
-        deadline = time.monotonic() + timeout
-        body: dict = {}
-        while time.monotonic() < deadline:
-            body = ok(client.get(path))
-            if body.get("state") in states:
-                return body
-            time.sleep(0.03)
-        raise AssertionError(f"{path} is {body.get('state')}, not one of {states} after {timeout} s: {body}")
-
-    def transfer_of(self, agreement_id: str, timeout: float = 15) -> dict:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = ok(self.consumer.post("/management/v3/transferprocesses/request", json={
-                "@context": VOCAB, "filterExpression": [
-                    {"operandLeft": "contractAgreementId", "operator": "=", "operandRight": agreement_id}]}))
-            if found and found[-1]["state"] in ("STARTED", "TERMINATED", "COMPLETED"):
-                return found[-1]
-            time.sleep(0.03)
-        raise AssertionError(f"no started transfer for agreement {agreement_id} after {timeout} s")
+    def transfer_of(self, agreement_id: str) -> dict:
+        """Settle, then the consumer's last transfer under ``agreement_id``, which must have started (or ended)."""
+        self.settle()
+        found = ok(self.consumer.post("/management/v3/transferprocesses/request", json={
+            "@context": VOCAB, "filterExpression": [
+                {"operandLeft": "contractAgreementId", "operator": "=", "operandRight": agreement_id}]}))
+        assert found and found[-1]["state"] in ("STARTED", "TERMINATED", "COMPLETED"), \
+            f"no started transfer for agreement {agreement_id} once settled: {found}"
+        return found[-1]
 
     def negotiate_edr(self, asset_id: str = "pcf-NG-WC-400") -> tuple[dict, dict]:
         """``POST /v3/edrs`` → FINALIZED negotiation and its STARTED transfer."""
@@ -107,14 +85,6 @@ class Pair:
         neg = self.wait(self.consumer, f"/management/v3/contractnegotiations/{created['@id']}")
         assert neg["state"] == "FINALIZED", neg
         return neg, self.transfer_of(neg["contractAgreementId"])
-
-
-class _LazyAsgi(httpx.AsyncBaseTransport):
-    def __init__(self, apps: dict, name: str) -> None:
-        self.apps, self.name = apps, name
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        return await httpx.ASGITransport(app=self.apps[self.name]).handle_async_request(request)
 
 
 def _settings(tmp_path, name: str, other: str, claims: dict = CLAIMS, **extra) -> Settings:  # type: ignore[no-untyped-def]
@@ -130,19 +100,15 @@ def _settings(tmp_path, name: str, other: str, claims: dict = CLAIMS, **extra) -
 def make_pair(tmp_path, consumer_extra: dict | None = None, provider_extra: dict | None = None,  # type: ignore[no-untyped-def]
               consumer_claims: dict = CLAIMS) -> Iterator[Pair]:
     """The pair; ``consumer_claims`` are what the provider believes of the consumer."""
-    apps: dict = {}
-    clients: dict = {}
-    containers: dict = {}
-    for name, other, extra in (("consumer", "provider", consumer_extra), ("provider", "consumer", provider_extra)):
-        settings = _settings(tmp_path, name, other, consumer_claims if name == "provider" else CLAIMS, **(extra or {}))
-        dsp = DspClient(httpx.AsyncClient(mounts={f"http://{other}.test": _LazyAsgi(apps, other)}, timeout=10))
-        containers[name] = build(settings, client=dsp)
-        clients[name] = TestClient(create_app(settings, containers[name]), headers={"X-Api-Key": API_KEY})
-        apps[name] = clients[name].app
-    with clients["provider"] as provider, clients["consumer"] as consumer:
+    extra = {"consumer": consumer_extra or {}, "provider": provider_extra or {}}
+
+    def settings(name: str, other: str) -> Settings:
+        return _settings(tmp_path, name, other, consumer_claims if name == "provider" else CLAIMS, **extra[name])
+
+    for two in start_pair(settings, API_KEY):
         # the consumer refreshes EDRs at the provider's real token endpoint, in process
-        containers["consumer"].consumer_edrs.refresher = TokenRefresher(httpx.Client(transport=provider._transport))
-        yield Pair(consumer, provider, containers["consumer"], containers["provider"])
+        two.consumer_services.consumer_edrs.refresher = TokenRefresher(httpx.Client(transport=two.provider._transport))
+        yield Pair(two.consumer_party, two.provider_party, two.router)
 
 
 @pytest.fixture

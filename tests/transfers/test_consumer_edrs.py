@@ -37,6 +37,7 @@ from connector.services.container import build
 from connector.services.errors import Conflict, InvalidRequest, NotFound
 from connector.services.transfer import PULL
 from connector.store.models import Agreement, Negotiation, OutgoingMessage, TransferProcess
+from tests.harness import Clock
 
 PROVIDER = "did:web:nordguss.test"
 TOKEN_URL = "http://provider.test/api/public/token"
@@ -58,14 +59,6 @@ def address(access: str, refresh: str | None = "refresh-1", endpoint: str | None
             "endpointProperties": [{"@type": "EndpointProperty", "name": k, "value": v} for k, v in props]}
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> int:
-        return self.now
-
-
 class StubRefresher:
     """Counts refreshes; each answers a new token valid for 300 s, after ``delay`` seconds."""
 
@@ -84,7 +77,7 @@ class StubRefresher:
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(T0)
 
 
 @pytest.fixture
@@ -304,17 +297,25 @@ def test_the_sweep_refreshes_or_ends_expired_edrs_and_leaves_the_rest(services, 
 
 def test_the_worker_runs_the_sweep_beside_the_outbox(services) -> None:  # type: ignore[no-untyped-def]
     calls: list[int] = []
-    worker = EdrSweepingWorker([services.negotiations, services.transfers], services.client, lambda _: None,
-                               sweep=calls.append, sweep_seconds=0.05, idle_seconds=0.05)
+    three = threading.Event()
 
-    async def run() -> None:
+    def sweep(now: int) -> None:
+        calls.append(now)
+        if len(calls) >= 3:
+            three.set()
+
+    worker = EdrSweepingWorker([services.negotiations, services.transfers], services.client, lambda _: None,
+                               sweep=sweep, sweep_seconds=0.05, idle_seconds=0.05)
+
+    async def run() -> bool:
         task = asyncio.create_task(worker.run())
-        await asyncio.sleep(0.4)
+        swept = await asyncio.to_thread(three.wait, 10)  # the sweep runs in a thread
         worker.stop()
         await asyncio.wait_for(task, 5)
+        return swept
 
-    asyncio.run(run())
-    assert len(calls) >= 3 and calls == sorted(calls)
+    assert asyncio.run(run()), f"the worker swept {len(calls)} time(s) in 10 s, not 3"
+    assert calls == sorted(calls)
 
 
 def test_lookups_say_why_there_is_no_edr(services) -> None:  # type: ignore[no-untyped-def]

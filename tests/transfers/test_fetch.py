@@ -1,13 +1,15 @@
 """``connector fetch``'s steps against two in-process connectors, and its download on its own.
 
 The fetcher's client routes by host: ``consumer.test`` is the consumer's management API,
-``provider.test`` the provider's data plane, both served by their TestClient transports.
+``provider.test`` the provider's data plane, both served by their TestClient transports; the
+connectors' workers settle before each of its requests (tests/harness.py).
 """
 
 from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -20,15 +22,20 @@ DSP = "http://provider.test/api/dsp/2025-1"
 
 
 class HostRouter(httpx.BaseTransport):
-    def __init__(self, routes: dict[str, httpx.BaseTransport]) -> None:
+    """Routes by host; the connectors settle before each request, so what the fetcher polls for has happened."""
+
+    def __init__(self, routes: dict[str, httpx.BaseTransport], settle: Callable[[], object]) -> None:
         self.routes = routes
+        self.settle = settle
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.settle()
         return self.routes[request.url.host].handle_request(request)
 
 
 def fetcher_for(pair):  # type: ignore[no-untyped-def]
-    router = HostRouter({"consumer.test": pair.consumer._transport, "provider.test": pair.provider._transport})
+    router = HostRouter({"consumer.test": pair.consumer._transport, "provider.test": pair.provider._transport},
+                        pair.settle)
     with httpx.Client(base_url="http://consumer.test/management", transport=router,
                       headers={"X-Api-Key": API_KEY}) as client:
         yield Fetcher(client, lambda _text: None, timeout=15)

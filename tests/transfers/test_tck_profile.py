@@ -8,14 +8,16 @@ from pathlib import Path
 
 import pytest
 
+from connector.app import create_app
 from connector.config import Settings
 from connector.protocol import Role
 from connector.protocol.transfer import TransferMessage as T
 from connector.services.container import build
 from connector.services.playbook import PlaybookError
 from connector.services.seed import SeedError, load_seed
-from connector.services.tck import SequencedPlaybook
 from connector.store.models import Agreement
+from connector.tck import tck_playbook
+from connector.tck.playbook import SequencedPlaybook
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "tck"
 
@@ -40,7 +42,9 @@ def test_only_the_tck_profile_understands_sequences(tmp_path) -> None:  # type: 
     playbook = {"ATP0104": {"sent:start": "suspend, complete"}}
     common = {"participant_id": "did:web:cut", "api_key": "k", "database_url": f"sqlite:///{tmp_path / 'c.db'}",
               "playbook": playbook}
-    assert isinstance(build(Settings(**common, tck=True)).negotiations.playbook, SequencedPlaybook)
+    tck = Settings(**common, tck=True)
+    assert isinstance(build(tck, playbook=tck_playbook(tck)).negotiations.playbook, SequencedPlaybook)
+    assert isinstance(create_app(tck, run_worker=False).state.services.negotiations.playbook, SequencedPlaybook)
     with pytest.raises(PlaybookError, match="unknown action 'suspend, complete'"):
         build(Settings(**common))
 
@@ -49,8 +53,9 @@ def test_the_example_seeds_every_agreement_the_tck_names(tmp_path) -> None:  # t
     properties = (EXAMPLE / "tck.properties").read_text()
     named = {line.split("=", 1)[1].strip() for line in properties.splitlines() if "_AGREEMENTID=" in line}
     config = tomllib.loads((EXAMPLE / "connector.toml").read_text())
-    services = build(Settings(participant_id=config["participant_id"], api_key="k", tck=True,
-                              database_url=f"sqlite:///{tmp_path / 'cut.db'}", playbook=config["playbook"]))
+    settings = Settings(participant_id=config["participant_id"], api_key="k", tck=True,
+                        database_url=f"sqlite:///{tmp_path / 'cut.db'}", playbook=config["playbook"])
+    services = build(settings, playbook=tck_playbook(settings))
     services.db.migrate()
     load_seed(services, EXAMPLE / "seed.json")
     load_seed(services, EXAMPLE / "seed.json")  # a restart seeds again: same rows, no duplicates

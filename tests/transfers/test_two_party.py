@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from connector.cli.processes import ConnectorProcess, free_port, start_connector, wait_ready
+from connector.cli.launch import ConnectorProcess, free_port, start_connector, wait_ready
 from connector.config import DSP_PATH, MANAGEMENT_PATH, load_settings
 from tests.management.test_tractusx_sdk import sdk_python
 

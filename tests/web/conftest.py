@@ -16,8 +16,8 @@ import pytest
 
 from connector.identity.issuer import Issuer, provision
 from connector.identity.wallet import Wallet, new_key_file
+from tests.harness import Node
 from tests.identity_service.test_dcp_integration import dcp_section
-from tests.integration.conftest import Node
 
 CHROMIUM = os.environ.get("PONTIS_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

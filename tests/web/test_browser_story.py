@@ -13,15 +13,15 @@ var/screenshots/.
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
-from connector.cli.processes import free_port
+from connector.cli.launch import free_port
 from connector.identity.issuer import provision
 from connector.identity.wallet import Wallet
+from tests.harness import settle
 
 pytestmark = pytest.mark.integration
 
@@ -41,14 +41,11 @@ def login(page, node) -> None:  # type: ignore[no-untyped-def]
 
 def until(page, url: str, selector: str, timeout: float = 30) -> None:  # type: ignore[no-untyped-def]
     """Reload ``url`` until ``selector`` is on it (the processes move on their own)."""
-    deadline = time.monotonic() + timeout
-    while True:
+    def shown() -> bool:
         page.goto(url)
-        if page.locator(selector).count():
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{selector} did not appear on {url}: {page.inner_text('main')[:1500]}")
-        time.sleep(0.3)
+        return bool(page.locator(selector).count())
+
+    settle(until=shown, timeout=timeout, what=lambda: f"{selector} on {url}: {page.inner_text('main')[:1500]}")
 
 
 def shot(page, folder, name: str) -> None:  # type: ignore[no-untyped-def]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +20,8 @@ from connector.services.container import build
 from connector.store.models import Footprint
 from connector.web.provenance import TREE_CSP
 from connector.web.security import CSP
-from tests.web.test_console_security import KEY, Clock, Console
+from tests.harness import Clock, settle
+from tests.web.test_console_security import KEY, START_MS, Console
 
 EXAMPLE_PARTS = Path(__file__).resolve().parents[2] / "examples" / "supply-chain" / "parts" / "achsen.json"
 ACHSEN_BPN, NORDGUSS_BPN = "BPNL00000ACHSEAG", "BPNL0000000NGUSS"
@@ -35,7 +35,7 @@ def company(tmp_path) -> Iterator[Console]:
     settings = Settings(participant_id="did:web:localhost%3A8412", bpn=ACHSEN_BPN, name="Achsen AG", api_key=KEY,
                         database_url=f"sqlite:///{tmp_path / 'ui.db'}",
                         identity=IdentitySettings(key_file=str(tmp_path / "keys.json"), generate_key=True))
-    clock = Clock()
+    clock = Clock(START_MS)
     services = build(settings, clock=clock)
     with TestClient(create_app(settings, services, run_worker=True)) as client:
         services.parts.importer.run(json.loads(EXAMPLE_PARTS.read_text()))
@@ -129,13 +129,11 @@ def test_the_footprint_import_refuses_a_form_without_its_csrf_token(company):
 
 
 def wait_done(console: Console, job_id: str) -> str:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    def ended() -> str | None:
         state = console.client.app.state.provenance_jobs.get(job_id, with_result=False).state
-        if state in ("COMPLETED", "ERROR", "CANCELED"):
-            return state
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} did not end")
+        return state if state in ("COMPLETED", "ERROR", "CANCELED") else None
+
+    return settle(until=ended, timeout=30, what=f"job {job_id} to end")
 
 
 def test_a_job_started_from_the_form_shows_its_tree_and_the_refused_branch(company):

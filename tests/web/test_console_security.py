@@ -15,6 +15,7 @@ from connector.config import Peer, Settings
 from connector.services.container import build
 from connector.store.models import Asset
 from connector.web.security import CSP, SESSION_MS, Sessions
+from tests.harness import Clock
 
 KEY = "the-management-key"
 PAGES = ("/ui/", "/ui/assets", "/ui/policies", "/ui/policies/new", "/ui/policies/new?template=pcf-exchange-usage",
@@ -22,12 +23,7 @@ PAGES = ("/ui/", "/ui/assets", "/ui/policies", "/ui/policies/new", "/ui/policies
          "/ui/agreements", "/ui/footprints", "/ui/provenance")
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000_000
-
-    def __call__(self) -> int:
-        return self.now
+START_MS = 1_800_000_000_000
 
 
 @dataclass
@@ -51,7 +47,7 @@ def console(tmp_path) -> Iterator[Console]:
     settings = Settings(participant_id="did:web:solo.test", bpn="BPNL000000000001", api_key=KEY,
                         database_url=f"sqlite:///{tmp_path / 'ui.db'}",
                         peers=[Peer(id="did:web:partner.test", token="t", bpn="BPNL00000003AYRE")])
-    clock = Clock()
+    clock = Clock(START_MS)
     services = build(settings, clock=clock)
     with TestClient(create_app(settings, services, run_worker=False)) as client:
         yield Console(client, clock, services)

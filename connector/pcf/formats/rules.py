@@ -14,6 +14,7 @@ import re
 import uuid
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from connector.pcf.formats.common import CARRIED_KEY
 from connector.pcf.formats.schemas import json_path, schema
@@ -61,7 +62,7 @@ def _pact_problems(doc: dict, out: list) -> None:
             uuid.UUID(str(pf_id))
         except ValueError:
             out.append((f"precedingPfIds[{index}]", f"{pf_id!r} is not a UUID"))
-    pcf = doc.get("pcf") if isinstance(doc.get("pcf"), dict) else {}
+    pcf: dict[str, Any] = doc["pcf"] if isinstance(doc.get("pcf"), dict) else {}
     stamps = [(k, doc.get(k)) for k in ("created", "updated", "validityPeriodStart", "validityPeriodEnd")]
     stamps += [(f"pcf.{k}", pcf.get(k)) for k in ("referencePeriodStart", "referencePeriodEnd")]
     for path, value in stamps:

@@ -18,7 +18,7 @@ from jsonschema import Draft202012Validator
 try:  # a dependency in pyproject.toml; a venv made before it was added still validates, only slower
     import fastjsonschema
 except ImportError:  # pragma: no cover - depends on the environment
-    fastjsonschema = None
+    fastjsonschema = None  # type: ignore[assignment]  # the slower jsonschema path checks for None
     logging.getLogger("pontis.pcf").warning("fastjsonschema is not installed: footprints are validated by "
                                             "jsonschema alone (slower); run make install")
 

@@ -26,13 +26,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from anyio import to_thread
-from sqlalchemy import update
-from sqlmodel import col, select
+from sqlalchemy import Row, update
+from sqlmodel import Session, col, select
 
 from connector.config import DataPlaneSettings
 from connector.protocol import Role
@@ -40,7 +40,7 @@ from connector.protocol.transfer_messages import DataAddress
 from connector.services.audit.trail import note_transfer
 from connector.services.dataflow.push import Pusher
 from connector.services.dataflow.sources import DataRequest, Reply, SourceFailed, Sources, StoredFile
-from connector.services.edr import EdrError, EdrIssuer, ProviderDataFlows, TokenPair, bare_token
+from connector.services.edr_tokens import EdrError, EdrIssuer, ProviderDataFlows, TokenPair, bare_token
 from connector.services.errors import InvalidRequest, ServiceError
 from connector.services.ssrf import Allowlist, SsrfRefused, check_backend_url, guarded_session
 from connector.store import Database
@@ -48,9 +48,13 @@ from connector.store.models import Agreement, Asset, DataFlow, EdrGrant, Transfe
 
 __all__ = ["DataFlowService", "DataRequest", "Reply", "SourceFailed", "StoredFile"]
 
+if TYPE_CHECKING:
+    from connector.services.transfer import TransferService
+
 log = logging.getLogger("pontis.dataflow")
 
 PULL, PUSH = "HttpData-PULL", "HttpData-PUSH"
+SWEEP_BATCH = 500  # STARTED pulls checked per read transaction
 
 
 def _destination_url(destination: dict | None) -> str:
@@ -60,7 +64,7 @@ def _destination_url(destination: dict | None) -> str:
 
 class DataFlowService(ProviderDataFlows):
     def __init__(self, db: Database, issuer: EdrIssuer, settings: DataPlaneSettings, *, clock: Callable[[], int],
-                 owner: str) -> None:
+                 owner: str, signer: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> None:
         super().__init__(issuer)
         self.db = db
         self.settings = settings
@@ -68,11 +72,16 @@ class DataFlowService(ProviderDataFlows):
         self.allowlist = Allowlist.parse(settings.allowlist)
         # an aiohttp session belongs to one event loop: one per loop that asks (in production, one)
         self._sessions: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-        self.sources = Sources(self.session, self.allowlist, settings, clock)
+        self.sources = Sources(self.session, self.allowlist, settings, clock, signer=signer)
         self.pusher = Pusher(db, self.sources, self.session, self.allowlist, clock=clock, owner=owner)
-        self.transfers: Any = None  # the TransferService, set by the container (it needs us first)
+        self.transfers: TransferService | None = None  # set by the container: it needs us first
         self._stopping = False
         self._wakeup: asyncio.Event | None = None
+
+    def _transfers(self) -> TransferService:
+        if self.transfers is None:
+            raise RuntimeError("the data plane has no TransferService: build it with connector.services.container")
+        return self.transfers
 
     def session(self) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()
@@ -133,7 +142,7 @@ class DataFlowService(ProviderDataFlows):
 
     # --- the transfer service's hooks -------------------------------------------------------------
 
-    def check_transfer(self, session, transfer: TransferProcess, agreement: Agreement, now: int) -> None:  # type: ignore[no-untyped-def]
+    def check_transfer(self, session, transfer: TransferProcess, agreement: Agreement, now: int) -> None:
         """As ProviderDataFlows, and register a push (or re-arm it when the consumer resumes)."""
         super().check_transfer(session, transfer, agreement, now)
         if transfer.role != Role.PROVIDER.value or transfer.transfer_type != PUSH:
@@ -150,7 +159,7 @@ class DataFlowService(ProviderDataFlows):
             flow.status, flow.lease_owner, flow.lease_until, flow.updated_at = "pending", None, 0, now
             session.add(flow)
 
-    def ended(self, session, transfer: TransferProcess, now: int) -> None:  # type: ignore[no-untyped-def]
+    def ended(self, session, transfer: TransferProcess, now: int) -> None:
         super().ended(session, transfer, now)
         self.pusher.cancelled.add(transfer.id)  # stops a push of it running in this process
         flow = session.get(DataFlow, transfer.id)
@@ -163,7 +172,7 @@ class DataFlowService(ProviderDataFlows):
         with self.db.write() as session:
             self.issuer.revoke(session, transfer_id, reason)
         try:
-            self.transfers.terminate(transfer_id, reason, code=code)
+            self._transfers().terminate(transfer_id, reason, code=code)
         except ServiceError as exc:
             log.info("transfer %s was not terminated (%s): %s", transfer_id, exc, reason)
             return
@@ -181,7 +190,7 @@ class DataFlowService(ProviderDataFlows):
             await to_thread.run_sync(self._terminate, transfer_id, reason, "push-failed")
         elif ok:
             try:
-                await to_thread.run_sync(self.transfers.complete, transfer_id)
+                await to_thread.run_sync(self._transfers().complete, transfer_id)
             except ServiceError as exc:
                 log.info("pushed transfer %s could not be completed: %s", transfer_id, exc)
 
@@ -231,30 +240,60 @@ class DataFlowService(ProviderDataFlows):
         return list(ended)
 
     def _stale(self, now: int) -> dict[str, tuple[str, str]]:
+        """Read first, in batches: a quiet round takes no write lock at all."""
+        self._cancel_orphaned_pushes(now)
+        out: dict[str, tuple[str, str]] = {}
+        after = ""
+        while True:
+            with self.db.read() as session:
+                batch = session.execute(
+                    select(col(TransferProcess.id), col(TransferProcess.agreement_id),
+                           col(TransferProcess.private_properties))
+                    .where(TransferProcess.role == Role.PROVIDER.value, TransferProcess.transfer_type == PULL,
+                           TransferProcess.state == "STARTED", col(TransferProcess.id) > after)
+                    .order_by(col(TransferProcess.id)).limit(SWEEP_BATCH)).all()
+                if not batch:
+                    return out
+                out.update(self._stale_in(session, batch, now))
+            after = batch[-1].id
+
+    def _stale_in(self, session: Session, batch: Sequence[Row[Any]], now: int) -> dict[str, tuple[str, str]]:
+        """Of one batch of STARTED pulls (id, agreement id, private properties): those to end, and why."""
         from connector.services.usage import check_agreement_in_force
 
-        out: dict[str, tuple[str, str]] = {}
-        with self.db.write() as session:
-            session.execute(update(DataFlow).where(col(DataFlow.status) == "pending", col(DataFlow.transfer_id).in_(
-                select(TransferProcess.id).where(col(TransferProcess.state).in_(("COMPLETED", "TERMINATED")))))
-                .values(status="cancelled", updated_at=now))
-            started = {t.id: t for t in session.exec(select(TransferProcess).where(
-                TransferProcess.role == Role.PROVIDER.value, TransferProcess.transfer_type == PULL,
-                TransferProcess.state == "STARTED"))}
-            for grant in session.exec(select(EdrGrant).where(EdrGrant.status == "active",
-                                                             EdrGrant.refresh_expires_at <= now)):
-                if grant.transfer_id in started:
-                    out[grant.transfer_id] = ("the EDR expired and was not refreshed in time", "edr-expired")
-            for transfer in started.values():
-                agreement = session.get(Agreement, transfer.agreement_id)
-                try:
-                    if agreement is None:
-                        raise InvalidRequest("agreement.unknown", f"agreement {transfer.agreement_id} is gone")
-                    check_agreement_in_force(agreement, now, (transfer.private_properties or {}).get("consumerClaims"))
-                except ServiceError as exc:
-                    out[transfer.id] = ("the agreement is no longer in force: " + "; ".join(exc.reasons),
-                                        "agreement-not-in-force")
+        ids = [t.id for t in batch]
+        out = {transfer_id: ("the EDR expired and was not refreshed in time", "edr-expired")
+               for transfer_id in session.exec(select(EdrGrant.transfer_id).where(
+                   col(EdrGrant.transfer_id).in_(ids), EdrGrant.status == "active",
+                   EdrGrant.refresh_expires_at <= now))}
+        agreements = {a.id: a for a in session.exec(select(Agreement).where(
+            col(Agreement.id).in_({t.agreement_id for t in batch})))}
+        for transfer in batch:
+            agreement = agreements.get(transfer.agreement_id)
+            try:
+                if agreement is None:
+                    raise InvalidRequest("agreement.unknown", f"agreement {transfer.agreement_id} is gone")
+                check_agreement_in_force(agreement, now, (transfer.private_properties or {}).get("consumerClaims"))
+            except ServiceError as exc:
+                out[transfer.id] = ("the agreement is no longer in force: " + "; ".join(exc.reasons),
+                                    "agreement-not-in-force")
         return out
+
+    def _cancel_orphaned_pushes(self, now: int) -> None:
+        """Pending pushes of transfers that ended are cancelled; looked for before anything is written."""
+        ended = select(col(TransferProcess.id)).where(col(TransferProcess.state).in_(("COMPLETED", "TERMINATED")))
+        with self.db.read() as session:
+            orphans = list(session.exec(select(DataFlow.transfer_id).where(
+                DataFlow.status == "pending", col(DataFlow.transfer_id).in_(ended)).limit(SWEEP_BATCH)))
+        while orphans:
+            with self.db.write() as session:  # pending only: a push that began meanwhile is left to end itself
+                session.execute(update(DataFlow).where(col(DataFlow.transfer_id).in_(orphans), col(DataFlow.status) == "pending")
+                                .values(status="cancelled", updated_at=now))
+            if len(orphans) < SWEEP_BATCH:
+                return
+            with self.db.read() as session:
+                orphans = list(session.exec(select(DataFlow.transfer_id).where(
+                    DataFlow.status == "pending", col(DataFlow.transfer_id).in_(ended)).limit(SWEEP_BATCH)))
 
     async def aclose(self) -> None:
         session = self._sessions.pop(asyncio.get_running_loop(), None)

@@ -28,7 +28,7 @@ from connector.services.dataflow.sources import (
     Sources,
     StoredFile,
 )
-from connector.services.edr import EdrError
+from connector.services.edr_tokens import EdrError
 from connector.services.ssrf import Allowlist, SsrfRefused, acheck_backend_url
 from connector.store import Database
 from connector.store.models import Asset, DataFlow, TransferProcess
@@ -129,8 +129,9 @@ class Pusher:
         except EdrError as exc:
             raise PushFailed(f"the asset's data could not be read: {exc.reason}") from exc
         if not 200 <= source.status < 300:
-            if not isinstance(source.body, bytes | StoredFile):
-                await source.body.aclose()  # type: ignore[attr-defined]
+            close = getattr(source.body, "aclose", None)  # a streamed body holds a connection until closed
+            if close is not None:
+                await close()
             raise PushFailed(f"the asset's backend answered HTTP {source.status}")
         headers = {k: v for k, v in source.headers if k.lower() in ("content-type", "content-length")}
         headers.update({p[len("header:"):]: v for p, v in destination.properties if p.startswith("header:")})
@@ -138,7 +139,8 @@ class Pusher:
             headers["authorization"] = destination.get("authorization") or ""
         if destination.get("authKey") and destination.get("authCode"):
             headers[destination.get("authKey") or ""] = destination.get("authCode") or ""
-        counted, broke = [0], list[BaseException]()
+        counted: list[int] = [0]
+        broke: list[BaseException] = []
         try:
             async with self.session().post(url, data=self._pump(transfer_id, source.body, counted, broke),
                                            headers=headers, allow_redirects=False) as answer:

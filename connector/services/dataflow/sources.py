@@ -23,7 +23,7 @@ import aiohttp
 import anyio
 
 from connector.config import DataPlaneSettings
-from connector.services.edr import EdrError
+from connector.services.edr_tokens import EdrError
 from connector.services.ssrf import Allowlist, SsrfRefused, acheck_backend_url
 
 log = logging.getLogger("pontis.dataflow")
@@ -214,14 +214,14 @@ def _consumer_path(path: str) -> str:
 
 class Sources:
     def __init__(self, session: Session, allowlist: Allowlist, settings: DataPlaneSettings,
-                 clock: Callable[[], int]) -> None:
+                 clock: Callable[[], int], signer: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> None:
         self.session = session  # the event loop's guarded aiohttp session
         self.allowlist = allowlist
         self.settings = settings
         self.clock = clock
         self._tokens: dict[tuple, tuple[str, int]] = {}
         # signs a served JSON document (dict -> dict with a proof), when documents are to be signed
-        self.signer: Callable[[dict], dict] | None = None
+        self.signer = signer
         self._token_locks: dict[tuple, asyncio.Lock] = {}
         # more data-address types, served by a domain (footprints, the parts registry and submodels)
         self.handlers: dict[str, Callable[[Mapping[str, Any], DataRequest], Awaitable[Reply]]] = {}

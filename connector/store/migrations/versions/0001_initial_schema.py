@@ -6,6 +6,7 @@ Create Date: 2026-11-22 01:01:08.700473
 """
 import sqlalchemy as sa
 import sqlmodel
+import sqlmodel.sql.sqltypes  # AutoString: the submodule is imported by name for the type checker
 from alembic import op
 
 revision = '0001'

@@ -9,6 +9,7 @@ Create Date: 2026-11-22 02:00:00
 """
 import sqlalchemy as sa
 import sqlmodel
+import sqlmodel.sql.sqltypes  # AutoString: the submodule is imported by name for the type checker
 from alembic import op
 
 revision = '0002'

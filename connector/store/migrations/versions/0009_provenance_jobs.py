@@ -8,6 +8,7 @@ In this branch it follows 0008 (part twins, the same issue); the lead re-chains 
 """
 import sqlalchemy as sa
 import sqlmodel
+import sqlmodel.sql.sqltypes  # AutoString: the submodule is imported by name for the type checker
 from alembic import op
 
 revision = '0009'

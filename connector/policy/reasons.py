@@ -118,7 +118,7 @@ def _plan_constraint(c: Constraint, path: str) -> dict[str, Any]:
     }
 
 
-def _atoms(entries: list[dict]) -> list[dict]:
+def _atoms(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for e in entries:
         out.extend(_atoms(e["constraints"]) if "logical" in e else [e])
@@ -212,7 +212,7 @@ def is_contained(offer: Policy, acceptable: Sequence[Policy]) -> tuple[bool, str
     if not acceptable:
         return False, "no acceptable policy is registered, so no offer can be accepted"
     offered = _terms(offer)
-    best: tuple[int, list] | None = None
+    best: tuple[int, list[Any]] | None = None
     for index, policy in enumerate(acceptable):
         accepted = _terms(policy)
         missing = [t for t in offered
@@ -221,7 +221,8 @@ def is_contained(offer: Policy, acceptable: Sequence[Policy]) -> tuple[bool, str
             return True, f"every term of the offer is covered by acceptable policy #{index}"
         if best is None or len(missing) < len(best[1]):
             best = (index, missing)
-    index, missing = best  # type: ignore[misc]
+    assert best is not None  # acceptable is not empty and every policy left terms missing
+    index, missing = best
     kind, _, path, term = missing[0]
     near = [a[3] for a in _terms(acceptable[index]) if a[0] == kind and isinstance(a[3], AtomicConstraint)
             and isinstance(term, AtomicConstraint) and _operand_key(a[3].left_operand) == _operand_key(term.left_operand)]

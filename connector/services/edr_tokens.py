@@ -32,12 +32,13 @@ import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
-from sqlalchemy import delete, update
-from sqlmodel import Session, select
+from sqlalchemy import CursorResult, Update, delete, update
+from sqlmodel import Session, col, select
 
 from connector.jsonld.terms import TX_AUTH_NS
 from connector.protocol import Role
@@ -143,7 +144,7 @@ class EdrIssuer:
         if seed is None:
             return None
         if write and session.get(ConnectorSecret, KEY_NAME) is not None:
-            session.execute(delete(ConnectorSecret).where(ConnectorSecret.name == KEY_NAME))
+            session.execute(delete(ConnectorSecret).where(col(ConnectorSecret.name) == KEY_NAME))
         return Ed25519PrivateKey.from_private_bytes(seed)
 
     def key(self, session: Session) -> Ed25519PrivateKey:
@@ -297,8 +298,8 @@ class EdrIssuer:
         except EdrError as exc:
             raise EdrError(403, exc.reason, code="access_denied", revoke=claims.transfer_id) from exc
         # single use even under concurrency: only the request that flips the row wins
-        won = session.execute(update(EdrGrant).where(EdrGrant.id == grant.id, EdrGrant.status == "active")
-                              .values(status="rotated", reason="refreshed")).rowcount
+        won = _changed(session, update(EdrGrant).where(col(EdrGrant.id) == grant.id, col(EdrGrant.status) == "active")
+                       .values(status="rotated", reason="refreshed"))
         if won != 1:
             raise EdrError(400, "the refresh token was already used; it is good for one refresh",
                            code="invalid_grant")
@@ -306,9 +307,14 @@ class EdrIssuer:
 
     def revoke(self, session: Session, transfer_id: str, reason: str) -> int:
         """Make every live token and refresh token of a transfer useless, at once."""
-        return session.execute(update(EdrGrant).where(EdrGrant.transfer_id == transfer_id,
-                                                      EdrGrant.status == "active")
-                               .values(status="revoked", reason=reason)).rowcount
+        return _changed(session, update(EdrGrant).where(col(EdrGrant.transfer_id) == transfer_id,
+                                                        col(EdrGrant.status) == "active")
+                        .values(status="revoked", reason=reason))
+
+
+def _changed(session: Session, statement: Update) -> int:
+    """The rows an UPDATE changed (its result is a CursorResult, which the Session's signature does not say)."""
+    return cast(CursorResult[Any], session.execute(statement)).rowcount
 
 
 class ProviderDataFlows:

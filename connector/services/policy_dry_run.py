@@ -58,9 +58,10 @@ class Explainer:
     def offer(self, asset_id: str, participant_id: str, claims: dict | None = None) -> dict:
         """For each contract definition offering the asset: would the participant see it, and agree?"""
         with self.db.read() as session:
-            if session.get(Asset, asset_id) is None:
+            asset = session.get(Asset, asset_id)
+            if asset is None:
                 raise NotFound("asset.unknown", f"no asset {asset_id!r}")
-            definitions = offering(session, session.get(Asset, asset_id))
+            definitions = offering(session, asset)
         out = []
         for cd in definitions:
             access = self.policy(cd.access_policy_id, participant_id, "catalog", claims)

@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from connector.dsp.deps import Services
 from connector.services.errors import ServiceError
-from connector.services.tck import NegotiationTrigger, TransferTrigger, start_negotiation, start_transfer
+from connector.tck.triggers import NegotiationTrigger, TransferTrigger, start_negotiation, start_transfer
 
 log = logging.getLogger("pontis.tck")
 

@@ -15,7 +15,8 @@ from starlette.concurrency import run_in_threadpool
 
 from connector.management.deps import Body, Services
 from connector.management.errors import ManagementRoute, bad_request
-from connector.services.explain import Explainer
+from connector.services.container import Container
+from connector.services.policy_dry_run import Explainer
 
 router = APIRouter(prefix="/v3", route_class=ManagementRoute, tags=["explain"])
 
@@ -39,8 +40,8 @@ def _claims(body: Any) -> dict | None:
     return claims
 
 
-def explainer(services: Any) -> Explainer:
-    return Explainer(services.db, services.catalog.gate, services.settings, services.peers)
+def explainer(services: Container) -> Explainer:
+    return services.policy_dry_run
 
 
 @router.post("/policydefinitions/{policy_id}/explain")
