@@ -32,7 +32,7 @@ def _settings(config: Path) -> Settings:
     return settings
 
 
-def _db(settings: Settings):  # type: ignore[no-untyped-def]
+def _db(settings: Settings):
     from connector.cli.startup import open_database
 
     return open_database(settings)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import delete, select
+from sqlmodel import col, delete, select
 
 from connector.store.db import Database, now_ms
 from connector.store.models import GaiaxCredential
@@ -28,7 +28,7 @@ def replace_all(db: Database, credentials: list[tuple[str, str]]) -> None:
         rows.append(GaiaxCredential(id=str(payload.get("id")), kind=kind, jwt=token,
                                     valid_until=payload.get("validUntil"), created_at=now_ms()))
     with db.write() as session:
-        session.exec(delete(GaiaxCredential))  # type: ignore[call-overload]
+        session.exec(delete(GaiaxCredential))
         for row in rows:
             session.add(row)
 
@@ -36,7 +36,7 @@ def replace_all(db: Database, credentials: list[tuple[str, str]]) -> None:
 def add(db: Database, kind: str, tokens: list[str]) -> None:
     """Add (or replace, by id) credentials of one kind, e.g. offering credentials after onboarding."""
     with db.write() as session:
-        session.exec(delete(GaiaxCredential).where(GaiaxCredential.kind == kind))  # type: ignore[call-overload,arg-type]
+        session.exec(delete(GaiaxCredential).where(col(GaiaxCredential.kind) == kind))
         for token in tokens:
             payload = peek(token)[1]
             session.add(GaiaxCredential(id=str(payload.get("id")), kind=kind, jwt=token,

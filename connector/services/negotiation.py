@@ -112,7 +112,7 @@ class NegotiationService(ProcessService):
 
     # --- a peer starts a negotiation -----------------------------------------------------------
 
-    def _start_from_peer(self, session, caller, role, message, work):  # type: ignore[no-untyped-def]
+    def _start_from_peer(self, session, caller, role, message, work):
         now = work.now
         if role is Role.PROVIDER:
             assert isinstance(message, ContractRequest)
@@ -185,7 +185,7 @@ class NegotiationService(ProcessService):
             self.follow(session, neg, M.CONTRACT_OFFER, work)
         return neg, 201
 
-    def _absorb(self, session: Session, neg: Negotiation, message, now: int) -> None:  # type: ignore[no-untyped-def]
+    def _absorb(self, session: Session, neg: Negotiation, message, now: int) -> None:
         """Keep what a message carries: a new offer, an agreement, a termination's reason."""
         if isinstance(message, (ContractOffer, ContractRequest)):
             neg.offer = message.offer.to_json()

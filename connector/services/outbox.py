@@ -34,7 +34,7 @@ LIMIT :limit
 """
 
 
-def enqueue(session: Session, process_id: str, kind: str, url: str, body: dict,  # type: ignore[type-arg]
+def enqueue(session: Session, process_id: str, kind: str, url: str, body: dict,
             now: int) -> OutgoingMessage:
     message = OutgoingMessage(
         process_id=process_id, kind=kind, url=url, body=body, next_attempt_at=now, created_at=now
@@ -164,7 +164,7 @@ class Dispatch:
     def listen(self, wake: Callable[[], None]) -> None:
         self._wake = wake
 
-    def enqueue(self, session: Session, process_id: str, kind: str, url: str, body: dict,  # type: ignore[type-arg]
+    def enqueue(self, session: Session, process_id: str, kind: str, url: str, body: dict,
                 now: int, delay_ms: int = 0) -> OutgoingMessage:
         direct = self._wake is not None and delay_ms <= 0 and not has_pending(session, process_id)
         message = OutgoingMessage(process_id=process_id, kind=kind, url=url, body=body,

@@ -489,8 +489,8 @@ class AuditEntry(SQLModel, table=True):
     actor: str = Field(max_length=512)
     kind: str = Field(max_length=64, index=True)
     # the ids the event is about: {"negotiation": ..., "agreement": ..., "transfer": ...}
-    subject: dict = _json(nullable=False)
-    details: dict = _json(nullable=False)
+    subject: dict[str, Any] = _json(nullable=False)
+    details: dict[str, Any] = _json(nullable=False)
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
 
@@ -503,5 +503,5 @@ class AuditCheckpoint(SQLModel, table=True):
     seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     hash: str = Field(max_length=64)
     # {"type": "PontisAuditCheckpoint", connector, seq, hash, created, proof?}
-    document: dict = _json(nullable=False)
+    document: dict[str, Any] = _json(nullable=False)
     created_at: int = _ms()

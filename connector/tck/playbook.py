@@ -37,7 +37,7 @@ class SequencedPlaybook(Playbook):
 
     # the base's return type names NegotiationMessage only, though its tables hold TransferMessages too
     # (services/playbook.py, being retyped by the process-engine rewrite)
-    def next_action(self, role: Role, event: str, message: Message, keys: tuple[str | None, ...], *,  # type: ignore[override]
+    def next_action(self, role: Role, event: str, message: Message, keys: tuple[str | None, ...], *,
                     counter: bool = False) -> Message | None:
         name = f"{event}:{'counter-request' if counter else EVENT_NAMES[message]}"
         for key in keys:

@@ -109,7 +109,7 @@ class AuditTrail:
             conn = session.connection()
             if not self.db.is_sqlite:
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
-            row = conn.execute(select(AuditEntry.seq, AuditEntry.hash)  # type: ignore[call-overload]
+            row = conn.execute(select(AuditEntry.seq, AuditEntry.hash)
                                .order_by(col(AuditEntry.seq).desc()).limit(1)).first()
             head = (int(row[0]), str(row[1])) if row is not None else (0, GENESIS)
         return head

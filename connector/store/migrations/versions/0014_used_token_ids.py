@@ -6,6 +6,7 @@ Create Date: 2026-12-06
 """
 import sqlalchemy as sa
 import sqlmodel
+import sqlmodel.sql.sqltypes  # AutoString: the submodule is imported by name for the type checker
 from alembic import op
 
 revision = '0014'

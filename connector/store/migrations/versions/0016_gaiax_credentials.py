@@ -1,11 +1,12 @@
 """Gaia-X credentials (our label and the credentials it covers)
 
 Revision ID: 0016
-Revises: 0010
+Revises: 0014
 Create Date: 2026-12-06
 """
 import sqlalchemy as sa
 import sqlmodel
+import sqlmodel.sql.sqltypes  # AutoString: the submodule is imported by name for the type checker
 from alembic import op
 
 revision = '0016'

@@ -1,11 +1,12 @@
 """the audit log: hash-chained entries and signed checkpoints
 
 Revision ID: 0017
-Revises: 0010
+Revises: 0016
 Create Date: 2026-12-06
 """
 import sqlalchemy as sa
 import sqlmodel
+import sqlmodel.sql.sqltypes  # AutoString: the submodule is imported by name for the type checker
 from alembic import op
 
 revision = '0017'
