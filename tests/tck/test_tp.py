@@ -67,8 +67,11 @@ SCENARIOS = [
 ]
 
 
-@pytest.mark.parametrize("scenario", [
-    pytest.param(s, id=s.id, marks=[pytest.mark.skip(reason=skip)] if skip else []) for s, skip in SCENARIOS
-])
+# the scenarios the TCK itself disables are written out above but not run: a test that is always
+# skipped says nothing (their ids stay listed, so the gap is visible)
+NOT_RUN = [s.id for s, skip in SCENARIOS if skip]
+
+
+@pytest.mark.parametrize("scenario", [pytest.param(s, id=s.id) for s, skip in SCENARIOS if not skip])
 def test_provider_transfer(scenario: Scenario, cut, peer) -> None:  # type: ignore[no-untyped-def]
     play(scenario, cut, peer, run_class=TransferRun)
