@@ -140,7 +140,7 @@ def rows(engine: Engine, sql: str) -> list[tuple]:
 
 
 async def negotiate(consumer_mgmt: str, api_key: str, request: dict, n: int) -> list[str]:
-    """Start n negotiations at the consumer's management API, 20 requests at a time."""
+    """Start n negotiations at the consumer's management API, 20 requests at a time (each answers once stored)."""
     ids: list[str] = []
     left = iter(range(n))
     async with httpx.AsyncClient(base_url=consumer_mgmt, headers={"X-Api-Key": api_key}, timeout=60) as client:
@@ -208,23 +208,12 @@ def test_a_provider_replica_killed_mid_flight_loses_and_duplicates_nothing(tmp_p
         consumer_db = create_engine(normalize_url(schemas["consumer"]), pool_size=2)
         seen_at_kill: dict[str, int] = {}
 
-        async def kill_mid_flight() -> None:
-            """SIGKILL the first replica once the provider holds 40 negotiations, well before all finish."""
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                held = (await asyncio.to_thread(rows, provider_db, "SELECT count(*) FROM negotiation"))[0][0]
-                if held >= 40:
-                    break
-                await asyncio.sleep(0.02)
-            victim.kill()
-            states = await asyncio.to_thread(rows, consumer_db, "SELECT state, count(*) FROM negotiation GROUP BY state")
-            seen_at_kill.update({state: count for state, count in states})
-
-        async def run() -> list[str]:
-            ids, _ = await asyncio.gather(negotiate(mgmt, keys["consumer"], request, NEGOTIATIONS), kill_mid_flight())
-            return ids
-
-        ids = asyncio.run(run())
+        began = time.monotonic()
+        ids = asyncio.run(negotiate(mgmt, keys["consumer"], request, NEGOTIATIONS))
+        # all 200 stored by the consumer and on their way: SIGKILL one replica now
+        victim.kill()
+        killed = time.monotonic()
+        seen_at_kill.update(rows(consumer_db, "SELECT state, count(*) FROM negotiation GROUP BY state"))
         assert victim.process.returncode == -9
         # mid-flight: when the replica died, not every negotiation had finished
         assert seen_at_kill.get("FINALIZED", 0) < NEGOTIATIONS, seen_at_kill
@@ -238,6 +227,7 @@ def test_a_provider_replica_killed_mid_flight_loses_and_duplicates_nothing(tmp_p
             if pending[0][0] == 0 and provider_pending[0][0] == 0:
                 break
             time.sleep(0.25)
+        print(f"posted in {killed - began:.1f} s; all terminal {time.monotonic() - killed:.1f} s after the kill")
 
         consumer_rows = rows(consumer_db, "SELECT id, state, consumer_pid, provider_pid, agreement_id FROM negotiation")
         provider_rows = rows(provider_db, "SELECT id, state, consumer_pid, provider_pid, agreement_id FROM negotiation")
@@ -267,7 +257,12 @@ def test_a_provider_replica_killed_mid_flight_loses_and_duplicates_nothing(tmp_p
             statuses = dict(rows(engine, "SELECT status, count(*) FROM outgoing_message GROUP BY status"))
             retried = rows(engine, "SELECT count(*) FROM outgoing_message WHERE attempts > 1")[0][0]
             print(f"{name} outbox: {statuses}, {retried} re-sent")
-            assert statuses == {"done": total}, f"{name}: {statuses}"
+            # a message the dead replica had sent, but not recorded as sent, before the peer moved on is
+            # not sent again: the surviving replica finds it stale and cancels it
+            stale = rows(engine, "SELECT kind, last_error FROM outgoing_message WHERE status = 'cancelled'")
+            print(f"{name} stale, not re-sent: {stale}")
+            assert all((error or "").startswith("no longer fits state FINALIZED") for _, error in stale), stale
+            assert set(statuses) <= {"done", "cancelled"} and sum(statuses.values()) == total, f"{name}: {statuses}"
         provider_db.dispose()
         consumer_db.dispose()
         assert consumer.process.poll() is None and procs[1].process.poll() is None
