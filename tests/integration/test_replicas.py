@@ -154,7 +154,8 @@ async def negotiate(consumer_mgmt: str, api_key: str, request: dict, n: int) -> 
     return ids
 
 
-def test_a_provider_replica_killed_mid_flight_loses_and_duplicates_nothing(tmp_path, schemas, nginx_binary):
+def test_a_provider_replica_killed_mid_flight_loses_and_duplicates_nothing(tmp_path: Path, schemas: dict[str, str],
+                                                                         nginx_binary: str) -> None:
     work = tmp_path
     proxy_port, replica_ports, consumer_port = free_port(), (free_port(), free_port()), free_port()
     proxy = f"http://127.0.0.1:{proxy_port}"
