@@ -258,11 +258,12 @@ def test_a_provider_replica_killed_mid_flight_loses_and_duplicates_nothing(tmp_p
             statuses = dict(rows(engine, "SELECT status, count(*) FROM outgoing_message GROUP BY status"))
             retried = rows(engine, "SELECT count(*) FROM outgoing_message WHERE attempts > 1")[0][0]
             print(f"{name} outbox: {statuses}, {retried} re-sent")
-            # a message the dead replica had sent, but not recorded as sent, before the peer moved on is
-            # not sent again: the surviving replica finds it stale and cancels it
+            # a message the dead replica had sent, but not recorded as sent, is stale once the peer has
+            # answered it: the surviving replica cancels it when it claims it, or (when it was already on
+            # its way again) the peer answers the replay as before and the late acknowledgement changes nothing
             stale = rows(engine, "SELECT kind, last_error FROM outgoing_message WHERE status = 'cancelled'")
-            print(f"{name} stale, not re-sent: {stale}")
-            assert all((error or "").startswith("no longer fits state FINALIZED") for _, error in stale), stale
+            print(f"{name} stale: {stale}")
+            assert all("no longer fits state" in (error or "") for _, error in stale), stale
             assert set(statuses) <= {"done", "cancelled"} and sum(statuses.values()) == total, f"{name}: {statuses}"
         provider_db.dispose()
         consumer_db.dispose()
