@@ -164,7 +164,8 @@ def build(settings: Settings, *, clock=wall_clock_ms, client: DspClient | None =
     from connector.services.edr_client import TokenRefresher
     from connector.services.outbox import Dispatch
 
-    dispatch = Dispatch(settings.worker_owner)  # what the services queue goes to this node's sender in memory
+    lease_ms = int(settings.worker_lease_seconds * 1000)
+    dispatch = Dispatch(settings.worker_owner, lease_ms)  # what the services queue goes to this node's sender in memory
     negotiations = NegotiationService(
         db,
         dispatch=dispatch,
@@ -211,7 +212,7 @@ def build(settings: Settings, *, clock=wall_clock_ms, client: DspClient | None =
     client = client or DspClient(make_client(settings.transport, guard=guard))
     client.guard = guard  # the container's client obeys the container's rule, however it was built
     worker = EdrSweepingWorker([negotiations, transfers], client, process_token_for(db, authenticator, dcp),
-                               batch=settings.worker_batch, dispatch=dispatch,
+                               batch=settings.worker_batch, lease_ms=lease_ms, dispatch=dispatch,
                                retention_ms=int(settings.server.replay_window_hours * 3_600_000),
                                sweep=consumer_edrs.sweep, sweep_seconds=settings.edr_sweep_seconds)
     from connector.parts.service import build_parts

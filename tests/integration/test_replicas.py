@@ -171,13 +171,14 @@ def test_a_provider_replica_killed_mid_flight_loses_and_duplicates_nothing(tmp_p
             api_key=keys["provider"], token=tokens["provider"],
             peers=[{"id": consumer_id, "token": tokens["consumer"],
                     "dsp_url": f"http://127.0.0.1:{consumer_port}{DSP_PATH}", "claims": PEER_CLAIMS}],
-            extra=f'seed_file = "{work / "seed.json"}"\nretry_base_seconds = 0.2')
+            # the dead replica's claimed messages go to the other after 12 s (the default 30 s makes a slow test)
+            extra=f'seed_file = "{work / "seed.json"}"\nretry_base_seconds = 0.2\nworker_lease_seconds = 12')
             .replace("[server]\n", f'[server]\npublic_url = "{proxy}"\n'))
     (work / "consumer.toml").write_text(render_config(
         participant_id=consumer_id, bpn=None, name="consumer", port=consumer_port, database_url=schemas["consumer"],
         api_key=keys["consumer"], token=tokens["consumer"],
         peers=[{"id": provider_id, "token": tokens["provider"], "dsp_url": proxy + DSP_PATH, "claims": PEER_CLAIMS}],
-        extra="retry_base_seconds = 0.2"))
+        extra="retry_base_seconds = 0.2\nworker_lease_seconds = 12"))
 
     procs: list[ConnectorProcess] = []
     nginx: subprocess.Popen | None = None
