@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -29,7 +30,8 @@ from connector.cli.processes import ConnectorProcess, free_port, start_connector
 from connector.config import DSP_PATH
 from connector.store.db import normalize_url
 from tests.conftest import POSTGRES_ENV, POSTGRES_MISSING, _postgres_schema_url
-from tests.integration.conftest import PEER_CLAIMS, write_seed
+from tests.integration.conftest import PEER_CLAIMS, Node, write_seed
+from tests.integration.test_restart import offer_from_catalog
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 
@@ -194,17 +196,12 @@ def test_a_provider_replica_killed_mid_flight_loses_and_duplicates_nothing(tmp_p
         victim, consumer = procs[0], procs[2]
         mgmt = f"http://127.0.0.1:{consumer_port}/management"
 
-        r = httpx.post(mgmt + "/v3/catalog/request", headers={"X-Api-Key": keys["consumer"]}, timeout=30, json={
-            "@context": MGMT_CONTEXT, "counterPartyAddress": proxy + DSP_PATH, "counterPartyId": provider_id,
-            "protocol": "dataspace-protocol-http:2025-1"})
-        assert r.status_code == 200, r.text
-        dataset = r.json()["dataset"]
-        dataset = dataset[0] if isinstance(dataset, list) else dataset
-        offer = dataset["hasPolicy"]
-        offer = offer[0] if isinstance(offer, list) else offer
+        # the consumer as the integration tests' Node (its management API), the provider as seen through nginx
+        consumer_node = Node("consumer", work, port=consumer_port, api_key=keys["consumer"])
+        offer = offer_from_catalog(consumer_node, SimpleNamespace(dsp=proxy + DSP_PATH, participant_id=provider_id))
         request = {"@context": MGMT_CONTEXT, "@type": "ContractRequest", "counterPartyAddress": proxy + DSP_PATH,
                    "counterPartyId": provider_id, "protocol": "dataspace-protocol-http:2025-1",
-                   "policy": {**offer, "assigner": provider_id, "target": dataset["@id"]}}
+                   "policy": offer}
 
         provider_db = create_engine(normalize_url(schemas["provider"]), pool_size=2)
         consumer_db = create_engine(normalize_url(schemas["consumer"]), pool_size=2)

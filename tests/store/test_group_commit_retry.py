@@ -117,7 +117,8 @@ def test_two_replicas_deadlocking_on_each_others_rows_both_commit(database_url: 
             one = pool.submit(replicas[0].group_write, lock_in_order("a", "b"))
             other = pool.submit(replicas[1].group_write, lock_in_order("b", "a"))
             assert {one.result(timeout=60), other.result(timeout=60)} == {"a", "b"}
-        assert sorted(runs.values()) == [1, 2]  # PostgreSQL aborted one side; it ran again after the winner
+        # PostgreSQL aborted one side; it ran again (on a loaded machine, perhaps more than once)
+        assert min(runs.values()) == 1 and max(runs.values()) >= 2, runs
         with replicas[0].read() as session:
             codes = {d: c for d, c in session.exec(select(ReceivedMessage.digest, ReceivedMessage.status_code)).all()}
         assert codes == {"a": 202, "b": 202}  # each replica's two updates, once each
