@@ -207,12 +207,26 @@ def test_a_provider_replica_killed_mid_flight_loses_and_duplicates_nothing(tmp_p
         consumer_db = create_engine(normalize_url(schemas["consumer"]), pool_size=2)
         seen_at_kill: dict[str, int] = {}
 
+        async def kill_mid_flight(posting: asyncio.Task) -> None:
+            """SIGKILL one replica once all 200 are stored, or earlier if half have finished already."""
+            while not posting.done():
+                finished = await asyncio.to_thread(
+                    rows, consumer_db, "SELECT count(*) FROM negotiation WHERE state = 'FINALIZED'")
+                if finished[0][0] >= NEGOTIATIONS // 2:
+                    break
+                await asyncio.sleep(0.05)
+            victim.kill()
+            seen_at_kill.update(await asyncio.to_thread(
+                rows, consumer_db, "SELECT state, count(*) FROM negotiation GROUP BY state"))
+
+        async def run() -> list[str]:
+            posting = asyncio.create_task(negotiate(mgmt, keys["consumer"], request, NEGOTIATIONS))
+            await kill_mid_flight(posting)
+            return await posting
+
         began = time.monotonic()
-        ids = asyncio.run(negotiate(mgmt, keys["consumer"], request, NEGOTIATIONS))
-        # all 200 stored by the consumer and on their way: SIGKILL one replica now
-        victim.kill()
+        ids = asyncio.run(run())
         killed = time.monotonic()
-        seen_at_kill.update(rows(consumer_db, "SELECT state, count(*) FROM negotiation GROUP BY state"))
         assert victim.process.returncode == -9
         # mid-flight: when the replica died, not every negotiation had finished
         assert seen_at_kill.get("FINALIZED", 0) < NEGOTIATIONS, seen_at_kill
@@ -226,7 +240,7 @@ def test_a_provider_replica_killed_mid_flight_loses_and_duplicates_nothing(tmp_p
             if pending[0][0] == 0 and provider_pending[0][0] == 0:
                 break
             time.sleep(0.25)
-        print(f"posted in {killed - began:.1f} s; all terminal {time.monotonic() - killed:.1f} s after the kill")
+        print(f"posted in {killed - began:.1f} s; all terminal {time.monotonic() - killed:.1f} s after that")
 
         consumer_rows = rows(consumer_db, "SELECT id, state, consumer_pid, provider_pid, agreement_id FROM negotiation")
         provider_rows = rows(provider_db, "SELECT id, state, consumer_pid, provider_pid, agreement_id FROM negotiation")
