@@ -380,6 +380,9 @@ class Settings(BaseSettings):
     # outgoing transport: "aiohttp" (fast) or "httpx" (the stock transport, mockable by pytest-httpx)
     transport: str = "aiohttp"
     worker_batch: int = 64
+    # how long a replica holds the outgoing messages it claimed (above the DSP timeout, 10 s): a dead
+    # replica's are taken over after this
+    worker_lease_seconds: float = Field(default=30.0, gt=0)
     # how long an EDR token (the pull consumer's key to our data plane) is valid
     edr_ttl_seconds: int = 300
     # the consumer's EDR cache: refresh an EDR this long before it expires; check STARTED pull

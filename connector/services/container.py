@@ -186,7 +186,8 @@ def build(settings: Settings, *, clock: Callable[[], int] = wall_clock_ms, clien
     offer_verifier = _offer_verifier(settings, identity, guard)
     playbook = playbook or Playbook(settings.playbook, settings.playbook_delay_ms)
     retry = RetryPolicy(base_seconds=settings.retry_base_seconds, limit=settings.retry_limit)
-    dispatch = Dispatch(settings.worker_owner)  # what the services queue goes to this node's sender in memory
+    lease_ms = int(settings.worker_lease_seconds * 1000)
+    dispatch = Dispatch(settings.worker_owner, lease_ms)  # what the services queue goes to this node's sender in memory
     negotiations = NegotiationService(
         db,
         dispatch=dispatch,
@@ -227,7 +228,7 @@ def build(settings: Settings, *, clock: Callable[[], int] = wall_clock_ms, clien
     # the container's client obeys the container's rule, however its HTTP client was built
     client = DspClient(client.client if client is not None else make_client(settings.transport, guard=guard), guard)
     worker = EdrSweepingWorker([negotiations, transfers], client, process_token_for(db, authenticator, dcp),
-                               batch=settings.worker_batch, dispatch=dispatch,
+                               batch=settings.worker_batch, lease_ms=lease_ms, dispatch=dispatch,
                                retention_ms=int(settings.server.replay_window_hours * 3_600_000),
                                sweep=consumer_edrs.sweep, sweep_seconds=settings.edr_sweep_seconds)
     parts = build_parts(settings, db, clock=clock, identity=identity, sources=dataflows.sources)

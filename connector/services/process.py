@@ -101,6 +101,10 @@ class Work:
     queued: list[OutgoingMessage] = field(default_factory=list)
     moved: list[tuple[str, str]] = field(default_factory=list)  # (process id, new state)
 
+    def fresh(self) -> None:
+        """Forget a rolled-back attempt: a write that lost to another replica runs again from the start."""
+        self.out, self.queued, self.moved = None, [], []
+
 
 class ProcessService:
     machine: ClassVar[Machine]
@@ -241,6 +245,7 @@ class ProcessService:
         work = Work(self.clock(), message)
 
         def apply(session: Session) -> Answer:
+            work.fresh()
             seen = session.get(ReceivedMessage, digest)
             if seen is not None:
                 return Answer(seen.status_code, seen.response)
@@ -348,6 +353,7 @@ class ProcessService:
         work = Work(self.clock())
 
         def apply(session: Session) -> None:
+            work.fresh()
             out = outbox.pending(session, message_id)
             if out is None:
                 return  # already applied (the peer's next message showed it arrived)
@@ -367,6 +373,7 @@ class ProcessService:
         work = Work(self.clock())
 
         def apply(session: Session) -> None:
+            work.fresh()
             out = session.get(OutgoingMessage, message_id)
             if out is None or out.status != "pending":
                 return

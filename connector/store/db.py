@@ -8,11 +8,18 @@ PostgreSQL. Reads use plain deferred transactions and never block writers.
 work to one of them (the leader), which runs it all in one transaction, each piece under its
 own savepoint (one piece's error undoes that piece only), and commits once. Every caller
 returns only after the commit that holds its work.
+
+Replicas on one PostgreSQL can deadlock on each other's rows, or lose a serialization check; the
+server then aborts one side. A piece (or a whole batch) that lost that way is run again after the
+batch, each piece alone in its own transaction, a few times with a short, jittered pause: it is
+the other replica's turn first. ``work`` must therefore be safe to run again from the start (it
+sees only the rolled-back state; its caller acts on the result only after ``group_write`` returns).
 """
 
 from __future__ import annotations
 
 import os
+import random
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -36,6 +43,16 @@ class _Job(Generic[T]):
         self.lead = False
         self.result: Any = None
         self.error: BaseException | None = None
+
+
+def lost_to_another_transaction(exc: BaseException) -> bool:
+    """A deadlock or serialization failure (PostgreSQL): the work was right, the moment was not."""
+    try:
+        from psycopg import errors
+    except ImportError:  # SQLite only: a single writer never deadlocks
+        return False
+    orig = getattr(exc, "orig", exc)  # SQLAlchemy wraps the driver's error
+    return isinstance(orig, (errors.DeadlockDetected, errors.SerializationFailure))
 
 
 def now_ms() -> int:
@@ -107,6 +124,9 @@ class Database:
         self._group: list[_Job[Any]] = []
         self._group_busy = False
         self.group_limit = 64
+        # how often a piece that lost a deadlock or serialization check runs again, alone
+        self.retry_limit = 5
+        self.retry_pause = 0.02
         if self.is_sqlite:
             self.engine = _sqlite_engine(self.url)
         else:
@@ -143,6 +163,34 @@ class Database:
     def _lead(self) -> None:
         with self._group_lock:
             batch, self._group = self._group[:self.group_limit], self._group[self.group_limit:]
+        self._run_batch(batch)
+        for job in batch:
+            if job.error is not None and lost_to_another_transaction(job.error):
+                self._run_alone(job)
+        with self._group_lock:
+            if self._group:  # those who queued meanwhile: the first of them leads the next batch
+                self._group[0].lead = True
+                self._group[0].done.set()
+            else:
+                self._group_busy = False
+        for job in batch:
+            job.done.set()
+
+    def _run_alone(self, job: _Job[Any]) -> None:
+        """Run a piece that lost to another transaction again, in its own transaction, a few times."""
+        for attempt in range(1, self.retry_limit + 1):
+            time.sleep(self.retry_pause * attempt * (0.5 + random.random()))  # the winner commits first
+            job.error = job.result = None
+            try:
+                with self.write() as session:
+                    job.result = job.work(session)
+                return
+            except Exception as exc:
+                job.error = exc
+                if not lost_to_another_transaction(exc):
+                    return
+
+    def _run_batch(self, batch: list[_Job[Any]]) -> None:
         try:
             with self.write() as session:
                 if len(batch) == 1:
@@ -157,14 +205,6 @@ class Database:
         except BaseException as exc:  # the commit failed: nothing of the batch holds
             for job in batch:
                 job.error = job.error or exc
-        with self._group_lock:
-            if self._group:  # those who queued meanwhile: the first of them leads the next batch
-                self._group[0].lead = True
-                self._group[0].done.set()
-            else:
-                self._group_busy = False
-        for job in batch:
-            job.done.set()
 
     @contextmanager
     def _write_session(self) -> Iterator[Session]:
