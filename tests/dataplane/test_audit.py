@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 import httpx
@@ -13,7 +12,7 @@ from connector.policy import policy_from_compact_dsp, policy_to_compact
 from connector.protocol.messages import read_offer
 from connector.store.models import AuditEntry, Negotiation, PolicyDefinition
 from tests.dataplane.backend import MIB, pattern
-from tests.dsp.conftest import settle
+from tests.harness import settle
 
 
 def entries(party) -> list[AuditEntry]:  # type: ignore[no-untyped-def]
@@ -78,7 +77,7 @@ def test_a_policy_denial_is_in_the_log_with_the_constraint(dw):
     offer = read_offer({"offer": dict(dataset["hasPolicy"][0], target="restricted")})
     neg = dw.consumer.services.negotiations.request(counterparty_address=dw.provider.settings.dsp_url,
                                                     counterparty_id=dw.provider.settings.participant_id, offer=offer)
-    asyncio.run(settle(dw.consumer, dw.provider))
+    settle(dw.consumer, dw.provider)
     with dw.consumer.services.db.read() as s:
         assert s.get(Negotiation, neg.id).state == "TERMINATED"
     denied = [e for e in entries(dw.provider) if e.kind == "policy.denied"]

@@ -33,7 +33,7 @@ def test_the_worker_prunes_what_replays_no_longer_need(world):  # type: ignore[n
     offer = read_offer({"offer": dict(_catalog(world).json()["dataset"][0]["hasPolicy"][0], target="asset-1")})
     consumer.services.negotiations.request(counterparty_address=provider.dsp,
                                            counterparty_id=provider.settings.participant_id, offer=offer)
-    run(settle(consumer, provider))
+    settle(consumer, provider)
     worker = provider.services.worker
     assert worker.retention_ms == 168 * HOUR  # the default: a week
     with provider.services.db.read() as session:

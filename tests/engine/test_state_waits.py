@@ -9,8 +9,9 @@ import httpx
 
 from connector.protocol.messages import read_offer
 from connector.services.state_waits import StateWaits
-from tests.dsp.conftest import run, seed_offer, settle, world  # noqa: F401  (world: the fixture)
+from tests.dsp.conftest import run, seed_offer, world  # noqa: F401  (world: the fixture)
 from tests.dsp.test_negotiation_flow import _catalog
+from tests.harness import drive
 
 
 def test_a_waiter_learns_of_a_change_made_in_another_thread_and_others_do_not() -> None:
@@ -43,7 +44,7 @@ def test_the_management_long_poll_answers_when_the_negotiation_moves(world):  # 
             waiting = asyncio.create_task(client.get(url, params={"waitMs": 10_000}))
             await asyncio.sleep(0.05)
             assert not waiting.done()
-            await settle(consumer, provider)
+            await drive(consumer, provider)
             moved = (await asyncio.wait_for(waiting, 10)).json()["state"]
             final = (await client.get(url, params={"waitMs": 10_000})).json()["state"]  # over: at once
             return quick, moved, final
