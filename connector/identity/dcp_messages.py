@@ -192,6 +192,23 @@ def _policy_credentials(policy_json: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(n for n in needed if n))
 
 
+def catalog_unprovable(policy: Any, default_types: Iterable[str] = ("MembershipCredential",)) -> list[str]:
+    """Why an access policy (a typed ``Policy``) would hide its offer in dcp mode: a catalog request
+    proves only the default scopes (as Tractus-X EDC asks), so a constraint that needs another
+    credential can never pass there. One warning per such operand; [] when nothing is out of reach."""
+    defaults = set(default_types)
+    out: dict[str, str] = {}
+    for rule in _rules((*policy.permissions, *policy.prohibitions, *policy.obligations)):
+        for left, right in _atoms(rule.constraints):
+            needed = credential_for_operand(left, right)
+            name = left.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+            if needed and needed not in defaults and name not in out:
+                out[name] = (f"{name} needs a {needed}, which a catalog request does not prove in dcp mode "
+                             f"(it asks only for {', '.join(sorted(defaults))}): the offer would be hidden "
+                             f"from everyone; put {name} in the usage (contract) policy, proven at negotiation")
+    return list(out.values())
+
+
 # --- messages -----------------------------------------------------------------------------------------
 
 
