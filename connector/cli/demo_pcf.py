@@ -15,20 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 from connector.cli.demo import Node, StepFailed
 from connector.cli.demo_world import (
-    ACHSEN,
     BEARING,
     CASTING_CSV,
     EXCHANGE_ASSET,
     MODULE_BOM,
     PACT_CLIENTS,
-    PCF_PURPOSE,
     VEHICLE_BOM,
-    access_policy,
     contract_definition,
-    usage_policy,
 )
-
-MOTORWERKE_ACCESS, MOTORWERKE_USAGE = "motorwerke-suppliers-access", "motorwerke-pcf-usage"
 
 if TYPE_CHECKING:
     from connector.cli.demo_steps import Story
@@ -148,12 +142,8 @@ def motorwerke_asks_module(story: Story) -> str:
     if refused["status"] != "denied" or not any(w in reason for w in ("FrameworkAgreement", "DataExchangeGovernance")):
         raise StepFailed(f"the request should be denied naming FrameworkAgreement; got {refused['status']}: {reason}")
     story.console.print(f"  [yellow]✘ denied[/yellow]: {reason}")
-    # Achsen answers through Motorwerke's own exchange API: offered to its supplier like the others'
-    # (access: membership and BPN, which a catalog request proves; the FrameworkAgreement is in the usage policy,
-    # proven at negotiation, where the DCP verifier asks for the credentials that policy needs)
-    motorwerke.call("POST", "/v3/policydefinitions", access_policy(MOTORWERKE_ACCESS, [ACHSEN.bpn]))
-    motorwerke.call("POST", "/v3/policydefinitions", usage_policy(MOTORWERKE_USAGE, PCF_PURPOSE))
-    _exchange_under(motorwerke, MOTORWERKE_ACCESS, MOTORWERKE_USAGE)
+    # Achsen answers through Motorwerke's own exchange API, under the default policies (member-access,
+    # which a catalog request proves; pcf-exchange-usage, proven at negotiation)
 
     credential_id = story.issuer.grant(motorwerke, "DataExchangeGovernance")
     story.ok(f"the issuer admits Motorwerke for DataExchangeGovernance; Motorwerke requests it over DCP and the "

@@ -40,7 +40,18 @@ def validate(
         for v in violations:
             err.print(f"[red]✗[/red] {v}")
         raise typer.Exit(1)
+    for warning in _dcp_catalog_warnings(doc, kind):
+        err.print(f"[yellow]![/yellow] warning: {warning}")
     out.print(f"[green]✓[/green] {file} is a valid policy under the Catena-X 2025-09 profile")
+
+
+def _dcp_catalog_warnings(doc: dict, kind: str | None) -> list[str]:
+    """An access policy that would hide its offer in dcp mode (valid, but probably not meant)."""
+    from connector.identity.dcp_messages import catalog_unprovable
+    from connector.policy import infer_kind, policy_from_compact_dsp
+
+    policy = policy_from_compact_dsp(doc["policy"] if isinstance(doc.get("policy"), dict) else doc)
+    return catalog_unprovable(policy) if (kind or infer_kind(policy)) == "access" else []
 
 
 @app.command()

@@ -37,10 +37,18 @@ CREDENTIAL_SERVICE_PATH = "/api/dcp"
 QUERY_PATH = "/presentations/query"
 
 TX_TYPE_ALIAS = "org.eclipse.tractusx.vc.type"
+# Factory-X EDC's alias (its IATP scope alias setting defaults to it); ADR 003 leaves the credential set open
+FX_TYPE_ALIAS = "org.factoryx.vc.type"
 DCP_TYPE_ALIAS = "org.eclipse.dspace.dcp.vc.type"
 DCP_ID_ALIAS = "org.eclipse.dspace.dcp.vc.id"
-ALIASES = (TX_TYPE_ALIAS, DCP_TYPE_ALIAS, DCP_ID_ALIAS)
+ALIASES = (TX_TYPE_ALIAS, FX_TYPE_ALIAS, DCP_TYPE_ALIAS, DCP_ID_ALIAS)
+READ_ALIASES = (TX_TYPE_ALIAS, FX_TYPE_ALIAS)  # the ones whose scopes end in :read
 CX_POLICY_PREFIXES = ("https://w3id.org/catenax/2025/9/policy/", "https://w3id.org/catenax/policy/", "cx-policy:")
+FX_POLICY_PREFIXES = ("https://w3id.org/factoryx/policy/v1.0/", "fx-policy:")
+# the Factory-X operands that need a credential (Factory-X EDC's fx-policy functions)
+FX_CREDENTIALS = {"Membership": "MembershipCredential", "FxMembership": "MembershipCredential",
+                  "CertificationType": "CertificationCredential", "FxCertificationType": "CertificationCredential"}
+DATASPACES = ("catena-x", "factory-x", "both")
 
 
 class DcpMessageError(IdentityError):
@@ -92,7 +100,7 @@ class Scope:
         if alias not in ALIASES:
             raise DcpMessageError(f"scope {text!r}: unknown alias {alias!r}; {_closest(alias, ALIASES)}")
         operation: str | None = None
-        if alias == TX_TYPE_ALIAS:
+        if alias in READ_ALIASES:
             rest, _, operation = rest.rpartition(":")
             if operation != "read":
                 raise DcpMessageError(f"scope {text!r}: a query may only read (…:read), not {operation!r}",
@@ -122,9 +130,9 @@ class Scope:
         return f"{self.alias}:{self.discriminator}{tail}"
 
 
-def type_scope(credential_type: str) -> str:
-    """The Catena-X scope reading one credential type."""
-    return f"{TX_TYPE_ALIAS}:{credential_type}:read"
+def type_scope(credential_type: str, alias: str = TX_TYPE_ALIAS) -> str:
+    """The scope reading one credential type: Catena-X's alias by default, Factory-X's on request."""
+    return f"{alias}:{credential_type}:read"
 
 
 def _atoms(constraints: Iterable[Any]) -> Iterator[tuple[str, Any]]:
@@ -143,8 +151,19 @@ def _rules(rules: Iterable[Any]) -> Iterator[Any]:
         yield from _rules(rule.duties)
 
 
+def fx_credential_for_operand(left: str) -> str | None:
+    """The credential type a Factory-X left operand needs (None: not a Factory-X operand, or claims alone)."""
+    for prefix in FX_POLICY_PREFIXES:
+        if left.startswith(prefix):
+            return FX_CREDENTIALS.get(left[len(prefix):])
+    return None
+
+
 def credential_for_operand(left: str, right: Any) -> str | None:
-    """The credential type a Catena-X left operand needs (None: it is judged on claims alone)."""
+    """The credential type a Catena-X or Factory-X left operand needs (None: it is judged on claims alone)."""
+    fx = fx_credential_for_operand(left)
+    if fx:
+        return fx
     for prefix in CX_POLICY_PREFIXES:
         if left.startswith(prefix):
             left = left[len(prefix):]
@@ -161,24 +180,35 @@ def credential_for_operand(left: str, right: Any) -> str | None:
     return f"{head}Credential" if head in ("Membership", "Dismantler") else None
 
 
-def scopes_for_policy(policy: dict[str, Any] | None, default_types: Iterable[str] = ("MembershipCredential",)) -> list[str]:
+def scopes_for_policy(policy: dict[str, Any] | None, default_types: Iterable[str] = ("MembershipCredential",),
+                      dataspace: str = "catena-x") -> list[str]:
     """The scopes a verifier asks for when ``policy`` (DSP compact ODRL, e.g. an offer) is at stake.
-    A policy we cannot read adds nothing: its evaluation refuses it later, with the reason."""
-    types = list(dict.fromkeys(default_types))
+    A policy we cannot read adds nothing: its evaluation refuses it later, with the reason.
+
+    ``dataspace`` is ``[profile] dataspace``: "catena-x" asks everything under Catena-X's alias
+    (``org.eclipse.tractusx.vc.type:…:read``), "factory-x" under Factory-X's (``org.factoryx.vc.type:…:read``);
+    "both" asks the default types and the Catena-X operands' credentials the Catena-X way, and the
+    Factory-X operands' (``fx-policy:Membership``, ``CertificationType``) the Factory-X way."""
+    if dataspace not in DATASPACES:
+        raise ValueError(f"dataspace {dataspace!r}: expected one of {', '.join(DATASPACES)}")
+    primary = FX_TYPE_ALIAS if dataspace == "factory-x" else TX_TYPE_ALIAS
+    wanted = [(t, primary) for t in dict.fromkeys(default_types)]
     if policy:
         try:
             text = json.dumps(policy, sort_keys=True)
         except (TypeError, ValueError):
             text = None
-        for needed in _policy_credentials(text) if text else ():
-            if needed not in types:
-                types.append(needed)
-    return [type_scope(t) for t in types]
+        for needed, factory_x in _policy_credentials(text) if text else ():
+            pair = (needed, FX_TYPE_ALIAS if factory_x and dataspace != "catena-x" else primary)
+            if pair not in wanted:
+                wanted.append(pair)
+    return [type_scope(t, alias) for t, alias in wanted]
 
 
 @functools.lru_cache(maxsize=1024)
-def _policy_credentials(policy_json: str) -> tuple[str, ...]:
-    """The credential types a policy's constraints need (cached: every DSP call of a process asks)."""
+def _policy_credentials(policy_json: str) -> tuple[tuple[str, bool], ...]:
+    """The credential types a policy's constraints need, each with whether a Factory-X operand
+    needs it (cached: every DSP call of a process asks)."""
     from connector.policy.codec import policy_from_compact_dsp
     from connector.policy.errors import PolicyError
 
@@ -186,10 +216,27 @@ def _policy_credentials(policy_json: str) -> tuple[str, ...]:
         parsed = policy_from_compact_dsp(json.loads(policy_json))
     except (PolicyError, ValueError, TypeError):
         return ()
-    needed = (credential_for_operand(left, right)
+    needed = ((credential_for_operand(left, right), fx_credential_for_operand(left) is not None)
               for rule in _rules((*parsed.permissions, *parsed.prohibitions, *parsed.obligations))
               for left, right in _atoms(rule.constraints))
-    return tuple(dict.fromkeys(n for n in needed if n))
+    return tuple(dict.fromkeys((n, fx) for n, fx in needed if n))
+
+
+def catalog_unprovable(policy: Any, default_types: Iterable[str] = ("MembershipCredential",)) -> list[str]:
+    """Why an access policy (a typed ``Policy``) would hide its offer in dcp mode: a catalog request
+    proves only the default scopes (as Tractus-X EDC asks), so a constraint that needs another
+    credential can never pass there. One warning per such operand; [] when nothing is out of reach."""
+    defaults = set(default_types)
+    out: dict[str, str] = {}
+    for rule in _rules((*policy.permissions, *policy.prohibitions, *policy.obligations)):
+        for left, right in _atoms(rule.constraints):
+            needed = credential_for_operand(left, right)
+            name = left.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+            if needed and needed not in defaults and name not in out:
+                out[name] = (f"{name} needs a {needed}, which a catalog request does not prove in dcp mode "
+                             f"(it asks only for {', '.join(sorted(defaults))}): the offer would be hidden "
+                             f"from everyone; put {name} in the usage (contract) policy, proven at negotiation")
+    return list(out.values())
 
 
 # --- messages -----------------------------------------------------------------------------------------

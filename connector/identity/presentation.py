@@ -75,7 +75,8 @@ class DcpPresentationAuthenticator:
     def __init__(self, identity: LocalIdentity, resolver: DidResolver, sts: SecureTokenService, post: JsonPost,
                  trusted_issuers: Iterable[str], replay: TokenIds, *, status_lists: StatusLists | None = None,
                  leeway_seconds: int = 10, required_credentials: Iterable[str] = (MEMBERSHIP,),
-                 presentation_format: str = "jwt", clock: Callable[[], float] = time.time) -> None:
+                 presentation_format: str = "jwt", clock: Callable[[], float] = time.time,
+                 dataspace: str = "catena-x") -> None:
         self.identity = identity
         self.resolver = resolver
         self.sts = sts
@@ -83,6 +84,7 @@ class DcpPresentationAuthenticator:
         self.trusted_issuers = frozenset(trusted_issuers)
         self.status_lists = status_lists if status_lists is not None else StatusLists(resolver)
         self.required = tuple(required_credentials)
+        self.dataspace = dataspace  # [profile] dataspace: whose scope alias we ask with
         self.tokens = SelfIssuedTokens(identity.did, resolver, replay, leeway_seconds=leeway_seconds)
         # "jwt": ask by scope (vp+jwt, what Tractus-X wallets answer); "ldp": by a presentation
         # definition asking ldp_vp (a Data Integrity presentation)
@@ -95,7 +97,7 @@ class DcpPresentationAuthenticator:
     # --- caller side -------------------------------------------------------------------------------
 
     def scopes(self, policy: dict[str, Any] | None) -> list[str]:
-        return scopes_for_policy(policy, self.required)
+        return scopes_for_policy(policy, self.required, self.dataspace)
 
     def outgoing_token(self, counterparty_id: str | None) -> str | None:
         return self.outgoing_token_for(counterparty_id, None)
@@ -236,4 +238,4 @@ def presentation_authenticator_from_settings(settings: Any, identity: LocalIdent
         identity, identity.resolver, sts, post, config.trusted_issuers, replay,
         status_lists=StatusLists(identity.resolver, ttl_seconds=config.status_list_cache_seconds),
         leeway_seconds=config.leeway_seconds, required_credentials=config.required_credentials,
-        presentation_format=config.presentation_format)
+        presentation_format=config.presentation_format, dataspace=settings.profile.dataspace)

@@ -136,14 +136,24 @@ async def delete_policy(policy_id: str, definitions: Definitions) -> Response:
 
 
 @router.post("/{policy_id}/validate")
-async def validate_policy(policy_id: str, definitions: Definitions) -> JSONResponse:
-    """The stored policy against the Catena-X profile (as an access or a usage policy, by its actions)."""
+async def validate_policy(policy_id: str, definitions: Definitions, services: Services) -> JSONResponse:
+    """The stored policy against the Catena-X profile (as an access or a usage policy, by its actions).
+    ``warnings`` (valid, but probably not meant): in dcp mode, an access policy needing a credential
+    a catalog request does not prove hides its offer from everyone."""
+    from connector.identity.dcp_messages import catalog_unprovable
+
+    identity = services.settings.identity
+
     def work() -> dict:
         policy = policy_from_compact_dsp(definitions.policy(policy_id).policy)
         violations = validate(policy)
+        kind = infer_kind(policy)
+        warnings = (catalog_unprovable(policy, identity.required_credentials)
+                    if kind == "access" and identity.auth_mode == "dcp" else [])
         return with_context({
-            "@type": "PolicyValidationResult", "isValid": not violations, "kind": infer_kind(policy),
+            "@type": "PolicyValidationResult", "isValid": not violations, "kind": kind,
             "errors": [str(v) for v in violations], "violations": [v.to_dict() for v in violations],
+            "warnings": warnings,
         })
 
     return JSONResponse(await run_in_threadpool(work))

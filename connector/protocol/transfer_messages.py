@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from connector.jsonld.terms import EDC_NS
 from connector.protocol.messages import DSPACE_CONTEXT, MessageFormatError, _reasons, _string, check_type
 from connector.protocol.transfer import TransferMessage, TransferState
 
@@ -22,9 +23,13 @@ class DataAddress:
     properties: tuple[tuple[str, str], ...] = ()
 
     def get(self, name: str) -> str | None:
-        for key, value in self.properties:
-            if key == name:
-                return value
+        """A property by its name; a bare name also finds it under the EDC IRI (``authorization`` is
+        ``https://w3id.org/edc/v0.0.1/ns/authorization`` from EDC and from us)."""
+        names = (name, EDC_NS + name) if "://" not in name and ":" not in name else (name,)
+        for wanted in names:
+            for key, value in self.properties:
+                if key == wanted:
+                    return value
         return None
 
     @classmethod

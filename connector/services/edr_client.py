@@ -18,7 +18,7 @@ import math
 import httpx
 import jwt
 
-from connector.jsonld.terms import TX_AUTH_NS
+from connector.jsonld.terms import EDC_NS, TX_AUTH_NS
 from connector.services.ssrf import OutgoingGuard, SsrfRefused
 from connector.services.transport import sync_client
 from connector.store.models import TransferProcess
@@ -42,16 +42,23 @@ class RefreshUnavailable(Exception):
 TX_AUTH_TERMS = ("refreshToken", "refreshEndpoint", "refreshAudience", "expiresIn", "audience")
 
 
+# the EDC terms of an EDR (Factory-X ADR 002, Tractus-X EDC: names are EDC IRIs; older peers sent them bare)
+EDC_ADDRESS_TERMS = ("endpoint", "authorization", "authType", "endpointType")
+
+
 def _aliases(name: str) -> set[str]:
-    """The names a Tractus-X auth property goes by: full IRI, ``tx-auth:`` CURIE, or bare."""
+    """The names a property goes by: full IRI, CURIE (``tx-auth:``, ``edc:``), or bare."""
     local = name.removeprefix(TX_AUTH_NS).removeprefix("tx-auth:")
     if local in TX_AUTH_TERMS:
         return {TX_AUTH_NS + local, "tx-auth:" + local, local}
+    local = name.removeprefix(EDC_NS).removeprefix("edc:")
+    if local in EDC_ADDRESS_TERMS:
+        return {EDC_NS + local, "edc:" + local, local}
     return {name}
 
 
 def prop(address: dict | None, *names: str) -> str | None:
-    """An endpoint property by any of its names (full Tractus-X IRI, ``tx-auth:`` CURIE, or bare)."""
+    """An endpoint property by any of its names (full Tractus-X or EDC IRI, CURIE, or bare)."""
     wanted = set().union(*(_aliases(n) for n in names))
     for item in (address or {}).get("endpointProperties") or []:
         if isinstance(item, dict) and item.get("name") in wanted and isinstance(item.get("value"), str):

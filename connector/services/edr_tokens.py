@@ -11,12 +11,14 @@ suspension, termination) or its agreement lapsing revokes it. On every request t
 also re-reads the transfer and re-checks the agreement (``authorize``), so nothing that happened
 since the token was issued can be outrun by it.
 
-Token formats (what the consumer sees in the DataAddress of the TransferStartMessage)::
+Token formats (what the consumer sees in the DataAddress of the TransferStartMessage: ``endpointType``
+``https://w3id.org/idsa/v4.1/HTTP``, ``endpoint``, and these ``endpointProperties``, named by IRI as
+Factory-X ADR 002 and Tractus-X EDC name them: a property name is a plain string in the DSP context,
+so there is no compact form an EDC consumer would expand)::
 
-    endpoint                                        {public_url}/api/public
-    authorization                                   <JWT: iss=aud=us, sub=consumer, tp, agreement, jti, exp>
-    authType                                        bearer
-    expiresIn                                       "300"
+    https://w3id.org/edc/v0.0.1/ns/endpoint         {public_url}/api/public
+    https://w3id.org/edc/v0.0.1/ns/authorization    <JWT: iss=aud=us, sub=consumer, tp, agreement, jti, exp>
+    https://w3id.org/edc/v0.0.1/ns/authType         bearer
     https://w3id.org/tractusx/auth/refreshToken     <opaque>
     https://w3id.org/tractusx/auth/refreshEndpoint  {public_url}/api/public/token
     https://w3id.org/tractusx/auth/expiresIn        "300"
@@ -40,7 +42,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from sqlalchemy import CursorResult, Update, delete, update
 from sqlmodel import Session, col, select
 
-from connector.jsonld.terms import TX_AUTH_NS
+from connector.jsonld.terms import EDC_NS, TX_AUTH_NS
 from connector.protocol import Role
 from connector.protocol.transfer_messages import DataAddress
 from connector.services.errors import ServiceError
@@ -200,8 +202,8 @@ class EdrIssuer:
         pair = self.grant(session, transfer, now_ms)
         ttl = str(self.ttl_seconds)
         return DataAddress(HTTP_ENDPOINT_TYPE, self.endpoint, (
-            ("authorization", pair.access_token), ("authType", "bearer"), ("expiresIn", ttl),
-            (REFRESH_TOKEN, pair.refresh_token), (REFRESH_ENDPOINT, self.refresh_endpoint),
+            (EDC_NS + "endpoint", self.endpoint), (EDC_NS + "authorization", pair.access_token),
+            (EDC_NS + "authType", "bearer"), (REFRESH_TOKEN, pair.refresh_token), (REFRESH_ENDPOINT, self.refresh_endpoint),
             (EXPIRES_IN, ttl), (REFRESH_AUDIENCE, self.participant_id),
         ))
 

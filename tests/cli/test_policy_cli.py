@@ -71,3 +71,25 @@ def test_policy_messages_keep_their_brackets(tmp_path):
         {"leftOperand": "FrameworkAgreement", "operator": "eq", "rightOperand": "DataExchangeGovernance:1.0"}]}]}))
     result = runner.invoke(app, ["policy", "validate", str(bad)])
     assert result.exit_code == 1 and "permission[0].constraint[0]" in result.output, result.output
+
+
+def test_validate_warns_when_an_access_policy_needs_a_credential_a_dcp_catalog_call_cannot_prove(tmp_path):
+    hidden = tmp_path / "hidden.json"
+    hidden.write_text(json.dumps({"permission": [{"action": "access", "constraint": [{"and": [
+        {"leftOperand": "Membership", "operator": "eq", "rightOperand": "active"},
+        {"leftOperand": "FrameworkAgreement", "operator": "eq", "rightOperand": "DataExchangeGovernance:1.0"}]}]}]}))
+    result = runner.invoke(app, ["policy", "validate", str(hidden)])
+    assert result.exit_code == 0  # valid under the profile, but probably not meant
+    assert "warning: FrameworkAgreement needs a DataExchangeGovernanceCredential" in result.output
+    assert "usage (contract) policy" in result.output
+    # the same constraint in a usage policy, and Membership + BPN in an access policy: no warning
+    usage = tmp_path / "usage.json"
+    usage.write_text(json.dumps({"permission": [{"action": "use", "constraint": [{"and": [
+        {"leftOperand": "FrameworkAgreement", "operator": "eq", "rightOperand": "DataExchangeGovernance:1.0"},
+        {"leftOperand": "UsagePurpose", "operator": "isAnyOf", "rightOperand": ["cx.pcf.base:1"]}]}]}]}))
+    assert "warning" not in runner.invoke(app, ["policy", "validate", str(usage)]).output
+    from pathlib import Path
+    templates = Path(__file__).resolve().parents[2] / "policies"
+    for name in ("member-access.json", "bpn-restricted-access.json"):
+        result = runner.invoke(app, ["policy", "validate", str(templates / name)])
+        assert result.exit_code == 0 and "warning" not in result.output, result.output

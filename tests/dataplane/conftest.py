@@ -26,6 +26,8 @@ from tests.harness import CLAIMS, Clock, Party, Router, seed_offer, settle, star
 OPEN_POLICY = {"permission": [{"action": "use"}]}
 HTTP = "https://w3id.org/idsa/v4.1/HTTP"
 
+EDC = "https://w3id.org/edc/v0.0.1/ns/"  # the EDR names its EDC properties by IRI (Factory-X ADR 002)
+
 
 @dataclass
 class Edr:
@@ -128,7 +130,7 @@ class DataWorld:
 
     def edr_of(self, mine: TransferProcess) -> Edr:
         props = {p["name"]: p["value"] for p in mine.data_address["endpointProperties"]}
-        return Edr(mine.data_address["endpoint"], props["authorization"], props[REFRESH_TOKEN],
+        return Edr(mine.data_address["endpoint"], props[EDC + "authorization"], props[REFRESH_TOKEN],
                    props[REFRESH_ENDPOINT], mine.id, mine.provider_pid, props)
 
     def push(self, asset_id: str, data_address: dict, destination: dict) -> TransferProcess:

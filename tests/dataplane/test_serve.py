@@ -19,8 +19,10 @@ def test_a_published_document_is_served_as_json_ld(dw):
     assert answer.headers["content-type"] == "application/ld+json"
     assert answer.json() == PCF
     # the EDR is what the Tractus-X profile describes
-    assert edr.endpoint == dw.public and edr.properties["authType"] == "bearer"
-    assert edr.properties["expiresIn"] == "300" and edr.refresh_endpoint == dw.public + "/token"
+    assert edr.endpoint == dw.public and edr.properties["https://w3id.org/edc/v0.0.1/ns/authType"] == "bearer"
+    assert edr.properties["https://w3id.org/edc/v0.0.1/ns/endpoint"] == dw.public
+    assert edr.properties["https://w3id.org/tractusx/auth/expiresIn"] == "300"
+    assert edr.refresh_endpoint == dw.public + "/token"
 
 
 def test_a_document_stored_as_a_json_ld_literal_or_text_is_served_too(dw):

@@ -4,6 +4,7 @@ import httpx
 import pytest
 from sqlmodel import select
 
+from connector.jsonld.terms import EDC_NS
 from connector.protocol.messages import read_offer
 from connector.store.models import Negotiation, TransferProcess
 from tests.dsp.conftest import run, seed_offer, settle
@@ -43,9 +44,9 @@ def test_pull_transfer_starts_with_an_edr_and_completes(agreed):
     assert mine.state == "STARTED", mine.error_detail
     address = mine.data_address
     props = {p["name"]: p["value"] for p in address["endpointProperties"]}
-    assert address["endpoint"].endswith("/api/public") and props["authType"] == "bearer"
+    assert address["endpoint"].endswith("/api/public") and props[EDC_NS + "authType"] == "bearer"
     with provider.services.db.read() as s:
-        claims = provider.services.edrs.verify(s, props["authorization"], provider.services.transfers.clock())
+        claims = provider.services.edrs.verify(s, props[EDC_NS + "authorization"], provider.services.transfers.clock())
     assert claims.transfer_id == mine.provider_pid and claims.agreement_id == agreement_id
 
     consumer.services.transfers.complete(tp.id)

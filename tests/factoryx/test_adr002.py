@@ -83,7 +83,25 @@ def test_smoke_the_transfer_start_message_names_the_properties_by_full_iri(two: 
     assert address.get("endpointType") == "https://w3id.org/idsa/v4.1/HTTP", address
     for name in (TX + "refreshEndpoint", TX + "refreshToken", TX + "expiresIn"):
         assert name in props, (name, sorted(props))
-    # ADR 002 names the EDC ones by full IRI; the provider writes them as EDC-vocabulary terms (bare names,
-    # which Tractus-X EDC consumers read too): either spelling is accepted here (see the report)
-    for term in ("authorization", "authType"):
-        assert term in props or EDC + term in props, (term, sorted(props))
+    # ADR 002 names the EDC ones by full IRI, as Tractus-X EDC writes and reads them (a property name is a
+    # plain string in the DSP context: no compact form expands to the IRI)
+    for term in ("endpoint", "authorization", "authType"):
+        assert EDC + term in props and term not in props, (term, sorted(props))
+
+
+def test_edge_an_edr_with_bare_names_from_an_older_peer_is_read_too() -> None:
+    from connector.protocol.transfer_messages import DataAddress
+    from connector.services.edr_client import prop, with_props
+
+    for name in ("authorization", EDC + "authorization", "edc:authorization"):
+        address = {"endpointType": "https://w3id.org/idsa/v4.1/HTTP", "endpoint": "https://p.example/api/public",
+                   "endpointProperties": [{"@type": "EndpointProperty", "name": name, "value": "tok"},
+                                          {"@type": "EndpointProperty", "name": TX + "expiresIn", "value": "60"}]}
+        assert prop(address, "authorization") == "tok" and prop(address, EDC + "authorization") == "tok", name
+        assert prop(address, "expiresIn") == "60"
+        # a refresh replaces the token under the name the peer gave it, adding no second one
+        updated = with_props(address, {"authorization": "new"})
+        assert [p["name"] for p in updated["endpointProperties"]] == [name, TX + "expiresIn"]
+        assert prop(updated, EDC + "authorization") == "new"
+        typed = DataAddress.from_json({"@type": "DataAddress", **address})
+        assert (typed.get("authorization") == "tok") is (name != "edc:authorization")

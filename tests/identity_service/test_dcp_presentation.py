@@ -19,6 +19,7 @@ from connector.identity.credentials import StatusLists
 from connector.identity.dcp import AuthenticationError, ReplayCache
 from connector.identity.dcp_messages import (
     DCP_CONTEXT,
+    DcpMessageError,
     PresentationQuery,
     credential_service_endpoint,
     credential_service_entry,
@@ -292,6 +293,46 @@ def test_an_unreadable_policy_asks_the_defaults_only():
     assert scopes_for_policy({"permission": "nonsense"}) == [MEMBERSHIP_SCOPE]
     assert scopes_for_policy(None, ["MembershipCredential", "BpnCredential"]) == [
         MEMBERSHIP_SCOPE, type_scope("BpnCredential")]
+
+
+FX_MEMBERSHIP = {"leftOperand": "https://w3id.org/factoryx/policy/v1.0/Membership", "operator": "eq",
+                 "rightOperand": "active"}
+FX_CERTIFIED = {"leftOperand": "https://w3id.org/factoryx/policy/v1.0/CertificationType", "operator": "eq",
+                "rightOperand": "ISO9001"}
+CX_DEG = {"leftOperand": "FrameworkAgreement", "operator": "eq", "rightOperand": "DataExchangeGovernance:1.0"}
+
+
+def test_factory_x_scopes_follow_the_profile_dataspace():
+    def scopes(dataspace: str, *constraints: dict) -> list[str]:
+        policy = {"permission": [{"action": "use", "constraint": [{"and": list(constraints)}]}]}
+        return scopes_for_policy(policy, ["MembershipCredential"], dataspace)
+
+    fx = "org.factoryx.vc.type"
+    # factory-x: everything under Factory-X EDC's alias
+    assert scopes("factory-x", FX_MEMBERSHIP, FX_CERTIFIED) == [
+        f"{fx}:MembershipCredential:read", f"{fx}:CertificationCredential:read"]
+    assert scopes("factory-x", CX_DEG) == [f"{fx}:MembershipCredential:read",
+                                           f"{fx}:DataExchangeGovernanceCredential:read"]
+    # both: the defaults and Catena-X operands the Catena-X way, the Factory-X operands the Factory-X way
+    assert scopes("both", CX_DEG, FX_MEMBERSHIP, FX_CERTIFIED) == [
+        MEMBERSHIP_SCOPE, DEG_SCOPE, f"{fx}:MembershipCredential:read", f"{fx}:CertificationCredential:read"]
+    # catena-x (the default) keeps the Tractus-X alias even for a Factory-X operand
+    assert scopes("catena-x", FX_CERTIFIED) == [MEMBERSHIP_SCOPE, type_scope("CertificationCredential")]
+    with pytest.raises(ValueError, match="factory-x"):
+        scopes("factoryx", FX_MEMBERSHIP)
+
+
+def test_a_factory_x_scope_is_read_like_a_catena_x_one():
+    from connector.identity.dcp_messages import Scope
+
+    scope = Scope.parse("org.factoryx.vc.type:MembershipCredential:read")
+    assert (scope.credential_type, scope.key) == ("MembershipCredential", Scope.parse(MEMBERSHIP_SCOPE).key)
+    assert scope.selects({"type": ["VerifiableCredential", "MembershipCredential"]})
+    with pytest.raises(DcpMessageError) as info:
+        Scope.parse("org.factoryx.vc.type:MembershipCredential:write")
+    assert info.value.status == 403
+    with pytest.raises(DcpMessageError, match="did you mean 'org.factoryx.vc.type'"):
+        Scope.parse("org.factoryx.vc.typ:MembershipCredential:read")
 
 
 def test_the_query_model_round_trips():

@@ -231,6 +231,26 @@ def test_validate_answers_a_validation_result(api):
     assert api.post(f"{BASE}/nope/validate").status_code == 404
 
 
+def test_validate_warns_in_dcp_mode_about_an_access_policy_a_catalog_request_cannot_satisfy(database_url, tmp_path):
+    from connector.config import IdentitySettings
+    from connector.services.transport import DspClient, make_client
+    from tests.management.conftest import client_for, make_settings
+
+    access = {"@context": VOCAB, "@id": "members-with-deg", "policy": {"@type": "Set", "permission": [
+        {"action": "access", "constraint": [{"and": [
+            {"leftOperand": "Membership", "operator": "eq", "rightOperand": "active"},
+            {"leftOperand": "FrameworkAgreement", "operator": "eq", "rightOperand": "DataExchangeGovernance:1.0"}]}]}]}}
+    for mode, expected in (("dcp", 1), ("static-token", 0)):
+        settings = make_settings(database_url, transport="httpx", identity=IdentitySettings(
+            auth_mode=mode, key_file=str(tmp_path / "key.json"), generate_key=True))
+        with client_for(settings, DspClient(make_client("httpx"))) as api:
+            api.post(BASE, json=access)
+            result = ok(api.post(f"{BASE}/members-with-deg/validate"))
+            assert (result["isValid"], result["kind"], len(result["warnings"])) == (True, "access", expected), mode
+            if expected:
+                assert "FrameworkAgreement" in result["warnings"][0] and "catalog" in result["warnings"][0]
+
+
 def test_evaluation_plan_lists_each_rule_and_constraint_with_scopes(api):
     ok(api.post(BASE, json=usage_policy("usage-1")))
     body = {"@context": VOCAB, "@type": "PolicyEvaluationPlanRequest", "policyScope": "contract.negotiation"}
