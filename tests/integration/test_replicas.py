@@ -22,7 +22,7 @@ from types import SimpleNamespace
 
 import httpx
 import pytest
-from connector.cli.processes import ConnectorProcess, free_port, start_connector, wait_ready
+from connector.cli.launch import ConnectorProcess, free_port, start_connector, wait_ready
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
