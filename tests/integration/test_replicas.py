@@ -22,11 +22,11 @@ from types import SimpleNamespace
 
 import httpx
 import pytest
-from connector.cli.launch import ConnectorProcess, free_port, start_connector, wait_ready
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
 from connector.cli.configs import render_config
+from connector.cli.launch import ConnectorProcess, free_port, start_connector, wait_ready
 from connector.config import DSP_PATH
 from connector.store.db import normalize_url
 from tests.conftest import POSTGRES_ENV, POSTGRES_MISSING, _postgres_schema_url
