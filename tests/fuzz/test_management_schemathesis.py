@@ -24,7 +24,7 @@ from connector.app import create_app
 from connector.config import Settings
 from tests.management.helpers import API_KEY
 
-EXAMPLES = 6  # per operation and mode
+EXAMPLES = 8  # per operation and mode
 SKIP_METHODS = frozenset({"options", "head", "trace"})
 
 
