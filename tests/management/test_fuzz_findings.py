@@ -36,3 +36,22 @@ def test_a_bom_number_beyond_json_is_refused(api, field: str, value: object) -> 
     assert refused.status_code == 400, refused.text
     [error] = refused.json()
     assert error["path"] == field and "at most 1E+12" in error["message"]
+
+
+@pytest.mark.parametrize("bpn", [[], {"a": {"b": []}}, 2**70, 7])
+def test_an_explain_with_a_bpn_claim_that_is_no_string_is_refused(api, bpn: object) -> None:
+    """The claim keys the business-partner-group lookup; a list, object or huge int broke the query (a 500)."""
+    policy = {"@context": {"@vocab": "https://w3id.org/edc/v0.0.1/ns/"}, "@id": "bpn-access",
+              "policy": {"@context": ["https://w3id.org/catenax/2025/9/policy/context.jsonld",
+                                      "https://w3id.org/dspace/2025/1/odrl-profile.jsonld"],
+                         "@type": "Set", "permission": [{"action": "access", "constraint": [
+                             {"leftOperand": "BusinessPartnerNumber", "operator": "isAnyOf",
+                              "rightOperand": ["BPNL000000000002"]}]}]}}
+    assert api.post("/management/v3/policydefinitions", json=policy).status_code == 200
+    refused = api.post("/management/v3/policydefinitions/bpn-access/explain",
+                       json={"participantId": "did:web:peer.test", "claims": {"bpn": bpn}})
+    assert refused.status_code == 400, refused.text
+    assert refused.json()[0]["path"] == "claims.bpn"
+    allowed = api.post("/management/v3/policydefinitions/bpn-access/explain",
+                       json={"participantId": "did:web:peer.test", "claims": {"bpn": "BPNL000000000002"}})
+    assert allowed.status_code == 200, allowed.text
