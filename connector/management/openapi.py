@@ -91,7 +91,12 @@ TRANSFER_REQUEST = {"type": "object", "required": ["contractId", "transferType"]
 EXPLAIN = {"type": "object", "required": ["participantId"], "properties": {
     "participantId": {"type": "string"},
     "scope": {"type": "string", "enum": ["catalog", "contract.negotiation", "transfer.process"]},
-    "claims": {"type": "object", "description": "a hypothetical requester's claims"}},
+    "claims": {"type": "object", "description": "a hypothetical requester's claims", "properties": {
+        "bpn": {"type": "string", "examples": ["BPNL000000000002"]},
+        "membership": {"type": ["boolean", "string"], "examples": [True, "active"]},
+        "frameworkAgreements": {"type": "object", "additionalProperties": {"type": "string"},
+                                "examples": [{"DataExchangeGovernance": "1.0"}]},
+        "credentials": {"type": "array", "items": {"type": "string"}}}}},
     "example": {"participantId": "did:web:localhost%3A8282", "scope": "catalog"}}
 GROUPS = {"type": "object", "required": ["@id", "tx:groups"], "properties": {
     "@id": {"type": "string", "description": "the BPN"}, "tx:groups": {"type": "array", "items": {"type": "string"}}},
