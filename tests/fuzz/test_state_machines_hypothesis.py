@@ -28,11 +28,13 @@ from connector.protocol.step import (
     Commanded,
     Event,
     Machine,
+    Message,
     Reached,
     Received,
     Send,
     SendFailed,
     Snapshot,
+    State,
     StoreAgreement,
     step,
 )
@@ -71,8 +73,10 @@ def autopilots(machine: Machine) -> st.SearchStrategy:
 @st.composite
 def runs(draw: st.DrawFn) -> tuple[Snapshot, list[tuple[Event, bool, object]]]:
     machine = draw(st.sampled_from((NEGOTIATION, TRANSFER)))
-    state = draw(st.one_of(st.none(), st.sampled_from(list(machine.states))))
-    queued = draw(st.one_of(st.none(), st.sampled_from(list(machine.messages))))
+    all_states: list[State] = list(machine.states)  # type: ignore[arg-type]  # the machine's own enum
+    all_messages: list[Message] = list(machine.messages)  # type: ignore[arg-type]
+    state = draw(st.one_of(st.none(), st.sampled_from(all_states)))
+    queued = draw(st.one_of(st.none(), st.sampled_from(all_messages)))
     snap = Snapshot(machine, draw(st.sampled_from(list(Role))), state, draw(pids), queued,
                     queued is not None and draw(st.booleans()))
     steps = draw(st.lists(st.tuples(events(machine), st.booleans(), autopilots(machine)), min_size=1, max_size=12))

@@ -28,7 +28,7 @@ def test_nan_and_infinity_are_not_json(api, constant: str) -> None:
     ("components[0].quantity", "1e400")])
 def test_a_bom_number_beyond_json_is_refused(api, field: str, value: object) -> None:
     """1e999999 is a finite Decimal, but its float is inf and the answer could not be written: a 500."""
-    bom = {**BOM, "ownEmissions": {"pcfExcludingBiogenicUptake": value if field.startswith("own") else 1}}
+    bom: dict[str, object] = {**BOM, "ownEmissions": {"pcfExcludingBiogenicUptake": value if field.startswith("own") else 1}}
     if field.startswith("components"):
         bom["components"] = [{"productId": "c", "supplierBpn": "BPNL000000000002", "quantity": value,
                               "unit": "kilogram"}]
