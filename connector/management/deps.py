@@ -66,6 +66,11 @@ async def read_raw(request: Request, limit: int) -> bytes:
     return bytes(raw)
 
 
+def _not_json(constant: str) -> Any:
+    """Python's json reads NaN and Infinity, which JSON has not (and no answer could echo back)."""
+    raise ValueError(f"{constant} is not a JSON number")
+
+
 async def read_body(request: Request) -> Any:
     """The parsed JSON body, or None when there is none (QuerySpec and terminate bodies are optional).
 
@@ -76,7 +81,7 @@ async def read_body(request: Request) -> Any:
     if not raw.strip():
         return None
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_constant=_not_json)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ApiError(400, f"body: not valid JSON ({type(exc).__name__}: {exc})", path="body") from exc
 

@@ -91,7 +91,12 @@ TRANSFER_REQUEST = {"type": "object", "required": ["contractId", "transferType"]
 EXPLAIN = {"type": "object", "required": ["participantId"], "properties": {
     "participantId": {"type": "string"},
     "scope": {"type": "string", "enum": ["catalog", "contract.negotiation", "transfer.process"]},
-    "claims": {"type": "object", "description": "a hypothetical requester's claims"}},
+    "claims": {"type": "object", "description": "a hypothetical requester's claims", "properties": {
+        "bpn": {"type": "string", "examples": ["BPNL000000000002"]},
+        "membership": {"type": ["boolean", "string"], "examples": [True, "active"]},
+        "frameworkAgreements": {"type": "object", "additionalProperties": {"type": "string"},
+                                "examples": [{"DataExchangeGovernance": "1.0"}]},
+        "credentials": {"type": "array", "items": {"type": "string"}}}}},
     "example": {"participantId": "did:web:localhost%3A8282", "scope": "catalog"}}
 GROUPS = {"type": "object", "required": ["@id", "tx:groups"], "properties": {
     "@id": {"type": "string", "description": "the BPN"}, "tx:groups": {"type": "array", "items": {"type": "string"}}},
@@ -99,6 +104,27 @@ GROUPS = {"type": "object", "required": ["@id", "tx:groups"], "properties": {
 TERMINATE = {"type": "object", "properties": {"@context": _CONTEXT, "reason": {"type": "string"}}}
 ACCEPTED = {"type": "object", "required": ["policy"], "properties": {"@context": _CONTEXT, "@id": _ID,
                                                                     "policy": _POLICY}}
+EVALUATION_PLAN = {"type": "object", "properties": {
+    "@context": _CONTEXT, "policyScope": {"type": "string", "enum": ["catalog", "contract.negotiation",
+                                                                      "transfer.process"]}},
+    "example": {"@context": EDC_CONTEXT, "policyScope": "catalog"}}
+PCF_REQUEST = {"type": "object", "required": ["supplier", "productId"], "additionalProperties": False, "properties": {
+    "supplier": {"type": "string", "minLength": 1, "description": "the supplier's BPNL or participant id (DID)"},
+    "productId": {"type": "string", "minLength": 1, "description": "the product's manufacturerPartId"},
+    "mode": {"type": "string", "enum": ["auto", "pull", "async"]},
+    "timeoutSeconds": {"type": "number", "exclusiveMinimum": 0, "maximum": 600}},
+    "example": {"supplier": "BPNL000000000002", "productId": "NG-WC-400", "mode": "auto"}}
+_QUANTITY = {"type": ["number", "string"], "description": "a decimal"}
+BOM = {"type": "object", "required": ["productId", "declaredUnit", "ownEmissions", "components"],
+       "additionalProperties": False, "properties": {
+           "productId": {"type": "string"}, "productName": {"type": "string"}, "declaredUnit": {"type": "string"},
+           "ownEmissions": {"type": "object", "required": ["pcfExcludingBiogenicUptake"], "additionalProperties": False,
+                            "properties": {"pcfExcludingBiogenicUptake": _QUANTITY}},
+           "components": {"type": "array", "items": {
+               "type": "object", "required": ["productId", "supplierBpn", "quantity", "unit"],
+               "additionalProperties": False, "properties": {
+                   "productId": {"type": "string"}, "supplierBpn": {"type": "string"}, "quantity": _QUANTITY,
+                   "unit": {"type": "string"}}}}}}
 ANY = {"type": "object", "description": "a JSON-LD body (see the EDC Management API v3)"}
 
 M = MANAGEMENT_PATH + "/v3"
@@ -116,6 +142,9 @@ BODIES: dict[tuple[str, str], dict] = {
     ("post", f"{M}/acceptedpolicies"): ACCEPTED,
     ("post", f"{M}/contractnegotiations/{{negotiation_id}}/terminate"): TERMINATE,
     ("post", f"{M}/transferprocesses/{{transfer_id}}/terminate"): TERMINATE,
+    ("post", f"{M}/transferprocesses/{{transfer_id}}/suspend"): TERMINATE,
+    ("post", f"{M}/policydefinitions/{{policy_id}}/evaluationplan"): EVALUATION_PLAN,
+    ("post", f"{M}/pcf/requests"): PCF_REQUEST, ("post", f"{M}/pcf/rollups"): BOM,
 }
 
 

@@ -37,6 +37,9 @@ def _claims(body: Any) -> dict | None:
     claims = _field(body, "claims", required=False)
     if claims is not None and not isinstance(claims, dict):
         raise bad_request("claims", "an object of claims, e.g. {\"bpn\": \"BPNL...\", \"membership\": true}")
+    if claims is not None and claims.get("bpn") is not None and not isinstance(claims["bpn"], str):
+        # the BPN keys the business-partner-group lookup: anything but a string broke the query (a 500)
+        raise bad_request("claims.bpn", "the requester's BPNL, a string such as \"BPNL000000000002\"")
     return claims
 
 

@@ -108,6 +108,9 @@ class Result:
                 "declaredUnit": self.bom.declared_unit, "components": [ln.to_json() for ln in self.lines]}
 
 
+BOM_NUMBER_LIMIT = Decimal(10) ** 12
+
+
 def _decimal(value: Any, path: str, *, positive: bool = False) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise BomError(path, f"expected a number, got {value!r}")
@@ -117,6 +120,8 @@ def _decimal(value: Any, path: str, *, positive: bool = False) -> Decimal:
         raise BomError(path, f"expected a number, got {value!r}") from None
     if not out.is_finite() or out < 0 or (positive and out == 0):
         raise BomError(path, f"expected a {'positive' if positive else 'non-negative'} number, got {value!r}")
+    if out > BOM_NUMBER_LIMIT:  # beyond it, sums overflow what JSON can carry
+        raise BomError(path, f"expected a number of at most {BOM_NUMBER_LIMIT:.0E}, got {value!r}")
     return out
 
 

@@ -304,7 +304,9 @@ def _received(snap: Snapshot, event: Received, autopilot: Autopilot, delay_ms: i
     after = replace(after, state=new)
     if event.refusal is not None:
         code, reasons = event.refusal
-        effects += [RecordError("local", code, reasons), Send(m.termination, code, reasons)]
+        effects.append(RecordError("local", code, reasons))
+        if new not in m.terminal:  # a finished process cannot be terminated: keep the reason only
+            effects.append(Send(m.termination, code, reasons))
     else:
         effects += _follow(after, "received", kind, autopilot, delay_ms, event.counter)
     return Outcome(after, effects)
@@ -353,6 +355,9 @@ def _failed(snap: Snapshot, event: SendFailed, now: int, retry: RetryPolicy) -> 
 def _give_up(snap: Snapshot, kind: Message, reasons: tuple[str, ...], *, tell_peer: bool) -> Outcome:
     """Our message failed for good: cancel what follows it; tell the peer if it refused us."""
     m = snap.machine
+    if snap.state in m.terminal:
+        # a late failure (a stale retry) cannot reopen or re-end a finished process
+        return Outcome(snap, [FinishQueued(kind, "failed", "; ".join(reasons))])
     effects: list[Effect] = [FinishQueued(kind, "failed", "; ".join(reasons)),
                              CancelQueued("an earlier message failed")]
     if tell_peer and kind is not m.termination and snap.state is not None \
