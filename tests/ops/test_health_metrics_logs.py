@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import json
 import logging
@@ -67,7 +68,9 @@ def test_ready_names_keys_that_are_configured_but_not_loaded(tmp_path):
     assert services.identity is not None
     with TestClient(create_app(settings, services)) as client:
         assert client.get("/health/ready").status_code == 200
-        services.identity = None
+    # the container is frozen: a connector whose keys did not load is one built without them
+    keyless = dataclasses.replace(services, identity=None)
+    with TestClient(create_app(settings, keyless)) as client:
         ready = client.get("/health/ready")
     assert ready.status_code == 503 and ready.json()["failed"] == ["keys"]
 
