@@ -179,7 +179,10 @@ def negotiate_and_start(consumer: InProcessConnector, provider_dsp: str, provide
             return row.data_address if row.state == "STARTED" else None
     address = wait_for("the transfer to start", started)
     props = {p["name"]: p["value"] for p in address["endpointProperties"]}
-    return {"endpoint": address["endpoint"], "token": props["authorization"]}
+    # the provider names the properties by their EDC IRIs (as EDC consumers read them)
+    token = props.get("https://w3id.org/edc/v0.0.1/ns/authorization") or props["authorization"]
+    endpoint = address.get("endpoint") or props.get("https://w3id.org/edc/v0.0.1/ns/endpoint")
+    return {"endpoint": endpoint, "token": token}
 
 
 # --- the downloads -----------------------------------------------------------------------------
