@@ -82,7 +82,7 @@ class Settings(BaseSettings):
     edr_ttl_seconds: int = 300
     # the consumer's EDR cache: refresh an EDR this long before it expires; check STARTED pull
     # transfers for expired EDRs this often; terminate one whose refresh endpoint stays unreachable
-    # this long after expiry (services.consumer_edrs)
+    # this long after expiry (services.edr_cache)
     edr_refresh_margin_seconds: int = 30
     edr_sweep_seconds: float = 30.0
     edr_refresh_grace_seconds: int = 300

@@ -9,7 +9,7 @@ It owns the HTTP edge only: reading JSON-LD bodies (``jsonld``, ``odrl``), EDC's
 ``services.definitions`` (what we publish), ``services.queries`` (QuerySpecs, negotiations and
 agreements), ``services.remote_catalog`` (a peer's catalog over DSP) and
 ``services.negotiation`` (negotiating). ``transferprocesses`` (``transfers``) and the consumer's EDR
-cache (``edrs``) are done by ``services.transfer`` and ``services.consumer_edrs``.
+cache (``edrs``) are done by ``services.transfer`` and ``services.edr_cache``.
 """
 
 from fastapi import APIRouter, Depends

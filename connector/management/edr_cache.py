@@ -14,7 +14,7 @@
 - ``POST /v3/edrs/{tp}/refresh``: refresh now; answers the new DataAddress.
 - ``DELETE /v3/edrs/{tp}``: forget the EDR; its transfer is completed (or terminated if suspended).
 
-The work is ``services.consumer_edrs``'s; this module reads bodies and renders answers.
+The work is ``services.edr_cache``'s; this module reads bodies and renders answers.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from connector.management.jsonld import (
 )
 from connector.management.negotiations import check_known_provider, read_contract_request, verified_offer
 from connector.management.transfers import dsp_destination
-from connector.services.consumer_edrs import ConsumerEdrs
+from connector.services.edr_cache import ConsumerEdrs
 from connector.services.transfer import PULL, PUSH
 from connector.store.models import TransferProcess
 
@@ -51,7 +51,7 @@ EDR_CONTEXT = {**OUT_CONTEXT, "tx": TX_NS, "tx-auth": TX_AUTH_NS}
 
 
 def _edrs(services: Any) -> ConsumerEdrs:
-    return services.consumer_edrs
+    return services.edr_cache
 
 
 def read_edr_request(body: Any) -> tuple[dict, str, dict | None]:

@@ -1,6 +1,6 @@
 """Getting an EDR for a supplier's asset through our own consumer machinery, reusing what we have.
 
-First our EDR cache (``services.consumer_edrs``): a STARTED pull transfer for the same asset at
+First our EDR cache (``services.edr_cache``): a STARTED pull transfer for the same asset at
 the same provider is reused (its token refreshed when due). Otherwise the asset's offer is taken
 from the supplier's catalog and negotiated with ``ConsumerEdrs.negotiate`` (negotiate-then-
 transfer); we wait, without blocking the event loop, for the negotiation to end and the transfer
@@ -22,9 +22,9 @@ from connector.policy.codec import policy_from_compact_dsp
 from connector.protocol import Role
 from connector.protocol.messages import OfferRef
 from connector.services.criteria import EDC_NS, Criterion
-from connector.services.edr_client import prop
 from connector.services.errors import ServiceError
 from connector.services.queries import QuerySpec
+from connector.services.received_edrs import prop
 from connector.store.models import Negotiation, TransferProcess
 
 POLL_FIRST, POLL_MAX = 0.02, 0.2  # seconds between looks at a negotiation or transfer row
@@ -63,7 +63,7 @@ class Contracts:
         self.negotiation_timeout = negotiation_timeout
 
     def _cached(self, provider_id: str, asset_id: str) -> Edr | None:
-        edrs = self.services.consumer_edrs
+        edrs = self.services.edr_cache
         spec = QuerySpec(limit=50, criteria=(Criterion(EDC_NS + "assetId", "=", asset_id),
                                              Criterion(EDC_NS + "providerId", "=", provider_id)))
         for row, _ in sorted(edrs.entries(spec), key=lambda e: -e[0].created_at):
@@ -86,7 +86,7 @@ class Contracts:
         ref = OfferRef(str(offer.get("@id")), policy_from_compact_dsp(offer), asset_id, provider_id)
         request = {"counterparty_address": dsp_url, "counterparty_id": provider_id, "offer": ref}
         try:
-            neg = await to_thread.run_sync(self.services.consumer_edrs.negotiate, request)
+            neg = await to_thread.run_sync(self.services.edr_cache.negotiate, request)
         except ServiceError as exc:
             raise Refused("UsagePolicyValidation", f"we do not accept {bpn}'s offer for {asset_id}: "
                           + "; ".join(exc.reasons), endpoint=dsp_url, policy=offer) from None

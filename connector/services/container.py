@@ -18,12 +18,11 @@ from connector.parts.service import Parts, build_parts
 from connector.protocol.retry import RetryPolicy
 from connector.services.accepted import AcceptedPolicies
 from connector.services.catalog import CatalogService
-from connector.services.consumer_edrs import ConsumerEdrs, EdrSweepingWorker
 from connector.services.dataflow import DataFlowService
 from connector.services.dcp_wiring import agreement_policy, dcp_authentication
 from connector.services.definitions import DefinitionService
 from connector.services.documents import DocumentSigner
-from connector.services.edr_client import TokenRefresher
+from connector.services.edr_cache import ConsumerEdrs, EdrSweepingWorker
 from connector.services.edr_tokens import EdrIssuer
 from connector.services.footprints import FootprintService
 from connector.services.groups import GroupService
@@ -35,6 +34,7 @@ from connector.services.peers import PeerDirectory, PeerTokenAuthenticator, peer
 from connector.services.playbook import Playbook
 from connector.services.policy_dry_run import Explainer
 from connector.services.queries import QueryService
+from connector.services.received_edrs import TokenRefresher
 from connector.services.remote_catalog import RemoteCatalog
 from connector.services.replay import DatabaseReplayCache
 from connector.services.secrets import EDR_KEY_ENV, edr_key_path
@@ -70,7 +70,7 @@ class Container:
     # the provider's data plane: pull requests, EDR refresh, pushes (connector.services.dataflow)
     dataflows: DataFlowService
     # the consumer's EDR cache: negotiate-then-transfer, EDR lookup and refresh
-    consumer_edrs: ConsumerEdrs
+    edr_cache: ConsumerEdrs
     # the SSRF rule every outgoing call and every peer's callbackAddress passes (services.ssrf)
     guard: OutgoingGuard
     # as consumer: checks a provider's proof on an offer before we negotiate (services.signed_offers)
@@ -220,28 +220,28 @@ def build(settings: Settings, *, clock: Callable[[], int] = wall_clock_ms, clien
         flows=dataflows,
     )
     dataflows.transfers = transfers  # each needs the other: the data plane ends the transfers it serves
-    consumer_edrs = ConsumerEdrs(db, negotiations, transfers, clock=clock,
+    edr_cache = ConsumerEdrs(db, negotiations, transfers, clock=clock,
                                  margin_seconds=settings.edr_refresh_margin_seconds,
                                  grace_seconds=settings.edr_refresh_grace_seconds,
                                  refresher=TokenRefresher(guard=guard))
-    negotiations.subscribe(consumer_edrs.finalized)  # "negotiation finalized" starts the /v3/edrs transfer
+    negotiations.subscribe(edr_cache.finalized)  # "negotiation finalized" starts the /v3/edrs transfer
     # the container's client obeys the container's rule, however its HTTP client was built
     client = DspClient(client.client if client is not None else make_client(settings.transport, guard=guard), guard)
     worker = EdrSweepingWorker([negotiations, transfers], client, process_token_for(db, authenticator, dcp),
                                batch=settings.worker_batch, lease_ms=lease_ms, dispatch=dispatch,
                                retention_ms=int(settings.server.replay_window_hours * 3_600_000),
-                               sweep=consumer_edrs.sweep, sweep_seconds=settings.edr_sweep_seconds)
+                               sweep=edr_cache.sweep, sweep_seconds=settings.edr_sweep_seconds)
     parts = build_parts(settings, db, clock=clock, identity=identity, sources=dataflows.sources)
     footprints = FootprintService(db, company_name=settings.name, bpn=settings.bpn, identity=identity,
                                   clock=negotiations.clock)
     pcf_client = PcfClient(settings, db, RemoteCatalog(client, authenticator), guard=guard, identity=identity,
-                           negotiations=negotiations, transfers=transfers, consumer_edrs=consumer_edrs)
+                           negotiations=negotiations, transfers=transfers, edr_cache=edr_cache)
     pcf_exchange = PcfExchange(db, footprints, pcf_client, clock=negotiations.clock)
     serve_on(dataflows.sources, pcf_exchange)
     definitions = cast(DefinitionService, SigningAfterWrites(  # a proxy with every DefinitionService method
         DefinitionService(db, clock=clock, dataplane=settings.dataplane), catalog.warm_proofs))
     return Container(settings, db, authenticator, catalog, negotiations, transfers, edrs, client, worker,
-                     identity=identity, dataflows=dataflows, consumer_edrs=consumer_edrs, guard=guard,
+                     identity=identity, dataflows=dataflows, edr_cache=edr_cache, guard=guard,
                      offer_verifier=offer_verifier, pcf=footprints, pcf_client=pcf_client,
                      pcf_exchange=pcf_exchange, parts=parts, peers=peers, definitions=definitions,
                      queries=QueryService(db), remote_catalog=RemoteCatalog(client, authenticator, offer_verifier),

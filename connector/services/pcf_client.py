@@ -47,7 +47,7 @@ from connector.store.models import PcfExchangeRequest, ReceivedFootprint
 
 if TYPE_CHECKING:
     from connector.identity.wallet import LocalIdentity
-    from connector.services.consumer_edrs import ConsumerEdrs
+    from connector.services.edr_cache import ConsumerEdrs
     from connector.services.negotiation import NegotiationService
     from connector.services.transfer import TransferService
 
@@ -102,7 +102,7 @@ def offers_product(dataset: dict, product: str) -> bool:
 class PcfClient:
     def __init__(self, settings: Settings, db: Database, catalog: RemoteCatalog, *, guard: OutgoingGuard,
                  identity: LocalIdentity | None, negotiations: NegotiationService, transfers: TransferService,
-                 consumer_edrs: ConsumerEdrs) -> None:
+                 edr_cache: ConsumerEdrs) -> None:
         self.settings = settings
         self.db = db
         self.catalog = catalog
@@ -111,7 +111,7 @@ class PcfClient:
         self.clock = negotiations.clock
         hosts = [urlsplit(p.dsp_url).hostname for p in self.settings.peers if p.dsp_url]
         self.allowlist = Allowlist.parse([*self.settings.dataplane.allowlist, *[h for h in hosts if h]])
-        self.access = SupplierAccess(db, negotiations.participant_id, transfers, consumer_edrs)
+        self.access = SupplierAccess(db, negotiations.participant_id, transfers, edr_cache)
         self._session: aiohttp.ClientSession | None = None
         self.poll_seconds = 0.05
         # a peer's catalog, reused for a few seconds: a roll-up asks one supplier for many products

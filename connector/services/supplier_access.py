@@ -25,7 +25,7 @@ from connector.store import Database
 from connector.store.models import Agreement, Negotiation, TransferProcess
 
 if TYPE_CHECKING:
-    from connector.services.consumer_edrs import ConsumerEdrs
+    from connector.services.edr_cache import ConsumerEdrs
     from connector.services.transfer import TransferService
 
 log = logging.getLogger("pontis.pcf")
@@ -46,11 +46,11 @@ def _one(value: Any) -> Any:
 
 class SupplierAccess:
     def __init__(self, db: Database, participant_id: str, transfers: TransferService,
-                 consumer_edrs: ConsumerEdrs) -> None:
+                 edr_cache: ConsumerEdrs) -> None:
         self.db = db
         self.participant_id = participant_id
         self.transfers = transfers
-        self.consumer_edrs = consumer_edrs
+        self.edr_cache = edr_cache
         self.poll_seconds = 0.05
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
 
@@ -88,7 +88,7 @@ class SupplierAccess:
             if transfer is None:
                 return None
             try:
-                address = self.consumer_edrs.data_address(transfer)
+                address = self.edr_cache.data_address(transfer)
             except ServiceError as exc:
                 log.info("EDR of transfer %s not reusable (%s); starting another", transfer, exc)
                 return None
@@ -97,7 +97,7 @@ class SupplierAccess:
 
     @staticmethod
     def _authorization(address: dict) -> str:
-        from connector.services.edr_client import prop
+        from connector.services.received_edrs import prop
 
         return address.get("authorization") or prop(address, "authorization") or ""
 
@@ -121,7 +121,7 @@ class SupplierAccess:
             raise Refused("error", f"the dataset {dataset.get('@id')} carries no offer")
         try:
             ref = OfferRef(offer["@id"], policy_from_compact_dsp(offer), str(dataset.get("@id")), peer.id)
-            neg = await to_thread.run_sync(lambda: self.consumer_edrs.negotiate(
+            neg = await to_thread.run_sync(lambda: self.edr_cache.negotiate(
                 {"counterparty_address": peer.dsp_url, "counterparty_id": peer.id, "offer": ref}))
         except ServiceError as exc:
             raise Refused("denied", "; ".join(exc.reasons)) from None
@@ -155,7 +155,7 @@ class SupplierAccess:
         while time.monotonic() < deadline:
             row = await to_thread.run_sync(self._row, TransferProcess, tp)
             if row.state == "STARTED" and row.data_address:
-                return await to_thread.run_sync(lambda: self.consumer_edrs.data_address(tp))
+                return await to_thread.run_sync(lambda: self.edr_cache.data_address(tp))
             if row.state in ("TERMINATED", "COMPLETED"):
                 log.info("transfer %s ended %s: %s", tp, row.state, row.error_detail or row.error)
                 return None

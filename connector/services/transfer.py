@@ -33,11 +33,11 @@ from connector.protocol.transfer_messages import (
     TransferTermination,
     transfer_ack,
 )
-from connector.services.edr_client import edr_problem
 from connector.services.errors import InvalidRequest, NotFound
 from connector.services.outbox import Dispatch
 from connector.services.playbook import Playbook
 from connector.services.process import INITIAL, ProcessService, Work, join_url, new_pid
+from connector.services.received_edrs import edr_problem
 from connector.store import Database
 from connector.store.models import Agreement, OutgoingMessage, TransferProcess
 

@@ -101,7 +101,7 @@ async def negotiate(request: Request, form: Form, services: Services) -> Respons
                    dataset_id, provider)
     request_args: dict[str, Any] = {"counterparty_address": url, "counterparty_id": provider, "offer": ref}
     if fetch:
-        neg = await run_in_threadpool(services.consumer_edrs.negotiate, request_args)
+        neg = await run_in_threadpool(services.edr_cache.negotiate, request_args)
     else:
         neg = await run_in_threadpool(lambda: services.negotiations.request(**request_args))
     what = "Negotiating, then transferring" if fetch else "Negotiating"

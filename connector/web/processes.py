@@ -12,8 +12,8 @@ from starlette.concurrency import run_in_threadpool
 
 from connector.services.console import timeline
 from connector.services.criteria import EDC_NS
-from connector.services.edr_client import prop
 from connector.services.errors import InvalidRequest
+from connector.services.received_edrs import prop
 from connector.services.ssrf import SsrfRefused, acheck_backend_url
 from connector.store.models import Negotiation, TransferProcess
 from connector.web.render import redirect, render
@@ -75,7 +75,7 @@ async def download(transfer_id: str, request: Request, admin: Admin, services: S
     if row.role != "CONSUMER" or row.state != "STARTED":
         raise InvalidRequest("transfer.state", f"transfer {transfer_id} is {row.state} ({row.role.lower()}): only a "
                                                "started pull transfer of ours has data to download")
-    address = await run_in_threadpool(services.consumer_edrs.data_address, transfer_id)
+    address = await run_in_threadpool(services.edr_cache.data_address, transfer_id)
     token = prop(address, "authorization", EDC_NS + "authorization")
     if not address.get("endpoint") or not token:
         raise InvalidRequest("edr", f"the EDR of transfer {transfer_id} has no endpoint or no token")

@@ -16,7 +16,7 @@ import pytest
 
 from connector.config import DataPlaneSettings, IdentitySettings, Peer, Settings
 from connector.identity.did import DidResolutionError, DidResolver
-from connector.services.edr_client import RefreshRefused, TokenRefresher
+from connector.services.received_edrs import RefreshRefused, TokenRefresher
 from connector.services.ssrf import OutgoingGuard, SsrfRefused
 from connector.services.transport import DocumentFetch, DspClient, make_client
 from connector.store.models import Negotiation

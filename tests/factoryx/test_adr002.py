@@ -91,7 +91,7 @@ def test_smoke_the_transfer_start_message_names_the_properties_by_full_iri(two: 
 
 def test_edge_an_edr_with_bare_names_from_an_older_peer_is_read_too() -> None:
     from connector.protocol.transfer_messages import DataAddress
-    from connector.services.edr_client import prop, with_props
+    from connector.services.received_edrs import prop, with_props
 
     for name in ("authorization", EDC + "authorization", "edc:authorization"):
         address = {"endpointType": "https://w3id.org/idsa/v4.1/HTTP", "endpoint": "https://p.example/api/public",

@@ -81,7 +81,7 @@ def test_data_plane_calls_pass_the_ssrf_guard(db) -> None:
                         peers=[Peer(id="did:web:supplier.test", dsp_url="http://127.0.0.1:9/api/dsp/2025-1")])
     negotiations = SimpleNamespace(clock=lambda: 5, participant_id=settings.participant_id)
     client = PcfClient(settings, db, RemoteCatalog(None, None), guard=OutgoingGuard(), identity=None,  # type: ignore[arg-type]  # calls need no catalog, transfers or EDRs
-                       negotiations=negotiations, transfers=None, consumer_edrs=None)
+                       negotiations=negotiations, transfers=None, edr_cache=None)
 
     async def calls() -> tuple[str, str]:
         with pytest.raises(Refused) as private:

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from connector.config import Peer, ServerSettings, Settings
-from connector.services.consumer_edrs import TokenRefresher
+from connector.services.edr_cache import TokenRefresher
 from tests.harness import CLAIMS, InProcessPair, start_pair
 
 API_KEY = "transfer-test-key"
@@ -107,7 +107,7 @@ def make_pair(tmp_path, consumer_extra: dict | None = None, provider_extra: dict
 
     for two in start_pair(settings, API_KEY):
         # the consumer refreshes EDRs at the provider's real token endpoint, in process
-        two.consumer_services.consumer_edrs.refresher = TokenRefresher(httpx.Client(transport=two.provider._transport))
+        two.consumer_services.edr_cache.refresher = TokenRefresher(httpx.Client(transport=two.provider._transport))
         yield Pair(two.consumer_party, two.provider_party, two.router)
 
 

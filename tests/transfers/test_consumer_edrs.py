@@ -19,7 +19,8 @@ from sqlmodel import select
 from connector.config import Peer, Settings
 from connector.protocol import Role
 from connector.protocol.messages import NegotiationEvent
-from connector.services.consumer_edrs import (
+from connector.services.container import build
+from connector.services.edr_cache import (
     EDR_CALLBACK,
     META,
     REFRESH_ENDPOINT,
@@ -33,7 +34,6 @@ from connector.services.consumer_edrs import (
     prop,
     with_props,
 )
-from connector.services.container import build
 from connector.services.errors import Conflict, InvalidRequest, NotFound
 from connector.services.transfer import PULL
 from connector.store.models import Agreement, Negotiation, OutgoingMessage, TransferProcess
@@ -137,42 +137,42 @@ def test_expiry_comes_from_the_token_then_from_expires_in(services, clock) -> No
 
 
 def test_a_fresh_edr_is_served_as_stored(services, clock) -> None:  # type: ignore[no-untyped-def]
-    stub = services.consumer_edrs.refresher = StubRefresher(clock)
+    stub = services.edr_cache.refresher = StubRefresher(clock)
     started(services, data=address(token(T0 + 300_000)))
-    served = services.consumer_edrs.data_address("urn:uuid:tp-1")
+    served = services.edr_cache.data_address("urn:uuid:tp-1")
     assert prop(served, "authorization") == token(T0 + 300_000) and stub.calls == []
 
 
 def test_an_edr_about_to_expire_is_refreshed_before_it_is_served(services, clock) -> None:  # type: ignore[no-untyped-def]
-    stub = services.consumer_edrs.refresher = StubRefresher(clock)
+    stub = services.edr_cache.refresher = StubRefresher(clock)
     old = token(T0 + 20_000)  # inside the 30 s margin
     started(services, data=address(old))
-    served = services.consumer_edrs.data_address("urn:uuid:tp-1")
+    served = services.edr_cache.data_address("urn:uuid:tp-1")
     assert stub.calls == [(TOKEN_URL, "refresh-1", old)]
     assert prop(served, "authorization") != old and prop(served, REFRESH_TOKEN) == "refresh-2"
     assert row(services, "urn:uuid:tp-1").private_properties[META]["expiresAt"] == T0 + 300_000
     # served again: the new token is fresh, nothing is refreshed
-    assert prop(services.consumer_edrs.data_address("urn:uuid:tp-1"), "authorization") == prop(served, "authorization")
+    assert prop(services.edr_cache.data_address("urn:uuid:tp-1"), "authorization") == prop(served, "authorization")
     assert len(stub.calls) == 1
 
 
 def test_auto_refresh_false_serves_the_stored_edr_while_it_can_be_refreshed(services, clock) -> None:  # type: ignore[no-untyped-def]
-    stub = services.consumer_edrs.refresher = StubRefresher(clock)
+    stub = services.edr_cache.refresher = StubRefresher(clock)
     old = token(T0 - 1_000)
     started(services, data=address(old))
-    assert prop(services.consumer_edrs.data_address("urn:uuid:tp-1", auto_refresh=False), "authorization") == old
+    assert prop(services.edr_cache.data_address("urn:uuid:tp-1", auto_refresh=False), "authorization") == old
     assert stub.calls == []
 
 
 def test_one_refresh_per_transfer_however_many_ask_at_once(services, clock) -> None:  # type: ignore[no-untyped-def]
-    stub = services.consumer_edrs.refresher = StubRefresher(clock, delay=0.3)
+    stub = services.edr_cache.refresher = StubRefresher(clock, delay=0.3)
     started(services, data=address(token(T0 - 1_000)))
     results: list[str] = []
     barrier = threading.Barrier(8)
 
     def ask() -> None:
         barrier.wait()
-        results.append(prop(services.consumer_edrs.data_address("urn:uuid:tp-1"), "authorization") or "")
+        results.append(prop(services.edr_cache.data_address("urn:uuid:tp-1"), "authorization") or "")
 
     threads = [threading.Thread(target=ask) for _ in range(8)]
     for t in threads:
@@ -194,8 +194,8 @@ def test_a_refresh_lost_to_another_replica_uses_the_winners_token(services, cloc
             other.refresh("urn:uuid:tp-1")  # the other replica rotates the single-use refresh token first
             raise RefreshRefused("invalid_grant: the refresh token was already used")
 
-    services.consumer_edrs.refresher = LosesTheRace()
-    served = services.consumer_edrs.data_address("urn:uuid:tp-1")
+    services.edr_cache.refresher = LosesTheRace()
+    served = services.edr_cache.data_address("urn:uuid:tp-1")
     assert prop(served, "authorization") not in (old, None) and prop(served, REFRESH_TOKEN) == "refresh-2"
     assert row(services, "urn:uuid:tp-1").error is None and pending(services, "urn:uuid:tp-1") == []
 
@@ -210,8 +210,8 @@ def test_two_replicas_refreshing_at_once_keep_one_token(services, clock) -> None
             other.refresh("urn:uuid:tp-1")  # the other replica stores its token while ours is on its way
             return {"access_token": "ours-came-second", "refresh_token": "refresh-x", "expires_in": 300}
 
-    services.consumer_edrs.refresher = SlowerReplica()
-    served = services.consumer_edrs.data_address("urn:uuid:tp-1")
+    services.edr_cache.refresher = SlowerReplica()
+    served = services.edr_cache.data_address("urn:uuid:tp-1")
     stored = row(services, "urn:uuid:tp-1").data_address
     assert prop(served, "authorization") == prop(stored, "authorization") != "ours-came-second"
     assert prop(stored, REFRESH_TOKEN) == "refresh-2"  # compare-and-set: the first write wins
@@ -229,7 +229,7 @@ def test_the_refresh_grant_is_the_tractus_x_one(services, clock, httpx_mock) -> 
 
     httpx_mock.add_callback(answer, method="POST", url=httpx.URL(TOKEN_URL, params={
         "grant_type": "refresh_token", "refresh_token": "refresh-1"}))
-    served = services.consumer_edrs.refresh("urn:uuid:tp-1")
+    served = services.edr_cache.refresh("urn:uuid:tp-1")
     assert seen[0].headers["authorization"] == old
     assert prop(served, "authorization") == "fresh" and prop(served, "expiresIn") == "120"
     assert expires_at(row(services, "urn:uuid:tp-1")) == T0 + 120_000
@@ -241,7 +241,7 @@ def test_the_refresh_grant_is_the_tractus_x_one(services, clock, httpx_mock) -> 
 def test_an_expired_edr_without_refresh_token_ends_its_transfer(services, clock, httpx_mock) -> None:  # type: ignore[no-untyped-def]
     started(services, data=address(token(T0 - 1_000), refresh=None, endpoint=None))
     with pytest.raises(Conflict) as refused:
-        services.consumer_edrs.data_address("urn:uuid:tp-1")
+        services.edr_cache.data_address("urn:uuid:tp-1")
     assert "no refresh token" in str(refused.value)
     [message] = pending(services, "urn:uuid:tp-1")
     assert message.kind == "TransferTerminationMessage" and message.body["code"] == "edr-expired"
@@ -252,7 +252,7 @@ def test_an_expired_edr_without_refresh_token_ends_its_transfer(services, clock,
     ended = row(services, "urn:uuid:tp-1")
     assert ended.state == "TERMINATED" and ended.error["code"] == "edr-expired"
     with pytest.raises(Conflict, match="TERMINATED"):  # and its EDR says why it is void
-        services.consumer_edrs.data_address("urn:uuid:tp-1")
+        services.edr_cache.data_address("urn:uuid:tp-1")
 
 
 def test_a_refused_refresh_of_an_expired_edr_ends_its_transfer(services, clock, httpx_mock) -> None:  # type: ignore[no-untyped-def]
@@ -260,10 +260,10 @@ def test_a_refused_refresh_of_an_expired_edr_ends_its_transfer(services, clock, 
     httpx_mock.add_response(method="POST", status_code=400,
                             json={"error": "invalid_grant", "error_description": "the refresh token has expired"})
     with pytest.raises(Conflict, match="the refresh token has expired"):
-        services.consumer_edrs.data_address("urn:uuid:tp-1")
+        services.edr_cache.data_address("urn:uuid:tp-1")
     assert row(services, "urn:uuid:tp-1").error["code"] == "edr-expired"
     with pytest.raises(Conflict, match="being terminated"):  # asked again: no second refresh, no second termination
-        services.consumer_edrs.data_address("urn:uuid:tp-1")
+        services.edr_cache.data_address("urn:uuid:tp-1")
     assert len(pending(services, "urn:uuid:tp-1")) == 1
 
 
@@ -271,23 +271,23 @@ def test_an_unreachable_refresh_endpoint_is_retried_until_the_grace_runs_out(ser
     started(services, data=address(token(T0 - 1_000)))
     httpx_mock.add_exception(httpx.ConnectError("connection refused"), is_reusable=True)
     with pytest.raises(PeerFailure, match="connection refused"):
-        services.consumer_edrs.data_address("urn:uuid:tp-1")
+        services.edr_cache.data_address("urn:uuid:tp-1")
     assert row(services, "urn:uuid:tp-1").error is None and pending(services, "urn:uuid:tp-1") == []
     clock.now = T0 + 301_000  # expired 302 s ago: past the 300 s grace
     with pytest.raises(PeerFailure):
-        services.consumer_edrs.data_address("urn:uuid:tp-1")
+        services.edr_cache.data_address("urn:uuid:tp-1")
     assert row(services, "urn:uuid:tp-1").error["code"] == "edr-expired"
 
 
 def test_the_sweep_refreshes_or_ends_expired_edrs_and_leaves_the_rest(services, clock) -> None:  # type: ignore[no-untyped-def]
-    stub = services.consumer_edrs.refresher = StubRefresher(clock)
+    stub = services.edr_cache.refresher = StubRefresher(clock)
     started(services, "urn:uuid:fresh", address(token(T0 + 200_000)))
     started(services, "urn:uuid:dead", address(token(T0 - 1_000), refresh=None, endpoint=None))
     started(services, "urn:uuid:stale", address(token(T0 - 1_000)))
     started(services, "urn:uuid:tck", {"@type": "DataAddress", "endpointType": "x", "endpointProperties": [
         {"@type": "EndpointProperty", "name": "authorization", "value": "TCK-TOKEN"}]})  # says no expiry
     started(services, "urn:uuid:suspended", address(token(T0 - 1_000), refresh=None), state="SUSPENDED")
-    assert services.consumer_edrs.sweep(clock.now) == ["urn:uuid:dead"]
+    assert services.edr_cache.sweep(clock.now) == ["urn:uuid:dead"]
     assert [c[1] for c in stub.calls] == ["refresh-1"]  # only the stale one was refreshed
     assert row(services, "urn:uuid:dead").error["code"] == "edr-expired"
     assert expires_at(row(services, "urn:uuid:stale")) == T0 + 300_000
@@ -322,11 +322,11 @@ def test_lookups_say_why_there_is_no_edr(services) -> None:  # type: ignore[no-u
     started(services, "urn:uuid:requested", None, state="REQUESTED")
     started(services, "urn:uuid:suspended", address("t"), state="SUSPENDED")
     with pytest.raises(NotFound, match="not started it yet"):
-        services.consumer_edrs.data_address("urn:uuid:requested")
+        services.edr_cache.data_address("urn:uuid:requested")
     with pytest.raises(Conflict, match="SUSPENDED"):
-        services.consumer_edrs.data_address("urn:uuid:suspended")
+        services.edr_cache.data_address("urn:uuid:suspended")
     with pytest.raises(NotFound, match="no such consumer transfer"):
-        services.consumer_edrs.data_address("urn:uuid:nope")
+        services.edr_cache.data_address("urn:uuid:nope")
 
 
 # --- negotiate, then transfer ------------------------------------------------------------------
@@ -385,16 +385,16 @@ def test_one_transfer_per_finalized_negotiation(services, clock) -> None:  # typ
     marked_negotiation(services, state="FINALIZED")
     with services.db.write() as session:
         neg = session.get(Negotiation, "urn:uuid:neg-1")
-        first = services.consumer_edrs.on_finalized(session, neg, clock.now)
-        again = services.consumer_edrs.on_finalized(session, neg, clock.now)
+        first = services.edr_cache.on_finalized(session, neg, clock.now)
+        again = services.edr_cache.on_finalized(session, neg, clock.now)
     assert first is not None and again is None
 
 
 def test_negotiate_refuses_a_transfer_type_it_cannot_start(services) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(InvalidRequest, match="transferType"):
-        services.consumer_edrs.negotiate({}, "HttpData-STREAM")
+        services.edr_cache.negotiate({}, "HttpData-STREAM")
     with pytest.raises(InvalidRequest, match="dataDestination"):
-        services.consumer_edrs.negotiate({}, "HttpData-PUSH", None)
+        services.edr_cache.negotiate({}, "HttpData-PUSH", None)
 
 
 def test_the_default_refresher_refuses_a_non_http_endpoint() -> None:

@@ -36,7 +36,11 @@ from sqlmodel import Session, select
 from connector.protocol import Role
 from connector.protocol.transfer import TransferMessage as T
 from connector.services.criteria import EDC_NS, Criterion
-from connector.services.edr_client import (
+from connector.services.errors import Conflict, InvalidRequest, NotFound, ServiceError
+from connector.services.negotiation import NegotiationService
+from connector.services.process import INITIAL, new_pid
+from connector.services.queries import Fields, QuerySpec, run_query
+from connector.services.received_edrs import (
     META,
     REFRESH_ENDPOINT,
     REFRESH_TOKEN,
@@ -48,10 +52,6 @@ from connector.services.edr_client import (
     prop,
     with_props,
 )
-from connector.services.errors import Conflict, InvalidRequest, NotFound, ServiceError
-from connector.services.negotiation import NegotiationService
-from connector.services.process import INITIAL, new_pid
-from connector.services.queries import Fields, QuerySpec, run_query
 from connector.services.transfer import FORMATS, PULL, PUSH, TransferService
 from connector.services.worker import OutboxWorker
 from connector.store import Database
