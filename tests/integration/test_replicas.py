@@ -30,7 +30,8 @@ from connector.cli.launch import ConnectorProcess, free_port, start_connector, w
 from connector.config import DSP_PATH
 from connector.store.db import normalize_url
 from tests.conftest import POSTGRES_ENV, POSTGRES_MISSING, _postgres_schema_url
-from tests.integration.conftest import PEER_CLAIMS, Node, write_seed
+from tests.harness import CLAIMS as PEER_CLAIMS
+from tests.harness import Node, write_seed
 from tests.integration.test_restart import offer_from_catalog
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
