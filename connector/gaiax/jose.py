@@ -23,7 +23,8 @@ from typing import Any
 import jwt
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
-from connector.identity.did import DidResolutionError, DidResolver
+from connector.identity.credentials import parse_time
+from connector.identity.did import CredentialError, DidResolutionError, DidResolver
 
 from .keys import GaiaxKey
 
@@ -120,13 +121,10 @@ def _time(payload: dict[str, Any], name: str) -> datetime | None:
     value = payload.get(name)
     if value is None:
         return None
-    try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        raise JoseError(f"{name} {value!r} is not an XML Schema dateTime") from None
-    if parsed.tzinfo is None:
-        raise JoseError(f"{name} {value!r} has no time zone")
-    return parsed
+    try:  # the same reading as every other credential's dates
+        return parse_time(value, name)
+    except CredentialError as exc:
+        raise JoseError(str(exc)) from None
 
 
 def check_dates(payload: dict[str, Any], now: datetime, what: str = "credential", leeway: float = 0) -> None:

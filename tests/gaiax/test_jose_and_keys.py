@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
-from connector.gaiax.jose import JoseError, sign_jwt, sign_vc, sign_vp, unenvelop, verify_jwt
+from connector.gaiax.jose import JoseError, check_dates, sign_jwt, sign_vc, sign_vp, unenvelop, verify_jwt
 from connector.gaiax.keys import (
     CertificateAuthority,
     ChainError,
@@ -132,3 +132,9 @@ def test_chain_verifies_to_its_anchor_only() -> None:
     forged = stranger.issue(key.private_key.public_key(), key.did, NOW)[0]
     with pytest.raises(ChainError, match="not signed by|not a trusted anchor"):
         verify_chain([forged, anchor.certificate], [anchor.certificate], NOW)
+
+
+@pytest.mark.parametrize(("value", "reason"), [("soon", "is not a dateTimeStamp"), ("2026-01-01T00:00:00", "has no time zone")])
+def test_a_credential_date_that_is_not_a_datetimestamp_is_refused_naming_it(value: str, reason: str) -> None:
+    with pytest.raises(JoseError, match=f"validUntil '{value}' {reason}"):
+        check_dates({"validUntil": value}, datetime(2026, 6, 1, tzinfo=UTC))
