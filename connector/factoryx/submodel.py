@@ -7,21 +7,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
-_ID_SHORT = re.compile(r"^[a-zA-Z][a-zA-Z0-9_-]*[a-zA-Z0-9_]+$")
-
 
 def _reference(iri: str) -> dict[str, Any]:
     return {"type": "ExternalReference", "keys": [{"type": "GlobalReference", "value": iri}]}
 
 
 def id_short(key: str) -> str:
-    """A JSON key as a valid idShort (letters first, no dots or spaces)."""
-    cleaned = re.sub(r"[^a-zA-Z0-9_-]", "_", key)
-    if not cleaned or not cleaned[0].isalpha():
+    """A JSON key as a valid 3.0.3 idShort (a letter, then letters, digits or _; at most 128)."""
+    cleaned = re.sub(r"[^a-zA-Z0-9_]", "_", key)
+    if not cleaned or not cleaned[0].isalpha() or not cleaned[0].isascii():
         cleaned = "e" + cleaned
-    if not _ID_SHORT.match(cleaned):
-        cleaned = cleaned + "_"
-    return cleaned
+    return cleaned[:128]
 
 
 def _value_type(value: Any) -> str:
@@ -37,12 +33,13 @@ def _value_type(value: Any) -> str:
 def _element(value: Any, name: str | None) -> dict[str, Any]:
     named = {"idShort": id_short(name)} if name is not None else {}
     if isinstance(value, dict):
+        # an empty object or array has no "value": the metamodel wants at least one element there
         return {**named, "modelType": "SubmodelElementCollection",
-                "value": [_element(v, k) for k, v in value.items()]}
+                **({"value": [_element(v, k) for k, v in value.items()]} if value else {})}
     if isinstance(value, list):
         return {**named, "modelType": "SubmodelElementList", "typeValueListElement": _list_type(value),
-                "value": [_element(v, None) for v in value],
-                **({"valueTypeListElement": _value_type(value[0])} if _list_type(value) == "Property" else {})}
+                **({"value": [_element(v, None) for v in value]} if value else {}),
+                **({"valueTypeListElement": _value_type(value[0])} if value and _list_type(value) == "Property" else {})}
     if value is None:
         return {**named, "modelType": "Property", "valueType": "xs:string"}
     text = ("true" if value else "false") if isinstance(value, bool) else str(value)
@@ -62,4 +59,4 @@ def as_submodel(payload: dict[str, Any], submodel_id: str, semantic_id: str) -> 
     body = {k: v for k, v in payload.items() if k not in ("proof", "@context")}
     return {"modelType": "Submodel", "id": submodel_id, "idShort": id_short(semantic_id.rsplit("#", 1)[-1]),
             "kind": "Instance", "semanticId": _reference(semantic_id),
-            "submodelElements": [_element(v, k) for k, v in body.items()]}
+            **({"submodelElements": [_element(v, k) for k, v in body.items()]} if body else {})}

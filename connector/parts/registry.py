@@ -8,7 +8,12 @@ with the BPN we verified for its transfer, and sees, as in Tractus-X's classic a
 - a specificAssetId only when its ``externalSubjectId`` names the peer's BPN (or ``PUBLIC_READABLE``,
   allowed only for ``manufacturerPartId`` and ``assetLifecyclePhase``), its keys cut to the matching ones;
 - the whole shell when at least one specificAssetId names its BPN; only ``id``, the public
-  specificAssetIds and ``submodelDescriptors`` when only public ones match; otherwise nothing (404).
+  specificAssetIds and ``submodelDescriptors`` when only public ones match; otherwise nothing.
+
+"Nothing" is ``Hidden`` (a NotFound): Catena-X (CX-0002) answers it as an unknown shell, 404; in the
+Factory-X profile (ADR 009, granular access to shell descriptors) it is a 403 saying why. What the
+peer's contract grants, shell by shell: its agreement for the registry dataset lets it in, and the
+BPN verified for that agreement must be named by one of the shell's specificAssetIds.
 """
 
 from __future__ import annotations
@@ -45,6 +50,16 @@ class Viewer:
 
 
 OWNER = Viewer(None, owner=True)
+
+
+class Hidden(NotFound):
+    """A twin that exists but that the viewer may not see; ``unknown`` is what a 404 says of it."""
+
+    def __init__(self, aas_id: str, viewer: Viewer) -> None:
+        self.unknown = f"no shell descriptor {aas_id!r}"
+        super().__init__("registry.hidden", f"shell descriptor {aas_id!r} is not shared with {viewer.bpn}: none of "
+                                            "its specificAssetIds names that BPN in externalSubjectId",
+                         path="aasIdentifier")
 
 
 # --- encoding ------------------------------------------------------------------------------------
@@ -188,8 +203,8 @@ class Registry:
         with self.db.read() as session:
             row = self._twin(session, aas_id)
             shown = view(row.descriptor, self._submodels(session, [row.id])[row.id], viewer)
-        if shown is None:  # as unknown: a peer learns nothing of twins it may not see
-            raise NotFound("registry.shell", f"no shell descriptor {aas_id!r}", path="aasIdentifier")
+        if shown is None:  # 404 as unknown (Catena-X) or 403 saying why (Factory-X): registry_api decides
+            raise Hidden(aas_id, viewer)
         return shown
 
     def submodels(self, viewer: Viewer, aas_id: str, limit: int | None = None, cursor: str | None = None) -> dict:

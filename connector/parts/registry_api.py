@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from connector.parts.registry import Registry, Viewer, unb64url
+from connector.parts.registry import Hidden, Registry, Viewer, unb64url
 from connector.services.errors import InvalidRequest, NotFound, ServiceError
 
 log = logging.getLogger("pontis.registry")
@@ -73,12 +73,17 @@ def _allowed(method: str, allowed: tuple[str, ...], writable: bool, path: str) -
 
 
 def answer(registry: Registry, viewer: Viewer, method: str, path: str, query: str, body: bytes, *,
-           writable: bool, profiles: list[str] | None = None) -> tuple[int, Any]:
+           writable: bool, profiles: list[str] | None = None, granular: bool = False) -> tuple[int, Any]:
     """(status, JSON body or None) for one registry request; every refusal is a ``Result`` body.
-    ``profiles``: what ``/description`` announces (connector.factoryx.profiles_for; default Catena-X's)."""
+    ``profiles``: what ``/description`` announces (connector.factoryx.profiles_for; default Catena-X's).
+    ``granular`` (Factory-X ADR 009): a shell the viewer may not see is a 403 saying why, not a 404."""
     try:
         return _route(registry, viewer, method, path.strip("/"), parse_qs(query, keep_blank_values=True), body, writable,
                       profiles or PROFILES)
+    except Hidden as exc:
+        status, text = (403, "; ".join(exc.reasons)) if granular else (404, exc.unknown)
+        log.info("registry %s /%s for %s refused (%d): %s", method, path, viewer.bpn, status, "; ".join(exc.reasons))
+        return status, result(status, text, registry.clock())
     except ServiceError as exc:
         who = "owner" if viewer.owner else viewer.bpn
         log.info("registry %s /%s for %s refused (%d): %s", method, path, who, exc.status, "; ".join(exc.reasons))

@@ -30,6 +30,7 @@ from connector.store.models import PartTwin, TwinSubmodel
 log = logging.getLogger("pontis.registry")
 
 REGISTRY_SOURCE, SUBMODEL_SOURCE = "PontisRegistry", "PontisSubmodels"
+HIDDEN = object()  # a twin that exists but is not shared with the caller
 MAX_BODY = 1 << 20
 
 
@@ -57,6 +58,9 @@ class PartSources:
         # [profile] dataspace: factory-x answers /submodel with an IDTA Submodel (connector.factoryx)
         self.dataspace = dataspace
         self.profiles = profiles_for(dataspace)
+        # Factory-X ADR 009: a twin the caller may not see is a 403 saying why; Catena-X (and "both",
+        # whose Catena-X clients renegotiate on a 403) answer it as unknown, 404
+        self.granular = dataspace == "factory-x"
 
     def install(self, sources: Any) -> None:
         sources.handlers[REGISTRY_SOURCE] = self.serve_registry
@@ -67,7 +71,7 @@ class PartSources:
         viewer = viewer_of(request, self.owner_bpn)
         status, doc = await to_thread.run_sync(lambda: answer(self.registry, viewer, request.method, request.path,
                                                               request.query, body, writable=False,
-                                                              profiles=self.profiles))
+                                                              profiles=self.profiles, granular=self.granular))
         return _reply(status, doc)
 
     async def serve_submodel(self, address: Mapping[str, Any], request: DataRequest) -> Reply:
@@ -82,8 +86,13 @@ class PartSources:
         if len(parts) != 3 or parts[0] != "parts" or parts[2] != "submodel":
             return _reply(404, result(404, f"/{request.path}: expected parts/{{globalAssetId}}/submodel", now))
         part = unquote(parts[1])
-        payload = await to_thread.run_sync(self._payload, part, aspect, viewer_of(request, self.owner_bpn))
-        if payload is None:
+        viewer = viewer_of(request, self.owner_bpn)
+        payload = await to_thread.run_sync(self._payload, part, aspect, viewer)
+        if payload is HIDDEN and self.granular:
+            log.info("submodel %s of part %s refused to %s: not shared", aspect, part, viewer.bpn)
+            return _reply(403, result(403, f"part {part}: its twin is not shared with {viewer.bpn} (none of its "
+                                           "specificAssetIds names that BPN in externalSubjectId)", now))
+        if not isinstance(payload, dict):
             log.info("submodel %s of part %s not served to %s", aspect, part, (request.consumer or {}).get("bpn"))
             return _reply(404, result(404, f"part {part}: no {aspect.rsplit('#', 1)[-1]} submodel here "
                                            "(unknown part, no such aspect, or not shared with you)", now))
@@ -96,11 +105,14 @@ class PartSources:
         reply = _reply(200, payload)
         return Reply(200, reply.headers, b"") if request.method == "HEAD" else reply
 
-    def _payload(self, part: str, aspect: str, viewer: Viewer) -> dict | None:
+    def _payload(self, part: str, aspect: str, viewer: Viewer) -> dict | object | None:
+        """The twin's payload for ``aspect``; None when there is none, HIDDEN when the viewer may not see it."""
         with self.registry.db.read() as session:
             twin = session.exec(select(PartTwin).where(PartTwin.global_key == normal_id(part))).first()
-            if twin is None or not may_read_all(twin.descriptor, viewer):
+            if twin is None:
                 return None
+            if not may_read_all(twin.descriptor, viewer):
+                return HIDDEN
             row = session.exec(select(TwinSubmodel).where(TwinSubmodel.twin_id == twin.id,
                                                           TwinSubmodel.semantic_id == aspect)).first()
             return row.payload if row is not None else None

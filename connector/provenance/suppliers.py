@@ -23,14 +23,15 @@ from typing import Any
 import httpx
 from anyio import to_thread
 
+from connector.factoryx import discovery
+from connector.factoryx.submodel_check import SubmodelSchemaError, check_submodel, value_only
 from connector.parts.registry import OWNER, b64url
 from connector.provenance.contracts import Contracts, Edr, Refused, offer_of
 from connector.provenance.directory import Endpoint
 from connector.services.remote_catalog import CounterPartyError, RemoteCatalog, dataset_record
 from connector.store.models import TwinSubmodel
 
-REGISTRY_TYPE = "https://w3id.org/catenax/taxonomy#DigitalTwinRegistry"
-DCT_TYPE = "http://purl.org/dc/terms/type"
+REGISTRY_TYPE, DCT_TYPE = discovery.REGISTRY_TYPE, discovery.DCT_TYPE
 SEMANTIC_ID = "https://admin-shell.io/aas/3/0/HasSemantics/semanticId"
 LARGE = 256 << 10  # bytes of JSON parsed in a worker thread rather than on the event loop
 
@@ -45,16 +46,13 @@ class Fetched:
 
 
 def endpoint_of(descriptor: dict) -> tuple[str, str, str]:
-    """(href, asset id, DSP URL) of a submodel descriptor's DSP endpoint; Refused if it has none."""
-    for endpoint in descriptor.get("endpoints") or []:
-        info = endpoint.get("protocolInformation") if isinstance(endpoint, dict) else None
-        if not isinstance(info, dict) or not isinstance(info.get("href"), str):
-            continue
-        body = dict(part.split("=", 1) for part in str(info.get("subprotocolBody") or "").split(";") if "=" in part)
-        if body.get("id") and body.get("dspEndpoint"):
-            return info["href"], body["id"], body["dspEndpoint"]
-    raise Refused("SubmodelRequest", f"submodel descriptor {descriptor.get('id')!r} names no DSP endpoint "
-                                     "(protocolInformation.subprotocolBody id=...;dspEndpoint=...)")
+    """(href, asset id, DSP URL) of a submodel descriptor's DSP endpoint (connector.factoryx.discovery:
+    subprotocol DSP, a strict ``id=...;dspEndpoint=...``); Refused naming the descriptor otherwise."""
+    try:
+        found = discovery.dsp_endpoint(descriptor)
+    except discovery.DiscoveryError as exc:
+        raise Refused(exc.step, str(exc)) from None
+    return found.href, found.target.dataset_id, found.target.dsp_endpoint
 
 
 def _semantic_id(dataset: dict) -> str | None:
@@ -63,10 +61,7 @@ def _semantic_id(dataset: dict) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def is_registry(dataset: dict) -> bool:
-    kind = dataset_record(dataset).get(DCT_TYPE)
-    kind = kind.get("@id") if isinstance(kind, dict) else kind
-    return isinstance(kind, str) and (kind == REGISTRY_TYPE or kind.endswith(":DigitalTwinRegistry"))
+is_registry = discovery.is_registry
 
 
 class RemoteSupplier:
@@ -76,6 +71,9 @@ class RemoteSupplier:
         self.bpn, self.endpoints, self.services, self.contracts = bpn, endpoints, services, contracts
         self.own_bpn, self.timeout, self.max_bytes, self.resolve_key = own_bpn or "us", timeout, max_bytes, resolve_key
         self.prefetch = prefetch
+        # [profile] dataspace factory-x: GetSubmodel answers a Submodel (ADR 008); anything else is refused
+        settings = getattr(services, "settings", None)
+        self.strict_submodels = getattr(getattr(settings, "profile", None), "dataspace", None) == "factory-x"
         self.http: httpx.AsyncClient = services.client.client
         self._catalogs: dict[str, Any] = {}
         self._edrs: dict[tuple[str, str], Edr | Refused] = {}  # a refusal is kept too: asked once per job
@@ -154,7 +152,14 @@ class RemoteSupplier:
 
     async def _new_edr(self, endpoint: Endpoint, datasets: list[dict], asset_id: str | None, what: str,
                        fresh: bool) -> Edr:
-        dataset = next((d for d in datasets if (d.get("@id") == asset_id if asset_id else is_registry(d))), None)
+        if asset_id is None:
+            try:
+                dataset: dict | None = discovery.registries(datasets, endpoint.dsp_url)[0]
+            except discovery.RegistryNotOffered as exc:
+                raise Refused(exc.step, f"{exc} (or none is visible to {self.own_bpn}: an access policy hides "
+                                        "it from us)", endpoint=endpoint.dsp_url) from None
+        else:
+            dataset = next((d for d in datasets if d.get("@id") == asset_id), None)
         if not fresh and dataset is not None:
             cached = await self.contracts.cached(endpoint.participant_id, str(dataset.get("@id")))
             if cached is not None:
@@ -233,6 +238,11 @@ class RemoteSupplier:
             try:
                 found, edr = await self._call(endpoint, None, "the Digital Twin Registry", "DigitalTwinRequest",
                                               lambda e, q=query: f"{e.endpoint.rstrip('/')}/lookup/shells?assetIds={q}")
+            except LookupError as exc:  # a look-up that matches nothing is a 200 with no result, not a 404
+                edr = await self._edr(endpoint, None, "the Digital Twin Registry")
+                integration = discovery.lookup_not_served(edr.endpoint.rstrip("/"), 404, str(exc))
+                raise Refused(integration.step, str(integration), endpoint=edr.endpoint) from None
+            try:
                 ids = found.get("result") if isinstance(found, dict) else None
                 if not ids:
                     misses.append(f"{endpoint.dsp_url}: no twin")
@@ -244,6 +254,10 @@ class RemoteSupplier:
                 continue
             if not isinstance(shell, dict):
                 raise Refused("DigitalTwinRequest", f"the registry of {self.bpn} sent a shell that is not an object")
+            try:
+                discovery.check_descriptors(shell)
+            except discovery.DescriptorInvalid as exc:
+                raise Refused(exc.step, f"{exc}; sent by the registry of {self.bpn}", endpoint=edr.endpoint) from None
             return shell, edr.agreement_id
         raise Refused("DigitalTwinRequest", f"{self.bpn}'s registry shows {self.own_bpn} no twin {part}: it is "
                       f"unknown there, or not visible to {self.own_bpn}", causes=misses)
@@ -267,6 +281,13 @@ class RemoteSupplier:
         except LookupError as exc:
             raise Refused("SubmodelRequest", f"{self.bpn} has no {urn} of {part} for {self.own_bpn}: {exc}",
                           endpoint=href) from None
+        if self.strict_submodels or (isinstance(document, dict) and "modelType" in document):
+            # an IDTA-01002-3-0-3 Submodel (GetSubmodel, Factory-X ADR 008): checked, then read as its value
+            try:
+                document = value_only(check_submodel(document, f"the {urn} of {part} from {self.bpn}"))
+            except SubmodelSchemaError as exc:
+                raise Refused("SchemaValidation", f"schema violation: {exc}", endpoint=href) from None
+            return Fetched(document, edr.agreement_id, "unsigned")
         return await self._verified(document, edr.agreement_id, endpoint.participant_id)
 
     async def _verified(self, document: Any, agreement: str | None, signer: str) -> Fetched:
@@ -290,6 +311,10 @@ def _not_started_yet(status: int, body: Any) -> bool:
 
 
 def _reason(body: Any) -> str:
+    if isinstance(body, dict) and isinstance(body.get("messages"), list):  # an AAS Result
+        texts = [str(m.get("text")) for m in body["messages"] if isinstance(m, dict) and m.get("text")]
+        if texts:
+            return "; ".join(texts)
     if isinstance(body, dict):
         for key in ("reason", "message", "messages", "error_description", "error"):
             if body.get(key):

@@ -32,7 +32,10 @@ from connector.store.models import Agreement, Asset, ContractDefinition, PolicyD
 
 E = EDC_NS
 # the data-address types the data plane serves (services.dataflow.sources), and what each needs
-DATA_ADDRESS_TYPES = {"HttpData": ("baseUrl",), "PontisDocument": ("document",), "PontisFile": ("path",)}
+DATA_ADDRESS_TYPES = {"HttpData": ("baseUrl",), "PontisDocument": ("document",), "PontisFile": ("path",),
+                      # our Digital Twin Registry (connector.parts.serving), e.g. a second offer of it for
+                      # another organisational unit, under its own policies (Factory-X ADR 009)
+                      "PontisRegistry": ()}
 
 
 def check_data_address(address: dict, *, files_dir: str | None | bool = True) -> None:

@@ -1,0 +1,128 @@
+"""Providers that break ADR 008 / 009 one way each, mocked with pytest-httpx, and a consumer (Motorwerke,
+``[profile] dataspace = "factory-x"``) whose traversal job meets them: each fault becomes the tombstone
+of the part it hides, with the consumer's reason.
+
+The job starts at ``ROOT`` at a well-behaved provider (``good``), whose BOM (an IDTA Submodel) names
+one child at the provider with the fault under test.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import httpx
+from fastapi.testclient import TestClient
+
+from connector.app import create_app
+from connector.config.dataspaces import ProfileSettings
+from connector.factoryx.submodel import as_submodel
+from connector.parts.models import normal_id
+from tests.provenance.test_bad_peers import BOM_ASSET, BOM_URN, REGISTRY, hold_edrs, settings, stones, wait
+
+ROOT, CHILD = "urn:uuid:00000000-0000-4000-8000-00000000f001", "urn:uuid:00000000-0000-4000-8000-00000000f002"
+
+
+class Provider:
+    """A provider's connector and twin registry as seen from outside, with at most one fault."""
+
+    def __init__(self, name: str, bpn: str, fault: str | None = None) -> None:
+        self.name, self.bpn, self.fault = name, bpn, fault
+        self.base = f"https://{name}.invalid"
+        self.dsp, self.public, self.did = self.base + "/api/dsp/2025-1", self.base + "/api/public", f"did:web:{name}.invalid"
+        self.boms: dict[str, list[tuple[str, str]]] = {}
+
+    def catalog(self) -> dict:
+        registry: dict = {"@id": REGISTRY, "http://purl.org/dc/terms/title": "Digital Twin Registry",
+                          "hasPolicy": [{"@id": "offer-dtr", "@type": "Offer", "permission": [{"action": "use"}]}]}
+        if self.fault != "untyped-registry":
+            registry["http://purl.org/dc/terms/type"] = {"@id": "https://w3id.org/catenax/taxonomy#DigitalTwinRegistry"}
+        return {"@type": "Catalog", "participantId": self.did, "dataset": [registry, {
+            "@id": BOM_ASSET, "https://admin-shell.io/aas/3/0/HasSemantics/semanticId": {"@id": BOM_URN},
+            "hasPolicy": [{"@id": "offer-bom", "@type": "Offer", "permission": [{"action": "use"}]}]}]}
+
+    def descriptor(self, pid: str) -> dict:
+        body = f"id={BOM_ASSET};dspEndpoint={self.dsp}" if self.fault != "no-id-key" else f"dspEndpoint={self.dsp}"
+        info = {"href": f"{self.public}/parts/{pid}/submodel", "endpointProtocol": "HTTP",
+                **({"subprotocol": "DSP", "subprotocolBody": body} if self.fault != "no-dsp-endpoint" else {})}
+        descriptor = {"id": "sm-" + pid, "endpoints": [{"interface": "SUBMODEL-3.0", "protocolInformation": info}]}
+        if self.fault != "no-semantic-id":
+            descriptor["semanticId"] = {"type": "ExternalReference", "keys": [{"type": "GlobalReference", "value": BOM_URN}]}
+        return descriptor
+
+    def submodel(self, pid: str) -> dict:
+        if self.fault == "not-a-submodel":  # a Property without its valueType, an element without idShort
+            return {"modelType": "Submodel", "id": "sm-" + pid, "submodelElements": [
+                {"modelType": "Property", "idShort": "globalAssetId", "value": pid},
+                {"modelType": "SubmodelElementList", "typeValueListElement": "SubmodelElementCollection"}]}
+        bom = {"globalAssetId": pid, "childItems": [
+            {"globalAssetId": child, "businessPartner": bpn, "quantity": {"value": 1, "unit": "unit:piece"},
+             "hasAlternatives": False, "createdOn": "2026-11-12T09:30:00Z"} for child, bpn in self.boms[pid]]}
+        return as_submodel(bom, "sm-" + pid, BOM_URN)
+
+    def answer(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path.endswith("/catalog/request"):
+            return httpx.Response(200, json=self.catalog())
+        if request.headers.get("authorization") != "token-" + self.name:
+            return httpx.Response(403, json={"error": "invalid_token", "reason": "not our token"})
+        if path.endswith("/lookup/shells"):
+            if self.fault == "discovery-elsewhere":  # the Discovery is at /discovery, not under the registry's path
+                return httpx.Response(404, json={"messages": [{"messageType": "Error", "code": "404",
+                                                               "text": f"no such path {path}"}]})
+            link = json.loads(base64.urlsafe_b64decode(parse_qs(request.url.query.decode())["assetIds"][0] + "=="))
+            return httpx.Response(200, json={"paging_metadata": {}, "result": ["aas-" + link["value"]]
+                                             if link["value"] in self.boms else []})
+        if "/shell-descriptors/" in path:
+            pid = base64.urlsafe_b64decode(path.rsplit("/", 1)[-1] + "==").decode().removeprefix("aas-")
+            return httpx.Response(200, json={"id": "aas-" + pid, "globalAssetId": pid, "specificAssetIds": [],
+                                             "submodelDescriptors": [self.descriptor(pid)]})
+        if path.endswith("/submodel"):
+            return httpx.Response(200, json=self.submodel(unquote(path.split("/parts/", 1)[1].removesuffix("/submodel"))))
+        return httpx.Response(404, json={"reason": f"no such path {path}"})
+
+
+class Providers:
+    """A good provider holding ``ROOT`` and the faulty one holding ``CHILD``."""
+
+    def __init__(self, fault: str) -> None:
+        self.good = Provider("good", "BPNL000000GOOD01")
+        self.bad = Provider("faulty", "BPNL00000FAULTY1", fault)
+        self.good.boms = {ROOT: [(CHILD, self.bad.bpn)]}
+        self.bad.boms = {CHILD: []}
+        self.peers = {p.name: p for p in (self.good, self.bad)}
+
+    def route(self, request: httpx.Request) -> httpx.Response:
+        return self.peers[str(urlsplit(str(request.url)).hostname).split(".")[0]].answer(request)
+
+
+def consumer(tmp_path: Path, providers: Providers) -> Iterator[TestClient]:
+    """Motorwerke's connector in the Factory-X profile, holding EDRs for each provider's registry and BOMs."""
+    made = settings(f"sqlite:///{tmp_path / 'motorwerke.db'}", providers)  # type: ignore[arg-type]
+    made = made.model_copy(update={"profile": ProfileSettings(dataspace="factory-x")})
+    with TestClient(create_app(made), headers={"X-Api-Key": "bad-peers-key"}) as client:
+        hold_edrs(client, providers)  # type: ignore[arg-type]
+        yield client
+
+
+def tombstone_of(tmp_path: Path, httpx_mock, fault: str) -> tuple[str | None, dict]:  # type: ignore[no-untyped-def]
+    """Run a job from ROOT against a provider with ``fault``: the reason CHILD became a tombstone (None
+    when it did not), and the job's answer."""
+    providers = Providers(fault)
+    httpx_mock.add_callback(providers.route, is_reusable=True, is_optional=True)
+    for client in consumer(tmp_path, providers):
+        job = client.post("/management/irs/jobs", json={"key": {"globalAssetId": ROOT, "bpn": providers.good.bpn}})
+        assert job.status_code == 201, job.text
+        answer = wait(client, job.json()["id"])
+    assert answer["job"]["state"] == "COMPLETED", answer["job"]
+    found = stones(answer)
+    assert normal_id(ROOT) not in found, found  # the good provider's part is read
+    return found.get(normal_id(CHILD)), answer
+
+
+def step_of(answer: dict, part: str) -> str:
+    return next(s["processingError"]["processStep"] for s in answer["tombstones"]
+                if normal_id(s["catenaXId"]) == normal_id(part))
