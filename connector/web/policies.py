@@ -21,7 +21,15 @@ from connector.services.console import check_draft, policy_templates
 from connector.services.errors import InvalidRequest, ServiceError
 from connector.services.queries import QuerySpec
 from connector.web.peers import known_peers
-from connector.web.policy_form import OPERANDS, OPERATORS, editor_of, policy_fields, unflatten
+from connector.web.policy_form import (
+    OPERATORS,
+    editor_of,
+    operands_for,
+    policy_fields,
+    templates_for,
+    unflatten,
+    with_profile_hints,
+)
 from connector.web.render import redirect, render
 from connector.web.routing import Admin, Form, Json, Services, WebRoute, definitions, queries
 
@@ -42,6 +50,20 @@ def summary(policy: dict) -> list[str]:
     return lines
 
 
+def _spaces(settings: Any) -> tuple[str, bool]:
+    """``[profile] dataspace`` and whether ``[gaiax]`` is set: whose operands and templates come first."""
+    return settings.profile.dataspace, settings.gaiax is not None
+
+
+def _templates(settings: Any) -> list[str]:
+    return templates_for(list(policy_templates()), *_spaces(settings))
+
+
+def _checked(policy: dict, settings: Any) -> tuple[Any, list[dict]]:
+    typed, problems = check_draft(policy, settings.policy_profile)
+    return typed, with_profile_hints(problems, policy, *_spaces(settings))
+
+
 def _kind(policy: dict) -> str:
     try:
         return infer_kind(policy_from_compact_dsp(policy))
@@ -54,7 +76,7 @@ async def policies(request: Request, admin: Admin, services: Services) -> Respon
     rows = await run_in_threadpool(definitions(services).policies, QuerySpec(limit=500))
     shown = [{"id": r.id, "kind": _kind(r.policy), "summary": summary(r.policy), "created": r.created_at} for r in rows]
     return render(request, "policies.html", section="policies", title="Policies", policies=shown,
-                  templates=list(policy_templates()))
+                  templates=_templates(services.settings))
 
 
 def placed_problems(problems: list[dict], paths: set[str]) -> dict[str, list[str]]:
@@ -72,13 +94,14 @@ def placed_problems(problems: list[dict], paths: set[str]) -> dict[str, list[str
 def _editor_page(request: Request, *, policy: dict, policy_id: str, template: str, problems: list[dict],
                  status: int = 200, editing: bool = False) -> Response:
     editor = editor_of(policy)
+    settings = request.app.state.services.settings
     paths = {"policy_id"} | {r.path for r in editor.rules} | {r.path + ".action" for r in editor.rules}
     paths |= {row.prefix + part for r in editor.rules for row in r.rows
               for part in ("", ".leftOperand", ".operator", ".rightOperand")}
     return render(request, "policy_edit.html", status=status, section="policies",
                   title=f"Edit policy {policy_id}" if editing else "New policy", editing=editing, editor=editor, policy_id=policy_id, template=template, problems=problems,
                   placed=placed_problems(problems, paths),
-                  templates=list(policy_templates()), operands=OPERANDS, operators=OPERATORS,
+                  templates=_templates(settings), operands=operands_for(*_spaces(settings)), operators=OPERATORS,
                   preview=json.dumps(policy, indent=2))
 
 
@@ -99,7 +122,7 @@ async def validate_draft(body: Json, services: Services) -> JSONResponse:
     if not isinstance(fields, dict):
         raise InvalidRequest("fields", 'expected {"fields": {"<field path>": "<value>", ...}}', path="fields")
     policy = unflatten({k: v for k, v in fields.items() if isinstance(v, str)})
-    _, problems = check_draft(policy, services.settings.policy_profile)
+    _, problems = _checked(policy, services.settings)
     return JSONResponse({"valid": not problems, "problems": problems, "policy": policy})
 
 
@@ -115,7 +138,7 @@ async def save_policy(request: Request, form: Form, services: Services) -> Respo
     policy_id = str(form.get("policy_id") or "").strip()
     editing = form.get("editing") == "1"
     draft = unflatten(policy_fields(form))
-    typed, problems = check_draft(draft, services.settings.policy_profile)
+    typed, problems = _checked(draft, services.settings)
     if not policy_id:
         problems.insert(0, {"path": "policy_id", "found": "no id", "expected": "an id, e.g. pcf-usage",
                             "code": "structure"})

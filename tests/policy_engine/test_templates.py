@@ -20,7 +20,9 @@ from ._refs import (
 )
 
 NAMES = sorted(p.name for p in TEMPLATES.glob("*.json"))
-KINDS = {"bpn-restricted-access.json": "access", "member-access.json": "access"}
+KINDS = {"bpn-restricted-access.json": "access", "member-access.json": "access", "fx-member-access.json": "access"}
+# Factory-X templates use the Factory-X operands (profile.SPECS source "factory-x"), outside the CX schemas
+CX_NAMES = [n for n in NAMES if not n.startswith("fx-")]
 
 
 def _atoms(node):
@@ -35,8 +37,8 @@ def _atoms(node):
 
 
 def test_templates_exist_and_are_documented():
-    assert NAMES == ["bpn-restricted-access.json", "industry-core-usage.json", "member-access.json",
-                     "pcf-exchange-usage.json", "time-limited-usage.json"]
+    assert NAMES == ["bpn-restricted-access.json", "fx-member-access.json", "industry-core-usage.json",
+                     "member-access.json", "pcf-exchange-usage.json", "time-limited-usage.json"]
     readme = (TEMPLATES / "README.md").read_text(encoding="utf-8")
     assert all(name in readme for name in NAMES)
 
@@ -47,11 +49,11 @@ def test_template_is_valid_under_our_validator(name):
     policy = policy_from_compact_dsp(doc)
     kind = KINDS.get(name, "usage")
     assert infer_kind(policy) == kind
-    assert validate(policy, kind=kind, extensions=False) == []
+    assert validate(policy, kind=kind, extensions=name.startswith("fx-")) == []
 
 
 @requires_shared
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", CX_NAMES)
 def test_template_is_valid_under_the_profile_schemas(name):
     doc = json.loads((TEMPLATES / name).read_text(encoding="utf-8"))
     kind = KINDS.get(name, "usage")
@@ -80,3 +82,12 @@ def test_time_limited_template_expires():
     after = EvaluationContext(now=datetime(2028, 1, 1, tzinfo=UTC), claims=claims)
     assert compiled.evaluate(before).allowed
     assert [d.left_operand for d in compiled.evaluate(after).denials] == ["DataUsageEndDate", "DataProvisioningEndDate"]
+
+
+def test_the_factory_x_member_template_admits_factory_x_members_only():
+    policy = policy_from_compact_dsp(json.loads((TEMPLATES / "fx-member-access.json").read_text(encoding="utf-8")))
+    compiled = compile_policy(policy)
+    now = datetime(2026, 12, 6, tzinfo=UTC)
+    assert compiled.evaluate(EvaluationContext(now=now, claims={"credentials": ["FxMembershipCredential"]})).allowed
+    denied = compiled.evaluate(EvaluationContext(now=now, claims={"membership": True}))  # a Catena-X member
+    assert [d.left_operand for d in denied.denials] == ["FxMembership"]
