@@ -32,7 +32,8 @@ the EDR: ``{edr endpoint}`` is ``{provider public_url}/api/public``, header ``Au
 
 The caller's BPN is the one the provider verified at transfer time (the transfer's consumer claims),
 never a header. A twin whose specificAssetIds do not name the caller's BPN in ``externalSubjectId``
-is invisible to it (404 / absent from lookups), as in Tractus-X (closed by default).
+is invisible to it (404 / absent from lookups), as in Tractus-X (closed by default); in
+``[profile] dataspace = "factory-x"`` asking for it by id is a 403 saying why (ADR 009's granular access).
 
 **Submodels.** Each aspect type a company imported is one asset, serving that aspect of all its twins:
 

@@ -242,3 +242,46 @@ SCENARIOS: dict[str, Runner] = {
     "subprotocolBody is malformed (missing required key)":
         test_negative_a_subprotocol_body_without_id_is_a_configuration_error,
 }
+
+
+@pytest.mark.integration
+def test_our_traversal_reads_factory_x_providers_end_to_end(tmp_path: Path) -> None:
+    """The example supply chain's three connectors, all in ``factory-x``: Motorwerke's job finds each
+    supplier's registry by its dct:type, follows each subprotocolBody, negotiates, and reads every BOM
+    as an IDTA Submodel (checked, then its value): the same tree as in Catena-X."""
+    from connector.cli.launch import start_connector, wait_ready
+    from tests.provenance.conftest import copy_example, imported
+    from tests.provenance.test_supply_chain import (
+        MOTORWERKE,
+        hidden_from_motorwerke,
+        imported_edges,
+        returned_edges,
+        run,
+    )
+
+    companies = copy_example(tmp_path / "example")
+    try:
+        for company in companies.values():
+            with company.config.open("a") as config:
+                config.write('\n[profile]\ndataspace = "factory-x"\n')
+            company.process = start_connector(company.name, company.config, tmp_path / f"{company.name}.log",
+                                              company.management.removesuffix("/management"))
+        for company in companies.values():
+            wait_ready(company.process, timeout=120)  # type: ignore[arg-type]
+            assert company.call("POST", "/v3/parts/import", json=imported(company.name)).status_code == 200
+        union: set = set()
+        for item in imported("motorwerke"):
+            if "childItems" not in item["payload"]:
+                continue
+            answer = run(companies["motorwerke"], {"globalAssetId": item["payload"]["globalAssetId"],
+                                                   "bpn": MOTORWERKE}, direction="downward")
+            assert answer["job"]["state"] == "COMPLETED"
+            stones = {s["catenaXId"]: s["processingError"]["errorDetail"] for s in answer["tombstones"]}
+            assert all("not visible to BPNL00000MOTORWK" in why for why in stones.values()), stones
+            assert {s.removeprefix("urn:uuid:") for s in stones} <= hidden_from_motorwerke()
+            union |= returned_edges(answer)
+        assert union == imported_edges("childItems")
+    finally:
+        for company in companies.values():
+            if company.process is not None:
+                company.process.stop()
