@@ -112,7 +112,7 @@ def dsp_endpoint(descriptor: Any) -> SubmodelEndpoint:
                          if isinstance(e, dict) and isinstance(e.get("protocolInformation"), dict)]
     dsp = [i for i in infos if i.get("subprotocol") == "DSP"]
     if not dsp:
-        found = sorted({str(i.get("subprotocol")) for i in infos})
+        found = sorted({str(i["subprotocol"]) for i in infos if i.get("subprotocol")})
         raise NoDspEndpoint(f"submodel descriptor {name} has no endpoint with protocolInformation.subprotocol DSP "
                             f"(found {len(infos)} endpoint(s), subprotocols {found or 'none'}): the DSP endpoint and "
                             "dataset id of the submodel cannot be derived")

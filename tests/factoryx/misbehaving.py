@@ -8,11 +8,9 @@ one child at the provider with the fault under test.
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 import httpx
 from fastapi.testclient import TestClient
@@ -21,68 +19,61 @@ from connector.app import create_app
 from connector.config.dataspaces import ProfileSettings
 from connector.factoryx.submodel import as_submodel
 from connector.parts.models import normal_id
-from tests.provenance.test_bad_peers import BOM_ASSET, BOM_URN, REGISTRY, hold_edrs, settings, stones, wait
+from tests.provenance.test_bad_peers import BOM_URN, REGISTRY, FakePeer, hold_edrs, settings, stones, wait
 
 ROOT, CHILD = "urn:uuid:00000000-0000-4000-8000-00000000f001", "urn:uuid:00000000-0000-4000-8000-00000000f002"
 
 
-class Provider:
-    """A provider's connector and twin registry as seen from outside, with at most one fault."""
+class Provider(FakePeer):
+    """A provider's connector and twin registry as seen from outside (tests/provenance/test_bad_peers.py),
+    serving its BOMs as IDTA Submodels, with at most one fault."""
 
     def __init__(self, name: str, bpn: str, fault: str | None = None) -> None:
-        self.name, self.bpn, self.fault = name, bpn, fault
-        self.base = f"https://{name}.invalid"
-        self.dsp, self.public, self.did = self.base + "/api/dsp/2025-1", self.base + "/api/public", f"did:web:{name}.invalid"
-        self.boms: dict[str, list[tuple[str, str]]] = {}
+        super().__init__(name, bpn)
+        self.fault = fault
 
     def catalog(self) -> dict:
-        registry: dict = {"@id": REGISTRY, "http://purl.org/dc/terms/title": "Digital Twin Registry",
-                          "hasPolicy": [{"@id": "offer-dtr", "@type": "Offer", "permission": [{"action": "use"}]}]}
-        if self.fault != "untyped-registry":
-            registry["http://purl.org/dc/terms/type"] = {"@id": "https://w3id.org/catenax/taxonomy#DigitalTwinRegistry"}
-        return {"@type": "Catalog", "participantId": self.did, "dataset": [registry, {
-            "@id": BOM_ASSET, "https://admin-shell.io/aas/3/0/HasSemantics/semanticId": {"@id": BOM_URN},
-            "hasPolicy": [{"@id": "offer-bom", "@type": "Offer", "permission": [{"action": "use"}]}]}]}
+        catalog = super().catalog()
+        [registry] = [d for d in catalog["dataset"] if d["@id"] == REGISTRY]
+        registry["http://purl.org/dc/terms/title"] = "Digital Twin Registry"
+        if self.fault == "untyped-registry":
+            del registry["http://purl.org/dc/terms/type"]
+        return catalog
 
-    def descriptor(self, pid: str) -> dict:
-        body = f"id={BOM_ASSET};dspEndpoint={self.dsp}" if self.fault != "no-id-key" else f"dspEndpoint={self.dsp}"
-        info = {"href": f"{self.public}/parts/{pid}/submodel", "endpointProtocol": "HTTP",
-                **({"subprotocol": "DSP", "subprotocolBody": body} if self.fault != "no-dsp-endpoint" else {})}
-        descriptor = {"id": "sm-" + pid, "endpoints": [{"interface": "SUBMODEL-3.0", "protocolInformation": info}]}
-        if self.fault != "no-semantic-id":
-            descriptor["semanticId"] = {"type": "ExternalReference", "keys": [{"type": "GlobalReference", "value": BOM_URN}]}
-        return descriptor
+    def shell(self, pid: str) -> dict:
+        shell = super().shell(pid)
+        [descriptor] = shell["submodelDescriptors"]
+        info = descriptor["endpoints"][0]["protocolInformation"]
+        if self.fault == "no-semantic-id":
+            del descriptor["semanticId"]
+        elif self.fault == "no-dsp-endpoint":
+            del info["subprotocol"], info["subprotocolBody"]
+        elif self.fault == "no-id-key":
+            info["subprotocolBody"] = f"dspEndpoint={self.dsp}"
+        return shell
 
     def submodel(self, pid: str) -> dict:
         if self.fault == "not-a-submodel":  # a Property without its valueType, an element without idShort
             return {"modelType": "Submodel", "id": "sm-" + pid, "submodelElements": [
                 {"modelType": "Property", "idShort": "globalAssetId", "value": pid},
                 {"modelType": "SubmodelElementList", "typeValueListElement": "SubmodelElementCollection"}]}
+        children = self.boms[pid]
+        assert isinstance(children, list)
         bom = {"globalAssetId": pid, "childItems": [
             {"globalAssetId": child, "businessPartner": bpn, "quantity": {"value": 1, "unit": "unit:piece"},
-             "hasAlternatives": False, "createdOn": "2026-11-12T09:30:00Z"} for child, bpn in self.boms[pid]]}
+             "hasAlternatives": False, "createdOn": "2026-11-12T09:30:00Z"} for child, bpn in children]}
         return as_submodel(bom, "sm-" + pid, BOM_URN)
 
     def answer(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
-        if path.endswith("/catalog/request"):
-            return httpx.Response(200, json=self.catalog())
-        if request.headers.get("authorization") != "token-" + self.name:
-            return httpx.Response(403, json={"error": "invalid_token", "reason": "not our token"})
-        if path.endswith("/lookup/shells"):
-            if self.fault == "discovery-elsewhere":  # the Discovery is at /discovery, not under the registry's path
+        if request.headers.get("authorization") == "token-" + self.name:
+            if path.endswith("/lookup/shells") and self.fault == "discovery-elsewhere":
+                # the Discovery is at /discovery, not under the registry's path
                 return httpx.Response(404, json={"messages": [{"messageType": "Error", "code": "404",
                                                                "text": f"no such path {path}"}]})
-            link = json.loads(base64.urlsafe_b64decode(parse_qs(request.url.query.decode())["assetIds"][0] + "=="))
-            return httpx.Response(200, json={"paging_metadata": {}, "result": ["aas-" + link["value"]]
-                                             if link["value"] in self.boms else []})
-        if "/shell-descriptors/" in path:
-            pid = base64.urlsafe_b64decode(path.rsplit("/", 1)[-1] + "==").decode().removeprefix("aas-")
-            return httpx.Response(200, json={"id": "aas-" + pid, "globalAssetId": pid, "specificAssetIds": [],
-                                             "submodelDescriptors": [self.descriptor(pid)]})
-        if path.endswith("/submodel"):
-            return httpx.Response(200, json=self.submodel(unquote(path.split("/parts/", 1)[1].removesuffix("/submodel"))))
-        return httpx.Response(404, json={"reason": f"no such path {path}"})
+            if path.endswith("/submodel"):
+                return httpx.Response(200, json=self.submodel(unquote(path.split("/parts/", 1)[1].removesuffix("/submodel"))))
+        return super().answer(request)
 
 
 class Providers:
