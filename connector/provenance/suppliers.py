@@ -116,13 +116,12 @@ class RemoteSupplier:
         for dataset in datasets:
             urn = _semantic_id(dataset)
             if is_registry(dataset) or (urn and self.prefetch(urn)):
-                what = "the Digital Twin Registry" if is_registry(dataset) else f"the {(urn or '').rsplit('#', 1)[-1]} asset"
-                task = asyncio.create_task(self._edr_quietly(endpoint, None if is_registry(dataset) else
-                                                             str(dataset.get("@id")), what))
+                what = _registry(dataset) if is_registry(dataset) else f"the {(urn or '').rsplit('#', 1)[-1]} asset"
+                task = asyncio.create_task(self._edr_quietly(endpoint, str(dataset.get("@id")), what))
                 self._early.add(task)
                 task.add_done_callback(self._early.discard)
 
-    async def _edr_quietly(self, endpoint: Endpoint, asset_id: str | None, what: str) -> None:
+    async def _edr_quietly(self, endpoint: Endpoint, asset_id: str, what: str) -> None:
         try:
             await self._edr(endpoint, asset_id, what)
         except Refused:
@@ -132,9 +131,17 @@ class RemoteSupplier:
         for task in list(self._early):
             task.cancel()
 
-    async def _edr(self, endpoint: Endpoint, asset_id: str | None, what: str, *, fresh: bool = False) -> Edr:
-        """An EDR for ``asset_id`` (None: the registry, found by its dct:type) at ``endpoint``."""
-        key = (endpoint.dsp_url, asset_id or "registry")
+    async def _registries(self, endpoint: Endpoint) -> list[str]:
+        """The ids of the Digital Twin Registries ``endpoint`` offers us (ADR 009: found by dct:type)."""
+        try:
+            return [str(d.get("@id")) for d in discovery.registries(await self._catalog(endpoint), endpoint.dsp_url)]
+        except discovery.RegistryNotOffered as exc:
+            raise Refused(exc.step, f"{exc} (or none is visible to {self.own_bpn}: an access policy hides "
+                                    "it from us)", endpoint=endpoint.dsp_url) from None
+
+    async def _edr(self, endpoint: Endpoint, asset_id: str, what: str, *, fresh: bool = False) -> Edr:
+        """An EDR for ``asset_id`` at ``endpoint``, negotiated once per job (a refusal is kept too)."""
+        key = (endpoint.dsp_url, asset_id)
         datasets = await self._catalog(endpoint)
         async with self._lock(key):
             held = self._edrs.get(key)
@@ -150,16 +157,9 @@ class RemoteSupplier:
             self._edrs[key] = edr
             return edr
 
-    async def _new_edr(self, endpoint: Endpoint, datasets: list[dict], asset_id: str | None, what: str,
+    async def _new_edr(self, endpoint: Endpoint, datasets: list[dict], asset_id: str, what: str,
                        fresh: bool) -> Edr:
-        if asset_id is None:
-            try:
-                dataset: dict | None = discovery.registries(datasets, endpoint.dsp_url)[0]
-            except discovery.RegistryNotOffered as exc:
-                raise Refused(exc.step, f"{exc} (or none is visible to {self.own_bpn}: an access policy hides "
-                                        "it from us)", endpoint=endpoint.dsp_url) from None
-        else:
-            dataset = next((d for d in datasets if d.get("@id") == asset_id), None)
+        dataset = next((d for d in datasets if d.get("@id") == asset_id), None)
         if not fresh and dataset is not None:
             cached = await self.contracts.cached(endpoint.participant_id, str(dataset.get("@id")))
             if cached is not None:
@@ -208,7 +208,7 @@ class RemoteSupplier:
                                         "not read further", endpoint=url)
             return response.status_code, body
 
-    async def _call(self, endpoint: Endpoint, asset_id: str | None, what: str, step: str, url_of) -> tuple[Any, Edr]:
+    async def _call(self, endpoint: Endpoint, asset_id: str, what: str, step: str, url_of) -> tuple[Any, Edr]:
         """GET through an EDR; a reused EDR the provider no longer honours is replaced once."""
         edr = await self._edr(endpoint, asset_id, what)
         status, body = await self._get(url_of(edr), edr, what, step)
@@ -231,36 +231,57 @@ class RemoteSupplier:
     # --- what the traversal asks ---------------------------------------------------------------------
 
     async def shell(self, part: str) -> tuple[dict, str | None]:
-        """The twin's shell descriptor from the first of the supplier's registries that has it."""
-        misses = []
+        """The twin's shell descriptor from the first of the supplier's registries that has it: each of
+        its connectors, each Digital Twin Registry a connector offers (ADR 009: one per organisational
+        unit, say)."""
+        misses: list[str] = []
+        refusals: list[Refused] = []
         for endpoint in self.endpoints:
-            query = b64url(json.dumps({"name": "globalAssetId", "value": part}, separators=(",", ":")))
             try:
-                found, edr = await self._call(endpoint, None, "the Digital Twin Registry", "DigitalTwinRequest",
-                                              lambda e, q=query: f"{e.endpoint.rstrip('/')}/lookup/shells?assetIds={q}")
-            except LookupError as exc:  # a look-up that matches nothing is a 200 with no result, not a 404
-                edr = await self._edr(endpoint, None, "the Digital Twin Registry")
-                integration = discovery.lookup_not_served(edr.endpoint.rstrip("/"), 404, str(exc))
-                raise Refused(integration.step, str(integration), endpoint=edr.endpoint) from None
-            try:
-                ids = found.get("result") if isinstance(found, dict) else None
-                if not ids:
-                    misses.append(f"{endpoint.dsp_url}: no twin")
-                    continue
-                shell, edr = await self._call(endpoint, None, "the Digital Twin Registry", "DigitalTwinRequest",
-                                              lambda e, i=ids: f"{e.endpoint.rstrip('/')}/shell-descriptors/{b64url(str(i[0]))}")
-            except LookupError as exc:
-                misses.append(f"{endpoint.dsp_url}: {exc}")
+                offered = await self._registries(endpoint)
+            except Refused as refusal:
+                refusals.append(refusal)
                 continue
-            if not isinstance(shell, dict):
-                raise Refused("DigitalTwinRequest", f"the registry of {self.bpn} sent a shell that is not an object")
-            try:
-                discovery.check_descriptors(shell)
-            except discovery.DescriptorInvalid as exc:
-                raise Refused(exc.step, f"{exc}; sent by the registry of {self.bpn}", endpoint=edr.endpoint) from None
-            return shell, edr.agreement_id
+            for registry in offered:
+                try:
+                    found = await self._shell_at(endpoint, registry, part)
+                except LookupError as exc:
+                    misses.append(f"{endpoint.dsp_url} ({registry}): {exc}")
+                    continue
+                except Refused as refusal:  # another registry of the supplier may still have it
+                    refusals.append(refusal)
+                    continue
+                if found is not None:
+                    return found
+                misses.append(f"{endpoint.dsp_url} ({registry}): no twin")
+        if refusals:  # something stood in the way: that is the reason, not "no twin"
+            raise refusals[0]
         raise Refused("DigitalTwinRequest", f"{self.bpn}'s registry shows {self.own_bpn} no twin {part}: it is "
                       f"unknown there, or not visible to {self.own_bpn}", causes=misses)
+
+    async def _shell_at(self, endpoint: Endpoint, registry: str, part: str) -> tuple[dict, str | None] | None:
+        """The shell of ``part`` in one registry; None when its look-up finds none."""
+        what = _registry({"@id": registry})
+        query = b64url(json.dumps({"name": "globalAssetId", "value": part}, separators=(",", ":")))
+        try:
+            found, edr = await self._call(endpoint, registry, what, "DigitalTwinRequest",
+                                          lambda e: f"{e.endpoint.rstrip('/')}/lookup/shells?assetIds={query}")
+        except LookupError as exc:  # a look-up that matches nothing is a 200 with no result, not a 404
+            edr = await self._edr(endpoint, registry, what)
+            integration = discovery.lookup_not_served(edr.endpoint.rstrip("/"), 404, str(exc))
+            raise Refused(integration.step, str(integration), endpoint=edr.endpoint) from None
+        ids = found.get("result") if isinstance(found, dict) else None
+        if not ids:
+            return None
+        shell, edr = await self._call(endpoint, registry, what, "DigitalTwinRequest",
+                                      lambda e: f"{e.endpoint.rstrip('/')}/shell-descriptors/{b64url(str(ids[0]))}")
+        if not isinstance(shell, dict):
+            raise Refused("DigitalTwinRequest", f"the registry of {self.bpn} sent a shell that is not an object")
+        try:
+            discovery.check_descriptors(shell)
+        except discovery.DescriptorInvalid as exc:
+            raise Refused(exc.step, f"{exc}; sent by the registry of {self.bpn}", endpoint=edr.endpoint) from None
+        return shell, edr.agreement_id
 
     async def submodel(self, part: str, descriptor: dict, urn: str) -> Fetched:
         href, asset_id, dsp_url = endpoint_of(descriptor)
@@ -303,6 +324,10 @@ class RemoteSupplier:
             return Fetched(document, agreement, "invalid", None, result.reason if result else "no proof")
         signers = sorted({str(p.proof.get("verificationMethod", "")) for p in result.proofs})
         return Fetched(document, agreement, "verified", ", ".join(signers))
+
+
+def _registry(dataset: dict) -> str:
+    return f"the Digital Twin Registry {dataset.get('@id')!r}"
 
 
 def _not_started_yet(status: int, body: Any) -> bool:

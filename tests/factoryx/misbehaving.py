@@ -19,8 +19,10 @@ from connector.app import create_app
 from connector.config.dataspaces import ProfileSettings
 from connector.factoryx.submodel import as_submodel
 from connector.parts.models import normal_id
+from connector.store.models import TransferProcess
 from tests.provenance.test_bad_peers import BOM_URN, REGISTRY, FakePeer, hold_edrs, settings, stones, wait
 
+SECOND_REGISTRY = "digital-twin-registry-unit-2"
 ROOT, CHILD = "urn:uuid:00000000-0000-4000-8000-00000000f001", "urn:uuid:00000000-0000-4000-8000-00000000f002"
 
 
@@ -38,6 +40,8 @@ class Provider(FakePeer):
         registry["http://purl.org/dc/terms/title"] = "Digital Twin Registry"
         if self.fault == "untyped-registry":
             del registry["http://purl.org/dc/terms/type"]
+        if self.fault == "second-registry":  # another unit's registry, which alone holds the twin
+            catalog["dataset"].append({**registry, "@id": SECOND_REGISTRY, "hasPolicy": [{"@id": "offer-dtr-2"}]})
         return catalog
 
     def shell(self, pid: str) -> dict:
@@ -66,6 +70,13 @@ class Provider(FakePeer):
 
     def answer(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
+        if self.fault == "second-registry" and "/lookup/shells" in path:
+            # the first registry (/api/public) knows no twin; the second (/api/public/unit-2) has them all
+            if not path.startswith("/api/public/unit-2/"):
+                return httpx.Response(200, json={"paging_metadata": {}, "result": []})
+            request = httpx.Request(request.method, str(request.url).replace("/unit-2/", "/"), headers=request.headers)
+        elif self.fault == "second-registry" and "/unit-2/" in path:
+            request = httpx.Request(request.method, str(request.url).replace("/unit-2/", "/"), headers=request.headers)
         if request.headers.get("authorization") == "token-" + self.name:
             if path.endswith("/lookup/shells") and self.fault == "discovery-elsewhere":
                 # the Discovery is at /discovery, not under the registry's path
@@ -96,7 +107,21 @@ def consumer(tmp_path: Path, providers: Providers) -> Iterator[TestClient]:
     made = made.model_copy(update={"profile": ProfileSettings(dataspace="factory-x")})
     with TestClient(create_app(made), headers={"X-Api-Key": "bad-peers-key"}) as client:
         hold_edrs(client, providers)  # type: ignore[arg-type]
+        if providers.bad.fault == "second-registry":
+            hold_second_registry(client, providers.bad)
         yield client
+
+
+def hold_second_registry(client: TestClient, provider: Provider) -> None:
+    """The EDR we hold for ``provider``'s second registry: its data plane path is ``/api/public/unit-2``."""
+    with client.app.state.services.db.write() as session:  # type: ignore[attr-defined]
+        session.add(TransferProcess(
+            id="tp-unit-2", role="CONSUMER", state="STARTED", consumer_pid="tp-unit-2", provider_pid="p-tp-unit-2",
+            counterparty_id=provider.did, counterparty_address=provider.dsp, agreement_id="agreement-unit-2",
+            asset_id=SECOND_REGISTRY, transfer_type="HttpData-PULL", data_address={
+                "endpointType": "https://w3id.org/idsa/v4.1/HTTP", "endpoint": provider.public + "/unit-2",
+                "endpointProperties": [{"name": "authorization", "value": "token-" + provider.name}]},
+            created_at=1, updated_at=1))
 
 
 def tombstone_of(tmp_path: Path, httpx_mock, fault: str) -> tuple[str | None, dict]:  # type: ignore[no-untyped-def]

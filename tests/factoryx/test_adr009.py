@@ -25,7 +25,7 @@ from connector.factoryx.discovery import (
 )
 from tests.transfers.conftest import VOCAB, Pair, ok
 
-from .misbehaving import tombstone_of
+from .misbehaving import CHILD, tombstone_of
 from .scenario_map import Runner
 from .twins import ASSET_A, ASSET_B, PROVIDER_PUBLIC, TAXONOMY_DTR, Peer, b64, datasets, dct_type, mx_pair
 
@@ -285,3 +285,11 @@ def test_our_traversal_reads_factory_x_providers_end_to_end(tmp_path: Path) -> N
         for company in companies.values():
             if company.process is not None:
                 company.process.stop()
+
+
+def test_our_consumer_looks_in_every_registry_a_provider_offers(tmp_path: Path, httpx_mock) -> None:  # type: ignore[no-untyped-def]
+    """Two typed registries in one catalog (ADR 009), the twin only in the second: found there."""
+    why, answer = tombstone_of(tmp_path, httpx_mock, "second-registry")
+    assert why is None, why
+    assert {r["linkedItem"]["childCatenaXId"] for r in answer["relationships"]} == {CHILD}
+    assert any(n["catenaXId"] == CHILD for n in answer["nodes"])
