@@ -99,7 +99,8 @@ class PartSources:
         if not value_only:  # Factory-X ADR 008: GetSubmodel answers the Submodel itself
             from connector.factoryx.submodel import as_submodel
 
-            return _reply(200, as_submodel(payload, f"{part}#{aspect}", aspect))
+            reply = _reply(200, as_submodel(payload, f"{part}#{aspect}", aspect))
+            return Reply(200, reply.headers, b"") if request.method == "HEAD" else reply
         if self.signer is not None and "proof" not in payload:
             payload = await to_thread.run_sync(self.signer, payload)
         reply = _reply(200, payload)

@@ -1,10 +1,13 @@
 """Asking one company for a twin and its submodels: a supplier over DSP, or our own parts.
 
 ``RemoteSupplier`` does what IRS does per node, under the supplier's policy: its catalog (read
-once per job), the Digital Twin Registry asset (negotiated once, or an EDR we hold reused), the
-registry lookup by globalAssetId, then, per aspect, the submodel asset the descriptor's
-``subprotocolBody`` names (``id=<asset>;dspEndpoint=<DSP URL>``, negotiated once per aspect) and
-the submodel itself, its signature checked against the supplier's DID. Only connectors the
+once per job), each Digital Twin Registry it offers (found by dct:type; negotiated once, or an EDR
+we hold reused), the registry lookup by globalAssetId, then, per aspect, the submodel asset the
+descriptor's ``subprotocolBody`` names (``id=<asset>;dspEndpoint=<DSP URL>``, negotiated once per
+aspect) and the submodel itself, its signature checked against the supplier's DID. What Factory-X
+ADR 008/009 require of the provider is checked on the way (connector.factoryx.discovery): each
+fault is a refusal naming what is wrong. A submodel that comes as an IDTA Submodel (always, in our
+``factory-x`` profile) passes connector.factoryx.submodel_check and is read as its value. Only connectors the
 directory lists for that BPN are called, and a submodel ``href`` must lie under the EDR's own
 endpoint: a registry cannot steer us anywhere else. Every call has a timeout and a size cap.
 
