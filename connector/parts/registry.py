@@ -57,9 +57,11 @@ class Hidden(NotFound):
 
     def __init__(self, aas_id: str, viewer: Viewer) -> None:
         self.unknown = f"no shell descriptor {aas_id!r}"
-        super().__init__("registry.hidden", f"shell descriptor {aas_id!r} is not shared with {viewer.bpn}: none of "
-                                            "its specificAssetIds names that BPN in externalSubjectId",
-                         path="aasIdentifier")
+        if viewer.bpn:
+            why = f"is not shared with {viewer.bpn}: none of its specificAssetIds names that BPN in externalSubjectId"
+        else:
+            why = "is shared only by BPN, and no BPN was verified for this caller's transfer"
+        super().__init__("registry.hidden", f"shell descriptor {aas_id!r} {why}", path="aasIdentifier")
 
 
 # --- encoding ------------------------------------------------------------------------------------

@@ -90,7 +90,8 @@ class PartSources:
         payload = await to_thread.run_sync(self._payload, part, aspect, viewer)
         if payload is HIDDEN and self.granular:
             log.info("submodel %s of part %s refused to %s: not shared", aspect, part, viewer.bpn)
-            return _reply(403, result(403, f"part {part}: its twin is not shared with {viewer.bpn} (none of its "
+            return _reply(403, result(403, f"part {part}: its twin is not shared with "
+                                           f"{viewer.bpn or 'a caller without a verified BPN'} (none of its "
                                            "specificAssetIds names that BPN in externalSubjectId)", now))
         if not isinstance(payload, dict):
             log.info("submodel %s of part %s not served to %s", aspect, part, (request.consumer or {}).get("bpn"))

@@ -117,6 +117,18 @@ def test_edge_a_shell_the_contract_does_not_cover_is_403_with_the_reason(two: Pa
     assert unknown.status_code == 404
 
 
+def test_a_caller_without_a_verified_bpn_is_told_why_too(two: Pair) -> None:
+    from connector.parts.registry import Viewer
+    from connector.parts.registry_api import answer
+
+    registry = two.provider_services.parts.registry
+    hidden = f"shell-descriptors/{b64(_registry_id(two))}"
+    status, body = answer(registry, Viewer(None), "GET", hidden, "", b"", writable=False, granular=True)
+    assert status == 403 and "no BPN was verified for this caller's transfer" in body["messages"][0]["text"]
+    status, body = answer(registry, Viewer(None), "GET", hidden, "", b"", writable=False)
+    assert status == 404 and body["messages"][0]["text"].startswith("no shell descriptor")
+
+
 def test_the_catena_x_profile_answers_a_shell_it_may_not_see_as_unknown(tmp_path: Path) -> None:
     for two in mx_pair(tmp_path, "catena-x"):
         peer = Peer(two)
