@@ -47,7 +47,8 @@ _POLICY = {"type": "object", "properties": {
 ASSET = {"type": "object", "required": ["dataAddress"], "properties": {
     "@context": _CONTEXT, "@id": _ID, "properties": {"type": "object"}, "privateProperties": {"type": "object"},
     "dataAddress": {"type": "object", "required": ["type"], "properties": {
-        "type": {"type": "string", "enum": ["HttpData", "PontisDocument", "PontisFile"]},
+        "type": {"type": "string", "enum": ["HttpData", "PontisDocument", "PontisFile", "PontisRegistry"],
+                 "description": "PontisRegistry: our Digital Twin Registry, offered once more (e.g. per unit)"},
         "baseUrl": {"type": "string", "description": "HttpData: the backend's URL"},
         "document": {"description": "PontisDocument: the JSON document, kept exactly as sent"},
         "path": {"type": "string", "description": "PontisFile: the file under [dataplane] files_dir"},
