@@ -138,9 +138,10 @@ class RemoteSupplier:
         """The ids of the Digital Twin Registries ``endpoint`` offers us (ADR 009: found by dct:type)."""
         try:
             return [str(d.get("@id")) for d in discovery.registries(await self._catalog(endpoint), endpoint.dsp_url)]
-        except discovery.RegistryNotOffered as exc:
-            raise Refused(exc.step, f"{exc} (or none is visible to {self.own_bpn}: an access policy hides "
-                                    "it from us)", endpoint=endpoint.dsp_url) from None
+        except discovery.RegistryNotOffered as exc:  # a catalog shows us only what its access policies let us see
+            raise Refused("UsagePolicyValidation", f"no offer of the Digital Twin Registry visible to {self.own_bpn} at "
+                          f"{self.bpn} ({endpoint.dsp_url}): its access policy hides it from us, or there is none "
+                          f"({exc})", endpoint=endpoint.dsp_url) from None
 
     async def _edr(self, endpoint: Endpoint, asset_id: str, what: str, *, fresh: bool = False) -> Edr:
         """An EDR for ``asset_id`` at ``endpoint``, negotiated once per job (a refusal is kept too)."""

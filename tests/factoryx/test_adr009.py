@@ -185,8 +185,10 @@ def test_negative_a_registry_without_the_type_annotation_is_not_discovered(tmp_p
         registries(untyped, "https://p.example/dsp")
     assert f"dataset {REGISTRY!r} looks like one but lacks the annotation" in str(raised.value)
     why, answer = tombstone_of(tmp_path, httpx_mock, "untyped-registry")
-    assert why is not None and why.startswith("discovery failure: no Digital Twin Registry offered"), why
-    assert "https://faulty.invalid/api/dsp/2025-1" in why
+    assert why is not None and "(discovery failure: no Digital Twin Registry offered in the catalog at " \
+        "https://faulty.invalid/api/dsp/2025-1" in why, why
+    assert f"dataset {REGISTRY!r} looks like one but lacks the annotation" in why
+    assert why.startswith("no offer of the Digital Twin Registry visible to BPNL00000MOTORWK")
 
 
 def test_negative_no_dsp_endpoint_in_the_descriptor_fails_access(tmp_path: Path, httpx_mock) -> None:  # type: ignore[no-untyped-def]
