@@ -42,7 +42,7 @@ def _catalog(two: Pair) -> list[dict]:
         "@context": VOCAB, "counterPartyAddress": two.provider_dsp, "protocol": "dataspace-protocol-http:2025-1"})))
 
 
-def _registry_id(two: Pair) -> str:
+def _hidden_aas_id(two: Pair) -> str:
     """The hidden twin's AAS id, as its owner sees it."""
     link = b64(json.dumps({"name": "globalAssetId", "value": ASSET_B}))
     [aas_id] = ok(two.provider.get("/management/v3/registry/lookup/shells", params={"assetIds": link}))["result"]
@@ -100,7 +100,7 @@ def test_edge_a_shell_the_contract_does_not_cover_is_403_with_the_reason(two: Pa
     peer = Peer(two)
     shell_a = peer.shell_of(ASSET_A)  # its specificAssetIds name the consumer's BPN
     assert ok(peer.get(f"/shell-descriptors/{b64(shell_a['id'])}"))["globalAssetId"] == ASSET_A
-    hidden = _registry_id(two)
+    hidden = _hidden_aas_id(two)
     for path in (f"/shell-descriptors/{b64(hidden)}", f"/shell-descriptors/{b64(hidden)}/submodel-descriptors",
                  f"/lookup/shells/{b64(hidden)}"):
         refused = peer.get(path)
@@ -122,7 +122,7 @@ def test_a_caller_without_a_verified_bpn_is_told_why_too(two: Pair) -> None:
     from connector.parts.registry_api import answer
 
     registry = two.provider_services.parts.registry
-    hidden = f"shell-descriptors/{b64(_registry_id(two))}"
+    hidden = f"shell-descriptors/{b64(_hidden_aas_id(two))}"
     status, body = answer(registry, Viewer(None), "GET", hidden, "", b"", writable=False, granular=True)
     assert status == 403 and "no BPN was verified for this caller's transfer" in body["messages"][0]["text"]
     status, body = answer(registry, Viewer(None), "GET", hidden, "", b"", writable=False)
@@ -132,7 +132,7 @@ def test_a_caller_without_a_verified_bpn_is_told_why_too(two: Pair) -> None:
 def test_the_catena_x_profile_answers_a_shell_it_may_not_see_as_unknown(tmp_path: Path) -> None:
     for two in mx_pair(tmp_path, "catena-x"):
         peer = Peer(two)
-        hidden = _registry_id(two)
+        hidden = _hidden_aas_id(two)
         refused = peer.get(f"/shell-descriptors/{b64(hidden)}")
         assert refused.status_code == 404  # CX-0002: a peer learns nothing of twins it may not see
         assert refused.json()["messages"][0]["text"] == f"no shell descriptor {hidden!r}"
