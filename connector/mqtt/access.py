@@ -54,7 +54,8 @@ class OpenAccess:
 
 @dataclass(frozen=True)
 class StaticCredentials:
-    """One user name and password (ADR 011's basic profile): refused with CONNACK 4 otherwise."""
+    """One user name and password (ADR 012's mqtt-usrpw): none given is CONNACK 5 (not authorised),
+    a wrong one CONNACK 4."""
 
     username: str
     password: str
@@ -63,7 +64,7 @@ class StaticCredentials:
     def authenticate(self, client_id: str, username: str | None, password: bytes | None,
                      now: int) -> Grant:
         if username is None or password is None:
-            raise Refused("no user name or password", bad_credentials=True)
+            raise Refused("no user name or password: this broker requires them")
         if username != self.username or password != self.password.encode():
             raise Refused(f"wrong user name or password for {username!r}", bad_credentials=True)
         return Grant(subject=username, topics=None, expires_at=None, may_publish=self.may_publish)
