@@ -1,0 +1,79 @@
+"""The broker as one running part of a connector: built from ``[mqtt]``, started and stopped by the
+app's lifespan (``connector serve``), hearing the twin registry's changes."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+from connector.config import ConfigError, Settings
+from connector.config.mqtt import MqttSettings
+from connector.mqtt.access import Authenticator, OpenAccess, StaticCredentials
+from connector.mqtt.broker import Broker
+from connector.mqtt.events import AasEventPublisher
+from connector.mqtt.listeners import MqttServer
+
+
+def authenticator_for(settings: Settings, services: Any) -> Authenticator:
+    """``[mqtt] auth``: "none", "password", or "token" (the EDRs we issued: ``connector.mqtt.tokens``)."""
+    mqtt = settings.mqtt
+    if mqtt.auth == "none":
+        return OpenAccess()
+    if mqtt.auth == "password":
+        return StaticCredentials(mqtt.username or "", mqtt.password or "")
+    try:
+        factory = importlib.import_module("connector.mqtt.tokens").transfer_access
+    except (ImportError, AttributeError):
+        raise ConfigError('[mqtt] auth: "token" needs connector.mqtt.tokens, absent from this build; '
+                          'use "password" or "none"') from None
+    authenticator: Authenticator = factory(services)
+    return authenticator
+
+
+def endpoints(mqtt: MqttSettings, ports: dict[str, int] | None = None) -> dict[str, str]:
+    """What peers are told to connect to, by ADR 012 endpoint type (the bound ports when running)."""
+    bound = ports or {}
+    out: dict[str, str] = {}
+    if mqtt.wss_port is not None:
+        out["mqtt-wss"] = mqtt.public_wss_url or f"wss://{mqtt.host}:{bound.get('wss', mqtt.wss_port)}{mqtt.wss_path}"
+    if mqtt.tls_port is not None:
+        out["mqtt-tls"] = mqtt.public_mqtts_url or f"mqtts://{mqtt.host}:{bound.get('mqtts', mqtt.tls_port)}"
+    if mqtt.tcp_port is not None:
+        out["mqtt-tcp-basic"] = f"mqtt://{mqtt.host}:{bound.get('mqtt', mqtt.tcp_port)}"
+    return out
+
+
+@dataclass
+class MqttService:
+    broker: Broker
+    server: MqttServer
+    publisher: AasEventPublisher
+    changes: Any  # connector.parts.changes.ChangeFeed
+
+    @property
+    def endpoints(self) -> dict[str, str]:
+        return endpoints(self.server.settings, self.server.ports)
+
+    async def start(self) -> None:
+        await self.server.start()
+        self.publisher.loop = asyncio.get_running_loop()
+        self.changes.listeners.append(self.publisher)
+
+    async def stop(self) -> None:
+        if self.publisher in self.changes.listeners:
+            self.changes.listeners.remove(self.publisher)
+        self.publisher.loop = None
+        await self.server.stop()
+
+
+def build_mqtt(settings: Settings, services: Any, authenticator: Authenticator | None = None) -> MqttService | None:
+    """The broker ``[mqtt]`` describes, or None when it is not enabled."""
+    mqtt = settings.mqtt
+    if not mqtt.enabled:
+        return None
+    broker = Broker(authenticator or authenticator_for(settings, services), max_packet_bytes=mqtt.max_packet_bytes,
+                    max_queued=mqtt.max_queued, retain=mqtt.keep_retained)
+    publisher = AasEventPublisher(broker, settings.public_url, mqtt.topic_prefix, mqtt.event_data)
+    return MqttService(broker, MqttServer(mqtt, broker), publisher, services.parts.changes)
