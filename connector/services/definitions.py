@@ -25,6 +25,7 @@ from sqlmodel import Session, or_, select
 from connector.config import DataPlaneSettings
 from connector.policy import Policy, policy_to_compact
 from connector.services.criteria import EDC_NS, single_asset_id
+from connector.services.dataflow.mqtt import BrokerEndpoints, check_mqtt_address
 from connector.services.errors import Conflict, InvalidRequest, NotFound
 from connector.services.queries import Fields, QuerySpec, parse_filter, run_query
 from connector.store import Database
@@ -32,12 +33,16 @@ from connector.store.models import Agreement, Asset, ContractDefinition, PolicyD
 
 E = EDC_NS
 # the data-address types the data plane serves (services.dataflow.sources), and what each needs
-DATA_ADDRESS_TYPES = {"HttpData": ("baseUrl",), "PontisDocument": ("document",), "PontisFile": ("path",)}
+# (Mqtt: a broker's stream, Factory-X ADR 012, checked by services.dataflow.mqtt)
+DATA_ADDRESS_TYPES = {"HttpData": ("baseUrl",), "PontisDocument": ("document",), "PontisFile": ("path",),
+                      "Mqtt": ("mqttEndpointType",)}
 
 
-def check_data_address(address: dict, *, files_dir: str | None | bool = True) -> None:
+def check_data_address(address: dict, *, files_dir: str | None | bool = True,
+                       broker: BrokerEndpoints | None = None) -> None:
     """Refuse, naming the field, a data address the data plane could not serve at the first pull.
-    ``files_dir``: the configured [dataplane] files_dir (None: PontisFile cannot be served); True: unknown."""
+    ``files_dir``: the configured [dataplane] files_dir (None: PontisFile cannot be served); True: unknown.
+    ``broker``: our own MQTT broker's URLs, for an Mqtt address that leaves its baseUrl to them."""
     import difflib
 
     kind = address.get("type")
@@ -46,6 +51,9 @@ def check_data_address(address: dict, *, files_dir: str | None | bool = True) ->
         raise InvalidRequest("Asset.dataAddress", f"dataAddress.type: {kind!r} is not served by this connector's "
                              f"data plane; expected {', '.join(DATA_ADDRESS_TYPES)}"
                              + (f" (did you mean {near[0]!r}?)" if near else ""), path="dataAddress.type")
+    if kind == "Mqtt":
+        check_mqtt_address(address, broker)
+        return
     for key in DATA_ADDRESS_TYPES[kind]:
         value = address.get(key)
         if value is None or value == "":
@@ -140,8 +148,9 @@ def check_id(kind: str, object_id: str) -> None:
 
 class DefinitionService:
     def __init__(self, db: Database, *, clock: Callable[[], int], files_dir: str | None | bool = True,
-                 dataplane: DataPlaneSettings | None = None) -> None:
+                 dataplane: DataPlaneSettings | None = None, broker: BrokerEndpoints | None = None) -> None:
         self.db = db
+        self.broker = broker
         self.clock = clock
         self._files_dir = files_dir
         self.dataplane = dataplane  # read on each write: the settings' files_dir, as it is now
@@ -173,7 +182,7 @@ class DefinitionService:
     # --- assets ------------------------------------------------------------------------------
 
     def create_asset(self, a: AssetInput) -> Asset:
-        check_data_address(a.data_address, files_dir=self.files_dir)
+        check_data_address(a.data_address, files_dir=self.files_dir, broker=self.broker)
         row = Asset(id=a.id, properties=a.properties, private_properties=a.private_properties,
                     data_address=a.data_address, created_at=self.clock())
         check_id("Asset", a.id)
@@ -183,7 +192,7 @@ class DefinitionService:
         return row
 
     def update_asset(self, a: AssetInput) -> None:
-        check_data_address(a.data_address, files_dir=self.files_dir)
+        check_data_address(a.data_address, files_dir=self.files_dir, broker=self.broker)
         with self.db.write() as session:
             row = self._get(session, Asset, "Asset", a.id)
             row.properties, row.private_properties = a.properties, a.private_properties
