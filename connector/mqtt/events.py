@@ -52,7 +52,7 @@ def _validator() -> Draft202012Validator:
     return Draft202012Validator(schema)
 
 
-def check_event(payload: bytes, topic: str = "?") -> dict[str, Any]:
+def check_event(payload: bytes | bytearray | str, topic: str = "?") -> dict[str, Any]:
     """The event in a received message; a non-conforming one is logged ("payload non-compliance",
     naming the field) and raises ``NonCompliantEvent``."""
     try:

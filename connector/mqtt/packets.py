@@ -270,6 +270,8 @@ def _connect(r: _Reader) -> Connect:
     keep_alive = r.u16("keep alive")
     if name not in (PROTOCOL_NAME, "MQIsdp"):  # MQIsdp: 3.1, decoded to be answered with CONNACK 1
         raise MalformedPacket(f"CONNECT protocol name: expected 'MQTT', got {name!r}")
+    if (name, level) != (PROTOCOL_NAME, PROTOCOL_LEVEL):  # another version's payload: not ours to read
+        return Connect("", keep_alive=keep_alive, protocol_name=name, protocol_level=level)
     if flags & 0x01:
         raise MalformedPacket("CONNECT connect flags: the reserved bit must be 0")
     client_id = r.text("client identifier")

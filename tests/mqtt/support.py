@@ -28,13 +28,13 @@ from connector.mqtt.listeners import MqttServer
 
 
 @dataclass(frozen=True)
-class TestCa:
+class CaFiles:
     ca_file: Path
     cert_file: Path
     key_file: Path
 
 
-def make_ca(folder: Path) -> TestCa:
+def make_ca(folder: Path) -> CaFiles:
     """A CA and a server certificate for 127.0.0.1 and localhost, signed by it (PEM files)."""
     now = dt.datetime.now(dt.UTC)
     ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
@@ -54,7 +54,7 @@ def make_ca(folder: Path) -> TestCa:
               .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
               .sign(ca_key, hashes.SHA256()))
     folder.mkdir(parents=True, exist_ok=True)
-    out = TestCa(folder / "ca.pem", folder / "server.pem", folder / "server.key")
+    out = CaFiles(folder / "ca.pem", folder / "server.pem", folder / "server.key")
     out.ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     out.cert_file.write_bytes(server.public_bytes(serialization.Encoding.PEM))
     out.key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
@@ -104,7 +104,7 @@ class BrokerThread:
         return self.server.ports
 
 
-def serve_broker(ca: TestCa, authenticator: Authenticator, **settings: Any) -> BrokerThread:
+def serve_broker(ca: CaFiles, authenticator: Authenticator, **settings: Any) -> BrokerThread:
     config = MqttSettings(enabled=True, tls_port=0, wss_port=0, cert_file=str(ca.cert_file),
                           key_file=str(ca.key_file), auth="none", **settings)
     return BrokerThread(config, Broker(authenticator, retain=config.keep_retained)).start()
@@ -113,7 +113,7 @@ def serve_broker(ca: TestCa, authenticator: Authenticator, **settings: Any) -> B
 class Client:
     """A paho-mqtt 3.1.1 client over TLS ("mqtts") or WebSocket-over-TLS ("wss") trusting the test CA."""
 
-    def __init__(self, ca: TestCa | None, port: int, transport: str = "mqtts", *, client_id: str = "",
+    def __init__(self, ca: CaFiles | None, port: int, transport: str = "mqtts", *, client_id: str = "",
                  username: str | None = None, password: str | None = None, path: str = "/mqtt",
                  clean_session: bool = True) -> None:
         self.client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=client_id,

@@ -7,7 +7,7 @@ import pytest
 
 from connector.mqtt import packets as p
 
-EVERY = [
+EVERY: list[p.Packet] = [
     p.Connect("client-1"),
     p.Connect("c2", clean_session=False, keep_alive=0, username="u", password=b"\x00secret",
               will=p.Will("w/t", b"gone", 1, True)),
@@ -99,6 +99,9 @@ def test_another_protocol_level_still_decodes_for_a_connack_1() -> None:
     raw = p.encode(p.Connect("old", protocol_name="MQIsdp", protocol_level=3))
     [connect] = p.Decoder().feed(raw)
     assert isinstance(connect, p.Connect) and (connect.protocol_name, connect.protocol_level) == ("MQIsdp", 3)
+    # MQTT 5 puts properties after the keep-alive: its CONNECT is read only as far as its level
+    [v5] = p.Decoder().feed(b"\x10\x10\x00\x04MQTT\x05\x02\x00\x3c\x00\x00\x03raw")
+    assert isinstance(v5, p.Connect) and v5.protocol_level == 5
 
 
 def test_encoding_refuses_what_cannot_be_sent() -> None:
