@@ -45,6 +45,7 @@ def create_app(settings: Settings, container: Container | None = None, *, run_wo
         mqtt = app.state.mqtt  # [mqtt]: our MQTT broker and the AAS events it emits (connector.mqtt)
         if mqtt is not None:
             await mqtt.start()
+            services.dataflows.mqtt.broker.bound(mqtt.server.ports)  # ADR 012 EDRs name the bound ports
         log.info("connector %s serving DSP at %s", settings.participant_id, settings.dsp_url)
         log.info("admin console at %s/ui/ (log in with the api_key)", settings.public_url)
         try:

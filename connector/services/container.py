@@ -14,6 +14,7 @@ from connector.identity import Authenticator, Participant, StaticTokenAuthentica
 from connector.identity.credential_service import CredentialService
 from connector.identity.did import DidResolutionError, DidResolver
 from connector.identity.wallet import LocalIdentity, identity_from_settings
+from connector.mqtt.service import endpoints as broker_endpoints
 from connector.parts.service import Parts, build_parts
 from connector.protocol.retry import RetryPolicy
 from connector.services.accepted import AcceptedPolicies
@@ -210,7 +211,8 @@ def build(settings: Settings, *, clock: Callable[[], int] = wall_clock_ms, clien
     document_signer = DocumentSigner(identity) if settings.dataplane.sign_documents and identity is not None else None
     dataflows = DataFlowService(db, edrs, settings.dataplane, clock=clock, owner=settings.worker_owner,
                                 signer=document_signer)
-    dataflows.mqtt = MqttStreams(edrs, BrokerEndpoints(settings.mqtt), guard=guard)  # ADR 012 streams
+    # ADR 012 streams: our broker's URLs as connector.mqtt tells peers, IdPs through the guard
+    dataflows.mqtt = MqttStreams(edrs, BrokerEndpoints(settings.mqtt, broker_endpoints), guard=guard)
     transfers = TransferService(
         db,
         dispatch=dispatch,

@@ -9,11 +9,24 @@ user and password), its refresh token and endpoint, and the topic."""
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import socket
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from pytest_httpx import HTTPXMock
+from sqlmodel import select
 
+from connector.config.mqtt import MqttSettings
+from connector.services.edr_tokens import TokenPair
+from connector.store.models import TransferProcess
+from tests.factoryx.scenario_map import Runner
+from tests.mqtt.support import CaFiles, Client, make_ca
 from tests.transfers.conftest import VOCAB, Pair, make_pair, ok
 
 EDRS = "/management/v3/edrs"
@@ -88,10 +101,6 @@ def test_smoke_the_edr_names_type_endpoint_type_and_broker(two: Pair) -> None:
 
 
 def test_smoke_the_start_message_names_the_properties_by_full_iri(two: Pair) -> None:
-    from sqlmodel import select
-
-    from connector.store.models import TransferProcess
-
     offer_stream(two, WSS)
     tp = negotiate_stream(two)
     with two.consumer_services.db.read() as session:
@@ -140,3 +149,257 @@ def test_negative_a_format_the_asset_is_not_offered_in_is_refused_with_the_reaso
         assert found and found[-1]["state"] == "TERMINATED", found
         detail = str(found[-1])
         assert f"{wrong} is not offered for it" in detail, detail
+
+
+# --- with the provider's own broker --------------------------------------------------------------
+
+
+@dataclass
+class Streams:
+    """The pair, the provider running its broker ([mqtt] auth "token": connector.mqtt.tokens)."""
+
+    two: Pair
+    ca: CaFiles
+
+    def edr(self, address: dict, asset_id: str = STREAM) -> tuple[dict, dict]:
+        """Offer ``address`` as a stream, negotiate it; the consumer's transfer and its EDR."""
+        offer_stream(self.two, address, asset_id)
+        tp = negotiate_stream(self.two, asset_id)
+        return tp, ok(self.two.consumer.get(f"{EDRS}/{tp['@id']}/dataaddress"))
+
+    def client(self, edr: dict, *, password: str | None = None, username: str = "consumer") -> Client:
+        """A paho client for the EDR's broker URL and endpoint type; the JWT (or ``password``) as password."""
+        url = urlsplit(edr["dsp-mqtt:baseUrl"])
+        assert url.hostname == "127.0.0.1" and url.port
+        transport = {"wss": "wss", "mqtts": "mqtts", "mqtt": "mqtts"}[url.scheme]
+        return Client(None if url.scheme == "mqtt" else self.ca, url.port, transport, path=url.path or "/mqtt",
+                      username=username, password=password or edr["dsp-mqtt:authorization"])
+
+    def publish(self, topic: str, payload: bytes) -> int:
+        mqtt = self.two.provider_party.app.state.mqtt
+        return int(self.two.provider.portal.call(mqtt.broker.publish, topic, payload))  # type: ignore[union-attr]
+
+    def provider_transfer(self, consumer_tp: dict) -> TransferProcess:
+        with self.two.provider_party.services.db.read() as session:
+            return session.exec(select(TransferProcess).where(
+                TransferProcess.consumer_pid == consumer_tp["@id"])).one()
+
+    def token_issued_at(self, consumer_tp: dict, at_ms: int) -> TokenPair:
+        """A broker token the provider's EDR key signs for this transfer as if issued at ``at_ms``."""
+        services = self.two.provider_party.services
+        transfer = self.provider_transfer(consumer_tp)
+        with services.db.write() as session:
+            return services.edrs.grant(session, transfer, at_ms, audience=services.edrs.broker_audience)
+
+
+@pytest.fixture
+def streams(tmp_path: Path) -> Iterator[Streams]:
+    ca = make_ca(tmp_path / "ca")
+    broker = MqttSettings(enabled=True, host="127.0.0.1", tls_port=0, wss_port=0, tcp_port=0,
+                          cert_file=str(ca.cert_file), key_file=str(ca.key_file), auth="token")
+    for two in make_pair(tmp_path, provider_extra={"mqtt": broker}):
+        yield Streams(two, ca)
+
+
+CONNACK_ACCEPTED, CONNACK_NOT_AUTHORIZED = 0, 135  # paho's names for CONNACK 0 and 5 (MQTT 3.1.1 §3.2.2.3)
+
+
+def connected(client: Client) -> int:
+    try:
+        return client.connect()
+    finally:
+        client.close()
+
+
+def test_smoke_the_consumer_connects_over_wss_with_the_jwt_and_subscribes(streams: Streams) -> None:
+    _, edr = streams.edr({"mqttEndpointType": "mqtt-wss"})  # our own broker's URL
+    assert edr["dsp-mqtt:baseUrl"].startswith("wss://127.0.0.1:") and edr["dsp-mqtt:refreshToken"]
+    client = streams.client(edr)
+    try:
+        assert client.connect() == CONNACK_ACCEPTED
+        assert client.subscribe("press7/#") == [1]
+        assert streams.publish("press7/temperature", b"71.5") == 1
+        message = client.next_message()
+        assert (message.topic, message.payload) == ("press7/temperature", b"71.5")
+    finally:
+        client.close()
+
+
+def test_smoke_the_consumer_connects_with_the_transfers_user_and_password(streams: Streams) -> None:
+    tp, edr = streams.edr({"mqttEndpointType": "mqtt-tls", "mqttAuthType": "mqtt-usrpw"})
+    assert "dsp-mqtt:authorization" not in edr
+    from connector.store.models import EdrGrant
+
+    with streams.two.provider_party.services.db.read() as session:  # only the password's hash is kept
+        stored = [g.refresh_hash for g in session.exec(select(EdrGrant))]
+    assert edr["dsp-mqtt:password"] not in stored and len(stored) == 1
+    assert connected(streams.client(edr, username=edr["dsp-mqtt:user"], password=edr["dsp-mqtt:password"])) \
+        == CONNACK_ACCEPTED
+    # the transfer ends: its user is revoked with it
+    assert streams.two.consumer.delete(f"{EDRS}/{tp['@id']}").status_code == 204
+    streams.two.settle()
+    assert connected(streams.client(edr, username=edr["dsp-mqtt:user"], password=edr["dsp-mqtt:password"])) \
+        == CONNACK_NOT_AUTHORIZED
+
+
+def test_negative_wrong_user_or_password_gets_connack_5(streams: Streams) -> None:
+    _, edr = streams.edr({"mqttEndpointType": "mqtt-tls", "mqttAuthType": "mqtt-usrpw"})
+    for user, password in ((edr["dsp-mqtt:user"], "not-the-password"), ("dsp-nobody", edr["dsp-mqtt:password"])):
+        assert connected(streams.client(edr, username=user, password=password)) == CONNACK_NOT_AUTHORIZED
+
+
+def test_smoke_a_refresh_gives_a_new_jwt_for_the_next_connect(streams: Streams) -> None:
+    tp, before = streams.edr({"mqttEndpointType": "mqtt-wss"})
+    after = ok(streams.two.consumer.post(f"{EDRS}/{tp['@id']}/refresh"))
+    assert after["dsp-mqtt:authorization"] != before["dsp-mqtt:authorization"]
+    assert after["dsp-mqtt:refreshToken"] != before["dsp-mqtt:refreshToken"]
+    assert connected(streams.client(after)) == CONNACK_ACCEPTED
+    assert connected(streams.client(before)) == CONNACK_NOT_AUTHORIZED  # replaced by the refresh
+    # the broker's token does not open the data plane, nor a data-plane token the broker
+    assert streams.two.provider.get("/api/public", headers={"Authorization": after["dsp-mqtt:authorization"]}) \
+        .status_code == 401
+
+
+@pytest.mark.parametrize("endpoint_type", ["mqtt-wss", "mqtt-tls", "mqtt-tcp-basic"])
+def test_edge_each_transport_binding_the_broker_runs(streams: Streams, endpoint_type: str) -> None:
+    # mqtt-tcp-basic runs here because this provider's [mqtt] opens a plain TCP listener (tcp_port)
+    _, edr = streams.edr({"mqttEndpointType": endpoint_type})
+    assert edr["mqttEndpointType"] == endpoint_type
+    scheme = {"mqtt-wss": "wss", "mqtt-tls": "mqtts", "mqtt-tcp-basic": "mqtt"}[endpoint_type]
+    assert urlsplit(edr["dsp-mqtt:baseUrl"]).scheme == scheme
+    assert connected(streams.client(edr)) == CONNACK_ACCEPTED
+
+
+def test_edge_a_topic_in_the_edr_limits_the_subscription_to_it(streams: Streams) -> None:
+    _, edr = streams.edr({"mqttEndpointType": "mqtt-tls", "dsp-mqtt:topic": "sensor/temperature"})
+    assert edr["dsp-mqtt:topic"] == "sensor/temperature"
+    client = streams.client(edr)
+    try:
+        assert client.connect() == CONNACK_ACCEPTED
+        assert client.subscribe("sensor/temperature") == [1]
+        assert client.subscribe("sensor/pressure") == [128]
+        assert client.subscribe("#") == [128]
+    finally:
+        client.close()
+
+
+def test_edge_without_a_topic_the_broker_decides(streams: Streams) -> None:
+    _, edr = streams.edr({"mqttEndpointType": "mqtt-tls"})
+    assert "dsp-mqtt:topic" not in edr
+    client = streams.client(edr)
+    try:
+        assert client.connect() == CONNACK_ACCEPTED
+        assert client.subscribe("#") == [1]  # our broker permits every topic to a transfer's token
+        streams.publish("line2/press7/pressure", b"3.2")
+        assert client.next_message().topic == "line2/press7/pressure"
+    finally:
+        client.close()
+
+
+def test_edge_a_jwt_expiring_now_is_refused_and_a_refreshed_one_accepted(streams: Streams) -> None:
+    tp, edr = streams.edr({"mqttEndpointType": "mqtt-tls"})
+    ttl = int(edr["dsp-mqtt:expiresIn"])
+    pair = streams.token_issued_at(tp, int(time.time()) * 1000 - ttl * 1000)  # expiresIn: 0 seconds left
+    assert connected(streams.client(edr, password=pair.access_token)) == CONNACK_NOT_AUTHORIZED
+    # RFC 6749 §6 at the EDR's refresh endpoint, with the expired token as the client's authentication
+    answer = ok(streams.two.provider.post(
+        "/api/public/token", data={"grant_type": "refresh_token", "refresh_token": pair.refresh_token},
+        headers={"Authorization": pair.access_token}))
+    assert edr["dsp-mqtt:refreshEndpoint"].endswith("/api/public/token") and answer["expires_in"] == ttl
+    assert connected(streams.client(edr, password=answer["access_token"])) == CONNACK_ACCEPTED
+
+
+def test_negative_an_expired_jwt_gets_connack_5_saying_when_it_expired(streams: Streams,
+                                                                        caplog: pytest.LogCaptureFixture) -> None:
+    tp, edr = streams.edr({"mqttEndpointType": "mqtt-wss"})
+    pair = streams.token_issued_at(tp, int(time.time()) * 1000 - 3_600_000)
+    with caplog.at_level(logging.WARNING, logger="pontis.mqtt"):
+        assert connected(streams.client(edr, password=pair.access_token)) == CONNACK_NOT_AUTHORIZED
+    assert "token expired at " in caplog.text, caplog.text
+
+
+def test_negative_a_distribution_without_mqtt_pull_is_no_mqtt_stream(streams: Streams) -> None:
+    streams.two.publish("pcf-NG-WC-400")
+    found = distributions(streams.two)
+    assert found and not [asset for asset, dists in found.items() if any(fmt(d) == "Mqtt-PULL" for d in dists)]
+    tp = negotiate_stream(streams.two, "pcf-NG-WC-400")
+    assert tp["state"] == "TERMINATED" and "Mqtt-PULL is not offered for it" in str(tp)
+
+
+def test_negative_unencrypted_mqtt_is_refused_where_tls_is_required(streams: Streams) -> None:
+    # the asset cannot offer mqtt:// for a TLS endpoint type, and a plain CONNECT to the TLS and
+    # WSS listeners never gets a CONNACK (the TLS handshake fails first)
+    answer = streams.two.provider.post("/management/v3/assets", json={
+        "@context": VOCAB, "@id": "plain", "properties": {},
+        "dataAddress": {"@type": "DataAddress", "type": "Mqtt", "mqttEndpointType": "mqtt-tls",
+                        "baseUrl": "mqtt://127.0.0.1:1883"}})
+    assert answer.status_code == 400 and "unencrypted" in answer.text
+    ports = streams.two.provider_party.app.state.mqtt.server.ports
+    connect = bytes([0x10, 12, 0, 4]) + b"MQTT" + bytes([4, 2, 0, 30, 0, 0])  # CONNECT, clean, no id
+    for port in (ports["mqtts"], ports["wss"]):
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as plain:
+            plain.sendall(connect)
+            reply = b""
+            with contextlib.suppress(OSError):
+                reply = plain.recv(16)
+        assert not reply.startswith(b"\x20"), (port, reply)  # 0x20: a CONNACK
+
+
+IDP = "https://idp.nordguss.example/realms/mqtt/protocol/openid-connect/token"
+EXTERNAL = {"mqttEndpointType": "mqtt-wss", "baseUrl": "wss://broker.nordguss.example/internal/broker",
+            "oauth2:tokenUrl": IDP, "oauth2:clientId": "dataspace-user",
+            "oauth2:clientSecretKeyAlias": "Oauth2-client-secret", "dsp-mqtt:topic": "topic-name"}
+
+
+def test_edge_oauth2_fields_make_the_provider_fetch_the_brokers_token_first(
+        two: Pair, httpx_mock: HTTPXMock, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PONTIS_SECRET_OAUTH2_CLIENT_SECRET", "s3cret")  # the alias's secret, never stored
+    for token in ("idp-token-1", "idp-token-2"):
+        httpx_mock.add_response(url=IDP, method="POST", json={"access_token": token, "expires_in": 120,
+                                                              "token_type": "Bearer"})
+    offer_stream(two, EXTERNAL)
+    stored = ok(two.provider.get(f"/management/v3/assets/{STREAM}"))["dataAddress"]
+    assert stored["dsp-mqtt:topic"] == "topic-name" and "s3cret" not in str(stored)
+    tp = negotiate_stream(two)
+    edr = ok(two.consumer.get(f"{EDRS}/{tp['@id']}/dataaddress"))
+    assert edr["dsp-mqtt:authorization"] == "idp-token-1" and edr["dsp-mqtt:expiresIn"] == "120"
+    assert edr["dsp-mqtt:baseUrl"] == EXTERNAL["baseUrl"] and edr["dsp-mqtt:topic"] == "topic-name"
+    form = parse_qs(httpx_mock.get_requests()[0].content.decode())
+    assert form == {"grant_type": ["client_credentials"], "client_id": ["dataspace-user"], "client_secret": ["s3cret"]}
+    # a refresh at our endpoint asks the IdP again
+    after = ok(two.consumer.post(f"{EDRS}/{tp['@id']}/refresh"))
+    assert after["dsp-mqtt:authorization"] == "idp-token-2"
+    assert after["dsp-mqtt:refreshToken"] != edr["dsp-mqtt:refreshToken"]
+
+
+def test_negative_an_idp_without_a_token_ends_the_transfer_with_the_reason(
+        two: Pair, httpx_mock: HTTPXMock, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PONTIS_SECRET_OAUTH2_CLIENT_SECRET", "s3cret")
+    httpx_mock.add_response(url=IDP, method="POST", status_code=401, json={"error": "invalid_client"})
+    offer_stream(two, EXTERNAL)
+    tp = negotiate_stream(two)
+    assert tp["state"] == "TERMINATED" and "without an access_token" in str(tp), tp
+
+
+SCENARIOS: dict[str, Runner] = {
+    'Provider\'s DSP Catalog Distribution has format "Mqtt-PULL"': test_smoke_the_catalog_offers_an_mqtt_stream_as_mqtt_pull,
+    "Provider Asset dataAddress contains required MQTT connection fields":
+        test_smoke_the_edr_names_type_endpoint_type_and_broker,
+    "Consumer connects to MQTT broker via WSS using JWT authentication (mqtt-jwt-oauth2)":
+        test_smoke_the_consumer_connects_over_wss_with_the_jwt_and_subscribes,
+    "Consumer connects to MQTT broker using username/password authentication (mqtt-usrpw)":
+        test_smoke_the_consumer_connects_with_the_transfers_user_and_password,
+    "Consumer refreshes JWT before expiry using refreshEndpoint": test_smoke_a_refresh_gives_a_new_jwt_for_the_next_connect,
+    "Provider supports multiple MQTT transport bindings": test_edge_each_transport_binding_the_broker_runs,
+    "DataAddress includes optional dsp-mqtt:topic for fine-grained topic access":
+        test_edge_a_topic_in_the_edr_limits_the_subscription_to_it,
+    "DataAddress omits dsp-mqtt:topic (broker-level access control)": test_edge_without_a_topic_the_broker_decides,
+    "OAuth2 authentication is auto-enabled when required fields are present":
+        test_edge_oauth2_fields_make_the_provider_fetch_the_brokers_token_first,
+    "JWT expires exactly at connection time (boundary on expiresIn)":
+        test_edge_a_jwt_expiring_now_is_refused_and_a_refreshed_one_accepted,
+    "Consumer presents an expired JWT to the MQTT broker": test_negative_an_expired_jwt_gets_connack_5_saying_when_it_expired,
+    "Distribution missing Mqtt-PULL format in Catalog": test_negative_a_distribution_without_mqtt_pull_is_no_mqtt_stream,
+    "Consumer uses mqtt:// (unencrypted TCP) transport": test_negative_unencrypted_mqtt_is_refused_where_tls_is_required,
+    "username/password authentication with wrong credentials": test_negative_wrong_user_or_password_gets_connack_5,
+}

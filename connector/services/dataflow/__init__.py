@@ -37,10 +37,11 @@ from sqlalchemy import Row, update
 from sqlmodel import Session, col, select
 
 from connector.config import DataPlaneSettings
+from connector.config.mqtt import MqttSettings
 from connector.protocol import Role
 from connector.protocol.transfer_messages import DataAddress
 from connector.services.audit.trail import note_transfer
-from connector.services.dataflow.mqtt import MQTT_PULL, BrokerUnavailable, MqttStreams, is_mqtt
+from connector.services.dataflow.mqtt import MQTT_PULL, BrokerEndpoints, BrokerUnavailable, MqttStreams, is_mqtt
 from connector.services.dataflow.push import Pusher
 from connector.services.dataflow.sources import DataRequest, Reply, SourceFailed, Sources, StoredFile
 from connector.services.edr_tokens import EdrError, EdrIssuer, ProviderDataFlows, TokenPair, bare_token
@@ -79,7 +80,7 @@ class DataFlowService(ProviderDataFlows):
         self.pusher = Pusher(db, self.sources, self.session, self.allowlist, clock=clock, owner=owner)
         self.transfers: TransferService | None = None  # set by the container: it needs us first
         # ADR 012 streams; the container gives it our broker's URLs and the guarded client for IdPs
-        self.mqtt = MqttStreams(issuer, None)
+        self.mqtt = MqttStreams(issuer, BrokerEndpoints(MqttSettings(), lambda settings, ports: {}))
         self._stopping = False
         self._wakeup: asyncio.Event | None = None
 
@@ -161,7 +162,8 @@ class DataFlowService(ProviderDataFlows):
             try:
                 return self.mqtt.address(session, transfer, now)
             except EdrError as exc:  # the broker's IdP failed: the consumer hears why
-                raise BrokerUnavailable("transfer.broker-unavailable", exc.reason) from exc
+                raise BrokerUnavailable("transfer.broker-unavailable", "the provider could not get a token for "
+                                        f"the MQTT broker: {exc.reason}", path="format") from exc
         return super().start_address(session, transfer, now)
 
     def check_transfer(self, session, transfer: TransferProcess, agreement: Agreement, now: int) -> None:

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -45,7 +45,7 @@ from connector.config.mqtt import MqttSettings
 from connector.jsonld.terms import DSP_MQTT_NS, EDC_NS
 from connector.protocol.transfer_messages import DataAddress
 from connector.services.edr_tokens import EdrError, EdrIssuer, refresh_hash
-from connector.services.errors import InvalidRequest, ServiceError
+from connector.services.errors import InvalidRequest
 from connector.services.secrets import SecretError, read_secret
 from connector.services.ssrf import OutgoingGuard, SsrfRefused
 from connector.services.transfer import MQTT_PULL
@@ -73,45 +73,36 @@ USER_GRANT = "mqtt-user:"  # EdrGrant ids of per-transfer broker users
 NEVER = 2**62  # a broker user lives as long as its transfer: the agreement and the transfer decide
 
 
-class BrokerUnavailable(ServiceError):
-    """An external broker's IdP gave no token: the transfer cannot start (502)."""
-
-    status = 502
+class BrokerUnavailable(InvalidRequest):
+    """An external broker's IdP gave no token: the transfer request is refused with the reason
+    (a 400, so the consumer's transfer ends saying why rather than retrying in silence)."""
 
 
 class BrokerEndpoints:
-    """Our own broker's URLs by endpoint type, from [mqtt] (``public_wss_url``, ``public_mqtts_url``,
-    else host and port), and whether plain TCP (mqtt-tcp-basic) may be offered: only when [mqtt]
-    runs a plain TCP listener (``tcp_port``). ``ports`` are the ports the listeners bound, once
-    started (``bound``): port 0 in the config lets the system choose."""
+    """Our own broker's URLs by endpoint type, as [mqtt] tells peers (``endpoints``: the broker's
+    own reading of ``public_wss_url``, ``public_mqtts_url``, else host and port), and whether plain
+    TCP (mqtt-tcp-basic) may be offered: only when [mqtt] runs a plain TCP listener (``tcp_port``).
+    ``ports`` are the ports the listeners bound, once started (``bound``): port 0 lets the system choose."""
 
-    def __init__(self, settings: MqttSettings) -> None:
+    def __init__(self, settings: MqttSettings,
+                 endpoints: Callable[[MqttSettings, dict[str, int]], Mapping[str, str]]) -> None:
         self.settings = settings
-        self.ports: Mapping[str, int] = {}
+        self.endpoints = endpoints
+        self.ports: dict[str, int] = {}
 
     @property
     def allow_plain_tcp(self) -> bool:
         return self.settings.tcp_port is not None
 
-    def bound(self, ports: Mapping[str, int]) -> None:
+    def bound(self, ports: dict[str, int]) -> None:
         """The listeners' ports (``MqttServer.ports``: keys ``wss``, ``mqtts``, ``mqtt``)."""
         self.ports = ports
 
     def url(self, endpoint_type: str) -> str | None:
-        s = self.settings
-        if not s.enabled:
+        if not self.settings.enabled:
             return None
-        if endpoint_type == "mqtt-wss":
-            return s.public_wss_url or self._local("wss", s.wss_port, s.wss_path)
-        if endpoint_type == "mqtt-tls":
-            return s.public_mqtts_url or self._local("mqtts", s.tls_port)
-        if endpoint_type == "mqtt-tcp-basic":
-            return self._local("mqtt", s.tcp_port)
-        return None
-
-    def _local(self, scheme: str, configured: int | None, path: str = "") -> str | None:
-        port = self.ports.get(scheme) or configured
-        return f"{scheme}://{self.settings.host}:{port}{path}" if configured is not None and port else None
+        url = self.endpoints(self.settings, self.ports).get(endpoint_type)
+        return url if url and not url.endswith((":0", ":0" + self.settings.wss_path)) else None  # not yet bound
 
 
 def field(address: Mapping[str, Any], name: str) -> Any:
@@ -181,8 +172,7 @@ def check_mqtt_address(address: Mapping[str, Any], broker: BrokerEndpoints | Non
 class MqttStreams:
     """Issues the ``Mqtt-PULL`` EDR of a started transfer."""
 
-    def __init__(self, issuer: EdrIssuer, broker: BrokerEndpoints | None, *,
-                 guard: OutgoingGuard | None = None) -> None:
+    def __init__(self, issuer: EdrIssuer, broker: BrokerEndpoints, *, guard: OutgoingGuard | None = None) -> None:
         self.issuer = issuer
         self.broker = broker
         self.guard = guard
@@ -196,7 +186,7 @@ class MqttStreams:
 
     def base_url(self, address: Mapping[str, Any]) -> str:
         base = address.get("baseUrl")
-        if not base and self.broker is not None:
+        if not base:
             base = self.broker.url(str(address.get("mqttEndpointType")))
         if not base:
             raise InvalidRequest("transfer.asset", "the asset's MQTT broker has no URL: set its baseUrl, or the "
