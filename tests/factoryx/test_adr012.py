@@ -33,6 +33,7 @@ EDRS = "/management/v3/edrs"
 DSP_MQTT = "https://w3id.org/dspace/2025/1/mqtt-pull/"
 EDC = "https://w3id.org/edc/v0.0.1/ns/"
 STREAM = "stream-press-7"
+MQTT_AAS = "https://w3id.org/factoryx/types/mqtt-aas"
 
 
 @pytest.fixture
@@ -80,10 +81,46 @@ WSS = {"mqttEndpointType": "mqtt-wss", "baseUrl": "wss://broker.nordguss.example
 
 def test_smoke_the_catalog_offers_an_mqtt_stream_as_mqtt_pull(two: Pair) -> None:
     offer_stream(two, WSS)
+    offer_stream(two, WSS, "aas-events", {"http://purl.org/dc/terms/type": {"@id": MQTT_AAS}})
     two.publish("pcf-NG-WC-400")
     found = distributions(two)
     assert [fmt(d) for d in found[STREAM]] == ["Mqtt-PULL"]
     assert [fmt(d) for d in found["pcf-NG-WC-400"]] == ["HttpData-PULL"]
+    # ADR 011 events on the stream: the distribution says so too
+    (events,) = found["aas-events"]
+    assert fmt(events) == "Mqtt-PULL"
+    kind = events.get("dct:type") or events.get("http://purl.org/dc/terms/type")
+    assert (kind.get("@id") if isinstance(kind, dict) else kind) == MQTT_AAS, events
+    assert not any("dct:type" in d or "http://purl.org/dc/terms/type" in d for d in found[STREAM])
+
+
+def test_edge_mqtt_property_names_are_read_under_every_alias() -> None:
+    from connector.services.received_edrs import prop, with_props
+
+    for name in (DSP_MQTT + "refreshToken", "dsp-mqtt:refreshToken", "https://w3id.org/tractusx/auth/refreshToken"):
+        address = {"endpointProperties": [{"name": name, "value": "r1"},
+                                          {"name": DSP_MQTT + "authorization", "value": "t1"}]}
+        assert prop(address, "https://w3id.org/tractusx/auth/refreshToken") == "r1" and prop(address, "authorization") == "t1"
+        updated = with_props(address, {"authorization": "t2", "https://w3id.org/tractusx/auth/refreshToken": "r2"})
+        assert [(p["name"], p["value"]) for p in updated["endpointProperties"]] == \
+            [(name, "r2"), (DSP_MQTT + "authorization", "t2")]
+
+
+def test_edge_a_secret_is_read_by_its_alias_from_the_environment_or_a_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from connector.services.secrets import SecretError, read_secret
+
+    monkeypatch.delenv("PONTIS_SECRETS_DIR", raising=False)
+    monkeypatch.setenv("PONTIS_SECRET_OAUTH2_CLIENT_SECRET", "from-env")
+    assert read_secret("Oauth2-client-secret") == "from-env"
+    monkeypatch.delenv("PONTIS_SECRET_OAUTH2_CLIENT_SECRET")
+    with pytest.raises(SecretError, match="PONTIS_SECRET_OAUTH2_CLIENT_SECRET is not set"):
+        read_secret("Oauth2-client-secret")
+    (tmp_path / "Oauth2-client-secret").write_text("from-file\n")
+    monkeypatch.setenv("PONTIS_SECRETS_DIR", str(tmp_path))
+    assert read_secret("Oauth2-client-secret") == "from-file"
+    with pytest.raises(SecretError, match="does not exist"):
+        read_secret("../Oauth2-client-secret")
 
 
 def test_smoke_the_edr_names_type_endpoint_type_and_broker(two: Pair) -> None:
