@@ -304,13 +304,19 @@ class Broker:
             else:
                 self.retained.pop(topic, None)
         sent = 0
+        at_most_once: bytes | None = None  # QoS 0 bytes are the same for every subscriber: encoded once
         for client_id, session in list(self.sessions.items()):
             best = max((q for f, q in session.subscriptions.items() if matches(f, topic)), default=None)
             if best is None:
                 continue
             connection = self.active.get(client_id)
             if connection is not None and connection.session is session:
-                connection.deliver(message, best)
+                if min(best, qos) == 0:
+                    at_most_once = at_most_once or p.encode(p.Publish(topic, payload))
+                    if not connection.closed:
+                        connection.link.send(at_most_once)
+                else:
+                    connection.deliver(message, best)
                 sent += 1
             elif min(best, qos) == 1:
                 self._queue(session, message)

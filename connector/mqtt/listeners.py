@@ -34,23 +34,35 @@ def server_tls_context(cert_file: str, key_file: str) -> ssl.SSLContext:
 
 
 class StreamLink:
-    """A TCP or TLS connection (asyncio streams)."""
+    """A TCP or TLS connection (asyncio streams). What one turn of the event loop sends to it goes out
+    in one write (one TLS record, one system call) instead of one per packet."""
 
     def __init__(self, writer: asyncio.StreamWriter) -> None:
         self.writer = writer
+        self.pending: list[bytes] = []
 
     def send(self, data: bytes) -> None:
+        if self.writer.is_closing():
+            return
+        if not self.pending:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self.pending.append(data)
+
+    def _flush(self) -> None:
+        data, self.pending = b"".join(self.pending), []
         if self.writer.is_closing():
             return
         if self.writer.transport.get_write_buffer_size() > MAX_UNSENT_BYTES:
             log.warning("mqtt: %s reads too slowly (over %d bytes unsent): closing",
                         self.writer.get_extra_info("peername"), MAX_UNSENT_BYTES)
-            self.close()
+            self.writer.close()
             return
         self.writer.write(data)
 
     def close(self) -> None:
         if not self.writer.is_closing():
+            if self.pending:  # what was sent before closing still goes out first (a CONNACK 5, say)
+                self._flush()
             self.writer.close()
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from connector.config import Settings
+from connector.config import ServerSettings, Settings
 from connector.mqtt import packets as p
 from connector.mqtt.access import OpenAccess
 from connector.mqtt.broker import Broker
@@ -28,7 +28,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "supply-chain" / "
 @pytest.fixture
 def services(tmp_path: Path) -> Iterator[Container]:
     settings = Settings(participant_id="did:web:achsen.test", bpn="BPNL00000ACHSEN1", api_key="k",
-                        database_url=f"sqlite:///{tmp_path / 'c.db'}", server={"public_url": "https://achsen.test"})
+                        database_url=f"sqlite:///{tmp_path / 'c.db'}", server=ServerSettings(public_url="https://achsen.test"))
     container = build(settings)
     container.db.migrate()
     yield container
