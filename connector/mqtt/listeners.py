@@ -15,6 +15,7 @@ import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import WSMsgType, web
 
@@ -23,6 +24,7 @@ from connector.mqtt.broker import Broker
 
 log = logging.getLogger("pontis.mqtt")
 READ_BYTES = 65_536
+HANDSHAKE_SECONDS = 10
 MAX_UNSENT_BYTES = 8 << 20  # a subscriber this far behind is disconnected rather than buffered without end
 
 
@@ -121,6 +123,7 @@ class MqttServer:
     _servers: list[asyncio.Server] = field(default_factory=list)
     _runner: web.AppRunner | None = None
     _ticker: asyncio.Task[None] | None = None
+    _handlers: set[asyncio.Task[object]] = field(default_factory=set)
 
     async def start(self) -> None:
         s = self.settings
@@ -147,6 +150,9 @@ class MqttServer:
         for server in self._servers:
             server.close()
         self.broker.close_all(self.clock())
+        for task in list(self._handlers):  # connections still in their TLS handshake, or reading
+            task.cancel()
+        await asyncio.gather(*self._handlers, return_exceptions=True)
         for server in self._servers:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(server.wait_closed(), 5)
@@ -163,12 +169,37 @@ class MqttServer:
 
     async def _stream_server(self, port: int, context: ssl.SSLContext | None, scheme: str) -> int:
         async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            task = asyncio.current_task()
+            if task is not None:
+                self._handlers.add(task)
+                task.add_done_callback(self._handlers.discard)
+            if context is not None and not await self._handshake(writer, context):
+                return
             await self._serve_stream(reader, writer, scheme)
 
-        server = await asyncio.start_server(serve, self.settings.host, port, ssl=context,
-                                            ssl_handshake_timeout=10 if context else None)
+        # TLS is started in the handler, so that a refused handshake (plain MQTT, say) is logged; until
+        # then the socket is not read, so the ClientHello is left for the TLS layer
+        loop = asyncio.get_running_loop()
+
+        def connection() -> asyncio.Protocol:
+            return _UnreadUntilTls(asyncio.StreamReader(limit=READ_BYTES, loop=loop), serve, loop=loop,
+                                   tls=context is not None)
+
+        server = await loop.create_server(connection, self.settings.host, port)
         self._servers.append(server)
         return int(server.sockets[0].getsockname()[1])
+
+    @staticmethod
+    async def _handshake(writer: asyncio.StreamWriter, context: ssl.SSLContext) -> bool:
+        peer = _address(writer.get_extra_info("peername"))
+        try:
+            await asyncio.wait_for(writer.start_tls(context), HANDSHAKE_SECONDS)
+            return True
+        except (TimeoutError, ssl.SSLError, ConnectionError, OSError) as exc:
+            log.warning("mqtt: refused a connection from %s: TLS handshake failed (%s); this port speaks "
+                        "MQTT over TLS only", peer, exc.__class__.__name__ + (f": {exc}" if str(exc) else ""))
+            writer.transport.abort()
+            return False
 
     async def _serve_stream(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, scheme: str) -> None:
         peer = writer.get_extra_info("peername")
@@ -223,6 +254,18 @@ class MqttServer:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(link.task, 5)
         return ws
+
+
+class _UnreadUntilTls(asyncio.StreamReaderProtocol):
+    def __init__(self, reader: asyncio.StreamReader, serve: Callable[..., Any], *,
+                 loop: asyncio.AbstractEventLoop, tls: bool) -> None:
+        super().__init__(reader, serve, loop=loop)
+        self.tls = tls
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        if self.tls and isinstance(transport, asyncio.ReadTransport):
+            transport.pause_reading()  # start_tls resumes it under the TLS protocol
 
 
 def _address(peer: object) -> str:

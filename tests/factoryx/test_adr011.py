@@ -272,6 +272,8 @@ def test_negative_unencrypted_tcp_is_refused(provider: Provider) -> None:
             break  # the broker dropped the connection
     assert connacks == []
     assert "tcp_port" not in provider.node.config.read_text()  # no mqtt:// listener unless configured
+    log = (provider.node.workdir / "provider.log").read_text(errors="replace")
+    assert "TLS handshake failed (SSLError: [SSL: WRONG_VERSION_NUMBER]" in log  # each refusal, with why
 
 
 def test_negative_a_non_conforming_payload_fails_validation_and_is_logged(
