@@ -86,7 +86,7 @@ CONTRACT_REQUEST = {"type": "object", "required": ["counterPartyAddress", "polic
 TRANSFER_REQUEST = {"type": "object", "required": ["contractId", "transferType"], "properties": {
     "@context": _CONTEXT, "contractId": {"type": "string", "description": "the agreement id"},
     "counterPartyAddress": {"type": "string"}, "protocol": {"type": "string"},
-    "transferType": {"type": "string", "examples": ["HttpData-PULL", "HttpData-PUSH"]},
+    "transferType": {"type": "string", "examples": ["HttpData-PULL", "HttpData-PUSH", "Mqtt-PULL"]},
     "dataDestination": {"type": "object", "description": "push only: where the provider sends the data"}}}
 EXPLAIN = {"type": "object", "required": ["participantId"], "properties": {
     "participantId": {"type": "string"},

@@ -10,7 +10,8 @@ At CONNECT a client presents either
   ``topic`` (the asset's ``dsp-mqtt:topic``) or, without one, every topic; it ends when the
   token expires (the client reconnects with a refreshed one);
 - or (``mqtt-usrpw``) the user name and password provisioned for its transfer, checked against
-  the stored hash, under the same transfer and agreement checks.
+  the stored hash, under the same transfer and agreement checks; the grant lasts one EDR lifetime
+  (``edr_ttl_seconds``), after which the client connects again and is checked again.
 
 Everything else is refused with the reason (logged by the broker; the client gets CONNACK 5).
 """
@@ -87,8 +88,9 @@ class TransferAccess:
             raise Refused(exc.reason) from None
         asset = session.get(Asset, transfer.asset_id)
         topic = field(asset.data_address or {}, "topic") if asset is not None else None
+        # re-checked at the next CONNECT: a user outlives its transfer by at most one EDR lifetime
         return Grant(subject=transfer.counterparty_id, topics=(topic,) if isinstance(topic, str) else None,
-                     expires_at=None)
+                     expires_at=now_ms // 1000 + self.issuer.ttl_seconds)
 
 
 def transfer_access(services: Any) -> TransferAccess:

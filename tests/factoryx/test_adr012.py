@@ -272,6 +272,13 @@ def test_smoke_the_consumer_connects_with_the_transfers_user_and_password(stream
     assert edr["dsp-mqtt:password"] not in stored and len(stored) == 1
     assert connected(streams.client(edr, username=edr["dsp-mqtt:user"], password=edr["dsp-mqtt:password"])) \
         == CONNACK_ACCEPTED
+    # the grant lasts one EDR lifetime: the client connects again, and is checked again
+    from connector.mqtt.tokens import transfer_access
+
+    now = int(time.time())
+    grant = transfer_access(streams.two.provider_party.services).authenticate(
+        "c1", edr["dsp-mqtt:user"], edr["dsp-mqtt:password"].encode(), now)
+    assert (grant.subject, grant.topics, grant.expires_at) == ("did:web:achsen.test", None, now + 300)
     # the transfer ends: its user is revoked with it
     assert streams.two.consumer.delete(f"{EDRS}/{tp['@id']}").status_code == 204
     streams.two.settle()
@@ -287,10 +294,16 @@ def test_negative_wrong_user_or_password_gets_connack_5(streams: Streams) -> Non
 
 def test_smoke_a_refresh_gives_a_new_jwt_for_the_next_connect(streams: Streams) -> None:
     tp, before = streams.edr({"mqttEndpointType": "mqtt-wss"})
-    after = ok(streams.two.consumer.post(f"{EDRS}/{tp['@id']}/refresh"))
+    session = streams.client(before)  # connected with the first JWT, before it expires
+    try:
+        assert session.connect() == CONNACK_ACCEPTED
+        after = ok(streams.two.consumer.post(f"{EDRS}/{tp['@id']}/refresh"))
+    finally:
+        session.close()
     assert after["dsp-mqtt:authorization"] != before["dsp-mqtt:authorization"]
     assert after["dsp-mqtt:refreshToken"] != before["dsp-mqtt:refreshToken"]
-    assert connected(streams.client(after)) == CONNACK_ACCEPTED
+    assert ok(streams.two.consumer.get(f"{EDRS}/{tp['@id']}/dataaddress")) == after  # the EDR cache keeps it
+    assert connected(streams.client(after)) == CONNACK_ACCEPTED  # the reconnect, with the new JWT
     assert connected(streams.client(before)) == CONNACK_NOT_AUTHORIZED  # replaced by the refresh
     # the broker's token does not open the data plane, nor a data-plane token the broker
     assert streams.two.provider.get("/api/public", headers={"Authorization": after["dsp-mqtt:authorization"]}) \
