@@ -453,3 +453,27 @@ SCENARIOS: dict[str, Runner] = {
     "Consumer uses mqtt:// (unencrypted TCP) transport": test_negative_unencrypted_mqtt_is_refused_where_tls_is_required,
     "username/password authentication with wrong credentials": test_negative_wrong_user_or_password_gets_connack_5,
 }
+
+
+def test_edge_the_catalog_reads_the_address_type_on_either_engine(database_url: str) -> None:
+    """The catalog page reads each asset's data-address type in SQL (JSON on SQLite and PostgreSQL)."""
+    from connector.services.catalog import CatalogService
+    from connector.store import Database
+    from connector.store.models import Asset, ContractDefinition, PolicyDefinition
+
+    db = Database(database_url)
+    db.migrate()
+    try:
+        with db.write() as session:
+            session.add(PolicyDefinition(id="open", policy={"@type": "Set", "permission": [{"action": "use"}]},
+                                         private_properties={}))
+            for asset_id, address in (("doc", {"type": "PontisDocument", "document": {}}),
+                                      ("stream", {"type": "Mqtt", **WSS})):
+                session.add(Asset(id=asset_id, properties={}, private_properties={}, data_address=address))
+                session.add(ContractDefinition(id=f"cd-{asset_id}", access_policy_id="open", contract_policy_id="open",
+                                               asset_id=asset_id, assets_selector=[], private_properties={}))
+        page, _ = CatalogService(db, "did:web:p.test", "http://p.test/api/dsp").page(None, None, 10)
+        assert {d["@id"]: fmt(d["distribution"][0]) for d in page["dataset"]} == \
+            {"doc": "HttpData-PULL", "stream": "Mqtt-PULL"}
+    finally:
+        db.dispose()
