@@ -68,23 +68,24 @@ class Publish:
 
 
 @dataclass(frozen=True)
-class Puback:
+class _Acknowledgement:
     packet_id: int
 
 
-@dataclass(frozen=True)
-class Pubrec:
-    packet_id: int
+class Puback(_Acknowledgement):
+    """QoS 1: received."""
 
 
-@dataclass(frozen=True)
-class Pubrel:
-    packet_id: int
+class Pubrec(_Acknowledgement):
+    """QoS 2, first step: received."""
 
 
-@dataclass(frozen=True)
-class Pubcomp:
-    packet_id: int
+class Pubrel(_Acknowledgement):
+    """QoS 2, second step: released."""
+
+
+class Pubcomp(_Acknowledgement):
+    """QoS 2, last step: complete."""
 
 
 @dataclass(frozen=True)
@@ -105,24 +106,25 @@ class Unsubscribe:
     filters: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Unsuback:
-    packet_id: int
+class Unsuback(_Acknowledgement):
+    """The filters are unsubscribed."""
 
 
 @dataclass(frozen=True)
-class Pingreq:
+class _Empty:
     pass
 
 
-@dataclass(frozen=True)
-class Pingresp:
-    pass
+class Pingreq(_Empty):
+    """Are you there? (keeps the connection alive)"""
 
 
-@dataclass(frozen=True)
-class Disconnect:
-    pass
+class Pingresp(_Empty):
+    """Yes."""
+
+
+class Disconnect(_Empty):
+    """A clean goodbye: the will is not sent."""
 
 
 Packet = (Connect | Connack | Publish | Puback | Pubrec | Pubrel | Pubcomp | Subscribe | Suback | Unsubscribe

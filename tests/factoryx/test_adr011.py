@@ -127,20 +127,21 @@ def _events(client: Client, topic_part: str, count: int = 1) -> list[dict]:
 
 # --- smoke ---------------------------------------------------------------------------------------
 
-def test_smoke_mqtt_over_wss_is_accepted_with_connack_0(provider: Provider) -> None:
-    client = provider.client("wss")
+def _connack(provider: Provider, transport: str) -> int:
+    """The CONNACK code paho-mqtt (MQTT 3.1.1) gets over ``transport``."""
+    client = provider.client(transport)
     try:
-        assert client.connect() == 0
+        return client.connect()
     finally:
         client.close()
+
+
+def test_smoke_mqtt_over_wss_is_accepted_with_connack_0(provider: Provider) -> None:
+    assert _connack(provider, "wss") == 0
 
 
 def test_smoke_mqtt_over_tls_is_accepted_with_connack_0(provider: Provider) -> None:
-    client = provider.client("mqtts")
-    try:
-        assert client.connect() == 0
-    finally:
-        client.close()
+    assert _connack(provider, "mqtts") == 0
     assert provider.raw(CONNECT_WITH_PASSWORD) == b"\x20\x02\x00\x00"  # CONNACK, accepted
 
 
@@ -170,11 +171,7 @@ def test_smoke_a_submodel_change_arrives_as_an_aas_async_api_update(provider: Pr
 
 
 def test_smoke_the_broker_speaks_mqtt_311_and_refuses_other_levels_with_connack_1(provider: Provider) -> None:
-    client = provider.client("mqtts")  # paho, protocol MQTTv311
-    try:
-        assert client.connect() == 0
-    finally:
-        client.close()
+    assert _connack(provider, "mqtts") == 0  # paho, protocol MQTTv311
     assert provider.raw(CONNECT_WITH_PASSWORD) == b"\x20\x02\x00\x00"
     assert provider.raw(CONNECT_MQTT_31) == b"\x20\x02\x00\x01"  # unacceptable protocol version
     assert provider.raw(CONNECT_MQTT_5) == b"\x20\x02\x00\x01"  # no silent change of version either way

@@ -154,7 +154,7 @@ def test_connack_codes_for_level_identifier_credentials_and_authorisation(caplog
         cases = {1: {"protocol_level": 3}, 2: {"clean_session": False, "client_id": ""},
                  4: {"username": "user", "password": b"nope"}, 5: {}}
         for code, connect in cases.items():
-            _, wire = join(broker, **{"client_id": "c", **connect})  # type: ignore[arg-type]
+            _, wire = join(broker, **{"client_id": "c", **connect})  # type: ignore[arg-type, dict-item]
             assert wire.take() == [p.Connack(code)] and wire.closed, code
     assert "CONNACK 5: no user name or password" in caplog.text
     assert "CONNACK 4: wrong user name or password" in caplog.text
