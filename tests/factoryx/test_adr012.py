@@ -1,6 +1,7 @@
 """Factory-X ADR 012 (MQTT over DSP) TEST.mdx scenarios, between two in-process connectors
 (tests/transfers/conftest.py) and the provider's own MQTT broker on 127.0.0.1 (connector.mqtt),
-which a paho-mqtt client reaches over TLS, WebSocket-over-TLS or plain TCP.
+which a paho-mqtt client reaches over TLS, WebSocket-over-TLS or plain TCP (``mqtt_streams``).
+The checks around them (bad assets, wrong formats, names, engines) are in ``test_adr012_checks``.
 
 An MQTT stream is an asset whose data address is ``Mqtt``; the catalog offers it as ``Mqtt-PULL``;
 the consumer's ``POST /v3/edrs`` with ``transferType: Mqtt-PULL`` negotiates and starts the transfer,
@@ -14,7 +15,6 @@ import logging
 import socket
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -22,18 +22,26 @@ import pytest
 from pytest_httpx import HTTPXMock
 from sqlmodel import select
 
-from connector.config.mqtt import MqttSettings
-from connector.services.edr_tokens import TokenPair
-from connector.store.models import TransferProcess
+from tests.factoryx.mqtt_streams import (
+    CONNACK_ACCEPTED,
+    CONNACK_NOT_AUTHORIZED,
+    DSP_MQTT,
+    EDRS,
+    EXTERNAL,
+    IDP,
+    MQTT_AAS,
+    STREAM,
+    WSS,
+    Streams,
+    connected,
+    distributions,
+    fmt,
+    negotiate_stream,
+    offer_stream,
+    start_streams,
+)
 from tests.factoryx.scenario_map import Runner
-from tests.mqtt.support import CaFiles, Client, make_ca
 from tests.transfers.conftest import VOCAB, Pair, make_pair, ok
-
-EDRS = "/management/v3/edrs"
-DSP_MQTT = "https://w3id.org/dspace/2025/1/mqtt-pull/"
-EDC = "https://w3id.org/edc/v0.0.1/ns/"
-STREAM = "stream-press-7"
-MQTT_AAS = "https://w3id.org/factoryx/types/mqtt-aas"
 
 
 @pytest.fixture
@@ -41,39 +49,9 @@ def two(tmp_path: Path) -> Iterator[Pair]:
     yield from make_pair(tmp_path)
 
 
-def offer_stream(two: Pair, address: dict, asset_id: str = STREAM, properties: dict | None = None) -> None:
-    """An MQTT stream under the same usage policy as the PCF assets (published, then re-addressed)."""
-    two.publish(asset_id)
-    ok(two.provider.put("/management/v3/assets", json={
-        "@context": VOCAB, "@id": asset_id, "properties": properties or {"name": f"stream {asset_id}"},
-        "dataAddress": {"@type": "DataAddress", "type": "Mqtt", **address}}), 204)
-
-
-def distributions(two: Pair) -> dict[str, list[dict]]:
-    catalog = ok(two.consumer.post("/management/v3/catalog/request", json={
-        "@context": VOCAB, "counterPartyAddress": two.provider_dsp, "protocol": "dataspace-protocol-http:2025-1"}))
-    datasets = catalog.get("dcat:dataset") or catalog.get("dataset") or []
-    out = {}
-    for dataset in datasets if isinstance(datasets, list) else [datasets]:
-        dists = dataset.get("dcat:distribution") or dataset.get("distribution") or []
-        out[dataset["@id"]] = dists if isinstance(dists, list) else [dists]
-    return out
-
-
-def fmt(distribution: dict) -> str:
-    value = distribution.get("dct:format") or distribution.get("format")
-    return value.get("@id") if isinstance(value, dict) else value
-
-
-def negotiate_stream(two: Pair, asset_id: str = STREAM, transfer_type: str = "Mqtt-PULL") -> dict:
-    """``POST /v3/edrs`` for ``asset_id`` with ``transfer_type``; the consumer's transfer once settled."""
-    created = ok(two.consumer.post(EDRS, json=two.contract_request(asset_id, transferType=transfer_type)))
-    neg = two.wait(two.consumer, f"/management/v3/contractnegotiations/{created['@id']}")
-    assert neg["state"] == "FINALIZED", neg
-    return two.transfer_of(neg["contractAgreementId"])
-
-
-WSS = {"mqttEndpointType": "mqtt-wss", "baseUrl": "wss://broker.nordguss.example/mqtt"}
+@pytest.fixture
+def streams(tmp_path: Path) -> Iterator[Streams]:
+    yield from start_streams(tmp_path)
 
 
 # --- offering and discovery ----------------------------------------------------------------------
@@ -94,35 +72,6 @@ def test_smoke_the_catalog_offers_an_mqtt_stream_as_mqtt_pull(two: Pair) -> None
     assert not any("dct:type" in d or "http://purl.org/dc/terms/type" in d for d in found[STREAM])
 
 
-def test_edge_mqtt_property_names_are_read_under_every_alias() -> None:
-    from connector.services.received_edrs import prop, with_props
-
-    for name in (DSP_MQTT + "refreshToken", "dsp-mqtt:refreshToken", "https://w3id.org/tractusx/auth/refreshToken"):
-        address = {"endpointProperties": [{"name": name, "value": "r1"},
-                                          {"name": DSP_MQTT + "authorization", "value": "t1"}]}
-        assert prop(address, "https://w3id.org/tractusx/auth/refreshToken") == "r1" and prop(address, "authorization") == "t1"
-        updated = with_props(address, {"authorization": "t2", "https://w3id.org/tractusx/auth/refreshToken": "r2"})
-        assert [(p["name"], p["value"]) for p in updated["endpointProperties"]] == \
-            [(name, "r2"), (DSP_MQTT + "authorization", "t2")]
-
-
-def test_edge_a_secret_is_read_by_its_alias_from_the_environment_or_a_folder(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from connector.services.secrets import SecretError, read_secret
-
-    monkeypatch.delenv("PONTIS_SECRETS_DIR", raising=False)
-    monkeypatch.setenv("PONTIS_SECRET_OAUTH2_CLIENT_SECRET", "from-env")
-    assert read_secret("Oauth2-client-secret") == "from-env"
-    monkeypatch.delenv("PONTIS_SECRET_OAUTH2_CLIENT_SECRET")
-    with pytest.raises(SecretError, match="PONTIS_SECRET_OAUTH2_CLIENT_SECRET is not set"):
-        read_secret("Oauth2-client-secret")
-    (tmp_path / "Oauth2-client-secret").write_text("from-file\n")
-    monkeypatch.setenv("PONTIS_SECRETS_DIR", str(tmp_path))
-    assert read_secret("Oauth2-client-secret") == "from-file"
-    with pytest.raises(SecretError, match="does not exist"):
-        read_secret("../Oauth2-client-secret")
-
-
 def test_smoke_the_edr_names_type_endpoint_type_and_broker(two: Pair) -> None:
     offer_stream(two, {**WSS, "dsp-mqtt:topic": "press7/temperature"})
     tp = negotiate_stream(two)
@@ -137,115 +86,10 @@ def test_smoke_the_edr_names_type_endpoint_type_and_broker(two: Pair) -> None:
     assert address["dsp-mqtt:refreshEndpoint"] == "http://provider.test/api/public/token"
 
 
-def test_smoke_the_start_message_names_the_properties_by_full_iri(two: Pair) -> None:
-    offer_stream(two, WSS)
-    tp = negotiate_stream(two)
-    with two.consumer_services.db.read() as session:
-        row = session.exec(select(TransferProcess).where(TransferProcess.id == tp["@id"])).one()
-    address = row.data_address or {}
-    assert address["endpointType"] == "Mqtt" and address["endpoint"] == WSS["baseUrl"]
-    names = {p["name"]: p["value"] for p in address["endpointProperties"]}
-    assert names[EDC + "flowType"] == "PULL" and names[EDC + "mqttEndpointType"] == "mqtt-wss"
-    for term in ("baseUrl", "authorization", "refreshToken", "refreshEndpoint", "expiresIn", "refreshAudience"):
-        assert DSP_MQTT + term in names, (term, sorted(names))
-    assert DSP_MQTT + "topic" not in names  # the asset names none: the broker decides
-
-
 # --- the asset is checked when it is created --------------------------------------------------
 
 
-@pytest.mark.parametrize(("address", "field", "words"), [
-    ({"mqttEndpointType": "mqtt-wsss", "baseUrl": "wss://b.example/mqtt"}, "mqttEndpointType", "did you mean 'mqtt-wss'"),
-    ({"mqttEndpointType": "mqtt-tls"}, "baseUrl", "is required"),
-    ({"mqttEndpointType": "mqtt-wss", "baseUrl": "mqtt://b.example:1883"}, "baseUrl", "unencrypted"),
-    ({"mqttEndpointType": "mqtt-tcp-basic", "baseUrl": "mqtt://b.example:1883"}, "baseUrl", "allows plain TCP"),
-    ({"mqttEndpointType": "mqtt-tls", "baseUrl": "wss://b.example/mqtt"}, "baseUrl", "mqtts://"),
-    ({**WSS, "oauth2:tokenUrl": "https://idp.example/token"}, "oauth2:clientId", "is required"),
-    ({**WSS, "mqttAuthType": "basic"}, "mqttAuthType", "mqtt-usrpw"),
-])
-def test_negative_a_bad_mqtt_address_is_refused_naming_the_field(two: Pair, address: dict, field: str,
-                                                                 words: str) -> None:
-    answer = two.provider.post("/management/v3/assets", json={
-        "@context": VOCAB, "@id": "bad-stream", "properties": {},
-        "dataAddress": {"@type": "DataAddress", "type": "Mqtt", **address}})
-    assert answer.status_code == 400, answer.text
-    assert f"dataAddress.{field}" in answer.text and words in answer.text, answer.text
-    assert two.provider.get("/management/v3/assets/bad-stream").status_code == 404
-
-
-def test_negative_a_format_the_asset_is_not_offered_in_is_refused_with_the_reason(two: Pair) -> None:
-    offer_stream(two, WSS)
-    two.publish("pcf-NG-WC-400")
-    for asset_id, wrong in ((STREAM, "HttpData-PULL"), ("pcf-NG-WC-400", "Mqtt-PULL")):
-        created = ok(two.consumer.post(EDRS, json=two.contract_request(asset_id, transferType=wrong)))
-        neg = two.wait(two.consumer, f"/management/v3/contractnegotiations/{created['@id']}")
-        two.settle()
-        found = ok(two.consumer.post("/management/v3/transferprocesses/request", json={
-            "@context": VOCAB, "filterExpression": [
-                {"operandLeft": "contractAgreementId", "operator": "=", "operandRight": neg["contractAgreementId"]}]}))
-        assert found and found[-1]["state"] == "TERMINATED", found
-        detail = str(found[-1])
-        assert f"{wrong} is not offered for it" in detail, detail
-
-
 # --- with the provider's own broker --------------------------------------------------------------
-
-
-@dataclass
-class Streams:
-    """The pair, the provider running its broker ([mqtt] auth "token": connector.mqtt.tokens)."""
-
-    two: Pair
-    ca: CaFiles
-
-    def edr(self, address: dict, asset_id: str = STREAM) -> tuple[dict, dict]:
-        """Offer ``address`` as a stream, negotiate it; the consumer's transfer and its EDR."""
-        offer_stream(self.two, address, asset_id)
-        tp = negotiate_stream(self.two, asset_id)
-        return tp, ok(self.two.consumer.get(f"{EDRS}/{tp['@id']}/dataaddress"))
-
-    def client(self, edr: dict, *, password: str | None = None, username: str = "consumer") -> Client:
-        """A paho client for the EDR's broker URL and endpoint type; the JWT (or ``password``) as password."""
-        url = urlsplit(edr["dsp-mqtt:baseUrl"])
-        assert url.hostname == "127.0.0.1" and url.port
-        transport = {"wss": "wss", "mqtts": "mqtts", "mqtt": "mqtts"}[url.scheme]
-        return Client(None if url.scheme == "mqtt" else self.ca, url.port, transport, path=url.path or "/mqtt",
-                      username=username, password=password or edr["dsp-mqtt:authorization"])
-
-    def publish(self, topic: str, payload: bytes) -> int:
-        mqtt = self.two.provider_party.app.state.mqtt
-        return int(self.two.provider.portal.call(mqtt.broker.publish, topic, payload))  # type: ignore[union-attr]
-
-    def provider_transfer(self, consumer_tp: dict) -> TransferProcess:
-        with self.two.provider_party.services.db.read() as session:
-            return session.exec(select(TransferProcess).where(
-                TransferProcess.consumer_pid == consumer_tp["@id"])).one()
-
-    def token_issued_at(self, consumer_tp: dict, at_ms: int) -> TokenPair:
-        """A broker token the provider's EDR key signs for this transfer as if issued at ``at_ms``."""
-        services = self.two.provider_party.services
-        transfer = self.provider_transfer(consumer_tp)
-        with services.db.write() as session:
-            return services.edrs.grant(session, transfer, at_ms, audience=services.edrs.broker_audience)
-
-
-@pytest.fixture
-def streams(tmp_path: Path) -> Iterator[Streams]:
-    ca = make_ca(tmp_path / "ca")
-    broker = MqttSettings(enabled=True, host="127.0.0.1", tls_port=0, wss_port=0, tcp_port=0,
-                          cert_file=str(ca.cert_file), key_file=str(ca.key_file), auth="token")
-    for two in make_pair(tmp_path, provider_extra={"mqtt": broker}):
-        yield Streams(two, ca)
-
-
-CONNACK_ACCEPTED, CONNACK_NOT_AUTHORIZED = 0, 135  # paho's names for CONNACK 0 and 5 (MQTT 3.1.1 §3.2.2.3)
-
-
-def connected(client: Client) -> int:
-    try:
-        return client.connect()
-    finally:
-        client.close()
 
 
 def test_smoke_the_consumer_connects_over_wss_with_the_jwt_and_subscribes(streams: Streams) -> None:
@@ -395,12 +239,6 @@ def test_negative_unencrypted_mqtt_is_refused_where_tls_is_required(streams: Str
         assert not reply.startswith(b"\x20"), (port, reply)  # 0x20: a CONNACK
 
 
-IDP = "https://idp.nordguss.example/realms/mqtt/protocol/openid-connect/token"
-EXTERNAL = {"mqttEndpointType": "mqtt-wss", "baseUrl": "wss://broker.nordguss.example/internal/broker",
-            "oauth2:tokenUrl": IDP, "oauth2:clientId": "dataspace-user",
-            "oauth2:clientSecretKeyAlias": "Oauth2-client-secret", "dsp-mqtt:topic": "topic-name"}
-
-
 def test_edge_oauth2_fields_make_the_provider_fetch_the_brokers_token_first(
         two: Pair, httpx_mock: HTTPXMock, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PONTIS_SECRET_OAUTH2_CLIENT_SECRET", "s3cret")  # the alias's secret, never stored
@@ -420,15 +258,6 @@ def test_edge_oauth2_fields_make_the_provider_fetch_the_brokers_token_first(
     after = ok(two.consumer.post(f"{EDRS}/{tp['@id']}/refresh"))
     assert after["dsp-mqtt:authorization"] == "idp-token-2"
     assert after["dsp-mqtt:refreshToken"] != edr["dsp-mqtt:refreshToken"]
-
-
-def test_negative_an_idp_without_a_token_ends_the_transfer_with_the_reason(
-        two: Pair, httpx_mock: HTTPXMock, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PONTIS_SECRET_OAUTH2_CLIENT_SECRET", "s3cret")
-    httpx_mock.add_response(url=IDP, method="POST", status_code=401, json={"error": "invalid_client"})
-    offer_stream(two, EXTERNAL)
-    tp = negotiate_stream(two)
-    assert tp["state"] == "TERMINATED" and "without an access_token" in str(tp), tp
 
 
 SCENARIOS: dict[str, Runner] = {
@@ -453,27 +282,3 @@ SCENARIOS: dict[str, Runner] = {
     "Consumer uses mqtt:// (unencrypted TCP) transport": test_negative_unencrypted_mqtt_is_refused_where_tls_is_required,
     "username/password authentication with wrong credentials": test_negative_wrong_user_or_password_gets_connack_5,
 }
-
-
-def test_edge_the_catalog_reads_the_address_type_on_either_engine(database_url: str) -> None:
-    """The catalog page reads each asset's data-address type in SQL (JSON on SQLite and PostgreSQL)."""
-    from connector.services.catalog import CatalogService
-    from connector.store import Database
-    from connector.store.models import Asset, ContractDefinition, PolicyDefinition
-
-    db = Database(database_url)
-    db.migrate()
-    try:
-        with db.write() as session:
-            session.add(PolicyDefinition(id="open", policy={"@type": "Set", "permission": [{"action": "use"}]},
-                                         private_properties={}))
-            for asset_id, address in (("doc", {"type": "PontisDocument", "document": {}}),
-                                      ("stream", {"type": "Mqtt", **WSS})):
-                session.add(Asset(id=asset_id, properties={}, private_properties={}, data_address=address))
-                session.add(ContractDefinition(id=f"cd-{asset_id}", access_policy_id="open", contract_policy_id="open",
-                                               asset_id=asset_id, assets_selector=[], private_properties={}))
-        page, _ = CatalogService(db, "did:web:p.test", "http://p.test/api/dsp").page(None, None, 10)
-        assert {d["@id"]: fmt(d["distribution"][0]) for d in page["dataset"]} == \
-            {"doc": "HttpData-PULL", "stream": "Mqtt-PULL"}
-    finally:
-        db.dispose()
