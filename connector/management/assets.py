@@ -2,7 +2,9 @@
 
 Properties are stored keyed by full IRI (the catalog shows them to peers as they are); the data
 address is stored flat, EDC-namespace keys shortened to bare words (``type``, ``baseUrl``,
-``proxyPath``, ``header:X``, ``oauth2:tokenUrl``), which is how a data plane reads it.
+``proxyPath``, ``header:X``, ``oauth2:tokenUrl``), which is how a data plane reads it. An ``Mqtt``
+address (Factory-X ADR 012) keeps ADR 012's keys as ``dsp-mqtt:topic`` however the client's context
+wrote them (CURIE or full IRI); ``services.dataflow.mqtt`` says what it may hold.
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ selector is exactly ``id = X`` gets ``asset_id = X``, the catalog's indexed fast
 
 References are checked on write (unlike EDC, which would offer nothing and say nothing): a
 contract definition must name existing policies, and an ``id = X`` selector an existing asset;
-an asset's data address must be of a type the data plane serves. An asset an agreement refers
+an asset's data address must be of a type the data plane serves (or an ``Mqtt`` stream a broker
+serves, Factory-X ADR 012, checked by ``services.dataflow.mqtt``). An asset an agreement refers
 to cannot be deleted, and neither can a policy a contract definition uses.
 """
 
