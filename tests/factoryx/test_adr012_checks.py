@@ -45,6 +45,10 @@ def test_smoke_the_start_message_names_the_properties_by_full_iri(two: Pair) -> 
     for term in ("baseUrl", "authorization", "refreshToken", "refreshEndpoint", "expiresIn", "refreshAudience"):
         assert DSP_MQTT + term in names, (term, sorted(names))
     assert DSP_MQTT + "topic" not in names  # the asset names none: the broker decides
+    # the consumer's EDR cache lists it with the HttpData ones
+    entries = ok(two.consumer.post(f"{EDRS}/request", json={"@context": VOCAB, "filterExpression": [
+        {"operandLeft": "assetId", "operator": "=", "operandRight": STREAM}]}))
+    assert [e["transferProcessId"] for e in entries] == [tp["@id"]]
 
 
 @pytest.mark.parametrize(("address", "field", "words"), [
