@@ -32,6 +32,7 @@ from connector.parts.registry import b64url
 log = logging.getLogger("pontis.mqtt")
 
 EVENT_TYPE = "io.admin-shell.events.v1."
+CHUNK = 200
 PART2 = "https://api.swaggerhub.com/domains/Plattform_i40/Part2-API-Schemas/V3.0.3#/components/schemas/"
 PART1 = "https://api.swaggerhub.com/domains/Plattform_i40/Part1-MetaModel-Schemas/V3.0.3#/components/schemas/"
 SHELL_DESCRIPTOR, SUBMODEL_DESCRIPTOR, SUBMODEL = (PART2 + "AssetAdministrationShellDescriptor",
@@ -151,7 +152,10 @@ class AasEventPublisher:
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
-        if running is self.loop:
+        if running is self.loop and len(changes) <= CHUNK:
             self.publish(changes)
-        else:
-            self.loop.call_soon_threadsafe(self.publish, changes)
+            return
+        # a large import's events go out a chunk per loop turn, so the broker and the HTTP edges
+        # keep answering in between
+        for start in range(0, len(changes), CHUNK):
+            self.loop.call_soon_threadsafe(self.publish, changes[start:start + CHUNK])

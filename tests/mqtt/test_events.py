@@ -3,8 +3,10 @@ events built from it, and the consumer-side check that names the field a bad mes
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -131,3 +133,24 @@ def test_a_non_conforming_message_is_refused_naming_the_field(payload: object, f
         check_event(raw, "t/1")
     assert caught.value.field == field
     assert f"payload non-compliance on t/1: {field}:" in caplog.text
+
+
+def test_changes_from_another_thread_reach_the_loop_in_order_in_chunks() -> None:
+    publisher = _publisher()
+    connection, wire = join(publisher.broker, "sub")
+    subscribe(connection, wire, ("fx/aas/#", 0))
+    wire.take()
+    loop = asyncio.new_event_loop()
+    worker = threading.Thread(target=loop.run_forever, daemon=True)
+    worker.start()
+    publisher.loop = loop
+    try:
+        changes = [Change("shell", "updated", f"urn:uuid:{i}", descriptor={"id": f"urn:uuid:{i}"}) for i in range(450)]
+        publisher(changes)  # from this thread, as a registry write in a request's worker thread would
+        asyncio.run_coroutine_threadsafe(asyncio.sleep(0), loop).result(5)  # after the three chunks
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        worker.join(5)
+        loop.close()
+    subjects = [json.loads(x.payload)["subject"] for x in wire.take() if isinstance(x, p.Publish)]
+    assert subjects == [f"urn:uuid:{i}" for i in range(450)]
