@@ -13,9 +13,9 @@ import contextlib
 import logging
 import ssl
 import time
+from asyncio import sslproto
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from aiohttp import WSMsgType, web
 
@@ -173,33 +173,17 @@ class MqttServer:
             if task is not None:
                 self._handlers.add(task)
                 task.add_done_callback(self._handlers.discard)
-            if context is not None and not await self._handshake(writer, context):
-                return
             await self._serve_stream(reader, writer, scheme)
 
-        # TLS is started in the handler, so that a refused handshake (plain MQTT, say) is logged; until
-        # then the socket is not read, so the ClientHello is left for the TLS layer
         loop = asyncio.get_running_loop()
 
-        def connection() -> asyncio.Protocol:
-            return _UnreadUntilTls(asyncio.StreamReader(limit=READ_BYTES, loop=loop), serve, loop=loop,
-                                   tls=context is not None)
+        def connection() -> asyncio.BaseProtocol:
+            stream = asyncio.StreamReaderProtocol(asyncio.StreamReader(limit=READ_BYTES, loop=loop), serve, loop=loop)
+            return stream if context is None else _logged_tls(loop, stream, context, scheme)
 
         server = await loop.create_server(connection, self.settings.host, port)
         self._servers.append(server)
         return int(server.sockets[0].getsockname()[1])
-
-    @staticmethod
-    async def _handshake(writer: asyncio.StreamWriter, context: ssl.SSLContext) -> bool:
-        peer = _address(writer.get_extra_info("peername"))
-        try:
-            await asyncio.wait_for(writer.start_tls(context), HANDSHAKE_SECONDS)
-            return True
-        except (TimeoutError, ssl.SSLError, ConnectionError, OSError) as exc:
-            log.warning("mqtt: refused a connection from %s: TLS handshake failed (%s); this port speaks "
-                        "MQTT over TLS only", peer, exc.__class__.__name__ + (f": {exc}" if str(exc) else ""))
-            writer.transport.abort()
-            return False
 
     async def _serve_stream(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, scheme: str) -> None:
         peer = writer.get_extra_info("peername")
@@ -225,9 +209,11 @@ class MqttServer:
         app.router.add_get(self.settings.wss_path, self._serve_websocket)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.settings.host, port, ssl_context=context)
-        await site.start()
-        return int(self._runner.addresses[0][1])
+        http, loop = self._runner.server, asyncio.get_running_loop()
+        assert http is not None
+        server = await loop.create_server(lambda: _logged_tls(loop, http(), context, "mqtt-wss"), self.settings.host, port)
+        self._servers.append(server)
+        return int(server.sockets[0].getsockname()[1])
 
     async def _serve_websocket(self, request: web.Request) -> web.StreamResponse:
         offered = [v.strip() for v in request.headers.get("Sec-WebSocket-Protocol", "").split(",") if v.strip()]
@@ -256,16 +242,31 @@ class MqttServer:
         return ws
 
 
-class _UnreadUntilTls(asyncio.StreamReaderProtocol):
-    def __init__(self, reader: asyncio.StreamReader, serve: Callable[..., Any], *,
-                 loop: asyncio.AbstractEventLoop, tls: bool) -> None:
-        super().__init__(reader, serve, loop=loop)
-        self.tls = tls
+class _LoggedTls(sslproto.SSLProtocol):
+    """TLS in front of a listener's protocol, as ``create_server(ssl=...)`` puts it, except that a
+    refused handshake (plain MQTT or HTTP on a TLS port, an untrusted client) is logged with its
+    reason instead of only in asyncio's debug mode."""
+
+    peer = "?"
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.peer = _address(transport.get_extra_info("peername"))
         super().connection_made(transport)
-        if self.tls and isinstance(transport, asyncio.ReadTransport):
-            transport.pause_reading()  # start_tls resumes it under the TLS protocol
+
+
+def _logged_tls(loop: asyncio.AbstractEventLoop, inner: asyncio.BaseProtocol, context: ssl.SSLContext,
+                listener: str) -> asyncio.BaseProtocol:
+    handshake: asyncio.Future[None] = loop.create_future()
+    protocol = _LoggedTls(loop, inner, context, handshake, server_side=True, ssl_handshake_timeout=HANDSHAKE_SECONDS)
+
+    def done(future: asyncio.Future[None]) -> None:
+        exc = None if future.cancelled() else future.exception()
+        if exc is not None:
+            log.warning("mqtt: refused a connection to %s from %s: TLS handshake failed (%s); this port speaks "
+                        "TLS only", listener, protocol.peer, exc.__class__.__name__ + (f": {exc}" if str(exc) else ""))
+
+    handshake.add_done_callback(done)
+    return protocol
 
 
 def _address(peer: object) -> str:

@@ -270,7 +270,9 @@ def test_negative_unencrypted_tcp_is_refused(provider: Provider) -> None:
     assert connacks == []
     assert "tcp_port" not in provider.node.config.read_text()  # no mqtt:// listener unless configured
     log = (provider.node.workdir / "provider.log").read_text(errors="replace")
-    assert "TLS handshake failed (SSLError: [SSL: WRONG_VERSION_NUMBER]" in log  # each refusal, with why
+    for listener in ("mqtts", "mqtt-wss"):  # each refusal is logged, with why
+        assert f"refused a connection to {listener} from 127.0.0.1:" in log
+    assert "TLS handshake failed (SSLError: [SSL: WRONG_VERSION_NUMBER]" in log
 
 
 def test_negative_a_non_conforming_payload_fails_validation_and_is_logged(
