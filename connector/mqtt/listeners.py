@@ -163,7 +163,10 @@ class MqttServer:
     async def _tick(self) -> None:
         while True:
             await asyncio.sleep(self.tick_seconds)
-            self.broker.tick(self.clock())
+            try:
+                self.broker.tick(self.clock())
+            except Exception:  # a bug here must not end keep-alive and grant checks for good
+                log.exception("mqtt: the broker's tick failed")
 
     # TLS and TCP
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import os
+import ssl
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +15,7 @@ from connector.config.mqtt import MqttSettings
 from connector.mqtt.access import Authenticator, OpenAccess, StaticCredentials
 from connector.mqtt.broker import Broker
 from connector.mqtt.events import AasEventPublisher
-from connector.mqtt.listeners import MqttServer
+from connector.mqtt.listeners import MqttServer, server_tls_context
 
 
 def authenticator_for(settings: Settings, services: Any) -> Authenticator:
@@ -43,6 +45,25 @@ def endpoints(mqtt: MqttSettings, ports: dict[str, int] | None = None) -> dict[s
     if mqtt.tcp_port is not None:
         out["mqtt-tcp-basic"] = f"mqtt://{mqtt.host}:{bound.get('mqtt', mqtt.tcp_port)}"
     return out
+
+
+def configured_ports(mqtt: MqttSettings) -> list[int]:
+    """The fixed ports the listeners will bind (0, any free port, is not checked beforehand)."""
+    return [port for port in (mqtt.tls_port, mqtt.wss_port, mqtt.tcp_port) if port]
+
+
+def check_certificate(mqtt: MqttSettings) -> None:
+    """Refuse, in one line, a server certificate and key that cannot be loaded (before serving)."""
+    if not (mqtt.cert_file and mqtt.key_file):
+        return
+    for path in (mqtt.cert_file, mqtt.key_file):
+        if not os.path.isfile(path):
+            raise ValueError(f"[mqtt] cert_file/key_file: no such file {path}")
+    try:
+        server_tls_context(mqtt.cert_file, mqtt.key_file)
+    except (ssl.SSLError, OSError) as exc:
+        raise ValueError(f"[mqtt] cert_file/key_file: {mqtt.cert_file} and {mqtt.key_file} are not a PEM "
+                         f"certificate and its key ({exc})") from None
 
 
 @dataclass
