@@ -7,6 +7,7 @@ import asyncio
 import importlib
 import os
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,8 @@ from connector.mqtt.access import Authenticator, OpenAccess, StaticCredentials
 from connector.mqtt.broker import Broker
 from connector.mqtt.events import AasEventPublisher
 from connector.mqtt.listeners import MqttServer, server_tls_context
+from connector.mqtt.relay import ReplicaRelay, channel_for
+from connector.parts.changes import Change
 
 
 def authenticator_for(settings: Settings, services: Any) -> Authenticator:
@@ -72,19 +75,28 @@ class MqttService:
     server: MqttServer
     publisher: AasEventPublisher
     changes: Any  # connector.parts.changes.ChangeFeed
+    relay: ReplicaRelay | None = None  # PostgreSQL: every replica's broker hears every change
 
     @property
     def endpoints(self) -> dict[str, str]:
         return endpoints(self.server.settings, self.server.ports)
 
+    @property
+    def listener(self) -> Callable[[list[Change]], None]:
+        return self.relay or self.publisher
+
     async def start(self) -> None:
         await self.server.start()
         self.publisher.loop = asyncio.get_running_loop()
-        self.changes.listeners.append(self.publisher)
+        if self.relay is not None:
+            self.relay.start()
+        self.changes.listeners.append(self.listener)
 
     async def stop(self) -> None:
-        if self.publisher in self.changes.listeners:
-            self.changes.listeners.remove(self.publisher)
+        if self.listener in self.changes.listeners:
+            self.changes.listeners.remove(self.listener)
+        if self.relay is not None:
+            await self.relay.stop()
         self.publisher.loop = None
         await self.server.stop()
 
@@ -97,4 +109,6 @@ def build_mqtt(settings: Settings, services: Any, authenticator: Authenticator |
     broker = Broker(authenticator or authenticator_for(settings, services), max_packet_bytes=mqtt.max_packet_bytes,
                     max_queued=mqtt.max_queued, retain=mqtt.keep_retained)
     publisher = AasEventPublisher(broker, settings.public_url, mqtt.topic_prefix, mqtt.event_data)
-    return MqttService(broker, MqttServer(mqtt, broker), publisher, services.parts.changes)
+    relay = None if services.db.is_sqlite else ReplicaRelay(
+        services.db, publisher, channel_for(settings.participant_id, settings.database_url))
+    return MqttService(broker, MqttServer(mqtt, broker), publisher, services.parts.changes, relay)
