@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import col, select
 
 from connector.mqtt.events import AasEventPublisher
-from connector.parts.changes import Change
+from connector.parts.changes import Change, with_submodels
 from connector.store import Database
 from connector.store.db import normalize_url
 from connector.store.models import PartTwin, TwinSubmodel
@@ -113,12 +113,14 @@ class ReplicaRelay:
         with self.db.read() as session:
             twins = {row.id: row for row in session.exec(select(PartTwin).where(col(PartTwin.id).in_(
                 [r[2] for r in references if r[0] == "shell" and r[1] != "deleted"])))}
+            of_twins = list(session.exec(select(TwinSubmodel).where(col(TwinSubmodel.twin_id).in_(list(twins)))
+                                         .order_by(col(TwinSubmodel.created_at), TwinSubmodel.id)))
             submodels = {row.id: row for row in session.exec(select(TwinSubmodel).where(col(TwinSubmodel.id).in_(
                 [r[3] for r in references if r[0] == "submodel" and r[1] != "deleted"])))}
         for kind, action, aas_id, submodel_id in references:
             if kind == "shell":
                 twin = twins.get(aas_id)
-                out.append(Change("shell", action, aas_id, descriptor=twin.descriptor if twin else None))
+                out.append(Change("shell", action, aas_id, descriptor=with_submodels(twin, of_twins) if twin else None))
             else:
                 row = submodels.get(submodel_id)
                 out.append(Change("submodel", action, aas_id, submodel_id, row.descriptor if row else None,

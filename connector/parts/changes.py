@@ -49,6 +49,11 @@ class ChangeFeed:
                 log.exception("a registry change listener failed")
 
 
+def with_submodels(twin: PartTwin, rows: list[TwinSubmodel]) -> dict:
+    """A stored twin's shell descriptor as the registry answers it: with its submodel descriptors."""
+    return {**twin.descriptor, "submodelDescriptors": [row.descriptor for row in rows if row.twin_id == twin.id]}
+
+
 class ObservedRegistry(Registry):
     def __init__(self, db: Any, *, clock: Callable[[], int], feed: ChangeFeed) -> None:
         super().__init__(db, clock=clock)
@@ -106,12 +111,13 @@ class ObservedImporter(PartImporter):
         with self.registry.db.read() as session:
             for chunk in range(0, len(keys), 500):
                 twins = list(session.exec(select(PartTwin).where(col(PartTwin.global_key).in_(keys[chunk:chunk + 500]))))
+                rows = list(session.exec(select(TwinSubmodel).where(col(TwinSubmodel.twin_id).in_([t.id for t in twins]))
+                                         .order_by(col(TwinSubmodel.created_at), TwinSubmodel.id)))
                 changes += [Change("shell", "created" if t.global_key in created else "updated", t.id,
-                                   descriptor=t.descriptor) for t in twins]
-                rows = session.exec(select(TwinSubmodel).where(
-                    col(TwinSubmodel.twin_id).in_([t.id for t in twins]), col(TwinSubmodel.updated_at) >= since))
-                # written in this import (rows created within its first second count as created)
+                                   descriptor=with_submodels(t, rows)) for t in twins]
+                # written in this import (rows created within its first millisecond count as created)
                 changes += [Change("submodel", "created" if row.created_at >= since else "updated", row.twin_id,
-                                   row.id, descriptor=row.descriptor, payload=row.payload) for row in rows]
+                                   row.id, descriptor=row.descriptor, payload=row.payload)
+                            for row in rows if row.updated_at >= since]
         self.feed.emit(changes)
         return result

@@ -63,6 +63,8 @@ def test_registry_writes_and_imports_are_reported(services: Container) -> None:
     assert sorted((c.kind, c.action) for c in heard) == [("shell", "created"), ("submodel", "created")]
     [sub] = [c for c in heard if c.kind == "submodel"]
     assert sub.payload == items[0]["payload"]
+    [shell] = [c for c in heard if c.kind == "shell"]  # the descriptor as the registry answers it
+    assert shell.descriptor is not None and shell.descriptor["submodelDescriptors"] == [sub.descriptor]
     heard.clear()
     services.parts.importer.run(items)
     assert sorted((c.kind, c.action) for c in heard) == [("shell", "updated"), ("submodel", "updated")]

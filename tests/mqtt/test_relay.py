@@ -101,7 +101,8 @@ def test_a_change_through_one_replica_reaches_the_subscribers_of_every_replica(
         [message] = loop.call(wires[i].take)
         assert isinstance(message, p.Publish) and message.topic.startswith("aas/shells/")
         event = json.loads(message.payload)
-        assert event["type"] == "io.admin-shell.events.v1.created" and event["data"]["id"] == "urn:uuid:replicated"
+        assert event["type"] == "io.admin-shell.events.v1.created"
+        assert event["data"] == {"id": "urn:uuid:replicated", "idShort": "replicated", "submodelDescriptors": []}
     containers[reached[-1]].parts.registry.delete_shell("urn:uuid:replicated")  # through the other replica
     _wait(loop, lambda: all(wires[i].received for i in reached), "the deletion")
     for i in reached:
