@@ -191,6 +191,10 @@ def test_edge_the_catalog_entry_may_carry_the_mqtt_aas_type_and_the_endpoint_alo
     kinds = events.get("dct:type") or events.get("http://purl.org/dc/terms/type")
     kinds = kinds if isinstance(kinds, list) else [kinds]
     assert MQTT_AAS in [k.get("@id") if isinstance(k, dict) else k for k in kinds], events
+    distributions = events.get("distribution") or events.get("dcat:distribution") or []
+    formats = [d.get("format") or d.get("dct:format") for d in
+               (distributions if isinstance(distributions, list) else [distributions])]
+    assert "Mqtt-PULL" in [f.get("@id") if isinstance(f, dict) else f for f in formats], events  # ADR 012's offer
     # without the catalog: a consumer that knows the endpoint connects and consumes
     client = provider.client("mqtts")
     try:
