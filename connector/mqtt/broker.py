@@ -198,10 +198,8 @@ class Connection:
             for message in self.broker.retained_for(topic_filter):
                 self.deliver(message, self.session.subscriptions[topic_filter], retain=True)
 
-    def deliver(self, message: p.Publish, max_qos: int, *, retain: bool = False,
-                template: p.PublishTemplate | None = None) -> None:
-        """Send one routed message at the lower of its QoS and the subscription's (``template``: its
-        QoS 1 bytes, prepared once for all receivers)."""
+    def deliver(self, message: p.Publish, max_qos: int, *, retain: bool = False) -> None:
+        """Send one routed message at the lower of its QoS and the subscription's."""
         assert self.session is not None
         qos = min(message.qos, max_qos)
         if qos == 0:
@@ -209,10 +207,7 @@ class Connection:
             return
         outgoing = p.Publish(message.topic, message.payload, 1, retain, False, self.session.next_id())
         self.broker.remember(self.session, outgoing)
-        if template is not None and not self.closed:
-            self.link.send(template.encode(outgoing.packet_id))
-        else:
-            self.send(outgoing)
+        self.send(outgoing)
 
 
 class Broker:
@@ -310,7 +305,6 @@ class Broker:
                 self.retained.pop(topic, None)
         sent = 0
         at_most_once: bytes | None = None  # QoS 0 bytes are the same for every subscriber: encoded once
-        at_least_once = p.PublishTemplate(topic, payload, 1) if qos else None  # only the packet id differs
         for client_id, session in list(self.sessions.items()):
             best = max((q for f, q in session.subscriptions.items() if matches(f, topic)), default=None)
             if best is None:
@@ -322,7 +316,7 @@ class Broker:
                     if not connection.closed:
                         connection.link.send(at_most_once)
                 else:
-                    connection.deliver(message, best, template=at_least_once)
+                    connection.deliver(message, best)
                 sent += 1
             elif min(best, qos) == 1:
                 self._queue(session, message)

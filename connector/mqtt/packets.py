@@ -214,21 +214,6 @@ def encode(packet: Packet) -> bytes:
     raise TypeError(f"not an MQTT packet: {packet!r}")
 
 
-class PublishTemplate:
-    """One message's PUBLISH bytes for many receivers: only the packet identifier differs (fan-out)."""
-
-    def __init__(self, topic: str, payload: bytes, qos: int, retain: bool = False) -> None:
-        topic_field = _str(topic)
-        self.qos, self.payload = qos, payload
-        self.head = bytes([(PUBLISH << 4) | (qos << 1) | int(retain)]) + _length(
-            len(topic_field) + (2 if qos else 0) + len(payload)) + topic_field
-
-    def encode(self, packet_id: int | None = None) -> bytes:
-        if self.qos:
-            return self.head + struct.pack("!H", packet_id or 0) + self.payload
-        return self.head + self.payload
-
-
 # --- decoding ------------------------------------------------------------------------------------
 
 @dataclass

@@ -109,11 +109,3 @@ def test_encoding_refuses_what_cannot_be_sent() -> None:
         p.encode(p.Publish("t", b"", 1))
     with pytest.raises(p.MalformedPacket, match="65535"):
         p.encode(p.Publish("t" * 70_000, b""))
-
-
-def test_a_publish_template_gives_the_same_bytes_as_encoding_each_packet() -> None:
-    for qos, retain in ((0, False), (1, False), (1, True), (2, False)):
-        template = p.PublishTemplate("aas/submodels/x", b"y" * 200, qos, retain)
-        for packet_id in ((7, 65535) if qos else (None,)):
-            assert template.encode(packet_id) == p.encode(p.Publish("aas/submodels/x", b"y" * 200, qos, retain,
-                                                                    False, packet_id))
