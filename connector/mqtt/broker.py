@@ -6,7 +6,7 @@ keep-alive ran out (1.5 × the client's interval, §3.1.2.10), whose grant expir
 CONNECT. ``Broker.publish`` is how the connector itself emits (the AAS events).
 
 What MQTT 3.1.1 asks and this does: CONNECT first and once; CONNACK 1 for another protocol level, 2
-for an empty client id without clean session, 4/5 for refused credentials; a second connection with
+for an empty client id without clean session, 3 past ``max_clients``, 4/5 for refused credentials; a second connection with
 the same client id takes the session over; persistent sessions (clean session 0) keep their
 subscriptions and QoS 1 messages while offline and resend unacknowledged ones with DUP; ``+`` and
 ``#`` filters, ``$`` topics not matched by a leading wildcard; QoS 0 and 1 (QoS 2 is granted as 1,
@@ -214,8 +214,10 @@ class Broker:
     """The routing core: who is connected, who subscribed to what, what is retained."""
 
     def __init__(self, authenticator: Authenticator, *, max_packet_bytes: int = 1 << 20,
-                 max_queued: int = 1000, connect_timeout: float = 10.0, retain: bool = True) -> None:
+                 max_queued: int = 1000, connect_timeout: float = 10.0, retain: bool = True,
+                 max_clients: int = 10_000) -> None:
         self.authenticator = authenticator
+        self.max_clients = max_clients
         self.max_packet_bytes = max_packet_bytes
         self.max_queued = max_queued
         self.connect_timeout = connect_timeout
@@ -262,6 +264,8 @@ class Broker:
             return refuse(p.BAD_PROTOCOL_LEVEL, f"protocol {packet.protocol_name} level {packet.protocol_level}: "
                                                 "this broker speaks MQTT 3.1.1 (level 4)")
         client_id = packet.client_id
+        if len(self.active) >= self.max_clients and client_id not in self.active:
+            return refuse(p.SERVER_UNAVAILABLE, f"the broker serves its limit of {self.max_clients} clients")
         if not client_id:
             if not packet.clean_session:
                 return refuse(p.IDENTIFIER_REJECTED, "an empty client id needs clean session 1")

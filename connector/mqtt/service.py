@@ -107,7 +107,7 @@ def build_mqtt(settings: Settings, services: Any, authenticator: Authenticator |
     if not mqtt.enabled:
         return None
     broker = Broker(authenticator or authenticator_for(settings, services), max_packet_bytes=mqtt.max_packet_bytes,
-                    max_queued=mqtt.max_queued, retain=mqtt.keep_retained)
+                    max_queued=mqtt.max_queued, retain=mqtt.keep_retained, max_clients=mqtt.max_clients)
     publisher = AasEventPublisher(broker, settings.public_url, mqtt.topic_prefix, mqtt.event_data)
     relay = None if services.db.is_sqlite else ReplicaRelay(
         services.db, publisher, channel_for(settings.participant_id, settings.database_url))

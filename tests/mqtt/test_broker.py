@@ -237,3 +237,13 @@ def test_will_goes_out_on_a_lost_connection_only_when_the_grant_may_publish() ->
     read_only = Broker(OpenAccess())
     c, _ = join(read_only, "dies", will=p.Will("wills/dies", b"bye", 1))
     assert c.will is None
+
+
+def test_past_the_client_limit_connack_3_but_a_known_client_id_may_come_back() -> None:
+    broker = Broker(OpenAccess(), max_clients=2)
+    join(broker, "a")
+    join(broker, "b")
+    _, third = join(broker, "c")
+    assert third.take() == [p.Connack(3)] and third.closed
+    _, again = join(broker, "a", now=1)  # takes its own place over
+    assert again.take() == [p.Connack(0)]
