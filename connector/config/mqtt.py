@@ -41,7 +41,8 @@ class MqttSettings(_Section):
     keep_retained: bool = True
     max_packet_bytes: int = Field(default=1 << 20, ge=1024)
     max_queued: int = Field(default=1000, ge=1)
-    # connected clients at most; one more is answered CONNACK 3 (server unavailable)
+    # connected clients at most (one more is answered CONNACK 3, server unavailable), and as many
+    # persistent sessions of clients gone offline (past it the oldest is forgotten)
     max_clients: int = Field(default=10_000, ge=1)
 
     @field_validator("topic_prefix")

@@ -241,6 +241,11 @@ class Broker:
             del self.active[session.client_id]
             if session.clean:
                 self.sessions.pop(session.client_id, None)
+            elif len(self.sessions) - len(self.active) > self.max_clients:
+                # persistent sessions of clients gone for good must not pile up: the oldest goes
+                oldest = next(c for c in self.sessions if c not in self.active)
+                del self.sessions[oldest]
+                log.warning("mqtt: over %d offline sessions: forgot %s's", self.max_clients, oldest)
 
     # access
 

@@ -247,3 +247,11 @@ def test_past_the_client_limit_connack_3_but_a_known_client_id_may_come_back() -
     assert third.take() == [p.Connack(3)] and third.closed
     _, again = join(broker, "a", now=1)  # takes its own place over
     assert again.take() == [p.Connack(0)]
+
+
+def test_offline_persistent_sessions_are_bounded_oldest_forgotten_first() -> None:
+    broker = Broker(OpenAccess(), max_clients=2)
+    for name in ("a", "b", "c"):
+        connection, _ = join(broker, name, clean_session=False)
+        connection.lost(1)
+    assert list(broker.sessions) == ["b", "c"]
