@@ -42,11 +42,17 @@ def create_app(settings: Settings, container: Container | None = None, *, run_wo
         jobs_task = asyncio.create_task(app.state.provenance_jobs.run()) if run_worker else None
         renewal = app.state.credential_renewal  # DCP issuance: fresh credentials before the held ones expire
         renewal_task = asyncio.create_task(renewal.run()) if run_worker and renewal is not None else None
+        mqtt = app.state.mqtt  # [mqtt]: our MQTT broker and the AAS events it emits (connector.mqtt)
+        if mqtt is not None:
+            await mqtt.start()
+            services.dataflows.mqtt.broker.bound(mqtt.server.ports)  # ADR 012 EDRs name the bound ports
         log.info("connector %s serving DSP at %s", settings.participant_id, settings.dsp_url)
         log.info("admin console at %s/ui/ (log in with the api_key)", settings.public_url)
         try:
             yield
         finally:
+            if mqtt is not None:
+                await mqtt.stop()
             if pact is not None:
                 await pact.stop()
             if renewal is not None:
@@ -93,6 +99,9 @@ def create_app(settings: Settings, container: Container | None = None, *, run_wo
     app.include_router(storage_router(settings, services.identity,
                                       replay=services.replay))
     app.state.credential_renewal = renewal_from_settings(settings, services.identity, services.guard)
+    from connector.mqtt.service import build_mqtt
+
+    app.state.mqtt = build_mqtt(settings, services)
     from connector.identity.credential_service_web import router as credential_service_router
 
     app.include_router(credential_service_router)

@@ -124,6 +124,15 @@ def serve(
         tls = {"ssl_certfile": settings.server.tls_cert_file, "ssl_keyfile": settings.server.tls_key_file}
     try:  # said in one line, before anything announces the connector
         check_port_free(settings.server.host, settings.server.port)
+        if settings.mqtt.enabled:  # [mqtt]: the broker's ports and certificate, said the same way
+            from connector.mqtt.service import check_certificate, configured_ports
+
+            for port in configured_ports(settings.mqtt):
+                check_port_free(settings.mqtt.host, port, "[mqtt]")
+            try:
+                check_certificate(settings.mqtt)
+            except ValueError as exc:
+                raise StartupError(str(exc)) from None
         open_database(settings).dispose()
     except StartupError as exc:
         console.print(f"[red]cannot start:[/red] {exc}")

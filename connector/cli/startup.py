@@ -56,7 +56,7 @@ def open_database(settings: Settings) -> Database:
     return db
 
 
-def check_port_free(host: str, port: int) -> None:
+def check_port_free(host: str, port: int, section: str = "[server]") -> None:
     """Refuse to start on an address another process listens on (said before any banner)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
@@ -66,5 +66,5 @@ def check_port_free(host: str, port: int) -> None:
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
                 raise StartupError(f"address {host}:{port} is already in use (another connector or program "
-                                   "listens there); stop it or set another port under [server]") from None
+                                   f"listens there); stop it or set another port under {section}") from None
             raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None

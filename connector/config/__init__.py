@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .dataspaces import GaiaxSettings, ProfileSettings
+from .mqtt import MqttSettings
 from .operations import (
     AuditSettings,
     LimitsSettings,
@@ -40,7 +41,7 @@ from .sections import (
 __all__ = [
     "AUTH_MODES", "DSP_PATH", "DSP_VERSION", "MANAGEMENT_PATH", "AuditSettings", "ConfigError", "DataPlaneSettings",
     "GaiaxSettings", "IdentitySettings", "LimitsSettings", "LogSettings", "ManagementSettings", "MetricsSettings",
-    "OidcSettings", "PactClient", "PactSettings", "Peer", "ProfileSettings", "ProvenanceSettings", "ServerSettings",
+    "MqttSettings", "OidcSettings", "PactClient", "PactSettings", "Peer", "ProfileSettings", "ProvenanceSettings", "ServerSettings",
     "Settings", "StaffKey", "describe_error", "load_settings",
 ]
 
@@ -94,6 +95,8 @@ class Settings(BaseSettings):
     profile: ProfileSettings = Field(default_factory=ProfileSettings)
     # Gaia-X participant credentials and partners' labels (connector.gaiax); absent = not used
     gaiax: GaiaxSettings | None = None
+    # the connector's own MQTT broker and its AAS events (connector.mqtt); off unless enabled
+    mqtt: MqttSettings = Field(default_factory=MqttSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
     log: LogSettings = Field(default_factory=LogSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
@@ -208,6 +211,11 @@ def load_settings(path: str | Path, **overrides: Any) -> Settings:
         for key in ("key_file", "chain_file", "shapes_file", "ontology_file"):
             if isinstance(gaiax.get(key), str) and not Path(gaiax[key]).is_absolute():
                 gaiax[key] = str(base / gaiax[key])
+    mqtt = data.get("mqtt")
+    if isinstance(mqtt, dict):  # the broker's certificate and key are relative to the config file too
+        for key in ("cert_file", "key_file"):
+            if isinstance(mqtt.get(key), str) and not Path(mqtt[key]).is_absolute():
+                mqtt[key] = str(base / mqtt[key])
     dataplane = data.get("dataplane")
     if isinstance(dataplane, dict) and isinstance(dataplane.get("edr_key_file"), str) \
             and not Path(dataplane["edr_key_file"]).is_absolute():

@@ -26,6 +26,9 @@ EDC_NS = "https://w3id.org/edc/v0.0.1/ns/"
 TX_AUTH_CONTEXT = "https://w3id.org/tractusx/auth/v1.0.0"
 TX_AUTH_NS = "https://w3id.org/tractusx/auth/"
 
+# Factory-X ADR 012: the EDR properties of an MQTT stream (Mqtt-PULL), compacted as ``dsp-mqtt:``
+DSP_MQTT_NS = "https://w3id.org/dspace/2025/1/mqtt-pull/"
+
 # Catena-X ODRL policy profile (2025-09)
 CX_POLICY_CONTEXT = "https://w3id.org/catenax/2025/9/policy/context.jsonld"
 CX_POLICY_ODRL_CONTEXT = "https://w3id.org/catenax/2025/9/policy/odrl.jsonld"

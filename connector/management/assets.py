@@ -2,7 +2,9 @@
 
 Properties are stored keyed by full IRI (the catalog shows them to peers as they are); the data
 address is stored flat, EDC-namespace keys shortened to bare words (``type``, ``baseUrl``,
-``proxyPath``, ``header:X``, ``oauth2:tokenUrl``), which is how a data plane reads it.
+``proxyPath``, ``header:X``, ``oauth2:tokenUrl``), which is how a data plane reads it. An ``Mqtt``
+address (Factory-X ADR 012) keeps ADR 012's keys as ``dsp-mqtt:topic`` however the client's context
+wrote them (CURIE or full IRI); ``services.dataflow.mqtt`` says what it may hold.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from connector.jsonld.terms import EDC_NS
+from connector.jsonld.terms import DSP_MQTT_NS, EDC_NS
 from connector.management.deps import Body, Definitions
 from connector.management.errors import ManagementRoute, bad_request
 from connector.management.jsonld import (
@@ -50,6 +52,8 @@ def read_asset(body: Any, *, update: bool) -> AssetInput:
         # (expansion would turn one-item arrays into scalars and read any @context inside it)
         flat["document"] = document
     kind = flat.get("type")
+    if kind == "Mqtt":  # ADR 012's keys by their CURIE, however the client's context wrote them
+        flat = {("dsp-mqtt:" + k[len(DSP_MQTT_NS):] if k.startswith(DSP_MQTT_NS) else k): v for k, v in flat.items()}
     if not isinstance(kind, str) or not kind:
         raise bad_request("dataAddress.type", 'is required: the kind of data address, e.g. "HttpData"', kind)
     return AssetInput(

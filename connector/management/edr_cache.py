@@ -8,7 +8,9 @@
   ended that hold an EDR).
 - ``GET /v3/edrs/{tp}/dataaddress?auto_refresh=true``: the EDR as a compacted DataAddress, keys
   ``endpoint``, ``authorization``, ``authType``, ``endpointType``, ``tx-auth:refreshToken``,
-  ``tx-auth:refreshEndpoint``, ``tx-auth:expiresIn`` ... (whatever the provider sent). With
+  ``tx-auth:refreshEndpoint``, ``tx-auth:expiresIn`` ... (whatever the provider sent; an MQTT
+  stream's, Factory-X ADR 012: ``type`` ``Mqtt``, ``mqttEndpointType``, ``dsp-mqtt:baseUrl``,
+  ``dsp-mqtt:authorization`` ...). With
   ``auto_refresh`` (the default) a token that has expired, or expires within the margin, is
   refreshed first; one that cannot be refreshed ends its transfer (409, saying why).
 - ``POST /v3/edrs/{tp}/refresh``: refresh now; answers the new DataAddress.
@@ -25,7 +27,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from connector.jsonld.terms import TX_AUTH_NS
+from connector.jsonld.terms import DSP_MQTT_NS, TX_AUTH_NS
 from connector.management.catalog import check_address
 from connector.management.deps import Body, Services
 from connector.management.errors import ManagementRoute, bad_request
@@ -41,13 +43,13 @@ from connector.management.jsonld import (
 from connector.management.negotiations import check_known_provider, read_contract_request, verified_offer
 from connector.management.transfers import dsp_destination
 from connector.services.edr_cache import ConsumerEdrs
-from connector.services.transfer import PULL, PUSH
+from connector.services.transfer import FORMATS, PULL, PUSH
 from connector.store.models import TransferProcess
 
 router = APIRouter(prefix="/v3/edrs", route_class=ManagementRoute, tags=["edrs"])
 
 TX_NS = "https://w3id.org/tractusx/v0.0.1/ns/"
-EDR_CONTEXT = {**OUT_CONTEXT, "tx": TX_NS, "tx-auth": TX_AUTH_NS}
+EDR_CONTEXT = {**OUT_CONTEXT, "tx": TX_NS, "tx-auth": TX_AUTH_NS, "dsp-mqtt": DSP_MQTT_NS}
 
 
 def _edrs(services: Any) -> ConsumerEdrs:
@@ -59,8 +61,8 @@ def read_edr_request(body: Any) -> tuple[dict, str, dict | None]:
     request = read_contract_request(body)
     node = expand_body(body, "ContractRequest", "ContractRequestDto")
     transfer_type = string(node, "transferType") or PULL
-    if transfer_type not in (PULL, PUSH):
-        raise bad_request("transferType", f"expected {PULL!r} or {PUSH!r}", transfer_type)
+    if transfer_type not in FORMATS:
+        raise bad_request("transferType", f"expected one of {', '.join(FORMATS)}", transfer_type)
     destination = dsp_destination(plain(node, "dataDestination"))
     if transfer_type == PUSH and destination is None:
         raise bad_request("dataDestination", "a push transfer needs the address the provider sends the data to")
@@ -68,6 +70,8 @@ def read_edr_request(body: Any) -> tuple[dict, str, dict | None]:
 
 
 def property_key(name: str) -> str:
+    if name.startswith(DSP_MQTT_NS):  # an MQTT stream's EDR (Factory-X ADR 012)
+        return "dsp-mqtt:" + name[len(DSP_MQTT_NS):]
     if name.startswith(TX_AUTH_NS):
         return "tx-auth:" + name[len(TX_AUTH_NS):]
     if name.startswith(TX_NS):

@@ -23,6 +23,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from connector.config import MANAGEMENT_PATH
 from connector.management.errors import ApiError, ManagementRoute
+from connector.services.definitions import DATA_ADDRESS_TYPES
 
 SCHEME = "ApiKeyAuth"
 EDC_CONTEXT = {"@vocab": "https://w3id.org/edc/v0.0.1/ns/"}
@@ -47,8 +48,9 @@ _POLICY = {"type": "object", "properties": {
 ASSET = {"type": "object", "required": ["dataAddress"], "properties": {
     "@context": _CONTEXT, "@id": _ID, "properties": {"type": "object"}, "privateProperties": {"type": "object"},
     "dataAddress": {"type": "object", "required": ["type"], "properties": {
-        "type": {"type": "string", "enum": ["HttpData", "PontisDocument", "PontisFile", "PontisRegistry"],
-                 "description": "PontisRegistry: our Digital Twin Registry, offered once more (e.g. per unit)"},
+        "type": {"type": "string", "enum": list(DATA_ADDRESS_TYPES),
+                 "description": "PontisRegistry: our Digital Twin Registry, offered once more (e.g. per unit); "
+                                "Mqtt: a broker's stream (Factory-X ADR 012)"},
         "baseUrl": {"type": "string", "description": "HttpData: the backend's URL"},
         "document": {"description": "PontisDocument: the JSON document, kept exactly as sent"},
         "path": {"type": "string", "description": "PontisFile: the file under [dataplane] files_dir"},
@@ -87,7 +89,7 @@ CONTRACT_REQUEST = {"type": "object", "required": ["counterPartyAddress", "polic
 TRANSFER_REQUEST = {"type": "object", "required": ["contractId", "transferType"], "properties": {
     "@context": _CONTEXT, "contractId": {"type": "string", "description": "the agreement id"},
     "counterPartyAddress": {"type": "string"}, "protocol": {"type": "string"},
-    "transferType": {"type": "string", "examples": ["HttpData-PULL", "HttpData-PUSH"]},
+    "transferType": {"type": "string", "examples": ["HttpData-PULL", "HttpData-PUSH", "Mqtt-PULL"]},
     "dataDestination": {"type": "object", "description": "push only: where the provider sends the data"}}}
 EXPLAIN = {"type": "object", "required": ["participantId"], "properties": {
     "participantId": {"type": "string"},

@@ -2,7 +2,7 @@
 
 ``POST`` takes a TransferRequest: ``contractId`` (or ``agreementId``: the agreement, which we hold
 as consumer), ``counterPartyAddress`` (the provider's DSP base), ``protocol``, ``transferType``
-(``HttpData-PULL`` or ``HttpData-PUSH``), ``dataDestination`` (push: where the provider sends the
+(``HttpData-PULL``, ``HttpData-PUSH``, or ``Mqtt-PULL`` for an MQTT stream), ``dataDestination`` (push: where the provider sends the
 data, EDC style ``{type: "HttpData", baseUrl, authKey, authCode, header:*}`` or a DSP DataAddress),
 ``privateProperties``, ``callbackAddresses``. The answer is the new id at once; the worker sends
 the TransferRequestMessage and the state moves as the provider answers.
@@ -42,7 +42,7 @@ from connector.management.negotiations import _callbacks as read_callbacks
 from connector.protocol.transfer_messages import DataAddress
 from connector.services.criteria import EDC_NS
 from connector.services.queries import correlation_id, shown_transfer_state
-from connector.services.transfer import PULL, PUSH
+from connector.services.transfer import FORMATS, PULL, PUSH
 from connector.store.models import TransferProcess
 
 router = APIRouter(prefix="/v3/transferprocesses", route_class=ManagementRoute, tags=["transferprocesses"])
@@ -87,8 +87,8 @@ def read_transfer_request(body: Any) -> dict:
         raise bad_request("contractId", "is required: the id of the agreement to transfer under")
     address, counterparty_id = read_counterparty(node)
     transfer_type = string(node, "transferType") or PULL
-    if transfer_type not in (PULL, PUSH):
-        raise bad_request("transferType", f"expected {PULL!r} or {PUSH!r}", transfer_type)
+    if transfer_type not in FORMATS:
+        raise bad_request("transferType", f"expected one of {', '.join(FORMATS)}", transfer_type)
     destination = dsp_destination(plain(node, "dataDestination"))
     if transfer_type == PUSH and destination is None:
         raise bad_request("dataDestination", "a push transfer needs the address the provider sends the data to "

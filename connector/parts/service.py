@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from connector.parts.changes import ChangeFeed, ObservedImporter, ObservedRegistry
 from connector.parts.importer import PartImporter
 from connector.parts.registry import Registry
 from connector.parts.serving import PartSources
@@ -16,11 +17,13 @@ class Parts:
     registry: Registry
     importer: PartImporter
     serving: PartSources
+    changes: ChangeFeed = field(default_factory=ChangeFeed)  # who hears of twin/submodel writes (mqtt events)
 
 
 def build_parts(settings: Any, db: Any, *, clock: Callable[[], int], identity: Any, sources: Any) -> Parts:
     """The registry, the importer and the data-plane handlers; submodels are signed when we have a key."""
-    registry = Registry(db, clock=clock)
+    changes = ChangeFeed()
+    registry = ObservedRegistry(db, clock=clock, feed=changes)
     signer = getattr(sources, "signer", None)
     if signer is None and identity is not None:
         from connector.services.documents import DocumentSigner
@@ -28,5 +31,6 @@ def build_parts(settings: Any, db: Any, *, clock: Callable[[], int], identity: A
         signer = DocumentSigner(identity)
     serving = PartSources(registry, settings.bpn, signer, settings.profile.dataspace)
     serving.install(sources)
-    importer = PartImporter(registry, bpn=settings.bpn, company=settings.name, public_url=settings.public_url)
-    return Parts(registry, importer, serving)
+    importer = ObservedImporter(registry, changes, bpn=settings.bpn, company=settings.name,
+                                public_url=settings.public_url)
+    return Parts(registry, importer, serving, changes)

@@ -38,6 +38,11 @@ if TYPE_CHECKING:
 log = logging.getLogger("pontis.catalog")
 
 PULL_FORMAT = "HttpData-PULL"
+MQTT_FORMAT = "Mqtt-PULL"  # an asset whose data address is Mqtt (Factory-X ADR 012)
+MQTT_AAS = "https://w3id.org/factoryx/types/mqtt-aas"  # ADR 011 events on an ADR 012 stream
+DCT_TYPE = "http://purl.org/dc/terms/type"
+# the data address's type, read with a page of assets without reading the addresses themselves
+ADDRESS_TYPE = col(Asset.data_address)["type"].as_string().label("address_type")
 CD_COLUMNS = (col(ContractDefinition.id), col(ContractDefinition.access_policy_id),
               col(ContractDefinition.contract_policy_id), col(ContractDefinition.asset_id),
               col(ContractDefinition.assets_selector))
@@ -162,9 +167,12 @@ class CatalogService:
             if key not in ("@id", "@type"):
                 dataset[key] = value
         dataset["hasPolicy"] = offers
-        dataset["distribution"] = [
-            {"@type": "Distribution", "format": PULL_FORMAT, "accessService": self.service_id}
-        ]
+        distribution: dict = {"@type": "Distribution", "format": PULL_FORMAT, "accessService": self.service_id}
+        if _address_type(asset) == "Mqtt":
+            distribution["format"] = MQTT_FORMAT
+            if _carries_aas_events(asset.properties or {}):
+                distribution[DCT_TYPE] = {"@id": MQTT_AAS}
+        dataset["distribution"] = [distribution]
         return dataset
 
     def page(self, caller: Participant | None, cursor: str | None, limit: int) -> tuple[dict, str | None]:
@@ -180,7 +188,7 @@ class CatalogService:
             groups = groups_of(session, caller.bpn if caller else None)
             while len(datasets) < limit:
                 chunk = session.execute(
-                    select(Asset.id, Asset.properties).where(Asset.id > after).order_by(Asset.id)
+                    select(Asset.id, Asset.properties, ADDRESS_TYPE).where(Asset.id > after).order_by(Asset.id)
                     .limit(limit - len(datasets) + 1)
                 ).all()
                 if not chunk:
@@ -278,6 +286,21 @@ class CatalogService:
             access = policy_from_compact_dsp(access_row.policy) if access_row else None
             return ResolvedOffer(offer, asset.id, cd.id, published, access)
         raise InvalidRequest("offer.unknown", f"offer {offer.id!r} is not offered here", path="offer.@id")
+
+
+def _address_type(asset: AssetRow) -> str | None:
+    if isinstance(asset, Asset):
+        return (asset.data_address or {}).get("type")
+    return getattr(asset, "address_type", None)
+
+
+def _carries_aas_events(properties: dict) -> bool:
+    """The asset says its stream carries AAS events: ``dct:type`` ``…/factoryx/types/mqtt-aas``."""
+    kinds = properties.get(DCT_TYPE)
+    for kind in kinds if isinstance(kinds, list) else [kinds]:
+        if (kind.get("@id") if isinstance(kind, dict) else kind) == MQTT_AAS:
+            return True
+    return False
 
 
 def _uses_cx(dataset: dict) -> bool:

@@ -14,11 +14,13 @@ from connector.identity import Authenticator, Participant, StaticTokenAuthentica
 from connector.identity.credential_service import CredentialService
 from connector.identity.did import DidResolutionError, DidResolver
 from connector.identity.wallet import LocalIdentity, identity_from_settings
+from connector.mqtt.service import endpoints as broker_endpoints
 from connector.parts.service import Parts, build_parts
 from connector.protocol.retry import RetryPolicy
 from connector.services.accepted import AcceptedPolicies
 from connector.services.catalog import CatalogService
 from connector.services.dataflow import DataFlowService
+from connector.services.dataflow.mqtt import BrokerEndpoints, MqttStreams
 from connector.services.dcp_wiring import agreement_policy, dcp_authentication
 from connector.services.definitions import DefinitionService
 from connector.services.documents import DocumentSigner
@@ -209,6 +211,8 @@ def build(settings: Settings, *, clock: Callable[[], int] = wall_clock_ms, clien
     document_signer = DocumentSigner(identity) if settings.dataplane.sign_documents and identity is not None else None
     dataflows = DataFlowService(db, edrs, settings.dataplane, clock=clock, owner=settings.worker_owner,
                                 signer=document_signer)
+    # ADR 012 streams: our broker's URLs as connector.mqtt tells peers, IdPs through the guard
+    dataflows.mqtt = MqttStreams(edrs, BrokerEndpoints(settings.mqtt, broker_endpoints), guard=guard)
     transfers = TransferService(
         db,
         dispatch=dispatch,
@@ -239,7 +243,8 @@ def build(settings: Settings, *, clock: Callable[[], int] = wall_clock_ms, clien
     pcf_exchange = PcfExchange(db, footprints, pcf_client, clock=negotiations.clock)
     serve_on(dataflows.sources, pcf_exchange)
     definitions = cast(DefinitionService, SigningAfterWrites(  # a proxy with every DefinitionService method
-        DefinitionService(db, clock=clock, dataplane=settings.dataplane), catalog.warm_proofs))
+        DefinitionService(db, clock=clock, dataplane=settings.dataplane, broker=dataflows.mqtt.broker),
+        catalog.warm_proofs))
     return Container(settings, db, authenticator, catalog, negotiations, transfers, edrs, client, worker,
                      identity=identity, dataflows=dataflows, edr_cache=edr_cache, guard=guard,
                      offer_verifier=offer_verifier, pcf=footprints, pcf_client=pcf_client,

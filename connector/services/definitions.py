@@ -8,7 +8,8 @@ selector is exactly ``id = X`` gets ``asset_id = X``, the catalog's indexed fast
 
 References are checked on write (unlike EDC, which would offer nothing and say nothing): a
 contract definition must name existing policies, and an ``id = X`` selector an existing asset;
-an asset's data address must be of a type the data plane serves. An asset an agreement refers
+an asset's data address must be of a type the data plane serves (or an ``Mqtt`` stream a broker
+serves, Factory-X ADR 012, checked by ``services.dataflow.mqtt``). An asset an agreement refers
 to cannot be deleted, and neither can a policy a contract definition uses.
 """
 
@@ -25,6 +26,7 @@ from sqlmodel import Session, or_, select
 from connector.config import DataPlaneSettings
 from connector.policy import Policy, policy_to_compact
 from connector.services.criteria import EDC_NS, single_asset_id
+from connector.services.dataflow.mqtt import BrokerEndpoints, check_mqtt_address
 from connector.services.errors import Conflict, InvalidRequest, NotFound
 from connector.services.queries import Fields, QuerySpec, parse_filter, run_query
 from connector.store import Database
@@ -32,15 +34,19 @@ from connector.store.models import Agreement, Asset, ContractDefinition, PolicyD
 
 E = EDC_NS
 # the data-address types the data plane serves (services.dataflow.sources), and what each needs
+# (Mqtt: a broker's stream, Factory-X ADR 012, checked by services.dataflow.mqtt)
 DATA_ADDRESS_TYPES = {"HttpData": ("baseUrl",), "PontisDocument": ("document",), "PontisFile": ("path",),
+                      "Mqtt": ("mqttEndpointType",),
                       # our Digital Twin Registry (connector.parts.serving), e.g. a second offer of it for
                       # another organisational unit, under its own policies (Factory-X ADR 009)
                       "PontisRegistry": ()}
 
 
-def check_data_address(address: dict, *, files_dir: str | None | bool = True) -> None:
+def check_data_address(address: dict, *, files_dir: str | None | bool = True,
+                       broker: BrokerEndpoints | None = None) -> None:
     """Refuse, naming the field, a data address the data plane could not serve at the first pull.
-    ``files_dir``: the configured [dataplane] files_dir (None: PontisFile cannot be served); True: unknown."""
+    ``files_dir``: the configured [dataplane] files_dir (None: PontisFile cannot be served); True: unknown.
+    ``broker``: our own MQTT broker's URLs, for an Mqtt address that leaves its baseUrl to them."""
     import difflib
 
     kind = address.get("type")
@@ -49,6 +55,9 @@ def check_data_address(address: dict, *, files_dir: str | None | bool = True) ->
         raise InvalidRequest("Asset.dataAddress", f"dataAddress.type: {kind!r} is not served by this connector's "
                              f"data plane; expected {', '.join(DATA_ADDRESS_TYPES)}"
                              + (f" (did you mean {near[0]!r}?)" if near else ""), path="dataAddress.type")
+    if kind == "Mqtt":
+        check_mqtt_address(address, broker)
+        return
     for key in DATA_ADDRESS_TYPES[kind]:
         value = address.get(key)
         if value is None or value == "":
@@ -143,8 +152,9 @@ def check_id(kind: str, object_id: str) -> None:
 
 class DefinitionService:
     def __init__(self, db: Database, *, clock: Callable[[], int], files_dir: str | None | bool = True,
-                 dataplane: DataPlaneSettings | None = None) -> None:
+                 dataplane: DataPlaneSettings | None = None, broker: BrokerEndpoints | None = None) -> None:
         self.db = db
+        self.broker = broker
         self.clock = clock
         self._files_dir = files_dir
         self.dataplane = dataplane  # read on each write: the settings' files_dir, as it is now
@@ -176,7 +186,7 @@ class DefinitionService:
     # --- assets ------------------------------------------------------------------------------
 
     def create_asset(self, a: AssetInput) -> Asset:
-        check_data_address(a.data_address, files_dir=self.files_dir)
+        check_data_address(a.data_address, files_dir=self.files_dir, broker=self.broker)
         row = Asset(id=a.id, properties=a.properties, private_properties=a.private_properties,
                     data_address=a.data_address, created_at=self.clock())
         check_id("Asset", a.id)
@@ -186,7 +196,7 @@ class DefinitionService:
         return row
 
     def update_asset(self, a: AssetInput) -> None:
-        check_data_address(a.data_address, files_dir=self.files_dir)
+        check_data_address(a.data_address, files_dir=self.files_dir, broker=self.broker)
         with self.db.write() as session:
             row = self._get(session, Asset, "Asset", a.id)
             row.properties, row.private_properties = a.properties, a.private_properties

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from typing import Any
 
 from anyio import to_thread
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from connector.protocol import Role
 from connector.protocol.transfer import TransferMessage as T
@@ -52,7 +52,7 @@ from connector.services.received_edrs import (
     prop,
     with_props,
 )
-from connector.services.transfer import FORMATS, PULL, PUSH, TransferService
+from connector.services.transfer import FORMATS, PULL, PULLS, PUSH, TransferService
 from connector.services.worker import OutboxWorker
 from connector.store import Database
 from connector.store.models import Agreement, Negotiation, OutgoingMessage, TransferProcess
@@ -180,7 +180,7 @@ class ConsumerEdrs:
                 wanted = [str(v) for v in (c.right if isinstance(c.right, list) else [c.right])]
                 ids = list(session.exec(select(Agreement.id).where(Agreement.negotiation_id.in_(wanted))))  # type: ignore[attr-defined]
                 criteria.append(Criterion(E + "agreementId", "in", ids or ["\0none"]))
-            base = (Criterion(E + "type", "=", Role.CONSUMER.value), Criterion(E + "transferType", "=", PULL),
+            base = (Criterion(E + "type", "=", Role.CONSUMER.value), Criterion(E + "transferType", "in", list(PULLS)),
                     Criterion(E + "state", "in", ["STARTED", "SUSPENDED"]), Criterion(E + "hasEdr", "=", True))
             narrowed = QuerySpec(spec.offset, spec.limit, spec.descending, spec.sort_field, (*base, *criteria))
             rows = run_query(session, TransferProcess, narrowed, ENTRY_FIELDS, TransferProcess.id)
@@ -338,7 +338,7 @@ class ConsumerEdrs:
         now = self.clock() if now is None else now
         with self.db.read() as session:
             rows = list(session.exec(select(TransferProcess).where(
-                TransferProcess.role == Role.CONSUMER.value, TransferProcess.transfer_type == PULL,
+                TransferProcess.role == Role.CONSUMER.value, col(TransferProcess.transfer_type).in_(PULLS),
                 TransferProcess.state == "STARTED", TransferProcess.data_address.is_not(None))))  # type: ignore[union-attr]
         ended = []
         for row in rows:

@@ -23,6 +23,11 @@ so there is no compact form an EDC consumer would expand)::
     https://w3id.org/tractusx/auth/refreshEndpoint  {public_url}/api/public/token
     https://w3id.org/tractusx/auth/expiresIn        "300"
     https://w3id.org/tractusx/auth/refreshAudience  <our participant id>
+
+The same key signs the MQTT broker's tokens (Factory-X ADR 012, ``services.dataflow.mqtt``), with
+another audience (``broker_audience``), so that neither opens the other's door; a refresh keeps
+a token's audience and its ``topic``. A token an external broker's IdP issued is recorded as a
+grant too (``grant_external``: by its hash, ``EXTERNAL`` + fingerprint), so it refreshes the same way.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import hashlib
 import secrets
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -55,6 +61,8 @@ REFRESH_TOKEN = TX_AUTH_NS + "refreshToken"
 REFRESH_ENDPOINT = TX_AUTH_NS + "refreshEndpoint"
 EXPIRES_IN = TX_AUTH_NS + "expiresIn"
 REFRESH_AUDIENCE = TX_AUTH_NS + "refreshAudience"
+EXTERNAL = "idp:"  # EdrGrant ids of tokens an external IdP issued: EXTERNAL + sha256 of the token
+KEPT_CLAIMS = ("topic",)  # what a refresh carries over from the old token
 
 
 class EdrError(Exception):
@@ -118,6 +126,7 @@ class EdrIssuer:
     def __init__(self, participant_id: str, public_url: str, ttl_seconds: int = 300,
                  refresh_ttl_seconds: int = 86_400, key_file: Path | str | None = None) -> None:
         self.participant_id = participant_id
+        self.broker_audience = participant_id + "#mqtt"  # our MQTT broker's tokens (ADR 012)
         self.endpoint = public_url.rstrip("/") + "/api/public"
         self.refresh_endpoint = self.endpoint + "/token"
         self.ttl_seconds = ttl_seconds
@@ -176,21 +185,36 @@ class EdrIssuer:
 
     # --- issuing ----------------------------------------------------------------------------
 
-    def grant(self, session: Session, transfer: TransferProcess, now_ms: int) -> TokenPair:
-        """A new access + refresh token pair for ``transfer``, recorded as an active grant."""
+    def grant(self, session: Session, transfer: TransferProcess, now_ms: int, *, audience: str | None = None,
+              claims: dict[str, Any] | None = None) -> TokenPair:
+        """A new access + refresh token pair for ``transfer``, recorded as an active grant;
+        ``audience`` is our data plane unless said otherwise, ``claims`` are added to the token."""
         now = now_ms // 1000
         jti = str(uuid.uuid4())
-        claims = {
-            "iss": self.participant_id, "aud": self.participant_id, "sub": transfer.counterparty_id,
+        body = {
+            **(claims or {}),
+            "iss": self.participant_id, "aud": audience or self.participant_id, "sub": transfer.counterparty_id,
             "iat": now, "exp": now + self.ttl_seconds, "jti": jti,
             "tp": transfer.id, "agreement": transfer.agreement_id,
         }
-        access = jwt.encode(claims, self.key(session), algorithm="EdDSA")
-        refresh = secrets.token_urlsafe(32)
-        session.add(EdrGrant(id=jti, transfer_id=transfer.id, refresh_hash=refresh_hash(refresh), status="active",
-                             issued_at=now_ms, expires_at=(now + self.ttl_seconds) * 1000,
-                             refresh_expires_at=now_ms + self.refresh_ttl_seconds * 1000))
+        access = jwt.encode(body, self.key(session), algorithm="EdDSA")
+        refresh = self._record(session, jti, transfer, now_ms, (now + self.ttl_seconds) * 1000)
         return TokenPair(access, refresh, self.ttl_seconds, now + self.ttl_seconds)
+
+    def grant_external(self, session: Session, transfer: TransferProcess, now_ms: int, token: str,
+                       ttl_seconds: int) -> TokenPair:
+        """Record a token another IdP issued for ``transfer`` (an external MQTT broker's), with a
+        refresh token of ours: refreshing it asks that IdP again (``refresh(renew=...)``)."""
+        expires = now_ms // 1000 + ttl_seconds
+        refresh = self._record(session, external_id(token), transfer, now_ms, expires * 1000)
+        return TokenPair(token, refresh, ttl_seconds, expires)
+
+    def _record(self, session: Session, grant_id: str, transfer: TransferProcess, now_ms: int, expires_ms: int) -> str:
+        refresh = secrets.token_urlsafe(32)
+        session.add(EdrGrant(id=grant_id, transfer_id=transfer.id, refresh_hash=refresh_hash(refresh), status="active",
+                             issued_at=now_ms, expires_at=expires_ms,
+                             refresh_expires_at=now_ms + self.refresh_ttl_seconds * 1000))
+        return refresh
 
     def issue(self, session: Session, transfer: TransferProcess, now_ms: int) -> tuple[str, int]:
         """An access token and its expiry (epoch seconds)."""
@@ -209,7 +233,7 @@ class EdrIssuer:
 
     # --- checking ---------------------------------------------------------------------------
 
-    def _decode(self, session: Session, token: str | None) -> dict:
+    def _decode(self, session: Session, token: str | None, audience: str | list[str] | None = None) -> dict:
         token = bare_token(token)
         if not token:
             raise EdrError(401, "no token: send the EDR's authorization value in the Authorization header")
@@ -217,7 +241,7 @@ class EdrIssuer:
         if key is None:
             raise EdrError(401, "the token is not one this connector issued (it has issued none)")
         try:
-            return jwt.decode(token, key, algorithms=["EdDSA"], audience=self.participant_id,
+            return jwt.decode(token, key, algorithms=["EdDSA"], audience=audience or self.participant_id,
                               issuer=self.participant_id,
                               options={"verify_exp": False, "verify_iat": False, "verify_nbf": False,
                                        "require": ["exp", "tp", "jti"]})  # time is ours to check
@@ -228,9 +252,13 @@ class EdrIssuer:
     def _claims(raw: dict) -> EdrClaims:
         return EdrClaims(raw["tp"], raw.get("agreement", ""), raw.get("sub", ""), raw["exp"], raw["jti"])
 
-    def verify(self, session: Session, token: str | None, now_ms: int) -> EdrClaims:
+    def decode(self, session: Session, token: str | None, audience: str) -> dict:
+        """A token's claims, checked to be ours, unaltered and for ``audience``; not its expiry."""
+        return self._decode(session, token, audience)
+
+    def verify(self, session: Session, token: str | None, now_ms: int, audience: str | None = None) -> EdrClaims:
         """The claims of a valid, unexpired token of a live grant, or EdrError saying why not."""
-        claims = self._claims(self._decode(session, token))
+        claims = self._claims(self._decode(session, token, audience))
         if claims.expires_at * 1000 <= now_ms:
             raise EdrError(401, "the token has expired; refresh the EDR")
         grant = session.get(EdrGrant, claims.token_id)
@@ -271,16 +299,24 @@ class EdrIssuer:
 
     # --- refresh and revocation --------------------------------------------------------------
 
-    def refresh(self, session: Session, authorization: str | None, refresh_token: str, now_ms: int) -> TokenPair:
+    def refresh(self, session: Session, authorization: str | None, refresh_token: str, now_ms: int,
+                renew: Callable[[TransferProcess], tuple[str, int]] | None = None) -> TokenPair:
         """Rotate a grant (in a write session): the refresh token is used up, a new pair issued.
 
         ``authorization`` is the access token issued with the refresh token; it may have expired
-        (that is what refreshing is for) but must be ours and unaltered.
+        (that is what refreshing is for) but must be ours and unaltered, or one an external IdP
+        issued that we recorded (``grant_external``): ``renew`` asks that IdP for the next one.
         """
+        raw: dict[str, Any] = {}
         try:
-            claims = self._claims(self._decode(session, authorization))
+            raw = self._decode(session, authorization, [self.participant_id, self.broker_audience])
+            claims = self._claims(raw)
         except EdrError as exc:
-            raise EdrError(401, exc.reason, code="invalid_client") from exc
+            recorded = session.get(EdrGrant, external_id(bare_token(authorization))) if authorization else None
+            transfer = session.get(TransferProcess, recorded.transfer_id) if recorded is not None else None
+            if recorded is None or transfer is None:
+                raise EdrError(401, exc.reason, code="invalid_client") from exc
+            claims = EdrClaims(transfer.id, transfer.agreement_id, transfer.counterparty_id, 0, recorded.id)
         grant = session.exec(select(EdrGrant).where(EdrGrant.refresh_hash == refresh_hash(refresh_token))
                              .with_for_update()).first()
         if grant is None or grant.transfer_id != claims.transfer_id:
@@ -305,13 +341,24 @@ class EdrIssuer:
         if won != 1:
             raise EdrError(400, "the refresh token was already used; it is good for one refresh",
                            code="invalid_grant")
-        return self.grant(session, transfer, now_ms)
+        if grant.id.startswith(EXTERNAL):
+            if renew is None:
+                raise EdrError(400, "the token's issuer cannot be asked for a new one here", code="invalid_grant")
+            token, ttl = renew(transfer)
+            return self.grant_external(session, transfer, now_ms, token, ttl)
+        kept = {k: raw[k] for k in KEPT_CLAIMS if k in raw}
+        return self.grant(session, transfer, now_ms, audience=raw.get("aud"), claims=kept)
 
     def revoke(self, session: Session, transfer_id: str, reason: str) -> int:
         """Make every live token and refresh token of a transfer useless, at once."""
         return _changed(session, update(EdrGrant).where(col(EdrGrant.transfer_id) == transfer_id,
                                                         col(EdrGrant.status) == "active")
                         .values(status="revoked", reason=reason))
+
+
+def external_id(token: str) -> str:
+    """The grant id of a token an external IdP issued: never the token itself, only its hash."""
+    return EXTERNAL + hashlib.sha256(token.encode()).hexdigest()[:40]
 
 
 def _changed(session: Session, statement: Update) -> int:

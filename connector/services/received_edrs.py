@@ -18,7 +18,7 @@ import math
 import httpx
 import jwt
 
-from connector.jsonld.terms import EDC_NS, TX_AUTH_NS
+from connector.jsonld.terms import DSP_MQTT_NS, EDC_NS, TX_AUTH_NS
 from connector.services.ssrf import OutgoingGuard, SsrfRefused
 from connector.services.transport import sync_client
 from connector.store.models import TransferProcess
@@ -46,14 +46,25 @@ TX_AUTH_TERMS = ("refreshToken", "refreshEndpoint", "refreshAudience", "expiresI
 EDC_ADDRESS_TERMS = ("endpoint", "authorization", "authType", "endpointType")
 
 
+def _mqtt(local: str) -> set[str]:
+    """An MQTT stream's EDR (Factory-X ADR 012) names the same token properties under ``dsp-mqtt:``."""
+    return {DSP_MQTT_NS + local, "dsp-mqtt:" + local} if local in MQTT_TOKEN_TERMS else set()
+
+
+MQTT_TOKEN_TERMS = ("authorization", "refreshToken", "refreshEndpoint", "refreshAudience", "expiresIn")
+
+
 def _aliases(name: str) -> set[str]:
-    """The names a property goes by: full IRI, CURIE (``tx-auth:``, ``edc:``), or bare."""
+    """The names a property goes by: full IRI, CURIE (``tx-auth:``, ``edc:``, ``dsp-mqtt:``), or bare."""
+    local = name.removeprefix(DSP_MQTT_NS).removeprefix("dsp-mqtt:")
+    if local != name and local in MQTT_TOKEN_TERMS:
+        name = local
     local = name.removeprefix(TX_AUTH_NS).removeprefix("tx-auth:")
     if local in TX_AUTH_TERMS:
-        return {TX_AUTH_NS + local, "tx-auth:" + local, local}
+        return {TX_AUTH_NS + local, "tx-auth:" + local, local} | _mqtt(local)
     local = name.removeprefix(EDC_NS).removeprefix("edc:")
     if local in EDC_ADDRESS_TERMS:
-        return {EDC_NS + local, "edc:" + local, local}
+        return {EDC_NS + local, "edc:" + local, local} | _mqtt(local)
     return {name}
 
 

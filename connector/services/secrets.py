@@ -103,3 +103,33 @@ class SeedFile:
 def env_seed() -> bytes | None:
     value = os.environ.get(EDR_KEY_ENV)
     return _seed(value, EDR_KEY_ENV) if value else None
+
+
+SECRET_ENV_PREFIX = "PONTIS_SECRET_"
+SECRETS_DIR_ENV = "PONTIS_SECRETS_DIR"
+
+
+def secret_env_name(alias: str) -> str:
+    """The environment variable that holds the secret ``alias``: ``PONTIS_SECRET_`` + the alias in
+    capitals, every other character an underscore (``Oauth2-client-secret`` → ``PONTIS_SECRET_OAUTH2_CLIENT_SECRET``)."""
+    return SECRET_ENV_PREFIX + "".join(c if c.isalnum() else "_" for c in alias).upper()
+
+
+def read_secret(alias: str) -> str:
+    """A secret a data address names by alias (EDC's ``…KeyAlias``, a vault reference): from its
+    environment variable (``secret_env_name``), else the file ``$PONTIS_SECRETS_DIR/<alias>`` (a
+    mounted Kubernetes or Docker secret). Never from the database; SecretError says where it looked."""
+    value = os.environ.get(secret_env_name(alias))
+    if value:
+        return value
+    folder = os.environ.get(SECRETS_DIR_ENV)
+    if folder and alias and "/" not in alias and alias not in (".", ".."):
+        try:
+            return (Path(folder) / alias).read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise SecretError(f"cannot read the secret {alias!r} from {folder}: {exc}") from None
+    where = f"{secret_env_name(alias)} is not set" + (f" and {folder}/{alias} does not exist" if folder else
+                                                      f" (or set {SECRETS_DIR_ENV} to a folder of secret files)")
+    raise SecretError(f"no secret {alias!r}: {where}")

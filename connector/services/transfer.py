@@ -43,7 +43,9 @@ from connector.store.models import Agreement, OutgoingMessage, TransferProcess
 
 PULL = "HttpData-PULL"
 PUSH = "HttpData-PUSH"
-FORMATS = (PULL, PUSH)
+MQTT_PULL = "Mqtt-PULL"  # an MQTT stream through a broker (Factory-X ADR 012, services.dataflow.mqtt)
+PULLS = (PULL, MQTT_PULL)  # the formats whose start message carries an EDR
+FORMATS = (PULL, PUSH, MQTT_PULL)
 
 
 class DataFlows(Protocol):
@@ -163,7 +165,7 @@ class TransferService(ProcessService):
         target = f"transfers/{cp}" if provider else f"transfers/{pp}"
         if kind is T.START:
             address = None
-            if provider and row.transfer_type == PULL:
+            if provider and row.transfer_type in PULLS:
                 address = self.flows.start_address(session, row, now)
                 row.data_address = address.to_json() if address else None
             return join_url(base, f"{target}/start"), TransferStart(pp, cp, address).to_json()

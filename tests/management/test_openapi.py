@@ -49,7 +49,7 @@ def test_the_document_has_the_key_scheme_and_the_request_bodies(api):
         assert schema.get("properties"), (path, schema)
     asset = paths["/management/v3/assets"]["post"]["requestBody"]["content"]["application/json"]
     assert asset["schema"]["properties"]["dataAddress"]["properties"]["type"]["enum"] == [
-        "HttpData", "PontisDocument", "PontisFile", "PontisRegistry"]
+        "HttpData", "PontisDocument", "PontisFile", "Mqtt", "PontisRegistry"]
     assert "allowAll" in str(paths["/management/v3/policydefinitions"]["post"]["requestBody"])
 
 

@@ -10,7 +10,9 @@
 - ``HttpData`` (as EDC): ``baseUrl``, ``path``, ``queryParams``, ``method``; the flags ``proxyPath``,
   ``proxyQueryParams``, ``proxyMethod``, ``proxyBody`` let the consumer's path, query, method and body
   through; ``header:X-Name`` headers, an ``authKey``/``authCode`` header, or OAuth2 client credentials
-  (``oauth2:tokenUrl``, ``oauth2:clientId``, ``oauth2:clientSecret``, ``oauth2:scope``).
+  (``oauth2:tokenUrl``, ``oauth2:clientId``, ``oauth2:clientSecret``, ``oauth2:scope``);
+- ``Mqtt`` (Factory-X ADR 012): a broker's stream, offered as ``Mqtt-PULL``; not served here but
+  through a broker, with the EDR ``mqtt`` issues (``services.dataflow.mqtt``).
 
 Bodies stream in both directions (``sources``); a stored file and a large backend body may be
 handed to the server whole (``StoredFile``, ``BackendBody.handoff``) so that the bytes move by
@@ -35,9 +37,11 @@ from sqlalchemy import Row, update
 from sqlmodel import Session, col, select
 
 from connector.config import DataPlaneSettings
+from connector.config.mqtt import MqttSettings
 from connector.protocol import Role
 from connector.protocol.transfer_messages import DataAddress
 from connector.services.audit.trail import note_transfer
+from connector.services.dataflow.mqtt import MQTT_PULL, BrokerEndpoints, BrokerUnavailable, MqttStreams, is_mqtt
 from connector.services.dataflow.push import Pusher
 from connector.services.dataflow.sources import DataRequest, Reply, SourceFailed, Sources, StoredFile
 from connector.services.edr_tokens import EdrError, EdrIssuer, ProviderDataFlows, TokenPair, bare_token
@@ -75,6 +79,8 @@ class DataFlowService(ProviderDataFlows):
         self.sources = Sources(self.session, self.allowlist, settings, clock, signer=signer)
         self.pusher = Pusher(db, self.sources, self.session, self.allowlist, clock=clock, owner=owner)
         self.transfers: TransferService | None = None  # set by the container: it needs us first
+        # ADR 012 streams; the container gives it our broker's URLs and the guarded client for IdPs
+        self.mqtt = MqttStreams(issuer, BrokerEndpoints(MqttSettings(), lambda settings, ports: {}))
         self._stopping = False
         self._wakeup: asyncio.Event | None = None
 
@@ -133,18 +139,39 @@ class DataFlowService(ProviderDataFlows):
     def _refresh(self, authorization: str | None, refresh_token: str, now: int) -> TokenPair:
         try:
             with self.db.write() as session:
-                return self.issuer.refresh(session, authorization, refresh_token, now)
+                return self.issuer.refresh(session, authorization, refresh_token, now, renew=self._renew)
         except EdrError as exc:
             if exc.revoke:  # TX profile: a refused refresh invalidates the transfer's tokens
                 with self.db.write() as session:
                     self.issuer.revoke(session, exc.revoke, exc.reason)
             raise
 
+    def _renew(self, transfer: TransferProcess) -> tuple[str, int]:
+        """The next token from an external MQTT broker's IdP (refreshing an ADR 012 oauth2 EDR)."""
+        with self.db.read() as session:
+            asset = session.get(Asset, transfer.asset_id)
+            address = dict(asset.data_address or {}) if asset is not None else {}
+        if not is_mqtt(address):
+            raise EdrError(400, f"asset {transfer.asset_id} no longer names the broker's IdP", code="invalid_grant")
+        return self.mqtt.external_token(address)
+
     # --- the transfer service's hooks -------------------------------------------------------------
 
+    def start_address(self, session: Session, transfer: TransferProcess, now: int) -> DataAddress | None:
+        if transfer.transfer_type == MQTT_PULL:
+            try:
+                return self.mqtt.address(session, transfer, now)
+            except EdrError as exc:  # the broker's IdP failed: the consumer hears why
+                raise BrokerUnavailable("transfer.broker-unavailable", "the provider could not get a token for "
+                                        f"the MQTT broker: {exc.reason}", path="format") from exc
+        return super().start_address(session, transfer, now)
+
     def check_transfer(self, session, transfer: TransferProcess, agreement: Agreement, now: int) -> None:
-        """As ProviderDataFlows, and register a push (or re-arm it when the consumer resumes)."""
+        """As ProviderDataFlows, refuse a format the asset is not offered in, and register a push
+        (or re-arm it when the consumer resumes)."""
         super().check_transfer(session, transfer, agreement, now)
+        if transfer.role == Role.PROVIDER.value:
+            self._check_format(session, transfer)
         if transfer.role != Role.PROVIDER.value or transfer.transfer_type != PUSH:
             return
         try:  # no DNS inside the transaction; the push itself checks again, resolved
@@ -158,6 +185,17 @@ class DataFlowService(ProviderDataFlows):
         elif flow.status in ("pending", "running"):
             flow.status, flow.lease_owner, flow.lease_until, flow.updated_at = "pending", None, 0, now
             session.add(flow)
+
+    @staticmethod
+    def _check_format(session: Session, transfer: TransferProcess) -> None:
+        asset = session.get(Asset, transfer.asset_id)
+        stream = asset is not None and is_mqtt(asset.data_address)
+        if stream and transfer.transfer_type != MQTT_PULL:
+            raise InvalidRequest("format.unsupported", f"asset {transfer.asset_id} is an MQTT stream, offered as "
+                                 f"{MQTT_PULL} only; {transfer.transfer_type} is not offered for it", path="format")
+        if not stream and transfer.transfer_type == MQTT_PULL:
+            raise InvalidRequest("format.unsupported", f"asset {transfer.asset_id} is not an MQTT stream; "
+                                 f"{MQTT_PULL} is not offered for it (its distribution is {PULL})", path="format")
 
     def ended(self, session, transfer: TransferProcess, now: int) -> None:
         super().ended(session, transfer, now)
@@ -249,7 +287,8 @@ class DataFlowService(ProviderDataFlows):
                 batch = session.execute(
                     select(col(TransferProcess.id), col(TransferProcess.agreement_id),
                            col(TransferProcess.private_properties))
-                    .where(TransferProcess.role == Role.PROVIDER.value, TransferProcess.transfer_type == PULL,
+                    .where(TransferProcess.role == Role.PROVIDER.value,
+                           col(TransferProcess.transfer_type).in_((PULL, MQTT_PULL)),
                            TransferProcess.state == "STARTED", col(TransferProcess.id) > after)
                     .order_by(col(TransferProcess.id)).limit(SWEEP_BATCH)).all()
                 if not batch:
