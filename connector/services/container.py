@@ -40,7 +40,7 @@ from connector.services.replay import DatabaseReplayCache
 from connector.services.secrets import EDR_KEY_ENV, edr_key_path
 from connector.services.signed_offers import OfferSigner, OfferVerifier, SigningAfterWrites
 from connector.services.ssrf import OutgoingGuard, dsp_bases_of
-from connector.services.transfer import TransferService
+from connector.services.transfer import FORMATS, PULL, TransferService
 from connector.services.transport import DocumentFetch, DspClient, make_client
 from connector.store import Database
 from connector.store.models import Negotiation, TransferProcess
@@ -218,6 +218,8 @@ def build(settings: Settings, *, clock: Callable[[], int] = wall_clock_ms, clien
         clock=clock,
         retry=retry,
         flows=dataflows,
+        # Factory-X ADR 002: the catalog's HttpData-PULL is the only format a transfer may ask
+        offered_formats=(PULL,) if settings.profile.dataspace == "factory-x" else FORMATS,
     )
     dataflows.transfers = transfers  # each needs the other: the data plane ends the transfers it serves
     edr_cache = ConsumerEdrs(db, negotiations, transfers, clock=clock,

@@ -98,9 +98,17 @@ def _token_exp(token: str | None) -> tuple[float | None, str | None]:
     return float(exp), None
 
 
+HTTP_ENDPOINT_TYPE = "https://w3id.org/idsa/v4.1/HTTP"
+
+
 def edr_problem(address: dict | None) -> str | None:
-    """Why an EDR a provider sent cannot be used, or None."""
-    return _token_exp(prop(address, "authorization"))[1]
+    """Why an EDR a provider sent cannot be used, or None. An HTTP EDR without its access token
+    (Factory-X ADR 002: ``authorization`` is REQUIRED) leaves us no request to make."""
+    token = prop(address, "authorization")
+    if token is None and (address or {}).get("endpointType") == HTTP_ENDPOINT_TYPE:
+        return (f"the dataAddress has no {EDC_NS}authorization endpointProperty: no request to "
+                f"{(address or {}).get('endpoint') or 'the endpoint'} can be authorized (Factory-X ADR 002)")
+    return _token_exp(token)[1]
 
 
 def expires_at(row: TransferProcess) -> int | None:
