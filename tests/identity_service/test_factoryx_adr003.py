@@ -7,7 +7,9 @@ tests/factoryx/test_adr003.py runs the same scenarios between two connector proc
 
 from __future__ import annotations
 
+import json
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +19,10 @@ from connector.config import ConfigError, load_settings
 from connector.identity.contexts import CREDENTIALS_V1
 from connector.identity.credential_service import CredentialService
 from connector.identity.dcp import AuthenticationError, ReplayCache
+from connector.identity.dcp_issuance import IssuanceRefused, request_message
 from connector.identity.dcp_messages import scopes_for_policy
 from connector.identity.did import jwk_vm_id
+from connector.identity.holder import CredentialRenewal, request_credentials
 from connector.identity.issuer import Issuer, provision
 from connector.identity.jws import jws_unverified, jws_verify
 from connector.identity.keys import KeySet, SigningKey
@@ -28,6 +32,7 @@ from connector.identity.vc11 import VC11, VC20, create_vc11_presentation
 from connector.identity.wallet import LocalIdentity, Wallet
 
 from .conftest import BPN_A, make_identity
+from .test_dcp_issuance import admit, holder, holder_app, service  # noqa: F401  (fixtures)
 from .test_dcp_presentation import USAGE, Exchange, announce, refused, verifier_for
 
 FX_KINDS = ("Membership", "Bpn", "DataExchangeGovernance")
@@ -41,7 +46,7 @@ def serve_issuer(web: Any, issuer: Issuer, name: str) -> None:
         lambda: (issuer.directory / "status-list-2021.jwt").read_text().strip()
 
 
-def holder(web: Any, exchange: Exchange, resolver: Any, identity: LocalIdentity, name: str,
+def serve_holder(web: Any, exchange: Exchange, resolver: Any, identity: LocalIdentity, name: str,
            profiles: tuple[str, ...] = (VC11,)) -> LocalIdentity:
     """``identity`` announced on the web server, its Credential Service answering the exchange."""
     endpoint = announce(web, identity, name)
@@ -54,7 +59,7 @@ def fx_holder(tmp_path: Path, clean_web: Any, issuer: Issuer, resolver: Any) -> 
     """A participant holding its credentials in vc11-sl2021/jwt, and the exchange reaching its Credential Service."""
     serve_issuer(clean_web, issuer, "issuer")
     exchange = Exchange()
-    identity = holder(clean_web, exchange, resolver, make_identity(clean_web.did("fxholder"), tmp_path, "fxholder"),
+    identity = serve_holder(clean_web, exchange, resolver, make_identity(clean_web.did("fxholder"), tmp_path, "fxholder"),
                       "fxholder")
     provision(issuer, identity.did, bpn=BPN_A, wallet=identity.wallet, kinds=FX_KINDS, profile=VC11)
     return identity, exchange
@@ -112,7 +117,7 @@ def test_a_revoked_vc11_credential_is_refused_through_its_status_list_2021(fx_ho
 def test_negative_a_vc20_presentation_is_refused_in_the_factory_x_profile(consumer, provider, resolver, issuer,
                                                                         clean_web):
     exchange = Exchange()
-    holder(clean_web, exchange, resolver, consumer, "consumer", profiles=(VC20, VC11))  # holds vc20 credentials
+    serve_holder(clean_web, exchange, resolver, consumer, "consumer", profiles=(VC20, VC11))  # holds vc20 credentials
     error = refused(fx_verifier(provider, resolver, exchange, [issuer.did]), token_of(consumer, provider.did),
                     "profile_mismatch", USAGE)
     assert f"in the DCP profile {VC20}" in error.reason and f"accepts {VC11}" in error.reason
@@ -223,7 +228,7 @@ def test_edge_a_credential_from_the_second_trusted_issuer_is_accepted(tmp_path, 
     serve_issuer(clean_web, issuer, "issuer")
     serve_issuer(clean_web, second, "issuer-b")
     exchange = Exchange()
-    identity = holder(clean_web, exchange, resolver, make_identity(clean_web.did("fxb"), tmp_path, "fxb"), "fxb")
+    identity = serve_holder(clean_web, exchange, resolver, make_identity(clean_web.did("fxb"), tmp_path, "fxb"), "fxb")
     provision(second, identity.did, bpn=BPN_A, wallet=identity.wallet, kinds=FX_KINDS, profile=VC11)
     both = fx_verifier(provider, resolver, exchange, [issuer.did, second.did])
     participant = both.check(token_of(identity, provider.did), USAGE)
@@ -233,3 +238,32 @@ def test_edge_a_credential_from_the_second_trusted_issuer_is_accepted(tmp_path, 
     error = refused(fx_verifier(provider, resolver, exchange, [issuer.did]), token_of(identity, provider.did),
                     "untrusted_issuer", USAGE)
     assert second.did in error.reason
+
+
+# --- issuance in vc11-sl2021/jwt (DCP credential issuance) ----------------------------------------
+
+
+def test_the_issuer_issues_vc11_over_dcp_and_renewal_keeps_the_profile(issuer, holder, service, holder_app,
+                                                                       clean_web):
+    serve_issuer(clean_web, issuer, "issuer")  # the holder checks the status list before it stores
+    metadata = service.get(issuer.service_url + "/metadata").json()
+    offered = {(o["credentialType"], o["profile"]) for o in metadata["credentialsSupported"]}
+    assert {("MembershipCredential", VC11), ("MembershipCredential", VC20)} <= offered
+    admit(issuer, holder.did, "Membership")
+    outcome = request_credentials(holder, service, issuer.service_url, ["Membership"], wait_seconds=5, profile=VC11)
+    assert outcome.status == "ISSUED", outcome
+    [entry] = Wallet.load(holder.wallet.path).entries
+    assert entry["profile"] == VC11 and jws_unverified(entry["jwt"])[1]["vc"]["@context"][0] == CREDENTIALS_V1
+    # renewal asks for the profile the credential is held in
+    now = datetime.now(UTC)
+    holder.wallet.refresh()
+    holder.wallet.add(issuer.issue(holder.did, "Membership", valid_days=10, now=now, profile=VC11))
+    holder.wallet.save()
+    [renewed] = CredentialRenewal(holder, service, margin=timedelta(days=30)).run_once(now)
+    assert renewed.status == "RECEIVED"
+    request = next(r for r in json.loads((issuer.directory / "issuer.json").read_text())["requests"]
+                   if r["holderPid"] == renewed.holder_pid)
+    assert request["profiles"] == [VC11]
+    # a profile the issuer does not know is refused, naming what it offers
+    with pytest.raises(IssuanceRefused, match="does not issue 'Membership' in vc10/jwt"):
+        request_message("h", ["Membership"], metadata, "vc10/jwt")
