@@ -60,7 +60,7 @@ from .credentials import (
 )
 from .did import DidResolver, IdentityError, sole_method
 from .jws import did_of, jws_encode, jws_unverified, jws_verify
-from .vc11 import VC11, VC20, credential_profile, presentation_profile
+from .vc11 import VC11, VC20, credential_profile, did_methods_for, presentation_profile
 from .wallet import LocalIdentity
 
 log = logging.getLogger("pontis.identity")
@@ -275,7 +275,8 @@ class DcpAuthenticator:
     def __init__(self, identity: LocalIdentity, resolver: DidResolver, trusted_issuers: Iterable[str], *,
                  status_lists: StatusLists | None = None, leeway_seconds: int = 10, token_ttl_seconds: int = 120,
                  max_token_seconds: int = 600, required_credentials: Iterable[str] = (MEMBERSHIP,),
-                 replay: TokenIds | None = None, clock: Callable[[], float] = time.time) -> None:
+                 replay: TokenIds | None = None, clock: Callable[[], float] = time.time,
+                 did_methods: tuple[str, ...] | None = None) -> None:
         self.identity = identity
         self.resolver = resolver
         self.trusted_issuers = frozenset(trusted_issuers)
@@ -286,7 +287,7 @@ class DcpAuthenticator:
         self.required = tuple(required_credentials)
         self.replay: TokenIds = replay if replay is not None else ReplayCache()
         self.tokens = SelfIssuedTokens(identity.did, resolver, self.replay, leeway_seconds=leeway_seconds,
-                                       max_token_seconds=max_token_seconds)
+                                       max_token_seconds=max_token_seconds, did_methods=did_methods)
         self.clock = clock
         self.last_failure: AuthenticationError | None = None
         self.failures: deque[AuthenticationError] = deque(maxlen=100)  # for tests and diagnostics
@@ -376,4 +377,5 @@ def dcp_authenticator_from_settings(settings: Any, identity: LocalIdentity | Non
         identity, resolver, config.trusted_issuers,
         status_lists=StatusLists(resolver, ttl_seconds=config.status_list_cache_seconds),
         leeway_seconds=config.leeway_seconds, token_ttl_seconds=config.token_ttl_seconds,
-        required_credentials=config.required_credentials, replay=replay)
+        required_credentials=config.required_credentials, replay=replay,
+        did_methods=did_methods_for(settings.profile.dataspace))
