@@ -267,3 +267,22 @@ def test_the_issuer_issues_vc11_over_dcp_and_renewal_keeps_the_profile(issuer, h
     # a profile the issuer does not know is refused, naming what it offers
     with pytest.raises(IssuanceRefused, match="does not issue 'Membership' in vc10/jwt"):
         request_message("h", ["Membership"], metadata, "vc10/jwt")
+
+
+def test_the_issuer_command_issues_in_either_profile_and_refuses_an_unknown_one(tmp_path):
+    from .test_cli import run
+
+    folder = tmp_path / "iss"
+    assert run("issuer", "init", "--dir", folder, "--did", "did:web:localhost%3A8181:issuer").exit_code == 0
+    wallet = tmp_path / "w.json"
+    Wallet(wallet).save()
+    result = run("issuer", "issue", "--dir", folder, "--subject", "did:web:example.com", "--type", "Membership",
+                 "--profile", VC11, "--wallet", wallet)
+    assert result.exit_code == 0, result.output
+    [entry] = Wallet.load(wallet).entries
+    assert entry["profile"] == VC11 and "vc" in jws_unverified(entry["jwt"])[1]
+    assert (folder / "status-list-2021.jwt").exists()
+    refused_run = run("issuer", "issue", "--dir", folder, "--subject", "did:web:example.com", "--type", "Membership",
+                      "--profile", "vc10/jwt")
+    assert refused_run.exit_code != 0 and "vc11-sl2021/jwt, vc20-bssl/jwt" in refused_run.output
+    assert len(json.loads((folder / "issuer.json").read_text())["issued"]) == 1  # nothing half-issued
