@@ -154,6 +154,18 @@ def test_edge_an_edr_with_bare_names_from_an_older_peer_is_read_too() -> None:
 # --- the scenarios the first tests left open ------------------------------------------------------
 
 
+def test_smoke_the_access_token_is_accepted_with_the_auth_type_prefix(fx: Pair) -> None:
+    """The access token the negotiation earned, sent as ADR 002 says: ``Authorization: <authType> <token>``
+    (the DSP calls before it were authenticated with the caller's identity token; in dcp mode an
+    STS token: tests/factoryx/test_adr003.py)."""
+    _, address = _edr(fx)
+    token = address["authorization"]
+    prefixed = token if token.lower().startswith(address["authType"].lower() + " ") else \
+        f"{address['authType'].capitalize()} {token}"
+    response = _pull(fx, prefixed)
+    assert response.status_code == 200 and response.json() == PCF
+
+
 def test_edge_a_token_one_second_before_its_ttl_still_pulls_and_a_refresh_gives_a_new_one(fx: Pair,
                                                                                        clock: Clock) -> None:
     _, address = _edr(fx)
@@ -286,7 +298,7 @@ SCENARIOS: dict[str, Runner] = {
     "Consumer initiates transfer using HttpData-PULL": test_smoke_the_edr_carries_the_five_endpoint_properties_and_pulls,
     "TransferStartMessage contains all required endpointProperties":
         test_smoke_the_transfer_start_message_names_the_properties_by_full_iri,
-    "Provider accepts STS-Token as access token": test_smoke_the_edr_carries_the_five_endpoint_properties_and_pulls,
+    "Provider accepts STS-Token as access token": test_smoke_the_access_token_is_accepted_with_the_auth_type_prefix,
     "Access token is at the boundary of its TTL (expiresIn)":
         test_edge_a_token_one_second_before_its_ttl_still_pulls_and_a_refresh_gives_a_new_one,
     "Token refresh using refreshToken at refreshEndpoint":

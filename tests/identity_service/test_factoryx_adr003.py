@@ -286,3 +286,13 @@ def test_the_issuer_command_issues_in_either_profile_and_refuses_an_unknown_one(
                       "--profile", "vc10/jwt")
     assert refused_run.exit_code != 0 and "vc11-sl2021/jwt, vc20-bssl/jwt" in refused_run.output
     assert len(json.loads((folder / "issuer.json").read_text())["issued"]) == 1  # nothing half-issued
+
+
+def test_with_both_data_spaces_both_profiles_and_did_methods_are_accepted(fx_holder, consumer, provider, resolver,
+                                                                           issuer, clean_web):
+    identity, exchange = fx_holder
+    serve_holder(clean_web, exchange, resolver, consumer, "consumer", profiles=(VC20, VC11))
+    both = verifier_for(provider, resolver, exchange, [issuer.did], dataspace="both")
+    assert both.profiles == (VC20, VC11) and both.tokens.did_methods is None
+    assert both.check(token_of(identity, provider.did), USAGE).id == identity.did  # vc11
+    assert both.check(token_of(consumer, provider.did), USAGE).id == consumer.did  # vc20
