@@ -268,7 +268,7 @@ class StatusLists:
         self.resolver = resolver
         self.ttl_seconds = ttl_seconds
         self.clock = clock
-        self._cache: dict[tuple[str, str, str], tuple[float, bytes]] = {}
+        self._cache: dict[tuple[str, str, str], tuple[float, bytes]] = {}  # (url, issuer, purpose + kind)
         self._lock = threading.Lock()
 
     def check(self, entry: Any, issuer: str, now: datetime, what: str = "the credential") -> None:
@@ -293,7 +293,7 @@ class StatusLists:
 
     def _bits(self, url: str, issuer: str, purpose: str, now: datetime,
               kind: str = "BitstringStatusListCredential") -> bytes:
-        key = (url, issuer, purpose)
+        key = (url, issuer, purpose + " " + kind)
         with self._lock:
             hit = self._cache.get(key)
         if hit is not None and hit[0] > self.clock():
@@ -310,9 +310,11 @@ class StatusLists:
         if kind not in types or not isinstance(subject, dict) or subject.get("statusPurpose") != purpose:
             raise CredentialError(f"{url} is not a {purpose} {kind}", code="status_unavailable")
         encoded = subject.get("encodedList")
-        # StatusList2021 has plain base64url; Bitstring Status List the multibase 'u' before it
-        bits = decode_status_list("u" + encoded if kind == "StatusList2021Credential" and isinstance(encoded, str)
-                                  else encoded)
+        # StatusList2021 has plain base64 (issuers write either alphabet); Bitstring Status List the
+        # multibase 'u' before base64url
+        if kind == "StatusList2021Credential" and isinstance(encoded, str):
+            encoded = "u" + encoded.translate(str.maketrans("+/", "-_"))
+        bits = decode_status_list(encoded)
         with self._lock:
             self._cache[key] = (self.clock() + self.ttl_seconds, bits)
         return bits
@@ -328,8 +330,9 @@ def verify_credential(secured: Any, resolver: DidResolver, *, trusted_issuers: I
     credential, form = open_credential(secured, resolver, trusted_issuers=trusted_issuers, now=now,
                                        leeway=leeway, loader=loader)
     issuer = _issuer_of(credential)
+    listed = credential.get("type")
     types = _check_shape(credential, now, leeway) if form != VC11 else tuple(
-        t for t in credential.get("type", []) if isinstance(t, str) and t != "VerifiableCredential")
+        t for t in (listed if isinstance(listed, list) else [listed]) if isinstance(t, str) and t != "VerifiableCredential")
     subjects = credential["credentialSubject"]
     subject = subjects[0] if isinstance(subjects, list) and subjects else subjects
     what = f"{'/'.join(types) or 'credential'} {credential.get('id') or ''}".strip()
