@@ -17,7 +17,9 @@ What DCP v1.0 asks of a DID document, chapter by chapter (the ADR names 4.3.3, 5
   issues nothing, so its own document has none; the issuer it serves does.
 
 The published v1.0 numbering was read from the specification's sources (not copied here); the
-mapping above is ours. tests/identity_service/test_factoryx_adr003.py runs the scenarios that need
+mapping above is ours. A participant of another data space (``vc20_holder``: a did:web on this
+machine, its Credential Service presenting VC 2.0 credentials) shows the profile refusal at the
+provider's DSP edge. tests/identity_service/test_factoryx_adr003.py runs the scenarios that need
 a holder to misbehave (profiles, rotated keys, a second issuer) against a real Credential Service.
 """
 
@@ -31,17 +33,31 @@ from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
+from connector.cli.launch import free_port
+from connector.identity.credential_service import CredentialService, QueryRefused
 from connector.identity.dcp import ReplayCache, SelfIssuedTokens
-from connector.identity.dcp_messages import DCP_CONTEXT, PresentationResponse, type_scope
+from connector.identity.dcp_messages import (
+    DCP_CONTEXT,
+    PresentationResponse,
+    credential_service_entry,
+    scopes_for_policy,
+    type_scope,
+)
 from connector.identity.did import DidResolver, IdentityError
 from connector.identity.issuer import Issuer, provision
 from connector.identity.jws import jws_unverified
 from connector.identity.keys import KeySet, SigningKey
 from connector.identity.sts import BuiltinSts
-from connector.identity.vc11 import VC11
+from connector.identity.vc11 import VC11, VC20
 from connector.identity.wallet import LocalIdentity, Wallet, load_keys, new_key_file
-from tests.harness import Node
+from tests.harness import Node, serve_in_thread
 from tests.identity_service import test_factoryx_adr003 as holders
 from tests.identity_service.conftest import local_fetch
 from tests.identity_service.test_dcp_integration import CONSUMER_BPN, PROVIDER_BPN, dcp_section, seed
@@ -85,10 +101,12 @@ def fx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hercules]:
         provision(issuer, node.participant_id, bpn=bpn, wallet=Wallet(tmp / f"{node.name}.credentials.json"),
                   profile=VC11)
     seed(tmp / "seed.json", "pcf-NG-WC-400")
+    # the provider may reach DID documents on this machine beyond its peers' (the vc20 holder's)
     factory_x = '\n[profile]\ndataspace = "factory-x"\n'
+    local = '\n[dataplane]\nallowlist = ["127.0.0.1", "localhost"]\n'
     provider.write_config([consumer], extra="\n".join([
         f'seed_file = "{tmp / "seed.json"}"', "retry_base_seconds = 0.2",
-        dcp_section(provider, [issuer.did], tmp / "issuer")]) + factory_x)
+        dcp_section(provider, [issuer.did], tmp / "issuer")]) + factory_x + local)
     consumer.write_config([provider], extra="retry_base_seconds = 0.2\n" + dcp_section(consumer, [issuer.did])
                           + factory_x)
     try:
@@ -234,11 +252,12 @@ def _without_kid(identity: LocalIdentity, audience: str) -> str:
 
 
 def test_negative_an_unresolvable_did_web_gets_401_with_the_reason(fx: Hercules, tmp_path: Path) -> None:
-    ghost_did = "did:web:localhost%3A9:ghost"  # nothing serves it
+    ghost_did = f"did:web:localhost%3A{free_port()}:ghost"  # nothing listens there
     ghost = LocalIdentity(ghost_did, KeySet(SigningKey.generate(f"{ghost_did}#key-1", ghost_did)))
     r = refusal(fx, BuiltinSts(ghost).self_issued_token(fx.provider.participant_id,
                                                         scopes=[type_scope("MembershipCredential")]))
     assert r.status_code == 401 and "cannot resolve the caller " + ghost_did in r.text, r.text
+    assert "allowlisted" not in r.text  # a resolution failure, not our own guard
 
 
 def test_negative_a_did_key_participant_gets_401_naming_the_unsupported_method(fx: Hercules) -> None:
@@ -259,6 +278,46 @@ def test_negative_a_token_whose_signature_no_document_key_matches_gets_401(fx: H
     assert r.status_code == 401 and "signature does not verify" in r.text, r.text
 
 
+@pytest.fixture(scope="module")
+def vc20_holder(fx: Hercules, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalIdentity]:
+    """A participant of another data space: a did:web on this machine whose Credential Service (ours,
+    run in a thread) presents VC 2.0 credentials of the same trusted issuer, in vc20-bssl/jwt."""
+    port = free_port()
+    did = f"did:web:localhost%3A{port}:vc20"
+    identity = LocalIdentity(did, KeySet(SigningKey.generate(f"{did}#key-1", did)),
+                             Wallet(tmp_path_factory.mktemp("vc20") / "vc20.credentials.json"))
+    provision(fx.issuer, did, bpn=CONSUMER_BPN, wallet=identity.wallet)
+    service = CredentialService(identity, resolver(), ReplayCache(), profiles=(VC20,))
+    document = identity.did_document([credential_service_entry(did, f"http://localhost:{port}/vc20")])
+
+    async def query(request: Request) -> JSONResponse:
+        try:
+            answer = await run_in_threadpool(service.answer, request.headers.get("authorization"),
+                                             await request.json())
+        except QueryRefused as exc:
+            return JSONResponse({"code": exc.code, "reason": exc.reason}, status_code=exc.status)
+        return JSONResponse(answer)
+
+    async def did_json(request: Request) -> JSONResponse:
+        return JSONResponse(document)
+
+    app = Starlette(routes=[Route("/vc20/did.json", did_json),
+                            Route("/vc20/api/dcp/presentations/query", query, methods=["POST"])])
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = serve_in_thread(server, "the vc20 holder")
+    yield identity
+    server.should_exit = True
+    thread.join(5)
+
+
+def test_negative_a_vc20_presentation_gets_401_naming_the_profile_mismatch(fx: Hercules,
+                                                                         vc20_holder: LocalIdentity) -> None:
+    scopes = scopes_for_policy(None, ("MembershipCredential",), "factory-x")
+    r = refusal(fx, BuiltinSts(vc20_holder).self_issued_token(fx.provider.participant_id, scopes=scopes))
+    assert r.status_code == 401, r.text
+    assert "profile_mismatch" in r.text and f"in the DCP profile {VC20}" in r.text and VC11 in r.text, r.text
+
+
 SCENARIOS: dict[str, Runner] = {
     "Participant claims a DID using the did:web method":
         test_smoke_the_participant_did_resolves_by_did_web_to_a_document_with_keys,
@@ -275,8 +334,7 @@ SCENARIOS: dict[str, Runner] = {
     "DCP v1.0 mandatory section compliance per chapter": test_edge_the_did_document_meets_each_dcp_chapter,
     "Authentication fails when DID Document is not resolvable":
         test_negative_an_unresolvable_did_web_gets_401_with_the_reason,
-    "Credential presented in unsupported profile":
-        holders.test_negative_a_vc20_presentation_is_refused_in_the_factory_x_profile,
+    "Credential presented in unsupported profile": test_negative_a_vc20_presentation_gets_401_naming_the_profile_mismatch,
     "Verifiable Presentation with invalid JWT signature":
         holders.test_negative_a_vp_with_a_signature_no_document_key_matches_is_refused,
     "Participant uses a non-did:web DID method": test_negative_a_did_key_participant_gets_401_naming_the_unsupported_method,
