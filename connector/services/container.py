@@ -139,6 +139,14 @@ def static_authenticator(settings: Settings) -> StaticTokenAuthenticator:
     return StaticTokenAuthenticator(tokens, settings.token)
 
 
+def sts_callers(identity: LocalIdentity, replay: DatabaseReplayCache) -> Callable[[str, float], str]:
+    """The DID behind a self-issued token addressed to us (connector.identity.dcp.SelfIssuedTokens)."""
+    from connector.identity.dcp import SelfIssuedTokens
+
+    tokens = SelfIssuedTokens(identity.did, identity.resolver, replay)
+    return lambda token, now: tokens.verify(token, now)[0]
+
+
 def process_token_for(db: Database, authenticator: Authenticator, per_counterparty: bool) -> Callable[[str], str | None]:
     """The worker's Authorization value for a message of a process. In dcp mode a token is made
     for the process's counterparty (its DID is the token's audience); static mode has one token."""
@@ -206,6 +214,8 @@ def build(settings: Settings, *, clock: Callable[[], int] = wall_clock_ms, clien
                     "all replicas share) or %s to keep it out", EDR_KEY_ENV)
     edrs = EdrIssuer(settings.participant_id, settings.public_url, settings.edr_ttl_seconds,
                      settings.dataplane.refresh_ttl_seconds, key_file=edr_key_path(settings))
+    if identity is not None and dcp:  # a refresh may come with the consumer's STS token (Factory-X ADR 002)
+        edrs.callers = sts_callers(identity, replay)
     document_signer = DocumentSigner(identity) if settings.dataplane.sign_documents and identity is not None else None
     dataflows = DataFlowService(db, edrs, settings.dataplane, clock=clock, owner=settings.worker_owner,
                                 signer=document_signer)

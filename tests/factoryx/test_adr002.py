@@ -22,6 +22,7 @@ from connector.config import ProfileSettings
 from tests.harness import Clock, settle
 from tests.transfers.conftest import PCF, VOCAB, Pair, make_pair, ok
 
+from . import test_adr003 as hercules
 from .scenario_map import Runner
 
 EDRS = "/management/v3/edrs"
@@ -301,8 +302,10 @@ SCENARIOS: dict[str, Runner] = {
     "Provider accepts STS-Token as access token": test_smoke_the_access_token_is_accepted_with_the_auth_type_prefix,
     "Access token is at the boundary of its TTL (expiresIn)":
         test_edge_a_token_one_second_before_its_ttl_still_pulls_and_a_refresh_gives_a_new_one,
+    # authenticated with the consumer's STS token, between dcp-mode processes; the expired token's refresh
+    # (authenticated with the access token itself): test_edge_an_expired_token_is_refreshed_...
     "Token refresh using refreshToken at refreshEndpoint":
-        test_edge_an_expired_token_is_refreshed_with_the_refresh_token_and_the_new_one_pulls,
+        hercules.test_edge_a_refresh_authenticated_by_the_consumers_sts_token_gives_a_token_that_pulls,
     "Catalog contains multiple Data Offers with different formats":
         test_edge_datasets_with_other_formats_keep_them_and_do_not_disturb_a_pull,
     "Consumer sends TransferRequestMessage with wrong format":

@@ -112,6 +112,7 @@ def fx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hercules]:
     try:
         provider.start()
         consumer.start()
+        publish(provider, "pcf-fx-1")  # membership and BPN to see it, the framework agreement to use it
         yield Hercules(provider, consumer, issuer)
     finally:
         for node in (provider, consumer):
@@ -150,7 +151,6 @@ def test_smoke_the_did_document_lists_the_dcp_services_and_they_answer(fx: Hercu
 def test_smoke_connectors_authenticate_with_vc11_presentations_and_the_edr_token_pulls(fx: Hercules) -> None:
     """DID documents exchanged, vc11-sl2021/jwt presentations accepted both ways: the provider issues
     the access token (the EDR), which pulls the data (ADR 002)."""
-    publish(fx.provider, "pcf-fx-1")
     created = fx.consumer.management("POST", "/v3/edrs", {
         "@context": CX, "@type": "ContractRequest", "counterPartyAddress": fx.provider.dsp,
         "protocol": "dataspace-protocol-http:2025-1", "policy": offer_for(fx.consumer, fx.provider, "pcf-fx-1")})
@@ -165,6 +165,41 @@ def test_smoke_connectors_authenticate_with_vc11_presentations_and_the_edr_token
     # what the consumer's Credential Service answered the provider: vc11-sl2021/jwt presentations
     log = fx.consumer.process.log.read_text(errors="replace") if fx.consumer.process else ""
     assert "presentation query from " + fx.provider.participant_id in log, log[-2000:]
+
+
+def _prop(address: dict, name: str) -> str:
+    """An EDR property from the management API's data address, by its Tractus-X name in any form."""
+    for key in (name, "tx-auth:" + name, "https://w3id.org/tractusx/auth/" + name):
+        if key in address:
+            return str(address[key])
+    raise AssertionError(f"no {name} in {sorted(address)}")
+
+
+def test_edge_a_refresh_authenticated_by_the_consumers_sts_token_gives_a_token_that_pulls(fx: Hercules) -> None:
+    """ADR 002: the refresh endpoint behaves as RFC 6749 §6, authenticated with an STS token (the
+    consumer's self-issued token carrying the access token, as Tractus-X EDC sends it)."""
+    created = fx.consumer.management("POST", "/v3/edrs", {
+        "@context": CX, "@type": "ContractRequest", "counterPartyAddress": fx.provider.dsp,
+        "protocol": "dataspace-protocol-http:2025-1", "policy": offer_for(fx.consumer, fx.provider, "pcf-fx-1")})
+    negotiation = fx.consumer.wait_state(created.json()["@id"], ("FINALIZED", "TERMINATED"))
+    transfer = wait_transfer(fx.consumer, negotiation["contractAgreementId"])
+    address = fx.consumer.management("GET", f"/v3/edrs/{transfer['@id']}/dataaddress").json()
+    consumer, provider = fx.identity(fx.consumer), fx.identity(fx.provider)
+
+    def refresh(signer: LocalIdentity) -> httpx.Response:
+        sts = BuiltinSts(signer).self_issued_token(provider.did, token=address["authorization"])
+        return httpx.post(_prop(address, "refreshEndpoint"), timeout=30, headers={"Authorization": "Bearer " + sts},
+                          data={"grant_type": "refresh_token", "refresh_token": _prop(address, "refreshToken")})
+
+    # another participant's STS token, however valid, does not refresh the consumer's token
+    wrong = refresh(provider)
+    assert wrong.status_code == 401 and f"issued to {consumer.did}" in wrong.json()["error_description"], wrong.text
+    answer = refresh(consumer)
+    assert answer.status_code == 200, answer.text
+    renewed = answer.json()
+    assert renewed["token_type"] == "Bearer" and renewed["access_token"] != address["authorization"]
+    pulled = httpx.get(address["endpoint"], headers={"Authorization": renewed["access_token"]}, timeout=10)
+    assert pulled.status_code == 200, pulled.text
 
 
 def test_smoke_the_credential_service_presents_in_vc11_sl2021_jwt(fx: Hercules) -> None:

@@ -131,9 +131,11 @@ class DataFlowService(ProviderDataFlows):
                 "refresh_token": pair.refresh_token, "refresh_endpoint": self.issuer.refresh_endpoint}
 
     def _refresh(self, authorization: str | None, refresh_token: str, now: int) -> TokenPair:
+        # an STS token is checked (its DID resolved) before the transaction opens
+        authorization, caller = self.issuer.sts_refresh(authorization, now)
         try:
             with self.db.write() as session:
-                return self.issuer.refresh(session, authorization, refresh_token, now)
+                return self.issuer.refresh(session, authorization, refresh_token, now, caller=caller)
         except EdrError as exc:
             if exc.revoke:  # TX profile: a refused refresh invalidates the transfer's tokens
                 with self.db.write() as session:
