@@ -7,7 +7,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import cast
+from typing import Any, cast
 
 from connector.config import Settings
 from connector.identity import Authenticator, Participant, StaticTokenAuthenticator
@@ -147,6 +147,14 @@ def sts_callers(identity: LocalIdentity, replay: DatabaseReplayCache) -> Callabl
     return lambda token, now: tokens.verify(token, now)[0]
 
 
+def refresh_client_token(authenticator: Any) -> Callable[[str, str], str] | None:
+    """In dcp mode our EDR refreshes carry a self-issued token (our STS's) with the access token in it."""
+    sts = getattr(authenticator, "sts", None)
+    if sts is None:
+        return None
+    return lambda audience, access: sts.self_issued_token(audience, token=access)
+
+
 def process_token_for(db: Database, authenticator: Authenticator, per_counterparty: bool) -> Callable[[str], str | None]:
     """The worker's Authorization value for a message of a process. In dcp mode a token is made
     for the process's counterparty (its DID is the token's audience); static mode has one token."""
@@ -235,7 +243,8 @@ def build(settings: Settings, *, clock: Callable[[], int] = wall_clock_ms, clien
     edr_cache = ConsumerEdrs(db, negotiations, transfers, clock=clock,
                                  margin_seconds=settings.edr_refresh_margin_seconds,
                                  grace_seconds=settings.edr_refresh_grace_seconds,
-                                 refresher=TokenRefresher(guard=guard))
+                                 refresher=TokenRefresher(guard=guard, client_token=refresh_client_token(
+                                     dcp_authenticator if dcp else None)))
     negotiations.subscribe(edr_cache.finalized)  # "negotiation finalized" starts the /v3/edrs transfer
     # the container's client obeys the container's rule, however its HTTP client was built
     client = DspClient(client.client if client is not None else make_client(settings.transport, guard=guard), guard)

@@ -200,6 +200,20 @@ def test_edge_a_refresh_authenticated_by_the_consumers_sts_token_gives_a_token_t
     assert renewed["token_type"] == "Bearer" and renewed["access_token"] != address["authorization"]
     pulled = httpx.get(address["endpoint"], headers={"Authorization": renewed["access_token"]}, timeout=10)
     assert pulled.status_code == 200, pulled.text
+    # our consumer refreshes the same way by itself (its EDR cache holds the pair the first refresh
+    # replaced, so it is refused; a fresh transfer's pair refreshes)
+    created = fx.consumer.management("POST", "/v3/edrs", {
+        "@context": CX, "@type": "ContractRequest", "counterPartyAddress": fx.provider.dsp,
+        "protocol": "dataspace-protocol-http:2025-1", "policy": offer_for(fx.consumer, fx.provider, "pcf-fx-1")})
+    negotiation = fx.consumer.wait_state(created.json()["@id"], ("FINALIZED", "TERMINATED"))
+    second = wait_transfer(fx.consumer, negotiation["contractAgreementId"])
+    again = fx.consumer.management("POST", f"/v3/edrs/{second['@id']}/refresh")
+    assert again.status_code == 200, again.text
+    assert httpx.get(address["endpoint"], headers={"Authorization": again.json()["authorization"]},
+                     timeout=10).status_code == 200
+    log = fx.provider.process.log.read_text(errors="replace") if fx.provider.process else ""
+    # twice: the test's client token above, then the consumer's own
+    assert log.count(f"EDR refresh authenticated by the STS token of {consumer.did}") == 2, log[-2000:]
 
 
 def test_smoke_the_credential_service_presents_in_vc11_sl2021_jwt(fx: Hercules) -> None:

@@ -133,6 +133,8 @@ class DataFlowService(ProviderDataFlows):
     def _refresh(self, authorization: str | None, refresh_token: str, now: int) -> TokenPair:
         # an STS token is checked (its DID resolved) before the transaction opens
         authorization, caller = self.issuer.sts_refresh(authorization, now)
+        if caller is not None:
+            log.info("EDR refresh authenticated by the STS token of %s", caller)
         try:
             with self.db.write() as session:
                 return self.issuer.refresh(session, authorization, refresh_token, now, caller=caller)
