@@ -256,13 +256,15 @@ def _json(response: httpx.Response) -> dict:
     return body
 
 
-def start_pair(make_settings: Callable[[str, str], Settings], api_key: str) -> Iterator[InProcessPair]:
+def start_pair(make_settings: Callable[[str, str], Settings], api_key: str,
+               clock: Callable[[], int] | None = None) -> Iterator[InProcessPair]:
     """Both sides, built from ``make_settings(name, other)`` for ``consumer`` and ``provider``, started and stopped.
+    With ``clock`` (a :class:`Clock`) both run on it.
 
     The settings' ``public_url`` (``http://<name>.test``) is the host the router knows each by.
     """
     router = Router()
-    parties = {name: start_party(make_settings(name, other), router, api_key=api_key)
+    parties = {name: start_party(make_settings(name, other), router, api_key=api_key, clock=clock)
                for name, other in (("consumer", "provider"), ("provider", "consumer"))}
     consumer, provider = parties["consumer"], parties["provider"]
     assert consumer.api is not None and provider.api is not None

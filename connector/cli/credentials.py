@@ -129,14 +129,19 @@ def credentials_request(
     kinds: list[str] = typer.Option(..., "--type", help="e.g. MembershipCredential (repeatable)"),
     config: Path = CONFIG,
     wait: float = typer.Option(30.0, "--wait", help="seconds to wait for the issuer's decision"),
+    profile: str = typer.Option("vc20-bssl/jwt", "--profile",
+                                help="the DCP profile: vc20-bssl/jwt, or vc11-sl2021/jwt (Factory-X, ADR 003)"),
 ) -> None:
     """Request credentials from an issuer (DCP); they are delivered to the running connector."""
     from connector.identity.did import IdentityError
     from connector.identity.holder import request_credentials
+    from connector.identity.vc11 import PROFILES
 
+    if profile not in PROFILES:
+        raise _usage(f"--profile {profile!r}: expected one of {', '.join(PROFILES)}")
     _, identity, http = _holder(config, issuer)
     try:
-        outcome = request_credentials(identity, http, issuer, kinds, wait_seconds=wait)
+        outcome = request_credentials(identity, http, issuer, kinds, wait_seconds=wait, profile=profile)
     except IdentityError as exc:
         err.print(f"refused: {exc.reason}")
         raise typer.Exit(1) from None

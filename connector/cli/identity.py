@@ -224,8 +224,11 @@ def issuer_issue(
     directory: Path = typer.Option(Path("issuer"), "--dir", help="the issuer's folder"),
     wallet: Path | None = typer.Option(None, "--wallet", help="add it to this wallet file"),
     out_file: Path | None = typer.Option(None, "--out", help="write the wallet entry here (default: stdout)"),
+    profile: str = typer.Option("vc20-bssl/jwt", "--profile",
+                                help="the DCP profile: vc20-bssl/jwt, or vc11-sl2021/jwt (VC 1.1 JWT, Factory-X)"),
 ) -> None:
-    """Issue a credential (as vc+jwt and with an eddsa-rdfc-2022 proof) to a subject DID."""
+    """Issue a credential to a subject DID: as vc+jwt with an eddsa-rdfc-2022 proof (vc20-bssl/jwt), or
+    as a VC 1.1 JWT (vc11-sl2021/jwt)."""
     from connector.identity.did import IdentityError
     from connector.identity.issuer import Issuer
     from connector.identity.keys import KeyFileError
@@ -233,7 +236,7 @@ def issuer_issue(
 
     try:
         issued = Issuer.load(directory, _passphrase()).issue(subject, kind, bpn=bpn, contract_version=contract_version,
-                                                             valid_days=valid_days)
+                                                             valid_days=valid_days, profile=profile)
         if wallet is not None:
             held = Wallet.load(wallet)
             held.add(issued)

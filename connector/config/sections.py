@@ -141,6 +141,10 @@ class IdentitySettings(_Section):
     # DCP: what we ask a caller's Credential Service for: "jwt" (scopes, a vp+jwt: what Tractus-X
     # wallets answer) or "ldp" (a presentation definition asking a Data Integrity presentation)
     presentation_format: Literal["jwt", "ldp"] = "jwt"
+    # DCP: the presentation profiles accepted from callers and presented in by our Credential Service
+    # ("vc11-sl2021/jwt", "vc20-bssl/jwt"); unset: vc11-sl2021/jwt alone under [profile] dataspace =
+    # "factory-x" (Factory-X ADR 003), both otherwise
+    presentation_profiles: list[str] | None = None
     # our Ed25519 key set (0600), written by `connector init`; relative paths are relative to the config
     key_file: str | None = None
     # create key_file (0600) at start when it is missing: for examples and development setups
@@ -178,6 +182,23 @@ class IdentitySettings(_Section):
             near = difflib.get_close_matches(value, AUTH_MODES, n=1, cutoff=0.3)
             hint = f"did you mean {near[0]!r}?" if near else f"expected one of {', '.join(AUTH_MODES)}"
             raise ValueError(f"unknown auth_mode {value!r}; {hint}")
+        return value
+
+    @field_validator("presentation_profiles")
+    @classmethod
+    def _known_profiles(cls, value: list[str] | None) -> list[str] | None:
+        import difflib
+
+        from connector.identity.vc11 import PROFILES
+
+        for profile in value or []:
+            if profile not in PROFILES:
+                near = difflib.get_close_matches(profile, PROFILES, n=1, cutoff=0.3)
+                hint = f"did you mean {near[0]!r}? " if near else ""
+                raise ValueError(f"unknown DCP presentation profile {profile!r}; {hint}expected one of "
+                                 f"{', '.join(PROFILES)}")
+        if value is not None and not value:
+            raise ValueError(f"presentation_profiles is empty: name at least one of {', '.join(PROFILES)}")
         return value
 
     @property

@@ -6,6 +6,7 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from connector.dataplane.responses import reply_response
 from connector.services.dataflow import DataFlowService, DataRequest
@@ -57,5 +58,19 @@ async def data(request: Request, path: str = "") -> Response:
     try:
         reply = await _flows(request).serve(request.headers.get("authorization"), incoming)
     except EdrError as exc:
-        return refusal(exc)
+        return refusal(await without_agreement(request, exc))
     return reply_response(reply)
+
+
+async def without_agreement(request: Request, error: EdrError) -> EdrError:
+    """A known participant presenting its own identity token instead of an EDR has no transfer here:
+    403 (Factory-X ADR 002), saying so, rather than the 401 an unknown token gets."""
+    authorization = request.headers.get("authorization")
+    if error.status != 401 or not authorization or "not one this connector issued" not in error.reason:
+        return error
+    # in dcp mode this queries the caller's Credential Service: off the event loop
+    participant = await run_in_threadpool(request.app.state.services.authenticator.authenticate, authorization)
+    if participant is None:
+        return error
+    return EdrError(403, f"{participant.id} has no started transfer under an agreement with us: negotiate a "
+                         "contract and request a transfer, then use the EDR's access token", code="forbidden")

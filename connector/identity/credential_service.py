@@ -12,7 +12,9 @@ reason, a ``code`` and an HTTP status:
 3. the query (:class:`PresentationQuery`) → 400; every scope asked must be granted by the access
    token, else 403 naming the scope; a presentation definition is read in its common form
    (constraints on ``$.type``), anything else → 501;
-4. the answer: one presentation holding ONLY the credentials the scopes select: a ``vp+jwt`` bound
+4. the answer: presentations holding ONLY the credentials the scopes select, one per DCP profile
+   (``vc20-bssl/jwt``: a ``vp+jwt``; ``vc11-sl2021/jwt``: a JWT with a ``vp`` claim; only the
+   profiles of ``[identity] presentation_profiles``), bound
    to the verifier (``aud``) and to its token (``nonce`` = its ``jti``); or, when a presentation
    definition asks for ``ldp_vp``/``ldp_vc``, a Data Integrity presentation (eddsa-rdfc-2022,
    purpose ``authentication``, ``id`` ``urn:uuid:<jti>``, a proof that expires).
@@ -34,6 +36,7 @@ from .dcp import AuthenticationError, SelfIssuedTokens, TokenIds, create_present
 from .dcp_messages import DcpMessageError, PresentationQuery, PresentationResponse, Scope
 from .did import DidResolver, IdentityError
 from .sts import ACCESS_TOKEN_TYP
+from .vc11 import VC11, VC20, create_vc11_presentation, credential_profile
 from .wallet import LocalIdentity
 
 log = logging.getLogger("pontis.identity")
@@ -80,8 +83,10 @@ class CredentialService:
     """Answers presentation queries from our wallet (see the module docstring)."""
 
     def __init__(self, identity: LocalIdentity, resolver: DidResolver, replay: TokenIds, *, leeway_seconds: int = 10,
-                 ttl_seconds: int = 120, clock: Callable[[], float] = time.time) -> None:
+                 ttl_seconds: int = 120, clock: Callable[[], float] = time.time,
+                 profiles: tuple[str, ...] = (VC20, VC11)) -> None:
         self.identity = identity
+        self.profiles = profiles  # the DCP profiles we present in: one presentation per profile held
         self.tokens = SelfIssuedTokens(identity.did, resolver, replay, leeway_seconds=leeway_seconds)
         self.ttl = ttl_seconds
         self.clock = clock
@@ -111,9 +116,26 @@ class CredentialService:
                  ", ".join(str(s) for s in scopes), len(entries))
         if linked_data:
             return PresentationResponse((self._data_integrity(entries, claims["jti"], now),)).to_json()
-        jwts = [e["jwt"] for e in entries if isinstance(e.get("jwt"), str)]
-        vp = create_presentation(self.identity, verifier, claims["jti"], now=int(now), ttl=self.ttl, credentials=jwts)
-        return PresentationResponse((vp,)).to_json()
+        return PresentationResponse(self._presentations(entries, verifier, claims["jti"], int(now))).to_json()
+
+    def _presentations(self, entries: list[dict[str, Any]], verifier: str, nonce: str, now: int) -> tuple[str, ...]:
+        """One presentation JWT per DCP profile (one data model each), of our profiles only; with
+        nothing to show, an empty one in our first profile."""
+        by_profile: dict[str, list[str]] = {}
+        for entry in entries:
+            jwt = entry.get("jwt")
+            profile = credential_profile(jwt)
+            if isinstance(jwt, str) and profile in self.profiles:
+                by_profile.setdefault(profile, []).append(jwt)
+        out = []
+        for profile in [p for p in self.profiles if p in by_profile] or list(self.profiles[:1]):
+            jwts = by_profile.get(profile, [])
+            if profile == VC11:
+                out.append(create_vc11_presentation(self.identity.did, self.identity.key, self.identity.kid, verifier,
+                                                    nonce, now=now, ttl=self.ttl, credentials=jwts))
+            else:
+                out.append(create_presentation(self.identity, verifier, nonce, now=now, ttl=self.ttl, credentials=jwts))
+        return tuple(out)
 
     def _data_integrity(self, entries: list[dict[str, Any]], nonce: str, now: float) -> dict[str, Any]:
         """A presentation secured with our eddsa-rdfc-2022 proof (purpose ``authentication``), bound to

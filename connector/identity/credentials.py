@@ -52,6 +52,7 @@ from .did import CredentialError, DidResolver, IdentityError
 from .jws import did_of, jws_encode, jws_unverified, jws_verify
 from .keys import SigningKey
 from .status_list import bit_is_set, decode_status_list, encode_status_list, set_bit
+from .vc11 import VC11, open_vc11
 
 __all__ = ["CredentialError", "bit_is_set", "decode_status_list", "did_of", "encode_status_list", "jws_encode",
            "jws_unverified", "jws_verify", "set_bit"]  # and what is defined here
@@ -59,6 +60,8 @@ __all__ = ["CredentialError", "bit_is_set", "decode_status_list", "did_of", "enc
 MEMBERSHIP, BPN, DEG = "MembershipCredential", "BpnCredential", "DataExchangeGovernanceCredential"
 CREDENTIAL_TYPES = {"Membership": MEMBERSHIP, "Bpn": BPN, "DataExchangeGovernance": DEG}
 STATUS_LIST_BITS = 131072
+STATUS_ENTRY_TYPES = {"BitstringStatusListEntry": "BitstringStatusListCredential",
+                      "StatusList2021Entry": "StatusList2021Credential"}
 VC_JWT_TYPES = ("vc+jwt", "vc+ld+json+jwt")  # the second is VC-JOSE-COSE drafts', still seen
 ENVELOPED_PREFIX = "data:application/vc+jwt,"
 DEFAULT_LEEWAY = timedelta(seconds=60)
@@ -215,6 +218,8 @@ def open_credential(secured: Any, resolver: DidResolver, *, trusted_issuers: Ite
     ``trusted_issuers`` None trusts any issuer (offline inspection only)."""
     trusted = None if trusted_issuers is None else set(trusted_issuers)
     secured = _unwrap(secured)
+    if isinstance(secured, str) and isinstance(jws_unverified(secured, "credential JWT")[1].get("vc"), dict):
+        return open_vc11(secured, resolver, trusted=trusted, now=now, leeway=leeway), VC11
     if isinstance(secured, str):
         header, credential = jws_unverified(secured, "vc+jwt")
         if header.get("typ") not in VC_JWT_TYPES:
@@ -263,11 +268,12 @@ class StatusLists:
         self.resolver = resolver
         self.ttl_seconds = ttl_seconds
         self.clock = clock
-        self._cache: dict[tuple[str, str, str], tuple[float, bytes]] = {}
+        self._cache: dict[tuple[str, str, str], tuple[float, bytes]] = {}  # (url, issuer, purpose + kind)
         self._lock = threading.Lock()
 
     def check(self, entry: Any, issuer: str, now: datetime, what: str = "the credential") -> None:
-        if not isinstance(entry, dict) or entry.get("type") != "BitstringStatusListEntry":
+        """Bitstring Status List (vc20-bssl) or StatusList2021 (vc11-sl2021) entries."""
+        if not isinstance(entry, dict) or entry.get("type") not in STATUS_ENTRY_TYPES:
             kind = entry.get("type") if isinstance(entry, dict) else entry
             raise CredentialError(f"{what} has a credentialStatus of unsupported type {kind!r}", code="status_unavailable")
         url, purpose = entry.get("statusListCredential"), entry.get("statusPurpose")
@@ -278,15 +284,16 @@ class StatusLists:
         if not isinstance(url, str) or purpose not in ("revocation", "suspension"):
             raise CredentialError(f"{what}: credentialStatus needs statusListCredential and a revocation or "
                                   "suspension statusPurpose", code="malformed")
-        bits = self._bits(url, issuer, purpose, now)
+        bits = self._bits(url, issuer, purpose, now, STATUS_ENTRY_TYPES[entry["type"]])
         if not 0 <= index < len(bits) * 8:
             raise CredentialError(f"{what}: status index {index} is outside the list", code="malformed")
         if bit_is_set(bits, index):
             state = "revoked" if purpose == "revocation" else "suspended"
             raise CredentialError(f"{what} is {state} (status list {url}, index {index})", code=state)
 
-    def _bits(self, url: str, issuer: str, purpose: str, now: datetime) -> bytes:
-        key = (url, issuer, purpose)
+    def _bits(self, url: str, issuer: str, purpose: str, now: datetime,
+              kind: str = "BitstringStatusListCredential") -> bytes:
+        key = (url, issuer, purpose + " " + kind)
         with self._lock:
             hit = self._cache.get(key)
         if hit is not None and hit[0] > self.clock():
@@ -300,10 +307,14 @@ class StatusLists:
             raise CredentialError(f"status list {url} cannot be used: {reason}", code="status_unavailable") from None
         subject = listed.get("credentialSubject")
         types = listed.get("type") or []
-        if "BitstringStatusListCredential" not in types or not isinstance(subject, dict) or \
-                subject.get("statusPurpose") != purpose:
-            raise CredentialError(f"{url} is not a {purpose} BitstringStatusListCredential", code="status_unavailable")
-        bits = decode_status_list(subject.get("encodedList"))
+        if kind not in types or not isinstance(subject, dict) or subject.get("statusPurpose") != purpose:
+            raise CredentialError(f"{url} is not a {purpose} {kind}", code="status_unavailable")
+        encoded = subject.get("encodedList")
+        # StatusList2021 has plain base64 (issuers write either alphabet); Bitstring Status List the
+        # multibase 'u' before base64url
+        if kind == "StatusList2021Credential" and isinstance(encoded, str):
+            encoded = "u" + encoded.translate(str.maketrans("+/", "-_"))
+        bits = decode_status_list(encoded)
         with self._lock:
             self._cache[key] = (self.clock() + self.ttl_seconds, bits)
         return bits
@@ -318,7 +329,10 @@ def verify_credential(secured: Any, resolver: DidResolver, *, trusted_issuers: I
     now = now or utcnow()
     credential, form = open_credential(secured, resolver, trusted_issuers=trusted_issuers, now=now,
                                        leeway=leeway, loader=loader)
-    issuer, types = _issuer_of(credential), _check_shape(credential, now, leeway)
+    issuer = _issuer_of(credential)
+    listed = credential.get("type")
+    types = _check_shape(credential, now, leeway) if form != VC11 else tuple(
+        t for t in (listed if isinstance(listed, list) else [listed]) if isinstance(t, str) and t != "VerifiableCredential")
     subjects = credential["credentialSubject"]
     subject = subjects[0] if isinstance(subjects, list) and subjects else subjects
     what = f"{'/'.join(types) or 'credential'} {credential.get('id') or ''}".strip()
@@ -330,7 +344,7 @@ def verify_credential(secured: Any, resolver: DidResolver, *, trusted_issuers: I
         for entry in statuses if isinstance(statuses, list) else ([statuses] if statuses else []):
             status_lists.check(entry, issuer, now, what)
     return VerifiedCredential(credential.get("id"), types, issuer, subject if isinstance(subject, dict) else {},
-                              credential.get("validUntil"), form, credential)
+                              credential.get("validUntil") or credential.get("expirationDate"), form, credential)
 
 
 def participant_claims(credentials: Iterable[VerifiedCredential]) -> dict[str, Any]:

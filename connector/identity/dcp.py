@@ -60,6 +60,7 @@ from .credentials import (
 )
 from .did import DidResolver, IdentityError, sole_method
 from .jws import did_of, jws_encode, jws_unverified, jws_verify
+from .vc11 import VC11, VC20, credential_profile, did_methods_for, presentation_profile
 from .wallet import LocalIdentity
 
 log = logging.getLogger("pontis.identity")
@@ -133,8 +134,10 @@ class SelfIssuedTokens:
     the signer's key in ``capabilityInvocation``, signature, ``aud``, times, ``jti`` unseen."""
 
     def __init__(self, audience: str, resolver: DidResolver, replay: TokenIds, *, leeway_seconds: int = 10,
-                 max_token_seconds: int = 600) -> None:
+                 max_token_seconds: int = 600, did_methods: tuple[str, ...] | None = None) -> None:
         self.audience = audience
+        # the DID methods a caller may use (Factory-X ADR 003: did:web only); None: any we resolve
+        self.did_methods = did_methods
         self.resolver = resolver
         self.replay = replay
         self.leeway = leeway_seconds
@@ -148,6 +151,10 @@ class SelfIssuedTokens:
             raise _fail(f"the token's iss {caller!r} is not a DID", "malformed")
         if claims.get("sub") != caller:
             raise _fail("the token's sub differs from its iss: not a self-issued token", "malformed")
+        method = ":".join(caller.split(":", 2)[:2])
+        if self.did_methods is not None and method not in self.did_methods:
+            raise _fail(f"the caller {caller} uses the unsupported DID method {method}; this connector accepts "
+                        f"{' and '.join(self.did_methods)} only (Factory-X ADR 003)", "unsupported_did_method")
         try:
             document = self.resolver.resolve(caller)
         except IdentityError as exc:
@@ -197,15 +204,25 @@ class SelfIssuedTokens:
 
     def verify_presentation(self, vp: Any, caller: str, now: float, *, nonce: str | None,
                             trusted_issuers: frozenset[str], status_lists: StatusLists | None,
-                            nonce_optional: bool = False) -> list[VerifiedCredential]:
-        """A ``vp+jwt`` by ``caller`` for us (``nonce``, when given, must match; with ``nonce_optional``
+                            nonce_optional: bool = False,
+                            profiles: tuple[str, ...] | None = None) -> list[VerifiedCredential]:
+        """A presentation JWT by ``caller`` for us (``nonce``, when given, must match; with ``nonce_optional``
         a presentation without one passes: wallets answering a query need not bind it), and every
-        credential in it (trusted issuer, signature, validity, subject = caller, not revoked)."""
+        credential in it (trusted issuer, signature, validity, subject = caller, not revoked).
+        ``vc20-bssl/jwt`` (a ``vp+jwt``) and ``vc11-sl2021/jwt`` (a JWT with a ``vp`` claim,
+        connector.identity.vc11) are read; with ``profiles``, only those are accepted."""
         if not isinstance(vp, str):
-            raise _fail("a presentation must be a vp+jwt (a JWS string)", "malformed")
-        header, presentation = jws_unverified(vp, "presentation")
-        if header.get("typ") not in ("vp+jwt", "vp+ld+json+jwt"):
-            raise _fail(f"the presentation has typ {header.get('typ')!r}, not vp+jwt", "malformed")
+            raise _fail("a presentation must be a JWT (a JWS string)", "malformed")
+        header, claims = jws_unverified(vp, "presentation")
+        profile = presentation_profile(header, claims)
+        if profile is None:
+            raise _fail(f"the presentation has typ {header.get('typ')!r} and no vp claim: neither a "
+                        f"{VC20} (vp+jwt) nor a {VC11} (JWT with vp) presentation", "malformed")
+        if profiles is not None and profile not in profiles:
+            raise _fail(f"the presentation is in the DCP profile {profile}; this connector accepts "
+                        f"{', '.join(profiles)} ([identity] presentation_profiles)", "profile_mismatch")
+        presentation = {**claims["vp"], **{k: v for k, v in claims.items() if k != "vp"}} if profile == VC11 \
+            else claims
         if did_of(header.get("kid"), "presentation") != caller:
             raise _fail(f"the presentation is signed by {header.get('kid')}, not by the caller {caller}", "forged")
         try:
@@ -213,7 +230,9 @@ class SelfIssuedTokens:
         except IdentityError as exc:
             raise _fail(exc.reason, "forged") from None
         types = presentation.get("type")
-        if "VerifiablePresentation" not in _audiences(types) or presentation.get("holder") != caller:
+        # a VCDM 1.1 presentation JWT may leave the holder to its iss (VCDM 1.1 §6.3.1)
+        holder = presentation.get("holder", presentation.get("iss") if profile == VC11 else None)
+        if "VerifiablePresentation" not in _audiences(types) or holder != caller:
             raise _fail("the presentation is not a VerifiablePresentation held by the caller", "malformed")
         if self.audience not in _audiences(presentation.get("aud")) or \
                 (nonce is not None and presentation.get("nonce") != nonce
@@ -221,8 +240,13 @@ class SelfIssuedTokens:
             raise _fail("the presentation is not bound to this token (aud/nonce differ)", "replayed")
         self.check_times(presentation, now, "the presentation")
         items = presentation.get("verifiableCredential", [])
-        return self.verify_credentials(items if isinstance(items, list) else [items], caller, now,
-                                       trusted_issuers=trusted_issuers, status_lists=status_lists)
+        items = items if isinstance(items, list) else [items]
+        mixed = sorted({str(credential_profile(i)) for i in items} - {profile})
+        if mixed:  # DCP: one data model per presentation
+            raise _fail(f"a {profile} presentation holds credentials of another profile ({', '.join(mixed)})",
+                        "profile_mismatch")
+        return self.verify_credentials(items, caller, now, trusted_issuers=trusted_issuers,
+                                       status_lists=status_lists)
 
     def verify_credentials(self, items: Iterable[Any], caller: str, now: float, *, trusted_issuers: frozenset[str],
                            status_lists: StatusLists | None) -> list[VerifiedCredential]:
@@ -251,7 +275,8 @@ class DcpAuthenticator:
     def __init__(self, identity: LocalIdentity, resolver: DidResolver, trusted_issuers: Iterable[str], *,
                  status_lists: StatusLists | None = None, leeway_seconds: int = 10, token_ttl_seconds: int = 120,
                  max_token_seconds: int = 600, required_credentials: Iterable[str] = (MEMBERSHIP,),
-                 replay: TokenIds | None = None, clock: Callable[[], float] = time.time) -> None:
+                 replay: TokenIds | None = None, clock: Callable[[], float] = time.time,
+                 did_methods: tuple[str, ...] | None = None) -> None:
         self.identity = identity
         self.resolver = resolver
         self.trusted_issuers = frozenset(trusted_issuers)
@@ -262,7 +287,7 @@ class DcpAuthenticator:
         self.required = tuple(required_credentials)
         self.replay: TokenIds = replay if replay is not None else ReplayCache()
         self.tokens = SelfIssuedTokens(identity.did, resolver, self.replay, leeway_seconds=leeway_seconds,
-                                       max_token_seconds=max_token_seconds)
+                                       max_token_seconds=max_token_seconds, did_methods=did_methods)
         self.clock = clock
         self.last_failure: AuthenticationError | None = None
         self.failures: deque[AuthenticationError] = deque(maxlen=100)  # for tests and diagnostics
@@ -352,4 +377,5 @@ def dcp_authenticator_from_settings(settings: Any, identity: LocalIdentity | Non
         identity, resolver, config.trusted_issuers,
         status_lists=StatusLists(resolver, ttl_seconds=config.status_list_cache_seconds),
         leeway_seconds=config.leeway_seconds, token_ttl_seconds=config.token_ttl_seconds,
-        required_credentials=config.required_credentials, replay=replay)
+        required_credentials=config.required_credentials, replay=replay,
+        did_methods=did_methods_for(settings.profile.dataspace))

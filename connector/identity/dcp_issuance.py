@@ -3,9 +3,11 @@
 Messages (``@context: ["https://w3id.org/dspace-dcp/v1.0/dcp.jsonld"]``, shapes as in the DCP
 issuance schemas):
 
-- ``IssuerMetadata`` (``GET <issuer base>/metadata``): the issuer's DID and one ``CredentialObject``
-  per credential type it issues (``id`` ``urn:pontis:credential-object:<Type>``, profile
-  ``vc20-bssl/jwt``: VC 2.0, Bitstring Status List, secured as vc+jwt);
+- ``IssuerMetadata`` (``GET <issuer base>/metadata``): the issuer's DID and two ``CredentialObject``s
+  per credential type it issues, one per DCP profile: ``urn:pontis:credential-object:<Type>``,
+  profile ``vc20-bssl/jwt`` (VC 2.0, Bitstring Status List, secured as vc+jwt), and
+  ``urn:pontis:credential-object:<Type>:vc11-sl2021``, profile ``vc11-sl2021/jwt`` (VC 1.1 as a
+  JWT with a ``vc`` claim, StatusList2021: what Factory-X ADR 003 asks);
 - ``CredentialRequestMessage`` (``POST <issuer base>/credentials``, with the holder's self-issued
   token): ``holderPid`` (the holder's id for the request) and ``credentials: [{id}]`` naming
   credential objects;
@@ -36,9 +38,10 @@ from .credentials import CREDENTIAL_TYPES, CX_CREDENTIALS_NS, format_time
 from .dcp_messages import DCP_CONTEXT
 from .did import IdentityError
 from .issuer import IssuedCredential, Issuer, IssuerError, _read_state
+from .vc11 import PROFILES, VC20
 
 OBJECT_PREFIX = "urn:pontis:credential-object:"
-PROFILE = "vc20-bssl/jwt"
+PROFILE = VC20
 FORMAT = "jwt"
 RequestState = Literal["RECEIVED", "REJECTED", "ISSUED"]
 
@@ -109,34 +112,36 @@ def bearer_token(authorization: str | None) -> str:
     return token[7:].strip() if token[:7].lower() == "bearer " else token
 
 
-def object_id(credential_type: str) -> str:
-    return OBJECT_PREFIX + credential_type
+def object_id(credential_type: str, profile: str = VC20) -> str:
+    return OBJECT_PREFIX + credential_type + ("" if profile == VC20 else ":" + profile.split("/")[0])
 
 
-def credential_object(credential_type: str) -> dict[str, Any]:
-    return {"id": object_id(credential_type), "type": "CredentialObject", "credentialType": credential_type,
+def credential_object(credential_type: str, profile: str = VC20) -> dict[str, Any]:
+    return {"id": object_id(credential_type, profile), "type": "CredentialObject", "credentialType": credential_type,
             "credentialSchema": CX_CREDENTIALS_NS + credential_type, "offerReason": "issuance",
-            "bindingMethods": ["did:web"], "profile": PROFILE}
+            "bindingMethods": ["did:web"], "profile": profile}
 
 
 def issuer_metadata(issuer_did: str) -> dict[str, Any]:
     return {"@context": [DCP_CONTEXT], "type": "IssuerMetadata", "issuer": issuer_did,
-            "credentialsSupported": [credential_object(t) for t in CREDENTIAL_TYPES.values()]}
+            "credentialsSupported": [credential_object(t, p) for p in PROFILES for t in CREDENTIAL_TYPES.values()]}
 
 
-def request_message(holder_pid: str, credential_types: list[str], metadata: dict[str, Any]) -> dict[str, Any]:
-    """The holder's CredentialRequestMessage for ``credential_types`` (full names or short kinds),
-    naming the issuer's credential objects from its ``metadata``; IssuanceRefused for a type it
-    does not offer."""
-    offered = {o.get("credentialType"): o.get("id") for o in metadata.get("credentialsSupported", [])
-               if isinstance(o, dict)}
+def request_message(holder_pid: str, credential_types: list[str], metadata: dict[str, Any],
+                    profile: str = VC20) -> dict[str, Any]:
+    """The holder's CredentialRequestMessage for ``credential_types`` (full names or short kinds) in
+    the DCP ``profile``, naming the issuer's credential objects from its ``metadata`` (an object
+    without a profile is ``vc20-bssl/jwt``); IssuanceRefused for a type it does not offer so."""
+    offered = {(o.get("credentialType"), o.get("profile", VC20)): o.get("id")
+               for o in metadata.get("credentialsSupported", []) if isinstance(o, dict)}
     ids = []
     for wanted in credential_types:
         full = CREDENTIAL_TYPES.get(wanted, wanted)
-        if full not in offered:
-            raise IssuanceRefused(f"the issuer {metadata.get('issuer')} does not issue {wanted!r} "
-                                  f"(it offers {', '.join(sorted(map(str, offered))) or 'nothing'})", code="unknown_type")
-        ids.append({"id": offered[full]})
+        if (full, profile) not in offered:
+            listed = sorted(f"{t} ({p})" for t, p in offered)
+            raise IssuanceRefused(f"the issuer {metadata.get('issuer')} does not issue {wanted!r} in {profile} "
+                                  f"(it offers {', '.join(listed) or 'nothing'})", code="unknown_type")
+        ids.append({"id": offered[(full, profile)]})
     return {"@context": [DCP_CONTEXT], "type": "CredentialRequestMessage", "holderPid": holder_pid,
             "credentials": ids}
 
@@ -164,11 +169,12 @@ class IssuanceRequest:
     status: RequestState
     access_token: str | None = None
     reason: str | None = None
+    profiles: tuple[str, ...] = ()  # per type; empty (older records): vc20-bssl/jwt
 
     @classmethod
     def from_json(cls, entry: dict[str, Any]) -> IssuanceRequest:
         return cls(entry["issuerPid"], entry["holderPid"], entry["holder"], tuple(entry["types"]), entry["status"],
-                   entry.get("accessToken"), entry.get("reason"))
+                   entry.get("accessToken"), entry.get("reason"), tuple(entry.get("profiles") or ()))
 
     def status_message(self) -> dict[str, Any]:
         return {"@context": [DCP_CONTEXT], "type": "CredentialStatus", "issuerPid": self.issuer_pid,
@@ -221,13 +227,14 @@ class IssuanceBook:
         IssuanceRefused (nothing recorded) for a malformed message, an unknown credential object or
         a type the holder may not have."""
         message: CredentialRequestMessage = parse_message(CredentialRequestMessage, body)
-        by_id = {o["id"]: o["credentialType"] for o in self.metadata()["credentialsSupported"]}
-        types = []
+        by_id = {o["id"]: (o["credentialType"], o["profile"]) for o in self.metadata()["credentialsSupported"]}
+        types, profiles = [], []
         for item in message.credentials:
             if item.id not in by_id:
                 raise IssuanceRefused(f"credentials: this issuer offers no credential {item.id!r} "
                                       f"(its metadata lists {', '.join(sorted(by_id))})", code="unknown_type")
-            types.append(by_id[item.id])
+            types.append(by_id[item.id][0])
+            profiles.append(by_id[item.id][1])
         admitted = self.holders().get(holder)
         if admitted is None:
             raise IssuanceRefused(f"{holder} is not admitted by this issuer (`connector issuer admit`)",
@@ -238,12 +245,12 @@ class IssuanceBook:
                                   f"{', '.join(admitted.get('types', [])) or 'nothing'})", status=403,
                                   code="not_admitted")
         request = IssuanceRequest(f"urn:uuid:{uuid.uuid4()}", message.holderPid, holder, tuple(types), "RECEIVED",
-                                  access_token)
+                                  access_token, profiles=tuple(profiles))
         with self.issuer._locked():
             self.issuer.state = _read_state(self.issuer.directory)
             self.issuer.state.setdefault("requests", []).append(
                 {"issuerPid": request.issuer_pid, "holderPid": request.holder_pid, "holder": holder,
-                 "types": list(types), "status": "RECEIVED", "accessToken": access_token,
+                 "types": list(types), "profiles": profiles, "status": "RECEIVED", "accessToken": access_token,
                  "received": format_time(now)})
             self.issuer._save()
         return request
@@ -258,8 +265,9 @@ class IssuanceBook:
         """The credentials of an accepted request (not yet delivered)."""
         bpn = self.holders().get(request.holder, {}).get("bpn")
         short = {v: k for k, v in CREDENTIAL_TYPES.items()}
-        return [self.issuer.issue(request.holder, short[t], bpn=bpn, now=now, valid_days=valid_days)
-                for t in request.types]
+        profiles = request.profiles or (VC20,) * len(request.types)
+        return [self.issuer.issue(request.holder, short[t], bpn=bpn, now=now, valid_days=valid_days, profile=p)
+                for t, p in zip(request.types, profiles, strict=True)]
 
     def settle(self, issuer_pid: str, status: RequestState, *, now: datetime, reason: str | None = None,
                credential_ids: list[str] | None = None) -> None:

@@ -47,6 +47,7 @@ from .credentials import (
 from .dcp import ReplayCache, SelfIssuedTokens, TokenIds, create_id_token
 from .dcp_issuance import CredentialMessage, IssuanceRefused, bearer_token, parse_message, request_message
 from .did import IdentityError
+from .vc11 import VC20, credential_profile
 from .wallet import LocalIdentity, Wallet
 
 log = logging.getLogger("pontis.identity")
@@ -182,7 +183,7 @@ def _store_locked(identity: LocalIdentity, verified: list[tuple[VerifiedCredenti
             wallet.remove(old["id"])
         wallet.add({"id": credential.id, "type": ["VerifiableCredential", *credential.types],
                     "issuer": credential.issuer, "subject": credential.subject.get("id"),
-                    "validUntil": credential.valid_until, "jwt": jwt})
+                    "validUntil": credential.valid_until, "jwt": jwt, "profile": credential_profile(jwt) or VC20})
     wallet.save()
     identity.wallet.refresh()
 
@@ -227,12 +228,12 @@ def fetch_metadata(http: httpx.Client, issuer_url: str) -> dict[str, Any]:
 
 
 def send_request(identity: LocalIdentity, http: httpx.Client, issuer_url: str, types: list[str], *,
-                 now: int) -> tuple[RequestOutcome, str]:
-    """POST a CredentialRequestMessage; (the outcome so far, the status URL)."""
+                 now: int, profile: str = VC20) -> tuple[RequestOutcome, str]:
+    """POST a CredentialRequestMessage for ``types`` in the DCP ``profile``; (the outcome so far, the status URL)."""
     metadata = fetch_metadata(http, issuer_url)
     issuer = metadata["issuer"]
     holder_pid = f"urn:uuid:{uuid.uuid4()}"
-    message = request_message(holder_pid, types, metadata)
+    message = request_message(holder_pid, types, metadata, profile)
     token = create_id_token(identity, issuer, now=now, presentation=False,
                             token=write_grant(identity, issuer, holder_pid, now=now))
     url = issuer_url.rstrip("/") + "/credentials"
@@ -260,9 +261,9 @@ def request_status(identity: LocalIdentity, http: httpx.Client, status_url: str,
 
 def request_credentials(identity: LocalIdentity, http: httpx.Client, issuer_url: str, types: list[str], *,
                         clock: Callable[[], float] = time.time, wait_seconds: float = 30.0,
-                        poll_seconds: float = 0.05) -> RequestOutcome:
-    """Request ``types`` and wait (up to ``wait_seconds``) until the issuer says how it ended."""
-    outcome, status_url = send_request(identity, http, issuer_url, types, now=int(clock()))
+                        poll_seconds: float = 0.05, profile: str = VC20) -> RequestOutcome:
+    """Request ``types`` (in the DCP ``profile``) and wait (up to ``wait_seconds``) until the issuer says how it ended."""
+    outcome, status_url = send_request(identity, http, issuer_url, types, now=int(clock()), profile=profile)
     deadline = clock() + wait_seconds
     while True:
         status = request_status(identity, http, status_url, outcome.issuer, now=int(clock()))
@@ -319,16 +320,31 @@ class CredentialRenewal:
             types = [t for t in types if now - self._asked.get((issuer, t), now - self.retry_after) >= self.retry_after]
             if not types:
                 continue
-            try:
-                endpoint = issuer_service_url(self.identity.resolver.resolve(issuer))
-                if endpoint is None:
-                    raise IssuanceRefused(f"the DID document of {issuer} names no {ISSUER_SERVICE}")
-                outcome, _ = send_request(self.identity, self.http, endpoint, types, now=int(now.timestamp()))
-            except (IdentityError, httpx.HTTPError) as exc:
-                log.warning("renewing %s from %s failed: %s", ", ".join(types), issuer, getattr(exc, "reason", exc))
-                continue
+            # renewed in the profile it was held in (a vc11-sl2021/jwt credential stays one)
+            by_profile: dict[str, list[str]] = {}
             for t in types:
-                self._asked[(issuer, t)] = now
-            log.info("asked %s to renew %s (request %s)", issuer, ", ".join(types), outcome.holder_pid)
-            sent.append(outcome)
+                by_profile.setdefault(held_profile(self.identity.wallet, issuer, t), []).append(t)
+            for profile, kinds in by_profile.items():
+                try:
+                    endpoint = issuer_service_url(self.identity.resolver.resolve(issuer))
+                    if endpoint is None:
+                        raise IssuanceRefused(f"the DID document of {issuer} names no {ISSUER_SERVICE}")
+                    outcome, _ = send_request(self.identity, self.http, endpoint, kinds, now=int(now.timestamp()),
+                                              profile=profile)
+                except (IdentityError, httpx.HTTPError) as exc:
+                    log.warning("renewing %s from %s failed: %s", ", ".join(kinds), issuer,
+                                getattr(exc, "reason", exc))
+                    continue
+                for t in kinds:
+                    self._asked[(issuer, t)] = now
+                log.info("asked %s to renew %s (request %s)", issuer, ", ".join(kinds), outcome.holder_pid)
+                sent.append(outcome)
         return sent
+
+
+def held_profile(wallet: Wallet, issuer: str, credential_type: str) -> str:
+    """The DCP profile of the held ``credential_type`` from ``issuer`` (vc20-bssl/jwt if unknown)."""
+    for entry in wallet.entries:
+        if entry.get("issuer") == issuer and list(entry.get("type") or [])[-1:] == [credential_type]:
+            return entry.get("profile") or credential_profile(entry.get("jwt")) or VC20
+    return VC20

@@ -50,10 +50,12 @@ from .did import IdentityError, build_did_document, did_web_base_url, did_web_pa
 from .jws import jws_encode
 from .keys import KeySet, SigningKey, _write_private
 from .status_list import set_bit
+from .vc11 import PROFILES, VC11, VC20, as_vc11, secure_vc11, status_entry_2021, status_list_2021_jwt
 from .wallet import Wallet, load_keys
 
 ISSUER_TYPE = "PontisIssuer"
 STATE, KEYS, DID_DOCUMENT, STATUS_LIST = "issuer.json", "keys.json", "did.json", "status-list.jwt"
+STATUS_LIST_2021 = "status-list-2021.jwt"  # the same bits as a StatusList2021Credential (vc11-sl2021/jwt)
 BPN_PATTERN = r"^BPNL[0-9A-Z]{12}$"
 
 
@@ -70,13 +72,17 @@ class IssuerError(IdentityError):
 class IssuedCredential:
     credential: dict[str, Any]
     jwt: str
-    data_integrity: dict[str, Any]
+    data_integrity: dict[str, Any] | None  # VCDM 2.0 credentials only
+    profile: str = VC20
 
     def to_json(self) -> dict[str, Any]:
         """The wallet entry (see :mod:`connector.identity.wallet`)."""
         c = self.credential
-        return {"id": c["id"], "type": c["type"], "issuer": c["issuer"], "subject": c["credentialSubject"]["id"],
-                "validUntil": c.get("validUntil"), "jwt": self.jwt, "dataIntegrity": self.data_integrity}
+        entry = {"id": c["id"], "type": c["type"], "issuer": c["issuer"], "subject": c["credentialSubject"]["id"],
+                 "validUntil": c.get("validUntil") or c.get("expirationDate"), "jwt": self.jwt, "profile": self.profile}
+        if self.data_integrity is not None:
+            entry["dataIntegrity"] = self.data_integrity
+        return entry
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -141,6 +147,10 @@ class Issuer:
         return self.state["statusListUrl"]
 
     @property
+    def status_list_2021_url(self) -> str:
+        return self.status_list_url + "-2021"
+
+    @property
     def key(self) -> SigningKey:
         return self.keys.active
 
@@ -157,8 +167,11 @@ class Issuer:
 
     def issue(self, subject: str, kind: str, *, bpn: str | None = None, contract_version: str = "1.0",
               valid_from: datetime | None = None, valid_until: datetime | None = None, valid_days: int = 365,
-              now: datetime | None = None) -> IssuedCredential:
-        """Issue ``kind`` (Membership, Bpn, DataExchangeGovernance or the full type) to ``subject``."""
+              now: datetime | None = None, profile: str = VC20) -> IssuedCredential:
+        """Issue ``kind`` (Membership, Bpn, DataExchangeGovernance or the full type) to ``subject``, in the
+        DCP ``profile`` (``vc20-bssl/jwt``: VCDM 2.0 vc+jwt; ``vc11-sl2021/jwt``: VCDM 1.1 JWT)."""
+        if profile not in PROFILES:
+            raise IssuerError(f"unknown credential profile {profile!r} (one of {', '.join(PROFILES)})")
         if kind not in CREDENTIAL_TYPES and kind not in CREDENTIAL_TYPES.values():
             raise IssuerError(f"unknown credential type {kind!r} (one of {', '.join(CREDENTIAL_TYPES)})")
         if not subject.startswith("did:"):
@@ -175,14 +188,21 @@ class Issuer:
                 credential = build_credential(
                     kind, issuer=self.did, subject=subject, bpn=bpn, contract_version=contract_version,
                     credential_id=f"urn:uuid:{uuid.uuid4()}", valid_from=valid_from, valid_until=valid_until,
-                    status=status_entry(self.status_list_url, index))
+                    status=status_entry(self.status_list_url, index) if profile == VC20 else
+                    status_entry_2021(self.status_list_2021_url, index))
             except CredentialError as exc:
                 raise IssuerError(exc.reason) from None
-            issued = IssuedCredential(credential, secure_jwt(credential, self.key, jwk_vm_id(self.key.id)),
-                                      secure_data_integrity(credential, self.key, created=format_time(now)))
+            kid = jwk_vm_id(self.key.id)
+            if profile == VC11:
+                credential = as_vc11(credential)
+                issued = IssuedCredential(credential, secure_vc11(credential, self.key, kid), None, VC11)
+            else:
+                issued = IssuedCredential(credential, secure_jwt(credential, self.key, kid),
+                                          secure_data_integrity(credential, self.key, created=format_time(now)))
             self.state["issued"].append({"id": credential["id"], "type": credential["type"][-1],
-                                         "subject": subject, "statusListIndex": index,
-                                         "validUntil": credential.get("validUntil"), "issued": format_time(now)})
+                                         "subject": subject, "statusListIndex": index, "profile": profile,
+                                         "validUntil": credential.get("validUntil") or credential.get("expirationDate"),
+                                         "issued": format_time(now)})
             self._save()
         return issued
 
@@ -198,12 +218,20 @@ class Issuer:
             self._save()
         return entry["statusListIndex"]
 
-    def status_list_jwt(self, now: datetime | None = None) -> str:
+    def _revoked_bits(self) -> bytes:
         bits = bytearray(self.state["statusListBits"] // 8)
         for index in self.state["revoked"]:
             set_bit(bits, index)
-        listed = status_list_credential(self.did, self.status_list_url, bytes(bits), valid_from=now or utcnow())
+        return bytes(bits)
+
+    def status_list_jwt(self, now: datetime | None = None) -> str:
+        listed = status_list_credential(self.did, self.status_list_url, self._revoked_bits(), valid_from=now or utcnow())
         return jws_encode(listed, self.key, typ="vc+jwt", cty="vc", kid=jwk_vm_id(self.key.id))
+
+    def status_list_2021_jwt(self, now: datetime | None = None) -> str:
+        """The same revocations as a StatusList2021Credential, for the vc11-sl2021/jwt credentials."""
+        return status_list_2021_jwt(self.did, self.status_list_2021_url, self._revoked_bits(), self.key,
+                                    jwk_vm_id(self.key.id), issued=format_time(now or utcnow()))
 
     def _free_index(self) -> int:
         used = {e["statusListIndex"] for e in self.state["issued"]}
@@ -229,6 +257,7 @@ class Issuer:
         _write_private(self.directory / STATE, self.state)
         _write_private(self.directory / DID_DOCUMENT, self.did_document())
         _write_text(self.directory / STATUS_LIST, self.status_list_jwt() + "\n")
+        _write_text(self.directory / STATUS_LIST_2021, self.status_list_2021_jwt() + "\n")
 
 
 # --- serving (public files only) ---------------------------------------------------------------
@@ -242,11 +271,20 @@ class PublishedIssuer:
     did_path: str
     status_path: str
 
+    @property
+    def status_2021_path(self) -> str:
+        return self.status_path + "-2021"
+
     def did_document(self) -> dict[str, Any]:
         return json.loads((self.directory / DID_DOCUMENT).read_text(encoding="utf-8"))
 
     def status_list(self) -> str:
         return (self.directory / STATUS_LIST).read_text(encoding="utf-8").strip()
+
+    def status_list_2021(self) -> str | None:
+        """The StatusList2021 twin, or None for an issuer folder written before it existed."""
+        path = self.directory / STATUS_LIST_2021
+        return path.read_text(encoding="utf-8").strip() if path.exists() else None
 
 
 def published(directory: Path | str) -> PublishedIssuer:

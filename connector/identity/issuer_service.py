@@ -144,6 +144,13 @@ def issuer_app(directory: Path | str, *, resolver: DidResolver, http: httpx.Clie
     def status_list() -> Response:
         return Response(files.status_list(), media_type="application/vc+jwt")
 
+    @app.get(files.status_2021_path, include_in_schema=False)
+    def status_list_2021() -> Response:
+        listed = files.status_list_2021()
+        if listed is None:
+            return _error(404, "this issuer has no StatusList2021 list yet", "not_found")
+        return Response(listed, media_type="application/jwt")
+
     @app.get(base + "/metadata")
     def metadata() -> Response:
         return JSONResponse(service.book.metadata())

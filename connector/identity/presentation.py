@@ -49,6 +49,7 @@ from .dcp_messages import (
 )
 from .did import DidResolver, IdentityError
 from .sts import SecureTokenService
+from .vc11 import VC11, did_methods_for, profiles_for
 from .wallet import LocalIdentity
 
 log = logging.getLogger("pontis.identity")
@@ -76,7 +77,7 @@ class DcpPresentationAuthenticator:
                  trusted_issuers: Iterable[str], replay: TokenIds, *, status_lists: StatusLists | None = None,
                  leeway_seconds: int = 10, required_credentials: Iterable[str] = (MEMBERSHIP,),
                  presentation_format: str = "jwt", clock: Callable[[], float] = time.time,
-                 dataspace: str = "catena-x") -> None:
+                 dataspace: str = "catena-x", profiles: tuple[str, ...] | None = None) -> None:
         self.identity = identity
         self.resolver = resolver
         self.sts = sts
@@ -85,11 +86,17 @@ class DcpPresentationAuthenticator:
         self.status_lists = status_lists if status_lists is not None else StatusLists(resolver)
         self.required = tuple(required_credentials)
         self.dataspace = dataspace  # [profile] dataspace: whose scope alias we ask with
-        self.tokens = SelfIssuedTokens(identity.did, resolver, replay, leeway_seconds=leeway_seconds)
+        # the DCP presentation profiles we accept; a presentation in another is refused (profile_mismatch)
+        self.profiles = profiles_for(dataspace, profiles)
+        self.tokens = SelfIssuedTokens(identity.did, resolver, replay, leeway_seconds=leeway_seconds,
+                                       did_methods=did_methods_for(dataspace))
         # "jwt": ask by scope (vp+jwt, what Tractus-X wallets answer); "ldp": by a presentation
         # definition asking ldp_vp (a Data Integrity presentation)
         if presentation_format not in ("jwt", "ldp"):
             raise IdentityError(f"presentation_format {presentation_format!r}: expected 'jwt' or 'ldp'", code="config")
+        if presentation_format == "ldp" and dataspace == "factory-x":
+            raise IdentityError("presentation_format = 'ldp' asks for Data Integrity presentations; the Factory-X "
+                                f"profile presents in {VC11} (ADR 003): use 'jwt'", code="config")
         self.presentation_format = presentation_format
         self.clock = clock
         self.failures: deque[AuthenticationError] = deque(maxlen=100)  # for tests and diagnostics
@@ -196,7 +203,7 @@ class DcpPresentationAuthenticator:
             else:
                 credentials += self.tokens.verify_presentation(
                     presentation, caller, now, nonce=bound, trusted_issuers=self.trusted_issuers,
-                    status_lists=self.status_lists, nonce_optional=True)
+                    status_lists=self.status_lists, nonce_optional=True, profiles=self.profiles)
         return credentials
 
     def _data_integrity(self, presentation: dict[str, Any], caller: str, now: float,
@@ -238,4 +245,5 @@ def presentation_authenticator_from_settings(settings: Any, identity: LocalIdent
         identity, identity.resolver, sts, post, config.trusted_issuers, replay,
         status_lists=StatusLists(identity.resolver, ttl_seconds=config.status_list_cache_seconds),
         leeway_seconds=config.leeway_seconds, required_credentials=config.required_credentials,
-        presentation_format=config.presentation_format, dataspace=settings.profile.dataspace)
+        presentation_format=config.presentation_format, dataspace=settings.profile.dataspace,
+        profiles=tuple(config.presentation_profiles or ()) or None)

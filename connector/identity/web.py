@@ -7,7 +7,8 @@
   ``did:web:localhost%3A8181`` resolves here as ``http://localhost:8181/.well-known/did.json``.
   Without a key file, or when the participant id is not a did:web, nothing is served.
 - With ``identity.issuer_dir``, the issuer folder's published ``did.json`` and
-  ``status-list.jwt`` (``application/vc+jwt``) are served at the paths its DID and status-list
+  ``status-list.jwt`` (``application/vc+jwt``; its StatusList2021 twin ``status-list-2021.jwt`` at
+  the status-list URL + ``-2021``, for ``vc11-sl2021/jwt`` credentials) are served at the paths its DID and status-list
   URL name; they are read per request, so ``connector issuer revoke`` takes effect at once.
 
 All of these are public and unauthenticated, like any did:web.
@@ -60,7 +61,16 @@ def did_router(settings: Any, identity: LocalIdentity | None) -> APIRouter:
             # no caching header: verifiers decide how long to trust a copy (their status TTL)
             return Response(issuer.status_list(), media_type="application/vc+jwt")
 
+        def issuer_status_list_2021() -> Response:
+            listed = issuer.status_list_2021()
+            if listed is None:
+                return JSONResponse({"error": "not_found", "reason": "this issuer has no StatusList2021 list yet"},
+                                    status_code=404)
+            return Response(listed, media_type="application/jwt")
+
         router.add_api_route(issuer.did_path, issuer_did_document, methods=["GET"], include_in_schema=False)
         router.add_api_route(issuer.status_path, issuer_status_list, methods=["GET"], include_in_schema=False)
+        router.add_api_route(issuer.status_2021_path, issuer_status_list_2021, methods=["GET"],
+                             include_in_schema=False)
         log.info("serving issuer %s at %s and its status list at %s", issuer.did, issuer.did_path, issuer.status_path)
     return router

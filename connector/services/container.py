@@ -7,7 +7,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import cast
+from typing import Any, cast
 
 from connector.config import Settings
 from connector.identity import Authenticator, Participant, StaticTokenAuthenticator
@@ -42,7 +42,7 @@ from connector.services.replay import DatabaseReplayCache
 from connector.services.secrets import EDR_KEY_ENV, edr_key_path
 from connector.services.signed_offers import OfferSigner, OfferVerifier, SigningAfterWrites
 from connector.services.ssrf import OutgoingGuard, dsp_bases_of
-from connector.services.transfer import TransferService
+from connector.services.transfer import FORMATS, PULL, TransferService
 from connector.services.transport import DocumentFetch, DspClient, make_client
 from connector.store import Database
 from connector.store.models import Negotiation, TransferProcess
@@ -141,6 +141,22 @@ def static_authenticator(settings: Settings) -> StaticTokenAuthenticator:
     return StaticTokenAuthenticator(tokens, settings.token)
 
 
+def sts_callers(identity: LocalIdentity, replay: DatabaseReplayCache) -> Callable[[str, float], str]:
+    """The DID behind a self-issued token addressed to us (connector.identity.dcp.SelfIssuedTokens)."""
+    from connector.identity.dcp import SelfIssuedTokens
+
+    tokens = SelfIssuedTokens(identity.did, identity.resolver, replay)
+    return lambda token, now: tokens.verify(token, now)[0]
+
+
+def refresh_client_token(authenticator: Any) -> Callable[[str, str], str] | None:
+    """In dcp mode our EDR refreshes carry a self-issued token (our STS's) with the access token in it."""
+    sts = getattr(authenticator, "sts", None)
+    if sts is None:
+        return None
+    return lambda audience, access: sts.self_issued_token(audience, token=access)
+
+
 def process_token_for(db: Database, authenticator: Authenticator, per_counterparty: bool) -> Callable[[str], str | None]:
     """The worker's Authorization value for a message of a process. In dcp mode a token is made
     for the process's counterparty (its DID is the token's audience); static mode has one token."""
@@ -208,6 +224,8 @@ def build(settings: Settings, *, clock: Callable[[], int] = wall_clock_ms, clien
                     "all replicas share) or %s to keep it out", EDR_KEY_ENV)
     edrs = EdrIssuer(settings.participant_id, settings.public_url, settings.edr_ttl_seconds,
                      settings.dataplane.refresh_ttl_seconds, key_file=edr_key_path(settings))
+    if identity is not None and dcp:  # a refresh may come with the consumer's STS token (Factory-X ADR 002)
+        edrs.callers = sts_callers(identity, replay)
     document_signer = DocumentSigner(identity) if settings.dataplane.sign_documents and identity is not None else None
     dataflows = DataFlowService(db, edrs, settings.dataplane, clock=clock, owner=settings.worker_owner,
                                 signer=document_signer)
@@ -222,12 +240,15 @@ def build(settings: Settings, *, clock: Callable[[], int] = wall_clock_ms, clien
         clock=clock,
         retry=retry,
         flows=dataflows,
+        # Factory-X ADR 002: the catalog's HttpData-PULL is the only format a transfer may ask
+        offered_formats=(PULL,) if settings.profile.dataspace == "factory-x" else FORMATS,
     )
     dataflows.transfers = transfers  # each needs the other: the data plane ends the transfers it serves
     edr_cache = ConsumerEdrs(db, negotiations, transfers, clock=clock,
                                  margin_seconds=settings.edr_refresh_margin_seconds,
                                  grace_seconds=settings.edr_refresh_grace_seconds,
-                                 refresher=TokenRefresher(guard=guard))
+                                 refresher=TokenRefresher(guard=guard, client_token=refresh_client_token(
+                                     dcp_authenticator if dcp else None)))
     negotiations.subscribe(edr_cache.finalized)  # "negotiation finalized" starts the /v3/edrs transfer
     # the container's client obeys the container's rule, however its HTTP client was built
     client = DspClient(client.client if client is not None else make_client(settings.transport, guard=guard), guard)

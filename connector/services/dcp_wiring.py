@@ -83,8 +83,11 @@ def dcp_authentication(settings: Any, db: Database, identity: Any,
     post = GuardedPost(guard)
     service = None
     if identity is not None and identity.did.startswith("did:web:"):
+        from connector.identity.vc11 import profiles_for
+
         service = CredentialService(identity, identity.resolver, replay, leeway_seconds=config.leeway_seconds,
-                                    ttl_seconds=config.token_ttl_seconds)
+                                    ttl_seconds=config.token_ttl_seconds,
+                                    profiles=profiles_for(settings.profile.dataspace, config.presentation_profiles))
     authenticator: Any = None
     if config.auth_mode == "dcp-embedded":
         authenticator = dcp_authenticator_from_settings(settings, identity, replay=replay)

@@ -265,7 +265,9 @@ class ConsumerEdrs:
                                                           "token or refresh endpoint")
                 return address
             try:
-                grant = self.refresher.refresh(endpoint, refresh_token, token)
+                # the provider's DID: the client token of a dcp-mode refresh is addressed to it
+                audience = prop(address, "refreshAudience") or row.counterparty_id
+                grant = self.refresher.refresh(endpoint, refresh_token, token, audience=audience)
             except RefreshRefused as exc:
                 latest = self._load(tp_id)
                 if prop(latest.data_address, "authorization") != token:

@@ -48,6 +48,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from sqlalchemy import CursorResult, Update, delete, update
 from sqlmodel import Session, col, select
 
+from connector.identity.did import IdentityError
 from connector.jsonld.terms import EDC_NS, TX_AUTH_NS
 from connector.protocol import Role
 from connector.protocol.transfer_messages import DataAddress
@@ -134,6 +135,9 @@ class EdrIssuer:
         # where the signing key lives (services.secrets): the environment, a 0600 file, or else
         # the database (PostgreSQL replicas without a shared file)
         self.key_file = SeedFile(key_file) if key_file else None
+        # checks a caller's self-issued (STS) token and returns its DID: a refresh may be authorized by
+        # one carrying the access token in its ``token`` claim (Factory-X ADR 002, Tractus-X EDC)
+        self.callers: Callable[[str, float], str] | None = None
         self._key: Ed25519PrivateKey | None = None
         self._lock = threading.Lock()
 
@@ -299,13 +303,35 @@ class EdrIssuer:
 
     # --- refresh and revocation --------------------------------------------------------------
 
+    def sts_refresh(self, authorization: str | None, now_ms: int) -> tuple[str | None, str | None]:
+        """(the access token, the DID its caller proved) of a refresh authorized by the consumer's
+        self-issued token carrying the access token in its ``token`` claim; otherwise the header
+        unchanged and None. Resolves the caller's DID: call it outside a transaction."""
+        token = bare_token(authorization)
+        try:
+            raw = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError:
+            return authorization, None
+        inner, issuer = raw.get("token"), raw.get("iss")
+        if self.callers is None or not isinstance(inner, str) or not isinstance(issuer, str) or \
+                not issuer.startswith("did:"):
+            return authorization, None  # our own access token (it has no token claim), or no way to check one
+        try:
+            return inner, self.callers(token, now_ms / 1000)
+        except IdentityError as exc:
+            raise EdrError(401, f"the refresh's identity token does not authenticate {issuer}: {exc.reason}",
+                           code="invalid_client") from None
+
     def refresh(self, session: Session, authorization: str | None, refresh_token: str, now_ms: int,
-                renew: Callable[[TransferProcess], tuple[str, int]] | None = None) -> TokenPair:
+                renew: Callable[[TransferProcess], tuple[str, int]] | None = None,
+                caller: str | None = None) -> TokenPair:
         """Rotate a grant (in a write session): the refresh token is used up, a new pair issued.
 
         ``authorization`` is the access token issued with the refresh token; it may have expired
         (that is what refreshing is for) but must be ours and unaltered, or one an external IdP
         issued that we recorded (``grant_external``): ``renew`` asks that IdP for the next one.
+        ``caller``: the DID an STS token proved (:meth:`sts_refresh`), which must be the consumer the
+        access token was issued to.
         """
         raw: dict[str, Any] = {}
         try:
@@ -317,6 +343,9 @@ class EdrIssuer:
             if recorded is None or transfer is None:
                 raise EdrError(401, exc.reason, code="invalid_client") from exc
             claims = EdrClaims(transfer.id, transfer.agreement_id, transfer.counterparty_id, 0, recorded.id)
+        if caller is not None and claims.consumer_id != caller:
+            raise EdrError(401, f"the access token was issued to {claims.consumer_id}, not to {caller}",
+                           code="invalid_client")
         grant = session.exec(select(EdrGrant).where(EdrGrant.refresh_hash == refresh_hash(refresh_token))
                              .with_for_update()).first()
         if grant is None or grant.transfer_id != claims.transfer_id:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Callable
 
 import httpx
 import jwt
@@ -109,9 +110,17 @@ def _token_exp(token: str | None) -> tuple[float | None, str | None]:
     return float(exp), None
 
 
+HTTP_ENDPOINT_TYPE = "https://w3id.org/idsa/v4.1/HTTP"
+
+
 def edr_problem(address: dict | None) -> str | None:
-    """Why an EDR a provider sent cannot be used, or None."""
-    return _token_exp(prop(address, "authorization"))[1]
+    """Why an EDR a provider sent cannot be used, or None. An HTTP EDR without its access token
+    (Factory-X ADR 002: ``authorization`` is REQUIRED) leaves us no request to make."""
+    token = prop(address, "authorization")
+    if token is None and (address or {}).get("endpointType") == HTTP_ENDPOINT_TYPE:
+        return (f"the dataAddress has no {EDC_NS}authorization endpointProperty: no request to "
+                f"{(address or {}).get('endpoint') or 'the endpoint'} can be authorized (Factory-X ADR 002)")
+    return _token_exp(token)[1]
 
 
 def expires_at(row: TransferProcess) -> int | None:
@@ -132,14 +141,18 @@ def expires_at(row: TransferProcess) -> int | None:
 
 class TokenRefresher:
     """The Tractus-X refresh-token grant: ``POST {endpoint}?grant_type=refresh_token&refresh_token=…``
-    with the current access token in ``Authorization``; the answer is ``{access_token, refresh_token,
-    expires_in}``."""
+    with the current access token in ``Authorization`` — or, with ``client_token`` (dcp mode), our
+    client JWT: a self-issued token for the provider carrying the access token in its ``token`` claim
+    (Tractus-X refresh token grant profile §3.1, Factory-X ADR 002's "STS token"); the answer is
+    ``{access_token, refresh_token, expires_in}``."""
 
     def __init__(self, client: httpx.Client | None = None, timeout: float = 10.0,
-                 guard: OutgoingGuard | None = None) -> None:
+                 guard: OutgoingGuard | None = None,
+                 client_token: Callable[[str, str], str] | None = None) -> None:
         self._client = client
         self.timeout = timeout
         self.guard = guard or OutgoingGuard()
+        self.client_token = client_token  # (the provider's DID, the access token) -> our self-issued token
 
     @property
     def client(self) -> httpx.Client:
@@ -147,12 +160,20 @@ class TokenRefresher:
             self._client = sync_client(self.guard, timeout=self.timeout)
         return self._client
 
-    def refresh(self, endpoint: str, refresh_token: str, access_token: str | None) -> dict:
+    def refresh(self, endpoint: str, refresh_token: str, access_token: str | None, *,
+                audience: str | None = None) -> dict:
         if not endpoint.startswith(("http://", "https://")):
             raise RefreshRefused(f"the refresh endpoint {endpoint!r} is not an http(s) URL")
+        authorization = access_token or ""
+        if self.client_token is not None and audience and access_token:
+            try:
+                authorization = "Bearer " + self.client_token(audience, access_token.removeprefix("Bearer ").strip())
+            except Exception as exc:  # an external STS that fails: worth another try
+                raise RefreshUnavailable(f"no client token for the refresh at {endpoint}: "
+                                         f"{getattr(exc, 'reason', exc)}") from exc
         try:
             answer = self.client.post(endpoint, params={"grant_type": "refresh_token", "refresh_token": refresh_token},
-                                      headers={"Authorization": access_token or "", "Accept": "application/json"})
+                                      headers={"Authorization": authorization, "Accept": "application/json"})
         except SsrfRefused as exc:
             raise RefreshRefused(f"the refresh endpoint {endpoint} is refused: {exc.reason}") from exc
         except httpx.HTTPError as exc:

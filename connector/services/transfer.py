@@ -75,10 +75,13 @@ class TransferService(ProcessService):
 
     def __init__(self, db: Database, *, participant_id: str, callback_url: str, playbook: Playbook,
                  clock: Callable[[], int], retry: RetryPolicy, flows: DataFlows,
-                 dispatch: Dispatch | None = None) -> None:
+                 dispatch: Dispatch | None = None, offered_formats: tuple[str, ...] = FORMATS) -> None:
         super().__init__(db, participant_id=participant_id, callback_url=callback_url, playbook=playbook,
                          clock=clock, retry=retry, dispatch=dispatch)
         self.flows = flows
+        # what our catalog's distributions name (Factory-X: HttpData-PULL only, ADR 002); a request for
+        # another format we could serve is refused as a mismatch with the offer
+        self.offered_formats = offered_formats
 
     def _ack(self, row: TransferProcess) -> dict[str, Any]:
         return ack(row)
@@ -109,6 +112,10 @@ class TransferService(ProcessService):
             raise InvalidRequest("format.unsupported",
                                  f"format {message.format!r} is not offered; use one of {', '.join(FORMATS)}",
                                  path="format")
+        if message.format not in self.offered_formats:
+            raise InvalidRequest("format.mismatch",
+                                 f"format {message.format!r} does not match the offer: asset {agreement.asset_id!r} "
+                                 f"is distributed as {' or '.join(self.offered_formats)} only", path="format")
         if message.format == PUSH and message.data_address is None:
             raise InvalidRequest("dataAddress", "a push transfer needs the dataAddress to send the data to",
                                  path="dataAddress")

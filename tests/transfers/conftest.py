@@ -8,7 +8,7 @@ side knows the other with the claims the Catena-X policies ask for (static-token
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -98,14 +98,14 @@ def _settings(tmp_path, name: str, other: str, claims: dict = CLAIMS, **extra) -
 
 
 def make_pair(tmp_path, consumer_extra: dict | None = None, provider_extra: dict | None = None,  # type: ignore[no-untyped-def]
-              consumer_claims: dict = CLAIMS) -> Iterator[Pair]:
-    """The pair; ``consumer_claims`` are what the provider believes of the consumer."""
+              consumer_claims: dict = CLAIMS, clock: Callable[[], int] | None = None) -> Iterator[Pair]:
+    """The pair; ``consumer_claims`` are what the provider believes of the consumer; ``clock`` (ms) is both sides'."""
     extra = {"consumer": consumer_extra or {}, "provider": provider_extra or {}}
 
     def settings(name: str, other: str) -> Settings:
         return _settings(tmp_path, name, other, consumer_claims if name == "provider" else CLAIMS, **extra[name])
 
-    for two in start_pair(settings, API_KEY):
+    for two in start_pair(settings, API_KEY, clock):
         # the consumer refreshes EDRs at the provider's real token endpoint, in process
         two.consumer_services.edr_cache.refresher = TokenRefresher(httpx.Client(transport=two.provider._transport))
         yield Pair(two.consumer_party, two.provider_party, two.router)

@@ -66,7 +66,7 @@ class StubRefresher:
         self.clock, self.delay, self.calls = clock, delay, []
         self.lock = threading.Lock()
 
-    def refresh(self, endpoint: str, refresh_token: str, access_token: str | None) -> dict:
+    def refresh(self, endpoint: str, refresh_token: str, access_token: str | None, audience: str | None = None) -> dict:
         with self.lock:
             self.calls.append((endpoint, refresh_token, access_token))
             n = len(self.calls)
@@ -190,7 +190,7 @@ def test_a_refresh_lost_to_another_replica_uses_the_winners_token(services, cloc
                          refresher=StubRefresher(clock))
 
     class LosesTheRace:
-        def refresh(self, endpoint: str, refresh_token: str, access_token: str | None) -> dict:
+        def refresh(self, endpoint: str, refresh_token: str, access_token: str | None, audience: str | None = None) -> dict:
             other.refresh("urn:uuid:tp-1")  # the other replica rotates the single-use refresh token first
             raise RefreshRefused("invalid_grant: the refresh token was already used")
 
@@ -206,7 +206,7 @@ def test_two_replicas_refreshing_at_once_keep_one_token(services, clock) -> None
                          refresher=StubRefresher(clock))
 
     class SlowerReplica:
-        def refresh(self, endpoint: str, refresh_token: str, access_token: str | None) -> dict:
+        def refresh(self, endpoint: str, refresh_token: str, access_token: str | None, audience: str | None = None) -> dict:
             other.refresh("urn:uuid:tp-1")  # the other replica stores its token while ours is on its way
             return {"access_token": "ours-came-second", "refresh_token": "refresh-x", "expires_in": 300}
 

@@ -137,9 +137,14 @@ class DataFlowService(ProviderDataFlows):
                 "refresh_token": pair.refresh_token, "refresh_endpoint": self.issuer.refresh_endpoint}
 
     def _refresh(self, authorization: str | None, refresh_token: str, now: int) -> TokenPair:
+        # an STS token is checked (its DID resolved) before the transaction opens
+        authorization, caller = self.issuer.sts_refresh(authorization, now)
+        if caller is not None:
+            log.info("EDR refresh authenticated by the STS token of %s", caller)
         try:
             with self.db.write() as session:
-                return self.issuer.refresh(session, authorization, refresh_token, now, renew=self._renew)
+                return self.issuer.refresh(session, authorization, refresh_token, now, renew=self._renew,
+                                           caller=caller)
         except EdrError as exc:
             if exc.revoke:  # TX profile: a refused refresh invalidates the transfer's tokens
                 with self.db.write() as session:
