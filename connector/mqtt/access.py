@@ -19,12 +19,14 @@ class Grant:
     filter must be covered by one of them), or ``None`` for every topic the broker permits.
     ``expires_at``: epoch seconds after which the broker disconnects the client, or ``None``.
     ``may_publish``: peers are read-only unless the grant says otherwise.
+    ``transfer``: the DSP transfer the grant is for (ADR 012), whose end cuts the client off.
     """
 
     subject: str
     topics: tuple[str, ...] | None
     expires_at: int | None
     may_publish: bool = False
+    transfer: str | None = None
 
 
 class Refused(Exception):
@@ -38,7 +40,12 @@ class Refused(Exception):
 
 
 class Authenticator(Protocol):
-    """Decides whether a CONNECT is accepted; raises ``Refused`` otherwise."""
+    """Decides whether a CONNECT is accepted; raises ``Refused`` otherwise.
+
+    One that waits on I/O (a database, a network) says so with a class attribute ``blocking = True``:
+    the broker's listeners then run it in a worker thread, so a slow check never stalls the event
+    loop it shares with the HTTP server; the others (no such attribute) answer inline.
+    """
 
     def authenticate(self, client_id: str, username: str | None, password: bytes | None,
                      now: int) -> Grant: ...
@@ -46,6 +53,8 @@ class Authenticator(Protocol):
 
 class OpenAccess:
     """Every client may subscribe to every topic and may not publish (tests, a closed network)."""
+
+    blocking = False
 
     def authenticate(self, client_id: str, username: str | None, password: bytes | None,
                      now: int) -> Grant:
@@ -60,6 +69,7 @@ class StaticCredentials:
     username: str
     password: str
     may_publish: bool = False
+    blocking = False
 
     def authenticate(self, client_id: str, username: str | None, password: bytes | None,
                      now: int) -> Grant:
