@@ -1,0 +1,140 @@
+"""Cutting off the clients of a transfer that ended: the routing core (explicit clock, a check run by
+hand so a transfer can end while a CONNECT is being checked), and the ``TransferWatch`` across two
+replicas on one database, told through the transfer service's state changes (on PostgreSQL every
+replica's broker hears it by NOTIFY; on SQLite the one process does). The DSP end to end is in
+tests/factoryx/test_adr012_cutoff.py."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from connector.config import ServerSettings, Settings
+from connector.mqtt import packets as p
+from connector.mqtt.access import Grant, Refused
+from connector.mqtt.broker import Broker, Outcome
+from connector.mqtt.service import build_mqtt
+from connector.services.container import Container, build
+
+from .support import make_ca
+from .test_broker import join
+from .test_relay import Loop, _wait
+
+
+class PerTransfer:
+    """The user name is the transfer the grant is for; ``ended`` says which transfers ended, and why."""
+
+    def __init__(self, blocking: bool = False) -> None:
+        self.blocking = blocking
+        self.ended: dict[str, str] = {}
+
+    def authenticate(self, client_id: str, username: str | None, password: bytes | None, now: int) -> Grant:
+        if username in self.ended:
+            raise Refused(f"transfer {username} ended: {self.ended[username]}")
+        return Grant(subject="did:web:peer.test", topics=None, expires_at=None, transfer=username)
+
+    def recheck(self, transfer_id: str, now: int) -> str | None:
+        return self.ended.get(transfer_id)
+
+
+class ByHand:
+    """``Checks`` the test runs itself: the CONNECT waits until ``finish``."""
+
+    def __init__(self) -> None:
+        self.waiting: list[tuple[Callable[[], Grant], Callable[[Outcome, float], None]]] = []
+
+    def run(self, check: Callable[[], Grant], done: Callable[[Outcome, float], None]) -> None:
+        self.waiting.append((check, done))
+
+    def finish(self, now: float) -> None:
+        for check, done in self.waiting:
+            done(check(), now)
+        self.waiting.clear()
+
+
+def test_cut_off_closes_the_transfers_connections_only(caplog: pytest.LogCaptureFixture) -> None:
+    broker = Broker(PerTransfer())
+    gone = [join(broker, f"c{i}", username="t1") for i in range(2)]
+    _, stays = join(broker, "c3", username="t2")
+    assert broker.transfers() == {"t1", "t2"}
+    with caplog.at_level(logging.WARNING, "pontis.mqtt"):
+        assert broker.cut_off("t1", "transfer t1 is TERMINATED, not STARTED", 5) == 2
+    assert all(wire.closed for _, wire in gone) and not stays.closed and broker.transfers() == {"t2"}
+    assert caplog.text.count("transfer t1 ended: transfer t1 is TERMINATED, not STARTED") == 2
+
+
+def test_a_connect_checked_while_its_transfer_ends_is_refused(caplog: pytest.LogCaptureFixture) -> None:
+    broker = Broker(PerTransfer(blocking=True))
+    broker.checks = checks = ByHand()
+    connection, wire = join(broker, "late", username="t1")
+    connection.receive(p.encode(p.Subscribe(1, (("a/#", 1),))), 1)  # held while the check runs
+    assert connection.authenticating and wire.take() == []
+    broker.cut_off("t1", "transfer t1 is SUSPENDED, not STARTED", 2)  # read STARTED, answers after this
+    with caplog.at_level(logging.WARNING, "pontis.mqtt"):
+        checks.finish(3)
+    assert wire.take() == [p.Connack(5)] and wire.closed
+    assert "CONNACK 5: transfer t1 ended: transfer t1 is SUSPENDED" in caplog.text
+    # a check that began after the cut-off is the authenticator's to answer (a resumed transfer)
+    connection, wire = join(broker, "resumed", username="t1")
+    checks.finish(4)
+    assert wire.take() == [p.Connack(0)] and not wire.closed
+
+
+@pytest.fixture
+def replicas(database_url: str, tmp_path: Path) -> Iterator[tuple[list[Container], list[Any], Loop, PerTransfer]]:
+    ca = make_ca(tmp_path)
+    mqtt = {"enabled": True, "tls_port": 0, "wss_port": None, "cert_file": str(ca.cert_file),
+            "key_file": str(ca.key_file), "auth": "none", "recheck_seconds": 3600}
+    settings = Settings(participant_id="did:web:replicated.test", api_key="k", database_url=database_url,
+                        server=ServerSettings(public_url="https://replicated.test"), mqtt=mqtt)  # type: ignore[arg-type]
+    containers = [build(settings), build(settings)]
+    containers[0].db.migrate()
+    access = PerTransfer()
+    services = [service for c in containers if (service := build_mqtt(settings, c, authenticator=access))]
+    loop = Loop()
+    for service in services:
+        loop.run(service.start())
+    try:
+        yield containers, services, loop, access
+    finally:
+        for service in services:
+            loop.run(service.stop())
+        loop.close()
+        for container in containers:
+            container.db.dispose()
+
+
+def test_a_transfer_ending_through_one_replica_cuts_off_its_clients_at_every_replica(
+        replicas: tuple[list[Container], list[Any], Loop, PerTransfer], caplog: pytest.LogCaptureFixture) -> None:
+    containers, services, loop, access = replicas
+    assert all(s.watch is not None for s in services)
+    postgres = not containers[0].db.is_sqlite
+    if postgres:
+        _wait(loop, lambda: all(s.watch.listening.is_set() for s in services), "both replicas to LISTEN")
+    wires = [loop.call(lambda s=s: join(s.broker, "sub", now=time.time(), username="t1", keep_alive=0)[1])
+             for s in services]
+    others = [loop.call(lambda s=s: join(s.broker, "other", now=time.time(), username="t2", keep_alive=0)[1])
+              for s in services]
+    access.ended["t1"] = "transfer t1 is TERMINATED, not STARTED: terminated by the consumer"
+    containers[0].transfers.waits.moved("t2", "STARTED")  # a transfer (re)starting cuts nobody off
+    with caplog.at_level(logging.WARNING, "pontis.mqtt"):
+        containers[0].transfers.waits.moved("t1", "TERMINATED")  # committed through replica 0
+        reached = [0, 1] if postgres else [0]
+        _wait(loop, lambda: all(wires[i].closed for i in reached), f"the cut-off at replicas {reached}")
+    assert not any(w.closed for w in others)
+    assert "transfer t1 ended: transfer t1 is TERMINATED, not STARTED: terminated by the consumer" in caplog.text
+
+
+def test_the_periodic_recheck_cuts_off_a_transfer_whose_agreement_ended_on_its_clock(
+        replicas: tuple[list[Container], list[Any], Loop, PerTransfer]) -> None:
+    _, services, loop, access = replicas
+    watch = services[0].watch
+    wire = loop.call(lambda: join(services[0].broker, "sub", now=time.time(), username="t9", keep_alive=0)[1])
+    assert loop.run(watch.recheck_connected(time.time())) == 0 and not wire.closed
+    access.ended["t9"] = "agreement a9: the policy's dateTime constraint no longer holds"  # nothing written
+    assert loop.run(watch.recheck_connected(time.time())) == 1 and wire.closed
