@@ -7,16 +7,26 @@ why. Two in-process connectors, the provider's broker on real sockets, paho-mqtt
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlmodel import select
 
 from connector.store.models import EdrGrant
-from tests.factoryx.mqtt_streams import CONNACK_ACCEPTED, CONNACK_NOT_AUTHORIZED, EDRS, Streams, start_streams
+from tests.factoryx.mqtt_streams import (
+    CONNACK_ACCEPTED,
+    CONNACK_NOT_AUTHORIZED,
+    EDRS,
+    Streams,
+    negotiate_stream,
+    offer_stream,
+    start_streams,
+)
 from tests.mqtt.support import Client
-from tests.transfers.conftest import VOCAB, ok
+from tests.transfers.conftest import CX, VOCAB, ok
 
 TRANSFERS = "/management/v3/transferprocesses"
 
@@ -102,3 +112,45 @@ def _subscribed_code(streams: Streams, edr: dict, usrpw: bool) -> int:
         return client.connect()
     finally:
         client.close()
+
+
+def _offer_until(streams: Streams, address: dict, asset_id: str, end: str) -> None:
+    """A stream whose contract policy ends at ``end`` (odrl:dateTime): the agreement's end date."""
+    offer_stream(streams.two, address, asset_id)
+    ok(streams.two.provider.post("/management/v3/policydefinitions", json={
+        "@context": CX, "@type": "PolicyDefinition", "@id": "stream-until", "policy": {
+            "@type": "Set", "permission": [{"action": "use", "constraint": [{"and": [
+                {"leftOperand": "FrameworkAgreement", "operator": "eq", "rightOperand": "DataExchangeGovernance:1.0"},
+                {"leftOperand": "Membership", "operator": "eq", "rightOperand": "active"},
+                {"leftOperand": "UsagePurpose", "operator": "isAnyOf", "rightOperand": ["cx.pcf.base:1"]},
+                {"leftOperand": {"@id": "http://www.w3.org/ns/odrl/2/dateTime"}, "operator": "lt", "rightOperand": end}]}]}]}}))
+    ok(streams.two.provider.put("/management/v3/contractdefinitions", json={
+        "@context": VOCAB, "@id": f"cd-{asset_id}", "accessPolicyId": "pcf-usage", "contractPolicyId": "stream-until",
+        "assetsSelector": [{"operandLeft": "https://w3id.org/edc/v0.0.1/ns/id", "operator": "=",
+                            "operandRight": asset_id}]}), 204)
+
+
+@pytest.mark.parametrize("usrpw", [False, True], ids=["jwt", "usrpw"])
+def test_an_agreement_past_its_end_date_cuts_its_clients_off_at_the_recheck(
+        streams: Streams, caplog: pytest.LogCaptureFixture, usrpw: bool) -> None:
+    address = {"mqttEndpointType": "mqtt-tls", **({"mqttAuthType": "mqtt-usrpw"} if usrpw else {})}
+    _offer_until(streams, address, "stream-until-2099", "2099-01-01T00:00:00Z")
+    tp = negotiate_stream(streams.two, "stream-until-2099")
+    edr = ok(streams.two.consumer.get(f"{EDRS}/{tp['@id']}/dataaddress"))
+    client = _subscribed(streams, edr, usrpw)
+    mqtt = streams.two.provider_party.app.state.mqtt
+    portal = streams.two.provider.portal  # type: ignore[union-attr]
+    pid = streams.provider_transfer(tp).id
+    try:
+        assert portal.call(mqtt.watch.recheck_connected, time.time()) == 0  # in force today
+        with caplog.at_level(logging.WARNING, "pontis.mqtt"):
+            after_the_end = datetime(2099, 1, 2, tzinfo=UTC).timestamp()
+            assert portal.call(mqtt.watch.recheck_connected, after_the_end) == 1
+            assert client.cut_off() != 0
+    finally:
+        client.close()
+    assert "closing" in caplog.text and f"transfer {pid} ended: agreement" in caplog.text, caplog.text
+    assert "revoked" in caplog.text
+    with streams.two.provider_party.services.db.read() as session:  # its tokens and users revoked
+        assert {g.status for g in session.exec(select(EdrGrant).where(EdrGrant.transfer_id == pid))} == {"revoked"}
+    assert _subscribed_code(streams, edr, usrpw) == CONNACK_NOT_AUTHORIZED  # today, too: revoked
