@@ -130,4 +130,5 @@ def build_mqtt(settings: Settings, services: Any, authenticator: Authenticator |
                               db=services.db if replicas else None,
                               channel=channel_for(settings.participant_id, settings.database_url, "pontis_transfer")
                               if replicas else None, recheck_seconds=mqtt.recheck_seconds)
-    return MqttService(broker, server, publisher, services.parts.changes, relay, watch, services.transfers.waits)
+    return MqttService(broker, server, publisher, services.parts.changes, relay, watch,
+                       services.transfers.waits if watch is not None else None)
