@@ -21,6 +21,7 @@ from tests.factoryx.mqtt_streams import (
     CONNACK_NOT_AUTHORIZED,
     EDRS,
     Streams,
+    connected,
     negotiate_stream,
     offer_stream,
     start_streams,
@@ -36,9 +37,15 @@ def streams(tmp_path: Path) -> Iterator[Streams]:
     yield from start_streams(tmp_path)
 
 
+def _client(streams: Streams, edr: dict, usrpw: bool) -> Client:
+    """A client with the EDR's JWT, or its user and password."""
+    if usrpw:
+        return streams.client(edr, username=edr["dsp-mqtt:user"], password=edr["dsp-mqtt:password"])
+    return streams.client(edr)
+
+
 def _subscribed(streams: Streams, edr: dict, usrpw: bool) -> Client:
-    client = streams.client(edr, username=edr["dsp-mqtt:user"], password=edr["dsp-mqtt:password"]) if usrpw \
-        else streams.client(edr)
+    client = _client(streams, edr, usrpw)
     assert client.connect() == CONNACK_ACCEPTED
     client.client.reconnect_delay_set(3600, 3600)  # once cut off, paho must not reconnect on its own
     assert client.subscribe("press7/#") == [1]
@@ -106,12 +113,7 @@ def test_a_transfer_that_ends_cuts_its_clients_off_and_refuses_them_again(
 
 
 def _subscribed_code(streams: Streams, edr: dict, usrpw: bool) -> int:
-    client = streams.client(edr, username=edr["dsp-mqtt:user"], password=edr["dsp-mqtt:password"]) if usrpw \
-        else streams.client(edr)
-    try:
-        return client.connect()
-    finally:
-        client.close()
+    return connected(_client(streams, edr, usrpw))
 
 
 def _offer_until(streams: Streams, address: dict, asset_id: str, end: str) -> None:

@@ -14,16 +14,13 @@ from typing import Any
 
 import pytest
 
-from connector.config import ServerSettings, Settings
 from connector.mqtt import packets as p
 from connector.mqtt.access import Grant, Refused
 from connector.mqtt.broker import Broker, Outcome
-from connector.mqtt.service import build_mqtt
-from connector.services.container import Container, build
+from connector.services.container import Container
 
-from .support import make_ca
 from .test_broker import join
-from .test_relay import Loop, _wait
+from .test_relay import Loop, _wait, run_replicas
 
 
 class PerTransfer:
@@ -87,26 +84,9 @@ def test_a_connect_checked_while_its_transfer_ends_is_refused(caplog: pytest.Log
 
 @pytest.fixture
 def replicas(database_url: str, tmp_path: Path) -> Iterator[tuple[list[Container], list[Any], Loop, PerTransfer]]:
-    ca = make_ca(tmp_path)
-    mqtt = {"enabled": True, "tls_port": 0, "wss_port": None, "cert_file": str(ca.cert_file),
-            "key_file": str(ca.key_file), "auth": "none", "recheck_seconds": 3600}
-    settings = Settings(participant_id="did:web:replicated.test", api_key="k", database_url=database_url,
-                        server=ServerSettings(public_url="https://replicated.test"), mqtt=mqtt)  # type: ignore[arg-type]
-    containers = [build(settings), build(settings)]
-    containers[0].db.migrate()
     access = PerTransfer()
-    services = [service for c in containers if (service := build_mqtt(settings, c, authenticator=access))]
-    loop = Loop()
-    for service in services:
-        loop.run(service.start())
-    try:
+    for containers, services, loop in run_replicas(database_url, tmp_path, access, recheck_seconds=3600):
         yield containers, services, loop, access
-    finally:
-        for service in services:
-            loop.run(service.stop())
-        loop.close()
-        for container in containers:
-            container.db.dispose()
 
 
 def test_a_transfer_ending_through_one_replica_cuts_off_its_clients_at_every_replica(
