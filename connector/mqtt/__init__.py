@@ -6,7 +6,8 @@ keep-alive, retained messages; time passed in), the network edges (``listeners``
 and WebSocket-over-TLS, plain TCP only when configured), who may connect and to which topics
 (``access``: the ``Authenticator`` interface and its ``Grant``), and the AAS events in the
 "AAS async API" format published when a twin or submodel changes (``events``), with their
-consumer-side validation, and their way to every replica's broker on PostgreSQL (``relay``); its
+consumer-side validation, and their way to every replica's broker on PostgreSQL (``relay``); the
+cut-off of clients whose DSP transfer ended or whose agreement is no longer in force (``cutoff``); its
 place in a running connector (``service``). The DSP side of MQTT (Mqtt-PULL offers, tokens) lives next to it in
 modules of its own (ADR 012).
 """
