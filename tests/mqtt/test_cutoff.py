@@ -17,9 +17,12 @@ import pytest
 from connector.mqtt import packets as p
 from connector.mqtt.access import Grant, Refused
 from connector.mqtt.broker import Broker, Outcome
+from connector.protocol import Role
 from connector.services.container import Container
+from connector.services.dataflow.mqtt import USER_GRANT
+from connector.store.models import Agreement, EdrGrant, TransferProcess
 
-from .test_broker import join
+from .test_broker import Wire, join
 from .test_relay import Loop, _wait, run_replicas
 
 
@@ -118,3 +121,56 @@ def test_the_periodic_recheck_cuts_off_a_transfer_whose_agreement_ended_on_its_c
     assert loop.run(watch.recheck_connected(time.time())) == 0 and not wire.closed
     access.ended["t9"] = "agreement a9: the policy's dateTime constraint no longer holds"  # nothing written
     assert loop.run(watch.recheck_connected(time.time())) == 1 and wire.closed
+
+
+@pytest.fixture
+def token_replicas(database_url: str, tmp_path: Path) -> Iterator[tuple[list[Container], list[Any], Loop]]:
+    yield from run_replicas(database_url, tmp_path, None, auth="token")
+
+
+def test_with_the_transfer_authenticator_every_replica_cuts_off_and_revokes_the_transfers_user(
+        token_replicas: tuple[list[Container], list[Any], Loop], caplog: pytest.LogCaptureFixture) -> None:
+    """[mqtt] auth "token" (connector.mqtt.tokens) on each replica: a provider transfer's mqtt-usrpw user
+    connects to both brokers; the transfer is terminated through replica 0; both cut it off, the user
+    is revoked, and a reconnect is refused with the reason."""
+    containers, services, loop = token_replicas
+    now = int(time.time())
+    with containers[0].db.write() as session:
+        session.add(Agreement(id="agr-9", negotiation_id="neg-9", asset_id="stream-9", provider_id="did:web:p.test",
+                              consumer_id="did:web:c.test", policy={}, signing_date=now * 1000,
+                              created_at=now * 1000))
+        transfer = TransferProcess(
+            id="urn:uuid:tp-9", role=Role.PROVIDER.value, state="STARTED", provider_pid="urn:uuid:tp-9",
+            consumer_pid="urn:uuid:c-9", counterparty_id="did:web:c.test", agreement_id="agr-9",
+            counterparty_address="http://c.test/api/dsp/2025-1", asset_id="stream-9", transfer_type="Mqtt-PULL",
+            private_properties={}, created_at=now * 1000, updated_at=now * 1000)
+        session.add(transfer)
+        user, password = containers[0].dataflows.mqtt.provision_user(session, transfer, now * 1000)
+    if not containers[0].db.is_sqlite:
+        _wait(loop, lambda: all(s.watch.listening.is_set() for s in services), "both replicas to LISTEN")
+
+    def connect(service: Any) -> Wire:
+        return loop.call(lambda: join(service.broker, "sub", now=time.time(), username=user,
+                                      password=password.encode(), keep_alive=0)[1])
+
+    wires = [connect(s) for s in services]
+    _wait(loop, lambda: all(w.received for w in wires), "both CONNACKs (checked in worker threads)")
+    assert [loop.call(w.take) for w in wires] == [[p.Connack(0)], [p.Connack(0)]]
+    with containers[0].db.write() as session:
+        row = session.get(TransferProcess, "urn:uuid:tp-9")
+        assert row is not None
+        row.state, row.error_detail = "TERMINATED", "terminated by did:web:c.test: line stopped"
+    with caplog.at_level(logging.WARNING, "pontis.mqtt"):
+        containers[0].transfers.waits.moved("urn:uuid:tp-9", "TERMINATED")
+        reached = [0] if containers[0].db.is_sqlite else [0, 1]
+        _wait(loop, lambda: all(wires[i].closed for i in reached), f"the cut-off at replicas {reached}")
+    assert ("transfer urn:uuid:tp-9 ended: transfer urn:uuid:tp-9 is TERMINATED, not STARTED: terminated by "
+            "did:web:c.test: line stopped") in caplog.text
+    with containers[1].db.read() as session:
+        assert session.get(EdrGrant, USER_GRANT + user).status == "revoked"  # type: ignore[union-attr]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, "pontis.mqtt"):
+        again = connect(services[-1])
+        _wait(loop, lambda: again.closed, "the refusal")
+    assert loop.call(again.take) == [p.Connack(5)]
+    assert f"user {user!r} was revoked: transfer urn:uuid:tp-9 is TERMINATED" in caplog.text
