@@ -46,6 +46,7 @@ class Link(Protocol):
 
 # what an authentication ended with: a grant, a refusal, or an error of the authenticator itself
 Outcome = Grant | BaseException
+MAX_HELD = 100  # packets a client may send while its CONNECT is checked (a client waits for CONNACK)
 MAX_CUT_REMEMBERED = 4096  # transfers cut off, remembered for the CONNECT checks under way meanwhile
 
 
@@ -169,6 +170,9 @@ class Connection:
 
     def _handle(self, packet: p.Packet, now: float) -> None:
         if self.authenticating:
+            if len(self.held) >= MAX_HELD:
+                self.close(f"over {MAX_HELD} packets sent before its CONNACK", now)
+                return
             self.held.append(packet)
             return
         if self.session is None:

@@ -16,7 +16,7 @@ import pytest
 
 from connector.mqtt import packets as p
 from connector.mqtt.access import Grant, Refused
-from connector.mqtt.broker import Broker, Outcome
+from connector.mqtt.broker import MAX_HELD, Broker, Outcome, run_check
 from connector.protocol import Role
 from connector.services.container import Container
 from connector.services.dataflow.mqtt import USER_GRANT
@@ -53,7 +53,7 @@ class ByHand:
 
     def finish(self, now: float) -> None:
         for check, done in self.waiting:
-            done(check(), now)
+            done(run_check(check), now)
         self.waiting.clear()
 
 
@@ -174,3 +174,14 @@ def test_with_the_transfer_authenticator_every_replica_cuts_off_and_revokes_the_
         _wait(loop, lambda: again.closed, "the refusal")
     assert loop.call(again.take) == [p.Connack(5)]
     assert f"user {user!r} was revoked: transfer urn:uuid:tp-9 is TERMINATED" in caplog.text
+
+
+def test_a_client_flooding_while_its_connect_is_checked_is_closed(caplog: pytest.LogCaptureFixture) -> None:
+    broker = Broker(PerTransfer(blocking=True))
+    broker.checks = checks = ByHand()
+    connection, wire = join(broker, "eager", username="t1")
+    with caplog.at_level(logging.WARNING, "pontis.mqtt"):
+        connection.receive(p.encode(p.Pingreq()) * (MAX_HELD + 1), 1)
+    assert wire.closed and "over 100 packets sent before its CONNACK" in caplog.text
+    checks.finish(2)  # its answer finds it gone
+    assert wire.take() == [] and not broker.connections
