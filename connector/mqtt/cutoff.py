@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import Awaitable, Callable, Iterable
-from typing import Protocol, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from connector.mqtt.broker import Broker
 from connector.mqtt.relay import listen, notify
@@ -32,6 +33,7 @@ ENDED = frozenset({"COMPLETED", "SUSPENDED", "TERMINATED"})
 T = TypeVar("T")
 
 
+@runtime_checkable
 class Rechecks(Protocol):
     """An authenticator that can say why a transfer's clients may no longer be served (``tokens``)."""
 
@@ -52,7 +54,7 @@ class TransferWatch:
         self.call: Callable[[Callable[[], str | None]], Awaitable[str | None]] = in_thread
         self.listening = asyncio.Event()
         self.loop: asyncio.AbstractEventLoop | None = None
-        self._tasks: set[asyncio.Task[object]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
 
     # the committing side (any thread, after the commit): StateWaits.listeners
 
@@ -73,7 +75,7 @@ class TransferWatch:
     # every replica's side (the broker's event loop)
 
     def _spawn(self, transfer_id: str) -> None:
-        task: asyncio.Task[object] = asyncio.get_running_loop().create_task(self.heard(transfer_id))
+        task = asyncio.get_running_loop().create_task(self.heard(transfer_id))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -89,7 +91,7 @@ class TransferWatch:
         closed = 0
         for transfer_id in transfer_ids:
             try:
-                reason = await self.call(lambda tid=transfer_id: self.access.recheck(tid, int(now)))  # type: ignore[misc]
+                reason = await self.call(functools.partial(self.access.recheck, transfer_id, int(now)))
             except Exception:  # a failed read decides nothing: the next re-check asks again
                 log.exception("mqtt: re-checking transfer %s failed", transfer_id)
                 continue
@@ -114,12 +116,11 @@ class TransferWatch:
         self.loop = asyncio.get_running_loop()
         if call is not None:
             self.call = call
-        runs: list[Awaitable[None]] = [self._periodic()]
+        runs: list[Coroutine[Any, Any, None]] = [self._periodic()]
         if self.db is not None and self.channel is not None:
             runs.append(listen(self.db, self.channel, self._notice, self.listening, self.retry_seconds))
         for run in runs:
-            task: asyncio.Task[object] = self.loop.create_task(run)  # type: ignore[arg-type]
-            self._tasks.add(task)
+            self._tasks.add(self.loop.create_task(run))
 
     async def stop(self) -> None:
         self.loop = None

@@ -16,7 +16,7 @@ from connector.config import ConfigError, Settings
 from connector.config.mqtt import MqttSettings
 from connector.mqtt.access import Authenticator, OpenAccess, StaticCredentials
 from connector.mqtt.broker import Broker
-from connector.mqtt.cutoff import TransferWatch
+from connector.mqtt.cutoff import Rechecks, TransferWatch
 from connector.mqtt.events import AasEventPublisher
 from connector.mqtt.listeners import MqttServer, server_tls_context
 from connector.mqtt.relay import ReplicaRelay, channel_for
@@ -125,8 +125,8 @@ def build_mqtt(settings: Settings, services: Any, authenticator: Authenticator |
         if replicas else None
     server = MqttServer(mqtt, broker)
     watch = None
-    if hasattr(broker.authenticator, "recheck"):  # its grants name transfers (connector.mqtt.tokens)
-        watch = TransferWatch(broker, broker.authenticator, server.clock,  # type: ignore[arg-type]
+    if isinstance(broker.authenticator, Rechecks):  # its grants name transfers (connector.mqtt.tokens)
+        watch = TransferWatch(broker, broker.authenticator, server.clock,
                               db=services.db if replicas else None,
                               channel=channel_for(settings.participant_id, settings.database_url, "pontis_transfer")
                               if replicas else None, recheck_seconds=mqtt.recheck_seconds)
