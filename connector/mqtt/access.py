@@ -7,6 +7,7 @@ which the broker logs and turns into CONNACK 5 (or 4 for a bad user name or pass
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -78,3 +79,20 @@ class StaticCredentials:
         if username != self.username or password != self.password.encode():
             raise Refused(f"wrong user name or password for {username!r}", bad_credentials=True)
         return Grant(subject=username, topics=None, expires_at=None, may_publish=self.may_publish)
+
+
+# what an authentication ended with: a grant, a refusal, or an error of the authenticator itself
+Outcome = Grant | BaseException
+
+
+class Checks(Protocol):
+    """Runs a blocking CONNECT check off the event loop; calls ``done(outcome, now)`` back on it."""
+
+    def run(self, check: Callable[[], Grant], done: Callable[[Outcome, float], None]) -> None: ...
+
+
+def run_check(check: Callable[[], Grant]) -> Outcome:
+    try:
+        return check()
+    except Exception as exc:  # noqa: BLE001 - a Refused, or the authenticator's own failure: both answered
+        return exc

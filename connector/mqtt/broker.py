@@ -25,13 +25,12 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections import OrderedDict, deque
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections import OrderedDict
 from typing import Protocol
 
 from connector.mqtt import packets as p
-from connector.mqtt.access import Authenticator, Grant, Refused
+from connector.mqtt.access import Authenticator, Checks, Grant, Outcome, Refused, run_check
+from connector.mqtt.session import Session, covers, matches
 
 log = logging.getLogger("pontis.mqtt")
 
@@ -44,67 +43,8 @@ class Link(Protocol):
     def close(self) -> None: ...
 
 
-# what an authentication ended with: a grant, a refusal, or an error of the authenticator itself
-Outcome = Grant | BaseException
 MAX_HELD = 100  # packets a client may send while its CONNECT is checked (a client waits for CONNACK)
 MAX_CUT_REMEMBERED = 4096  # transfers cut off, remembered for the CONNECT checks under way meanwhile
-
-
-class Checks(Protocol):
-    """Runs a blocking CONNECT check off the event loop; calls ``done(outcome, now)`` back on it."""
-
-    def run(self, check: Callable[[], Grant], done: Callable[[Outcome, float], None]) -> None: ...
-
-
-def run_check(check: Callable[[], Grant]) -> Outcome:
-    try:
-        return check()
-    except Exception as exc:  # noqa: BLE001 - a Refused, or the authenticator's own failure: both answered
-        return exc
-
-
-def matches(topic_filter: str, topic: str) -> bool:
-    """Whether ``topic`` matches ``topic_filter`` (§4.7: ``+`` one level, ``#`` this level and below)."""
-    if topic.startswith("$") and topic_filter[:1] in ("+", "#"):
-        return False
-    levels, parts = topic_filter.split("/"), topic.split("/")
-    for i, level in enumerate(levels):
-        if level == "#":
-            return True
-        if i >= len(parts) or (level != "+" and level != parts[i]):
-            return False
-    return len(levels) == len(parts)
-
-
-def covers(granted: str, requested: str) -> bool:
-    """Whether every topic ``requested`` can match is matched by ``granted`` too."""
-    g, r = granted.split("/"), requested.split("/")
-    for i, level in enumerate(g):
-        if level == "#":
-            return True
-        if i >= len(r) or r[i] == "#" or (level != "+" and (r[i] == "+" or r[i] != level)):
-            return False
-    return len(g) == len(r)
-
-
-@dataclass
-class Session:
-    """What the broker keeps for one client id (beyond its connection when clean session is 0)."""
-
-    client_id: str
-    clean: bool
-    subscriptions: dict[str, int] = field(default_factory=dict)
-    inflight: OrderedDict[int, p.Publish] = field(default_factory=OrderedDict)  # sent QoS 1, awaiting PUBACK
-    queued: deque[p.Publish] = field(default_factory=deque)  # QoS 1 for an offline persistent session
-    received: set[int] = field(default_factory=set)  # inbound QoS 2 ids awaiting PUBREL
-    ids: itertools.cycle = field(default_factory=lambda: itertools.cycle(range(1, 65536)))
-
-    def next_id(self) -> int:
-        for _ in range(65535):
-            candidate = int(next(self.ids))
-            if candidate not in self.inflight:
-                return candidate
-        raise RuntimeError("no free packet identifier")  # the inflight bound keeps this out of reach
 
 
 class Connection:

@@ -23,8 +23,8 @@ from typing import TypeVar
 from aiohttp import WSMsgType, web
 
 from connector.config.mqtt import MqttSettings
-from connector.mqtt.access import Grant
-from connector.mqtt.broker import Broker, Outcome, run_check
+from connector.mqtt.access import Grant, Outcome, run_check
+from connector.mqtt.broker import Broker
 
 log = logging.getLogger("pontis.mqtt")
 READ_BYTES = 65_536

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from connector.mqtt import packets as p
-from connector.mqtt.access import Grant, Refused
-from connector.mqtt.broker import MAX_HELD, Broker, Outcome, run_check
+from connector.mqtt.access import Grant, Outcome, Refused, run_check
+from connector.mqtt.broker import MAX_HELD, Broker
 from connector.protocol import Role
 from connector.services.container import Container
 from connector.services.dataflow.mqtt import USER_GRANT
