@@ -44,6 +44,11 @@ class MqttSettings(_Section):
     # connected clients at most (one more is answered CONNACK 3, server unavailable), and as many
     # persistent sessions of clients gone offline (past it the oldest is forgotten)
     max_clients: int = Field(default=10_000, ge=1)
+    # CONNECT checks that read the database run in this many worker threads (never on the event loop)
+    auth_threads: int = Field(default=4, ge=1, le=64)
+    # connected transfer clients are re-checked this often (an agreement's end date passing, a notice
+    # missed while a replica's LISTEN reconnected); a transfer that ends cuts them off at once
+    recheck_seconds: float = Field(default=30.0, gt=0)
 
     @field_validator("topic_prefix")
     @classmethod

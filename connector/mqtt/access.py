@@ -7,6 +7,7 @@ which the broker logs and turns into CONNACK 5 (or 4 for a bad user name or pass
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -19,12 +20,14 @@ class Grant:
     filter must be covered by one of them), or ``None`` for every topic the broker permits.
     ``expires_at``: epoch seconds after which the broker disconnects the client, or ``None``.
     ``may_publish``: peers are read-only unless the grant says otherwise.
+    ``transfer``: the DSP transfer the grant is for (ADR 012), whose end cuts the client off.
     """
 
     subject: str
     topics: tuple[str, ...] | None
     expires_at: int | None
     may_publish: bool = False
+    transfer: str | None = None
 
 
 class Refused(Exception):
@@ -38,7 +41,12 @@ class Refused(Exception):
 
 
 class Authenticator(Protocol):
-    """Decides whether a CONNECT is accepted; raises ``Refused`` otherwise."""
+    """Decides whether a CONNECT is accepted; raises ``Refused`` otherwise.
+
+    One that waits on I/O (a database, a network) says so with a class attribute ``blocking = True``:
+    the broker's listeners then run it in a worker thread, so a slow check never stalls the event
+    loop it shares with the HTTP server; the others (no such attribute) answer inline.
+    """
 
     def authenticate(self, client_id: str, username: str | None, password: bytes | None,
                      now: int) -> Grant: ...
@@ -46,6 +54,8 @@ class Authenticator(Protocol):
 
 class OpenAccess:
     """Every client may subscribe to every topic and may not publish (tests, a closed network)."""
+
+    blocking = False
 
     def authenticate(self, client_id: str, username: str | None, password: bytes | None,
                      now: int) -> Grant:
@@ -60,6 +70,7 @@ class StaticCredentials:
     username: str
     password: str
     may_publish: bool = False
+    blocking = False
 
     def authenticate(self, client_id: str, username: str | None, password: bytes | None,
                      now: int) -> Grant:
@@ -68,3 +79,20 @@ class StaticCredentials:
         if username != self.username or password != self.password.encode():
             raise Refused(f"wrong user name or password for {username!r}", bad_credentials=True)
         return Grant(subject=username, topics=None, expires_at=None, may_publish=self.may_publish)
+
+
+# what an authentication ended with: a grant, a refusal, or an error of the authenticator itself
+Outcome = Grant | BaseException
+
+
+class Checks(Protocol):
+    """Runs a blocking CONNECT check off the event loop; calls ``done(outcome, now)`` back on it."""
+
+    def run(self, check: Callable[[], Grant], done: Callable[[Outcome, float], None]) -> None: ...
+
+
+def run_check(check: Callable[[], Grant]) -> Outcome:
+    try:
+        return check()
+    except Exception as exc:  # noqa: BLE001 - a Refused, or the authenticator's own failure: both answered
+        return exc

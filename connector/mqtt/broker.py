@@ -5,6 +5,12 @@ bytes it reads to ``Connection.receive(data, now)``; ``Broker.tick(now)`` closes
 keep-alive ran out (1.5 × the client's interval, §3.1.2.10), whose grant expired, or that never sent
 CONNECT. ``Broker.publish`` is how the connector itself emits (the AAS events).
 
+An authenticator that waits on I/O (``blocking = True``) is run through ``Broker.checks`` (the
+listeners put a worker-thread pool there): the connection waits for its answer, holding the packets
+that arrive meanwhile, while the event loop serves everyone else. ``Broker.cut_off`` closes every
+connection whose grant is for a transfer that ended, and refuses the CONNECTs whose check was under
+way when it did.
+
 What MQTT 3.1.1 asks and this does: CONNECT first and once; CONNACK 1 for another protocol level, 2
 for an empty client id without clean session, 3 past ``max_clients``, 4/5 for refused credentials; a second connection with
 the same client id takes the session over; persistent sessions (clean session 0) keep their
@@ -19,12 +25,12 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections import OrderedDict, deque
-from dataclasses import dataclass, field
+from collections import OrderedDict
 from typing import Protocol
 
 from connector.mqtt import packets as p
-from connector.mqtt.access import Authenticator, Grant, Refused
+from connector.mqtt.access import Authenticator, Checks, Grant, Outcome, Refused, run_check
+from connector.mqtt.session import Session, covers, matches
 
 log = logging.getLogger("pontis.mqtt")
 
@@ -37,48 +43,8 @@ class Link(Protocol):
     def close(self) -> None: ...
 
 
-def matches(topic_filter: str, topic: str) -> bool:
-    """Whether ``topic`` matches ``topic_filter`` (§4.7: ``+`` one level, ``#`` this level and below)."""
-    if topic.startswith("$") and topic_filter[:1] in ("+", "#"):
-        return False
-    levels, parts = topic_filter.split("/"), topic.split("/")
-    for i, level in enumerate(levels):
-        if level == "#":
-            return True
-        if i >= len(parts) or (level != "+" and level != parts[i]):
-            return False
-    return len(levels) == len(parts)
-
-
-def covers(granted: str, requested: str) -> bool:
-    """Whether every topic ``requested`` can match is matched by ``granted`` too."""
-    g, r = granted.split("/"), requested.split("/")
-    for i, level in enumerate(g):
-        if level == "#":
-            return True
-        if i >= len(r) or r[i] == "#" or (level != "+" and (r[i] == "+" or r[i] != level)):
-            return False
-    return len(g) == len(r)
-
-
-@dataclass
-class Session:
-    """What the broker keeps for one client id (beyond its connection when clean session is 0)."""
-
-    client_id: str
-    clean: bool
-    subscriptions: dict[str, int] = field(default_factory=dict)
-    inflight: OrderedDict[int, p.Publish] = field(default_factory=OrderedDict)  # sent QoS 1, awaiting PUBACK
-    queued: deque[p.Publish] = field(default_factory=deque)  # QoS 1 for an offline persistent session
-    received: set[int] = field(default_factory=set)  # inbound QoS 2 ids awaiting PUBREL
-    ids: itertools.cycle = field(default_factory=lambda: itertools.cycle(range(1, 65536)))
-
-    def next_id(self) -> int:
-        for _ in range(65535):
-            candidate = int(next(self.ids))
-            if candidate not in self.inflight:
-                return candidate
-        raise RuntimeError("no free packet identifier")  # the inflight bound keeps this out of reach
+MAX_HELD = 100  # packets a client may send while its CONNECT is checked (a client waits for CONNACK)
+MAX_CUT_REMEMBERED = 4096  # transfers cut off, remembered for the CONNECT checks under way meanwhile
 
 
 class Connection:
@@ -93,6 +59,8 @@ class Connection:
         self.keep_alive = 0
         self.will: p.Will | None = None
         self.closed = False
+        self.authenticating = False  # its CONNECT is being checked off the loop
+        self.held: list[p.Packet] = []  # what it sent meanwhile, handled once the check answers
 
     @property
     def client_id(self) -> str:
@@ -115,6 +83,14 @@ class Connection:
         except p.MalformedPacket as exc:
             self.close(f"malformed packet: {exc.reason}", now)
 
+    def resume(self, now: float) -> None:
+        """Its CONNECT was answered: handle what it sent while the check ran."""
+        held, self.held = self.held, []
+        for packet in held:
+            if self.closed:
+                return
+            self._handle(packet, now)
+
     def lost(self, now: float) -> None:
         """The network connection ended without DISCONNECT: the will goes out (§3.1.2.5)."""
         self.close("connection lost", now, level=logging.INFO)
@@ -133,6 +109,12 @@ class Connection:
     # packets
 
     def _handle(self, packet: p.Packet, now: float) -> None:
+        if self.authenticating:
+            if len(self.held) >= MAX_HELD:
+                self.close(f"over {MAX_HELD} packets sent before its CONNACK", now)
+                return
+            self.held.append(packet)
+            return
         if self.session is None:
             if not isinstance(packet, p.Connect):
                 self.close(f"first packet must be CONNECT, got {type(packet).__name__}", now)
@@ -227,6 +209,10 @@ class Broker:
         self.active: dict[str, Connection] = {}
         self.retained: dict[str, p.Publish] = {}
         self._anonymous = itertools.count(1)
+        #: where blocking authenticators run (None: inline, as in the routing core's own tests)
+        self.checks: Checks | None = None
+        self._cuts = itertools.count(1)
+        self.cut: OrderedDict[str, tuple[int, str]] = OrderedDict()  # transfer -> (when, in cut-offs, why)
 
     def attach(self, link: Link, now: float, peer: str = "?") -> Connection:
         """A new network connection; it must send CONNECT within ``connect_timeout``."""
@@ -260,10 +246,7 @@ class Broker:
     def connect(self, connection: Connection, packet: p.Connect, now: float) -> None:
         """Answer a CONNECT: refuse it (CONNACK 1, 2, 4, 5, then close) or start the session."""
         def refuse(code: int, reason: str) -> None:
-            connection.send(p.Connack(code))
-            log.warning("mqtt: refused CONNECT from %r (%s), CONNACK %d: %s", packet.client_id,
-                        connection.peer, code, reason)
-            connection.close(f"CONNACK {code}", now, level=logging.DEBUG, will=False)
+            self._refuse(connection, packet, code, reason, now)
 
         if (packet.protocol_name, packet.protocol_level) != (p.PROTOCOL_NAME, p.PROTOCOL_LEVEL):
             return refuse(p.BAD_PROTOCOL_LEVEL, f"protocol {packet.protocol_name} level {packet.protocol_level}: "
@@ -275,12 +258,54 @@ class Broker:
             if not packet.clean_session:
                 return refuse(p.IDENTIFIER_REJECTED, "an empty client id needs clean session 1")
             client_id = f"pontis-anon-{next(self._anonymous)}"
-        try:
-            grant = self.authenticator.authenticate(client_id, packet.username, packet.password, int(now))
-        except Refused as exc:
-            return refuse(p.BAD_CREDENTIALS if exc.bad_credentials else p.NOT_AUTHORIZED, exc.reason)
+
+        def check() -> Grant:
+            if connection.closed:  # gone while it waited for a worker: nothing to ask
+                raise Refused("the connection closed before its check began")
+            return self.authenticator.authenticate(client_id, packet.username, packet.password, int(now))
+
+        started = next(self._cuts)
+        if self.checks is None or not getattr(self.authenticator, "blocking", False):
+            self._answer(connection, packet, client_id, run_check(check), now, started)
+            return
+        connection.authenticating = True
+
+        def done(outcome: Outcome, at: float) -> None:
+            connection.authenticating = False
+            self._answer(connection, packet, client_id, outcome, at, started)
+            connection.resume(at)
+
+        self.checks.run(check, done)
+
+    @staticmethod
+    def _refuse(connection: Connection, packet: p.Connect, code: int, reason: str, now: float) -> None:
+        connection.send(p.Connack(code))
+        log.warning("mqtt: refused CONNECT from %r (%s), CONNACK %d: %s", packet.client_id,
+                    connection.peer, code, reason)
+        connection.close(f"CONNACK {code}", now, level=logging.DEBUG, will=False)
+
+    def _answer(self, connection: Connection, packet: p.Connect, client_id: str, outcome: Outcome, now: float,
+                started: int) -> None:
+        """CONNACK what the authenticator answered, unless the client or its transfer went meanwhile."""
+        def refuse(code: int, reason: str) -> None:
+            self._refuse(connection, packet, code, reason, now)
+
+        if connection.closed:
+            log.info("mqtt: %s (%s) went away while its CONNECT was checked", client_id, connection.peer)
+            return
+        if isinstance(outcome, Refused):
+            return refuse(p.BAD_CREDENTIALS if outcome.bad_credentials else p.NOT_AUTHORIZED, outcome.reason)
+        if not isinstance(outcome, Grant):
+            log.error("mqtt: checking the CONNECT of %r failed", client_id, exc_info=outcome)
+            return refuse(p.SERVER_UNAVAILABLE, f"the check failed ({type(outcome).__name__}: {outcome})")
+        grant = outcome
         if grant.expires_at is not None and grant.expires_at <= now:
             return refuse(p.NOT_AUTHORIZED, f"the grant for {grant.subject!r} expired at {grant.expires_at}")
+        ended = self.cut.get(grant.transfer) if grant.transfer is not None else None
+        if ended is not None and ended[0] > started:  # the transfer ended while this CONNECT was checked
+            return refuse(p.NOT_AUTHORIZED, f"transfer {grant.transfer} ended: {ended[1]}")
+        if len(self.active) >= self.max_clients and client_id not in self.active:
+            return refuse(p.SERVER_UNAVAILABLE, f"the broker serves its limit of {self.max_clients} clients")
         previous = self.active.get(client_id)
         if previous is not None:  # §3.1.4: the newer connection takes the client id over
             previous.close(f"client id {client_id!r} connected again", now, level=logging.INFO)
@@ -355,11 +380,33 @@ class Broker:
             grant = connection.grant
             if connection.session is None:
                 if now - connection.opened_at > self.connect_timeout:
-                    connection.close(f"no CONNECT within {self.connect_timeout:g} s", now)
+                    connection.close(f"its CONNECT was not answered within {self.connect_timeout:g} s (the "
+                                     "check is slow)" if connection.authenticating else
+                                     f"no CONNECT within {self.connect_timeout:g} s", now)
             elif grant is not None and grant.expires_at is not None and now >= grant.expires_at:
                 connection.close(f"the grant for {grant.subject!r} expired at {grant.expires_at}", now)
             elif connection.keep_alive and now - connection.last_seen > 1.5 * connection.keep_alive:
                 connection.close(f"nothing received for 1.5 × keep-alive ({connection.keep_alive} s)", now)
+
+    # transfers (ADR 012)
+
+    def transfers(self) -> set[str]:
+        """The transfers the connected clients' grants are for."""
+        return {c.grant.transfer for c in self.connections if c.grant is not None and c.grant.transfer is not None}
+
+    def cut_off(self, transfer_id: str, reason: str, now: float) -> int:
+        """Close every connection whose grant is for ``transfer_id`` (it ended, or its agreement is no
+        longer in force), and refuse the CONNECTs for it checked meanwhile; how many were closed."""
+        self.cut[transfer_id] = (next(self._cuts), reason)
+        self.cut.move_to_end(transfer_id)
+        while len(self.cut) > MAX_CUT_REMEMBERED:
+            self.cut.popitem(last=False)
+        closed = 0
+        for connection in list(self.connections):
+            if connection.grant is not None and connection.grant.transfer == transfer_id:
+                connection.close(f"transfer {transfer_id} ended: {reason}", now)
+                closed += 1
+        return closed
 
     def close_all(self, now: float) -> None:
         for connection in list(self.connections):

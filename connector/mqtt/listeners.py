@@ -3,7 +3,8 @@
 
 Each listener turns a network connection into a ``broker.Link`` and feeds what it reads to the routing
 core with the wall-clock time; a ticker calls ``Broker.tick`` once a second. A plain TCP client that
-reaches a TLS port fails the handshake and never gets to speak MQTT.
+reaches a TLS port fails the handshake and never gets to speak MQTT. CONNECT checks that wait on the
+database run in a pool of ``[mqtt] auth_threads`` workers (``WorkerChecks``), never on the event loop.
 """
 
 from __future__ import annotations
@@ -15,17 +16,49 @@ import ssl
 import time
 from asyncio import sslproto
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from aiohttp import WSMsgType, web
 
 from connector.config.mqtt import MqttSettings
+from connector.mqtt.access import Grant, Outcome, run_check
 from connector.mqtt.broker import Broker
 
 log = logging.getLogger("pontis.mqtt")
 READ_BYTES = 65_536
 HANDSHAKE_SECONDS = 10
 MAX_UNSENT_BYTES = 8 << 20  # a subscriber this far behind is disconnected rather than buffered without end
+
+
+T = TypeVar("T")
+
+
+class WorkerChecks:
+    """The broker's ``Checks``: blocking work in at most ``workers`` threads (more wait their turn),
+    its answer handed back on the event loop with the time then."""
+
+    def __init__(self, workers: int, clock: Callable[[], float]) -> None:
+        self.clock = clock
+        self.loop = asyncio.get_running_loop()
+        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mqtt-check")
+
+    def run(self, check: Callable[[], Grant], done: Callable[[Outcome, float], None]) -> None:
+        future = self.loop.run_in_executor(self.executor, run_check, check)
+
+        def answered(f: asyncio.Future[Outcome]) -> None:
+            if not f.cancelled():
+                done(f.result(), self.clock())
+
+        future.add_done_callback(answered)
+
+    async def call(self, work: Callable[[], T]) -> T:
+        """``work`` in a worker thread (the transfer re-checks: connector.mqtt.cutoff)."""
+        return await self.loop.run_in_executor(self.executor, work)
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
 
 
 def server_tls_context(cert_file: str, key_file: str) -> ssl.SSLContext:
@@ -124,9 +157,11 @@ class MqttServer:
     _runner: web.AppRunner | None = None
     _ticker: asyncio.Task[None] | None = None
     _handlers: set[asyncio.Task[object]] = field(default_factory=set)
+    checks: WorkerChecks | None = None
 
     async def start(self) -> None:
         s = self.settings
+        self.checks = self.broker.checks = WorkerChecks(s.auth_threads, self.clock)
         context = server_tls_context(s.cert_file, s.key_file) if s.cert_file and s.key_file else None
         if s.tls_port is not None:
             if context is None:
@@ -159,6 +194,9 @@ class MqttServer:
         if self._runner is not None:
             await self._runner.cleanup()
         self._servers.clear()
+        if self.checks is not None:
+            self.checks.close()
+            self.broker.checks = self.checks = None
 
     async def _tick(self) -> None:
         while True:

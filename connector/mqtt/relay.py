@@ -15,6 +15,7 @@ import asyncio
 import hashlib
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import psycopg
@@ -32,15 +33,41 @@ log = logging.getLogger("pontis.mqtt")
 MAX_NOTIFY_BYTES = 7000  # PostgreSQL's limit is 8000 bytes per payload
 
 
-def channel_for(participant_id: str, database_url: str) -> str:
+def channel_for(participant_id: str, database_url: str, prefix: str = "pontis_aas") -> str:
     """One channel per connector and schema (NOTIFY channels are database-wide)."""
     options = make_url(normalize_url(database_url)).query.get("options")
     digest = hashlib.sha256(f"{participant_id}|{options or ''}".encode()).hexdigest()[:20]
-    return f"pontis_aas_{digest}"
+    return f"{prefix}_{digest}"
 
 
 def _conninfo(database_url: str) -> str:
     return make_url(normalize_url(database_url)).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def notify(db: Database, channel: str, payloads: list[str]) -> None:
+    """NOTIFY every replica listening on ``channel`` (raises when the database cannot be reached)."""
+    with db.engine.begin() as conn:
+        for payload in payloads:
+            conn.execute(text("SELECT pg_notify(:channel, :payload)"), {"channel": channel, "payload": payload})
+
+
+async def listen(db: Database, channel: str, handle: Callable[[str], Awaitable[None]], listening: asyncio.Event,
+                 retry_seconds: float) -> None:
+    """LISTEN on ``channel`` until cancelled, ``handle`` each payload; a lost connection is re-opened
+    (notices meanwhile are missed, logged)."""
+    while True:
+        try:
+            async with await psycopg.AsyncConnection.connect(_conninfo(str(db.url)), autocommit=True) as conn:
+                await conn.execute(f'LISTEN "{channel}"')
+                listening.set()
+                async for notice in conn.notifies():
+                    await handle(notice.payload)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the database went away: listen again
+            log.warning("mqtt: listening on %s failed (%s); again in %g s", channel, exc, retry_seconds)
+        listening.clear()
+        await asyncio.sleep(retry_seconds)
 
 
 class ReplicaRelay:
@@ -61,10 +88,7 @@ class ReplicaRelay:
                 chunk = chunk[-1:]
         payloads.append(json.dumps(chunk))
         try:
-            with self.db.engine.begin() as conn:
-                for payload in payloads:
-                    conn.execute(text("SELECT pg_notify(:channel, :payload)"),
-                                 {"channel": self.channel, "payload": payload})
+            notify(self.db, self.channel, payloads)
         except Exception as exc:  # noqa: BLE001 - the change is committed: announce it here at least
             log.warning("mqtt: could not tell the other replicas of %d changes (%s); announced here only",
                         len(changes), exc)
@@ -81,22 +105,8 @@ class ReplicaRelay:
             await asyncio.gather(self._task, return_exceptions=True)
 
     async def run(self) -> None:
-        """LISTEN until cancelled; a lost connection is re-opened (changes meanwhile are missed, logged)."""
-        while True:
-            try:
-                async with await psycopg.AsyncConnection.connect(_conninfo(str(self.db.url)),
-                                                                 autocommit=True) as conn:
-                    await conn.execute(f'LISTEN "{self.channel}"')
-                    self.listening.set()
-                    async for notice in conn.notifies():
-                        await self._announce(notice.payload)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - the database went away: listen again
-                log.warning("mqtt: listening for other replicas' changes failed (%s); again in %g s", exc,
-                            self.retry_seconds)
-            self.listening.clear()
-            await asyncio.sleep(self.retry_seconds)
+        """LISTEN until cancelled (``listen``)."""
+        await listen(self.db, self.channel, self._announce, self.listening, self.retry_seconds)
 
     async def _announce(self, payload: str) -> None:
         try:

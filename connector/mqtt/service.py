@@ -1,5 +1,6 @@
 """The broker as one running part of a connector: built from ``[mqtt]``, started and stopped by the
-app's lifespan (``connector serve``), hearing the twin registry's changes."""
+app's lifespan (``connector serve``), hearing the twin registry's changes and, with ``auth = "token"``,
+the transfers that end (``cutoff``)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from connector.config import ConfigError, Settings
 from connector.config.mqtt import MqttSettings
 from connector.mqtt.access import Authenticator, OpenAccess, StaticCredentials
 from connector.mqtt.broker import Broker
+from connector.mqtt.cutoff import Rechecks, TransferWatch
 from connector.mqtt.events import AasEventPublisher
 from connector.mqtt.listeners import MqttServer, server_tls_context
 from connector.mqtt.relay import ReplicaRelay, channel_for
@@ -76,6 +78,8 @@ class MqttService:
     publisher: AasEventPublisher
     changes: Any  # connector.parts.changes.ChangeFeed
     relay: ReplicaRelay | None = None  # PostgreSQL: every replica's broker hears every change
+    watch: TransferWatch | None = None  # auth "token": a transfer that ends cuts its clients off
+    transfer_states: Any = None  # the transfer service's StateWaits, which the watch listens to
 
     @property
     def endpoints(self) -> dict[str, str]:
@@ -91,10 +95,17 @@ class MqttService:
         if self.relay is not None:
             self.relay.start()
         self.changes.listeners.append(self.listener)
+        if self.watch is not None:
+            self.watch.start(self.server.checks.call if self.server.checks is not None else None)
+            self.transfer_states.listeners.append(self.watch.moved)
 
     async def stop(self) -> None:
         if self.listener in self.changes.listeners:
             self.changes.listeners.remove(self.listener)
+        if self.watch is not None:
+            if self.watch.moved in self.transfer_states.listeners:
+                self.transfer_states.listeners.remove(self.watch.moved)
+            await self.watch.stop()
         if self.relay is not None:
             await self.relay.stop()
         self.publisher.loop = None
@@ -109,6 +120,15 @@ def build_mqtt(settings: Settings, services: Any, authenticator: Authenticator |
     broker = Broker(authenticator or authenticator_for(settings, services), max_packet_bytes=mqtt.max_packet_bytes,
                     max_queued=mqtt.max_queued, retain=mqtt.keep_retained, max_clients=mqtt.max_clients)
     publisher = AasEventPublisher(broker, settings.public_url, mqtt.topic_prefix, mqtt.event_data)
-    relay = None if services.db.is_sqlite else ReplicaRelay(
-        services.db, publisher, channel_for(settings.participant_id, settings.database_url))
-    return MqttService(broker, MqttServer(mqtt, broker), publisher, services.parts.changes, relay)
+    replicas = not services.db.is_sqlite
+    relay = ReplicaRelay(services.db, publisher, channel_for(settings.participant_id, settings.database_url)) \
+        if replicas else None
+    server = MqttServer(mqtt, broker)
+    watch = None
+    if isinstance(broker.authenticator, Rechecks):  # its grants name transfers (connector.mqtt.tokens)
+        watch = TransferWatch(broker, broker.authenticator, server.clock,
+                              db=services.db if replicas else None,
+                              channel=channel_for(settings.participant_id, settings.database_url, "pontis_transfer")
+                              if replicas else None, recheck_seconds=mqtt.recheck_seconds)
+    return MqttService(broker, server, publisher, services.parts.changes, relay, watch,
+                       services.transfers.waits if watch is not None else None)

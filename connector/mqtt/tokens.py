@@ -14,21 +14,29 @@ At CONNECT a client presents either
   (``edr_ttl_seconds``), after which the client connects again and is checked again.
 
 Everything else is refused with the reason (logged by the broker; the client gets CONNACK 5).
+Each grant names its transfer: when the transfer leaves STARTED or its agreement stops being in
+force, ``recheck`` says why (and revokes the transfer's tokens and users), and the broker cuts the
+transfer's clients off (``connector.mqtt.cutoff``). The checks read the database: the broker runs
+them in worker threads (``blocking``).
 """
 
 from __future__ import annotations
 
 import hmac
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel import Session
 
 from connector.mqtt.access import Grant, Refused
+from connector.protocol import Role
 from connector.services.dataflow.mqtt import USER_GRANT, field
 from connector.services.edr_tokens import EdrClaims, EdrError, EdrIssuer, refresh_hash
 from connector.store import Database
 from connector.store.models import Asset, EdrGrant, TransferProcess
+
+log = logging.getLogger("pontis.mqtt")
 
 
 def _when(epoch_seconds: int) -> str:
@@ -37,6 +45,8 @@ def _when(epoch_seconds: int) -> str:
 
 class TransferAccess:
     """The broker's ``Authenticator`` for ``[mqtt] auth = "token"``: DSP transfers' JWTs and users."""
+
+    blocking = True  # it reads the database: the broker runs it in a worker thread
 
     def __init__(self, db: Database, issuer: EdrIssuer) -> None:
         self.db = db
@@ -70,7 +80,7 @@ class TransferAccess:
             raise Refused(exc.reason) from None
         topic = raw.get("topic")
         return Grant(subject=claims.consumer_id, topics=(topic,) if isinstance(topic, str) and topic else None,
-                     expires_at=exp)
+                     expires_at=exp, transfer=claims.transfer_id)
 
     def _user(self, session: Session, user: EdrGrant, password: str, now_ms: int) -> Grant:
         name = user.id[len(USER_GRANT):]
@@ -88,9 +98,28 @@ class TransferAccess:
             raise Refused(exc.reason) from None
         asset = session.get(Asset, transfer.asset_id)
         topic = field(asset.data_address or {}, "topic") if asset is not None else None
-        # re-checked at the next CONNECT: a user outlives its transfer by at most one EDR lifetime
+        # re-checked at the next CONNECT, and cut off when the transfer ends (connector.mqtt.cutoff)
         return Grant(subject=transfer.counterparty_id, topics=(topic,) if isinstance(topic, str) else None,
-                     expires_at=now_ms // 1000 + self.issuer.ttl_seconds)
+                     expires_at=now_ms // 1000 + self.issuer.ttl_seconds, transfer=transfer.id)
+
+    def recheck(self, transfer_id: str, now: int) -> str | None:
+        """Why the clients of our transfer ``transfer_id`` may no longer be served (it left STARTED, its
+        agreement is no longer in force), its tokens and users then revoked; None while it may."""
+        with self.db.read() as session:
+            transfer = session.get(TransferProcess, transfer_id)
+            if transfer is None or transfer.role != Role.PROVIDER.value:
+                return None  # a consumer's transfer: no client of our broker holds it
+            claims = EdrClaims(transfer.id, transfer.agreement_id, transfer.counterparty_id, 0, "")
+            try:
+                self.issuer.check_flow(session, claims, now * 1000)
+                return None
+            except EdrError as exc:
+                reason = exc.reason
+        with self.db.write() as session:
+            revoked = self.issuer.revoke(session, transfer_id, reason)
+        if revoked:
+            log.warning("mqtt: revoked %d tokens and users of transfer %s: %s", revoked, transfer_id, reason)
+        return reason
 
 
 def transfer_access(services: Any) -> TransferAccess:

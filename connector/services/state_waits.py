@@ -3,12 +3,17 @@
 ``ProcessService`` calls ``moved`` after each commit that changed a process's state; an async
 caller (the management API's ``?waitMs=`` long poll) ``register``s first, reads the state, and
 awaits the future if it wants the next change. A notice never comes before the commit.
+``listeners`` hear every change (the MQTT broker cuts off the clients of a transfer that ended).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
+from collections.abc import Callable
+
+log = logging.getLogger("pontis.process")
 
 
 def _settle(future: asyncio.Future[str], state: str) -> None:
@@ -23,12 +28,19 @@ class StateWaits:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._waiting: dict[str, list[tuple[asyncio.AbstractEventLoop, asyncio.Future[str]]]] = {}
+        #: called with (process id, new state) after each commit that moved a process; quick, any thread
+        self.listeners: list[Callable[[str, str], None]] = []
 
     def moved(self, pid: str, state: str) -> None:
         with self._lock:
             waiting = self._waiting.pop(pid, [])
         for loop, future in waiting:
             loop.call_soon_threadsafe(_settle, future, state)
+        for listener in list(self.listeners):
+            try:
+                listener(pid, state)
+            except Exception:  # the change is committed: a listener's failure must not undo the caller's work
+                log.exception("a listener of %s's state change failed", pid)
 
     def register(self, pid: str) -> asyncio.Future[str]:
         loop = asyncio.get_running_loop()

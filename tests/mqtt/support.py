@@ -129,9 +129,11 @@ class Client:
         self.connacks: queue.Queue[int] = queue.Queue()
         self.subacks: queue.Queue[list[int]] = queue.Queue()
         self.messages: queue.Queue[paho.MQTTMessage] = queue.Queue()
+        self.disconnects: queue.Queue[int] = queue.Queue()  # paho's reason codes, one per lost connection
         self.client.on_connect = lambda c, u, flags, rc, props: self.connacks.put(rc.value)
         self.client.on_subscribe = lambda c, u, mid, codes, props: self.subacks.put([r.value for r in codes])
         self.client.on_message = lambda c, u, message: self.messages.put(message)
+        self.client.on_disconnect = lambda c, u, flags, rc, props: self.disconnects.put(rc.value)
 
     def connect(self, timeout: float = 10) -> int:
         """The CONNACK return code."""
@@ -142,6 +144,10 @@ class Client:
     def subscribe(self, topic: str, qos: int = 1, timeout: float = 10) -> list[int]:
         self.client.subscribe(topic, qos)
         return self.subacks.get(timeout=timeout)
+
+    def cut_off(self, timeout: float = 10) -> int:
+        """Wait until the broker closes the connection; paho's reason code."""
+        return self.disconnects.get(timeout=timeout)
 
     def next_message(self, timeout: float = 10) -> paho.MQTTMessage:
         return self.messages.get(timeout=timeout)

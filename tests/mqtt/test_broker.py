@@ -10,7 +10,8 @@ import pytest
 
 from connector.mqtt import packets as p
 from connector.mqtt.access import Grant, OpenAccess, Refused, StaticCredentials
-from connector.mqtt.broker import Broker, Connection, covers, matches
+from connector.mqtt.broker import Broker, Connection
+from connector.mqtt.session import covers, matches
 
 
 @dataclass

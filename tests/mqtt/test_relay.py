@@ -46,16 +46,17 @@ class Loop:
         self.loop.close()
 
 
-@pytest.fixture
-def replicas(database_url: str, tmp_path: Path) -> Iterator[tuple[list[Container], list[Any], Loop]]:
+def run_replicas(database_url: str, tmp_path: Path, authenticator: Any, **mqtt_extra: Any
+                 ) -> Iterator[tuple[list[Container], list[Any], Loop]]:
+    """Two containers on ``database_url``, each with its broker started on one loop."""
     ca = make_ca(tmp_path)
     mqtt = {"enabled": True, "tls_port": 0, "wss_port": None, "cert_file": str(ca.cert_file),
-            "key_file": str(ca.key_file), "auth": "none"}
+            "key_file": str(ca.key_file), "auth": "none", **mqtt_extra}
     settings = Settings(participant_id="did:web:replicated.test", api_key="k", database_url=database_url,
                         server=ServerSettings(public_url="https://replicated.test"), mqtt=mqtt)  # type: ignore[arg-type]
     containers = [build(settings), build(settings)]
     containers[0].db.migrate()
-    services = [service for c in containers if (service := build_mqtt(settings, c, authenticator=OpenAccess()))]
+    services = [service for c in containers if (service := build_mqtt(settings, c, authenticator=authenticator))]
     loop = Loop()
     for service in services:
         loop.run(service.start())
@@ -67,6 +68,11 @@ def replicas(database_url: str, tmp_path: Path) -> Iterator[tuple[list[Container
         loop.close()
         for container in containers:
             container.db.dispose()
+
+
+@pytest.fixture
+def replicas(database_url: str, tmp_path: Path) -> Iterator[tuple[list[Container], list[Any], Loop]]:
+    yield from run_replicas(database_url, tmp_path, OpenAccess())
 
 
 def _wait(loop: Loop, until: Callable[[], bool], what: str) -> None:
