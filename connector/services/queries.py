@@ -209,7 +209,12 @@ INITIAL_SHOWN_AS = "REQUESTING"  # our INITIAL: the request is being sent, which
 
 
 def shown_state(neg: Negotiation) -> str:
-    return INITIAL_SHOWN_AS if neg.state == "INITIAL" else neg.state
+    return shown(neg.state)
+
+
+def shown(state: str) -> str:
+    """A stored negotiation state as the management API shows it."""
+    return INITIAL_SHOWN_AS if state == "INITIAL" else state
 
 
 NEGOTIATION_FIELDS = Fields(
