@@ -168,15 +168,14 @@ async def get_negotiation_state(negotiation_id: str, queries: Queries, services:
     waits = services.negotiations.waits
     future = waits.register(negotiation_id) if wait_ms else None
     try:
-        neg = await run_in_threadpool(queries.negotiation, negotiation_id)
-        state = neg.state
+        state = await run_in_threadpool(queries.negotiation_state, negotiation_id)
         if future is not None and state not in ("FINALIZED", "TERMINATED"):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(future), wait_ms / 1000)
             # the notice carries the state that was committed (no second read); after a timeout
             # read again: another replica may have moved it without telling this node
-            state = future.result() if future.done() else (
-                await run_in_threadpool(queries.negotiation, negotiation_id)).state
+            state = future.result() if future.done() else \
+                await run_in_threadpool(queries.negotiation_state, negotiation_id)
     finally:
         if future is not None:
             waits.forget(negotiation_id, future)
