@@ -21,7 +21,8 @@ from connector.services.container import Container
 from connector.services.dcp_wiring import agreement_policy
 
 
-def get_services(request: Request) -> Container:
+async def get_services(request: Request) -> Container:
+    """``async``: FastAPI would run a plain ``def`` dependency in the thread pool (a hop per message)."""
     return request.app.state.services
 
 
