@@ -21,7 +21,8 @@ from connector.services.container import Container
 from connector.services.dcp_wiring import agreement_policy
 
 
-def get_services(request: Request) -> Container:
+async def get_services(request: Request) -> Container:
+    """``async``: FastAPI would run a plain ``def`` dependency in the thread pool (a hop per message)."""
     return request.app.state.services
 
 
@@ -60,7 +61,13 @@ async def get_caller(request: Request) -> Participant | None:
     header = request.headers.get("authorization")
     check = getattr(authenticator, "check", None)
     if check is None:
-        return _rate_limited(request, await run_in_threadpool(authenticator.authenticate, header))
+        # a token the peer directory holds in memory is matched here; only a miss (which may read
+        # the store) costs a thread hop
+        in_memory = getattr(authenticator, "known_in_memory", None)
+        caller = in_memory(header) if in_memory is not None else None
+        if caller is None:
+            caller = await run_in_threadpool(authenticator.authenticate, header)
+        return _rate_limited(request, caller)
     # the body is peeked only for a caller whose header at least looks like a JWT
     looks_signed = isinstance(header, str) and header.count(".") == 2
     policy = await policy_at_stake(request, services) if looks_signed else None

@@ -6,6 +6,7 @@ import json
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from connector.management.errors import ApiError
 from connector.management.staff import Staff, identify, refusal
@@ -14,15 +15,30 @@ from connector.services.definitions import DefinitionService
 from connector.services.queries import QueryService
 from connector.services.remote_catalog import RemoteCatalog
 
+# The dependencies that only look something up are ``async def``: FastAPI runs a plain ``def``
+# dependency in the thread pool, a thread hop per request for nothing that blocks.
 
-def get_services(request: Request) -> Container:
+
+async def get_services(request: Request) -> Container:
+    return _services(request)
+
+
+def _services(request: Request) -> Container:
     return request.app.state.services
 
 
-def require_api_key(request: Request) -> None:
+async def require_api_key(request: Request) -> None:
     """Every management call carries a staff key in ``X-Api-Key`` (EDC's scheme) or, with
     ``[management.oidc]``, a bearer token; the caller's role must allow the call (``staff``).
-    A plain def: FastAPI runs it in a thread, as an OIDC key fetch may block."""
+    Checked in a thread only with ``[management.oidc]`` (a key fetch may block); the keys alone
+    are constant-time compares of SHA-256 digests, done here."""
+    if getattr(request.app.state, "staff_oidc", None) is not None:
+        await run_in_threadpool(_require_api_key, request)
+    else:
+        _require_api_key(request)
+
+
+def _require_api_key(request: Request) -> None:
     staff = check_api_key(request)
     refused = refusal(staff, request.method, request.url.path)
     if refused is not None:
@@ -41,16 +57,16 @@ def check_api_key(request: Request) -> Staff:
     return staff
 
 
-def get_definitions(request: Request) -> DefinitionService:
-    return get_services(request).definitions
+async def get_definitions(request: Request) -> DefinitionService:
+    return _services(request).definitions
 
 
-def get_queries(request: Request) -> QueryService:
-    return get_services(request).queries
+async def get_queries(request: Request) -> QueryService:
+    return _services(request).queries
 
 
-def get_remote_catalog(request: Request) -> RemoteCatalog:
-    return get_services(request).remote_catalog
+async def get_remote_catalog(request: Request) -> RemoteCatalog:
+    return _services(request).remote_catalog
 
 
 async def read_raw(request: Request, limit: int) -> bytes:

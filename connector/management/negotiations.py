@@ -33,7 +33,7 @@ from connector.management.jsonld import (
 )
 from connector.management.odrl import read_policy, render_stored
 from connector.protocol.messages import OfferRef
-from connector.services.queries import shown_state
+from connector.services.queries import shown, shown_state
 from connector.store.models import Agreement, Negotiation
 
 router = APIRouter(prefix="/v3/contractnegotiations", route_class=ManagementRoute, tags=["contractnegotiations"])
@@ -168,15 +168,18 @@ async def get_negotiation_state(negotiation_id: str, queries: Queries, services:
     waits = services.negotiations.waits
     future = waits.register(negotiation_id) if wait_ms else None
     try:
-        neg = await run_in_threadpool(queries.negotiation, negotiation_id)
-        if future is not None and neg.state not in ("FINALIZED", "TERMINATED"):
+        state = await run_in_threadpool(queries.negotiation_state, negotiation_id)
+        if future is not None and state not in ("FINALIZED", "TERMINATED"):
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(future, wait_ms / 1000)
-            neg = await run_in_threadpool(queries.negotiation, negotiation_id)
+                await asyncio.wait_for(asyncio.shield(future), wait_ms / 1000)
+            # the notice carries the state that was committed (no second read); after a timeout
+            # read again: another replica may have moved it without telling this node
+            state = future.result() if future.done() else \
+                await run_in_threadpool(queries.negotiation_state, negotiation_id)
     finally:
         if future is not None:
             waits.forget(negotiation_id, future)
-    return JSONResponse(with_context({"@type": "NegotiationState", "state": shown_state(neg)}))
+    return JSONResponse(with_context({"@type": "NegotiationState", "state": shown(state)}))
 
 
 @router.get("/{negotiation_id}/agreement")

@@ -13,6 +13,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import bindparam
+from sqlalchemy import select as sa_select
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, select
 
 from connector.identity.dataintegrity import SigningError
@@ -82,6 +85,19 @@ def _offer_from(neg: Negotiation) -> OfferRef:
 def _parsed_offer(stored: str) -> OfferRef:
     # keyed by the offer's text: a changed offer is parsed anew, on every replica
     return read_offer({"offer": json.loads(stored)})
+
+
+_AGREEMENT_ID = sa_select(Agreement.id).where(Agreement.id == bindparam("id"))  # type: ignore[call-overload]
+
+
+def _agreement_stored(session: Session, agreement_id: str) -> bool:
+    """``session.get(Agreement, id) is not None`` without loading the row or flushing the session:
+    the session's own (loaded or new) rows, else one Core look-up built once."""
+    if session.identity_map.get(identity_key(Agreement, agreement_id)) is not None:
+        return True
+    if any(isinstance(obj, Agreement) and obj.id == agreement_id for obj in session.new):
+        return True
+    return session.connection().execute(_AGREEMENT_ID, {"id": agreement_id}).first() is not None
 
 
 class NegotiationService(ProcessService):
@@ -240,7 +256,7 @@ class NegotiationService(ProcessService):
         else:
             return
         neg.agreement_id = doc["@id"]
-        if session.get(Agreement, doc["@id"]) is None:
+        if not _agreement_stored(session, doc["@id"]):
             session.add(Agreement(
                 id=doc["@id"], negotiation_id=neg.id, asset_id=doc["target"], provider_id=doc["assigner"],
                 consumer_id=doc["assignee"], policy=doc, signing_date=_signing_ms(doc.get("timestamp"), now),

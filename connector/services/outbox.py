@@ -17,7 +17,8 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
 
-from sqlalchemy import delete, insert, text, update
+from sqlalchemy import bindparam, delete, insert, text, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, select
 
@@ -32,6 +33,14 @@ WHERE o.status = 'pending' AND o.next_attempt_at <= :now AND o.lease_until < :no
 ORDER BY o.next_attempt_at, o.id
 LIMIT :limit
 """
+
+
+# statements of the hot path, built once: building one (operators, cache key) costs more than running it
+_TABLE = OutgoingMessage.__table__  # type: ignore[attr-defined]
+_PENDING_IDS = sa_select(_TABLE.c.id).where(_TABLE.c.process_id == bindparam("process_id"),
+                                            _TABLE.c.status == "pending")
+_INSERT = insert(_TABLE).returning(_TABLE.c.id)
+_INSERT_KEYS = tuple(c.key for c in _TABLE.columns if c.key != "id")
 
 
 def enqueue(session: Session, process_id: str, kind: str, url: str, body: dict,
@@ -68,9 +77,7 @@ def has_pending(session: Session, process_id: str) -> bool:
     for obj in session.new:
         if isinstance(obj, OutgoingMessage) and obj.process_id == process_id and obj.status == "pending":
             return True
-    stmt = select(OutgoingMessage.id).where(
-        OutgoingMessage.process_id == process_id, OutgoingMessage.status == "pending")
-    for (message_id,) in session.connection().execute(stmt):
+    for (message_id,) in session.connection().execute(_PENDING_IDS, {"process_id": process_id}):
         loaded = session.identity_map.get(identity_key(OutgoingMessage, message_id))
         if loaded is None or getattr(loaded, "status", "pending") == "pending":
             return True
@@ -79,9 +86,8 @@ def has_pending(session: Session, process_id: str) -> bool:
 
 def insert_row(session: Session, message: OutgoingMessage) -> OutgoingMessage:
     """Store ``message`` with one Core INSERT (no unit-of-work bookkeeping); it stays out of the session."""
-    table = OutgoingMessage.__table__  # type: ignore[attr-defined]
-    values = {c.key: getattr(message, c.key) for c in table.columns if c.key != "id"}
-    message.id = session.connection().execute(insert(table).values(**values).returning(table.c.id)).scalar_one()
+    values = {key: getattr(message, key) for key in _INSERT_KEYS}
+    message.id = session.connection().execute(_INSERT, values).scalar_one()
     return message
 
 

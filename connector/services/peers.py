@@ -184,14 +184,17 @@ class PeerDirectory:
 
     def by_token(self, token: str) -> PeerEntry | None:
         for refresh in (None, self.miss_reload_seconds):
-            found = None
-            for peer in self._snapshot(refresh_after=refresh):
-                # constant-time compare, and no early exit: a token is a secret
-                if peer.token is not None and hmac.compare_digest(peer.token.encode(), token.encode()):
-                    found = found or peer
+            found = _holder_of(self._snapshot(refresh_after=refresh), token)
             if found is not None:
                 return found
         return None
+
+    def by_token_in_memory(self, token: str) -> PeerEntry | None:
+        """What ``by_token`` answers when it needs no read of the store (the snapshot is fresh and
+        names the token); None when it would read: the caller then asks ``by_token`` (in a thread)."""
+        if self.monotonic() - self._loaded_at > self.ttl_seconds:
+            return None
+        return _holder_of(self._entries, token)
 
     # --- writing -----------------------------------------------------------------------------
 
@@ -234,6 +237,15 @@ class PeerDirectory:
         self.invalidate()
 
 
+def _holder_of(entries: list[PeerEntry], token: str) -> PeerEntry | None:
+    found = None
+    for peer in entries:
+        # constant-time compare, and no early exit: a token is a secret
+        if peer.token is not None and hmac.compare_digest(peer.token.encode(), token.encode()):
+            found = found or peer
+    return found
+
+
 class PeerTokenAuthenticator(StaticTokenAuthenticator):
     """Static-token mode over the peer directory: a caller is the peer whose token it presents."""
 
@@ -243,6 +255,17 @@ class PeerTokenAuthenticator(StaticTokenAuthenticator):
 
     def participant_for(self, token: str) -> Participant | None:
         peer = self.directory.by_token(token)
+        return peer.participant() if peer is not None else None
+
+    def known_in_memory(self, authorization: str | None) -> Participant | None:
+        """The caller, when the peer directory's fresh snapshot names its token: no store read, so
+        the DSP edge asks on its event loop. None: ``authenticate`` decides (it may read the store)."""
+        if not authorization:
+            return None
+        token = authorization.strip()
+        if token.lower().startswith("bearer "):
+            token = token[7:].strip()
+        peer = self.directory.by_token_in_memory(token)
         return peer.participant() if peer is not None else None
 
 

@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import bindparam, func, or_
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
 from connector.services.criteria import EDC_NS, Criterion, CriterionError, matches, parse_criteria
@@ -208,8 +209,16 @@ E = EDC_NS
 INITIAL_SHOWN_AS = "REQUESTING"  # our INITIAL: the request is being sent, which EDC calls REQUESTING
 
 
+_NEGOTIATION_STATE = sa_select(Negotiation.state).where(Negotiation.id == bindparam("id"))  # type: ignore[call-overload]
+
+
 def shown_state(neg: Negotiation) -> str:
-    return INITIAL_SHOWN_AS if neg.state == "INITIAL" else neg.state
+    return shown(neg.state)
+
+
+def shown(state: str) -> str:
+    """A stored negotiation state as the management API shows it."""
+    return INITIAL_SHOWN_AS if state == "INITIAL" else state
 
 
 NEGOTIATION_FIELDS = Fields(
@@ -290,6 +299,15 @@ class QueryService:
             raise NotFound("negotiation.unknown", f"ContractNegotiation with ID {negotiation_id!r} does not exist",
                            path="@id")
         return neg
+
+    def negotiation_state(self, negotiation_id: str) -> str:
+        """The stored state alone (the long poll's read): one prebuilt Core SELECT, no ORM load."""
+        with self.db.engine.connect() as conn:
+            row = conn.execute(_NEGOTIATION_STATE, {"id": negotiation_id}).first()
+        if row is None:
+            raise NotFound("negotiation.unknown", f"ContractNegotiation with ID {negotiation_id!r} does not exist",
+                           path="@id")
+        return str(row[0])
 
     def agreement(self, agreement_id: str) -> Agreement:
         with self.db.read() as session:

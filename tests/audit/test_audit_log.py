@@ -168,3 +168,22 @@ def test_concurrent_appends_make_one_unbroken_chain(audited):
     report = trail.verify()
     assert report.ok, report.problems
     assert report.last_seq == 47
+
+
+def test_an_entry_undone_with_its_savepoint_leaves_the_chain_unbroken(audited):
+    """A group commit runs each piece under a savepoint: a piece that appended and then failed is
+    undone, and the next piece's entry follows the last one that stays."""
+    _config, trail = audited
+    trail.install()  # as the connector does: the session hooks
+    try:
+        with trail.db.write() as session:
+            with pytest.raises(RuntimeError), session.begin_nested():
+                trail.append(session, "test", {"n": "undone"}, {})
+                raise RuntimeError("this piece fails after its append")
+            with session.begin_nested():
+                trail.append(session, "test", {"n": "kept"}, {})
+    finally:
+        trail.uninstall()
+    report = trail.verify()
+    assert report.ok, report.problems
+    assert report.last_seq == 8

@@ -20,8 +20,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import event, text
-from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm.attributes import instance_state
+from sqlalchemy.orm.base import PASSIVE_NO_INITIALIZE
 from sqlmodel import Session, col, select
 
 from connector.services.audit.chain import (
@@ -95,6 +96,8 @@ class AuditTrail:
         if not event.contains(Session, "before_flush", _before_flush):
             event.listen(Session, "before_flush", _before_flush)
             event.listen(Session, "after_commit", _forget_head)
+            # also after a savepoint's rollback (a failed piece of a group commit): the head it
+            # appended went with it, and the next piece reads the head again
             event.listen(Session, "after_rollback", _forget_head)
         return self
 
@@ -134,9 +137,10 @@ class AuditTrail:
 
     def record(self, kind: str, subject: Mapping[str, Any], details: Mapping[str, Any],
                actor: str | None = None) -> None:
-        """Append one entry in a transaction of its own (for the HTTP edges)."""
-        with self.db.write() as session:
-            self.append(session, kind, subject, details, actor)
+        """Append one entry for an HTTP edge: in a write transaction shared with concurrent writers
+        (group commit), committed when this returns."""
+        who = actor or _actor.get()  # read here: the group's leader may run the append in another thread
+        self.db.group_write(lambda session: self.append(session, kind, subject, details, who))
 
     def record_access(self, transfer_id: str, details: Mapping[str, Any]) -> None:
         """A data-plane access: who (the transfer's consumer), which agreement, how many bytes."""
@@ -201,13 +205,14 @@ class AuditTrail:
     # --- what the rows say -----------------------------------------------------------------------
 
     def observe(self, session: Session, row: Any) -> None:
-        changes = sa_inspect(row).attrs
-        state = changes.state.history.added
+        # two attributes' histories, without building the row's whole attribute view
+        tracked = instance_state(row)
+        state = tracked.get_history("state", PASSIVE_NO_INITIALIZE).added
         new_state = state[0] if state else None
         if isinstance(row, Negotiation):
             subject = {"negotiation": row.id, "agreement": row.agreement_id, "asset": row.asset_id}
             details: dict[str, Any] = {"role": row.role, "counterparty": row.counterparty_id}
-            error = changes.error.history.added
+            error = tracked.get_history("error", PASSIVE_NO_INITIALIZE).added
             if error and isinstance(error[0], dict) and error[0].get("denials"):
                 self.append(session, "policy.denied", subject, {**details, "code": error[0].get("code"),
                             "reasons": error[0].get("reasons"), "denials": error[0].get("denials")})
