@@ -54,3 +54,13 @@ def test_another_did_is_refused_with_the_reason(tmp_path: Path) -> None:
         assert done["state"] == "TERMINATED", done
         why = f"the caller is {CONSUMER_ID}, the policy admits did:web:a.test, did:web:b.test"
         assert why in done["errorDetail"], done
+
+
+def test_the_admins_dry_run_knows_a_peers_did_before_it_calls(tmp_path: Path) -> None:
+    for two in _fx_pair(tmp_path):
+        _publish(two, ["did:web:a.test"])
+        explained = ok(two.provider.post("/management/v3/policydefinitions/fx-by-did/explain", json={
+            "counterPartyId": CONSUMER_ID}))
+        assert explained["claimsSource"] == "the peer entry" and not explained["allowed"]
+        assert any(f"the caller is {CONSUMER_ID}, the policy admits did:web:a.test" in line
+                   for line in explained["explanation"]), explained
