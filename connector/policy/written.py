@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from ._compact_in import lift_policy
 from .errors import PolicyFormatError
-from .suggest import closest
+from .suggest import closest as closest  # re-exported: management.peers uses it
 from .validation import Kind, Violation, validate
 from .vocabulary import ODRL_NS
 
