@@ -14,6 +14,11 @@ class Participant:
     id: str
     claims: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # the authenticated id is the caller's DID for the policy engine (claim "did", Factory-X
+        # BusinessPartnerDID): set here, so no configured or presented claim can say otherwise
+        object.__setattr__(self, "claims", {**self.claims, "did": self.id})
+
     @property
     def bpn(self) -> str | None:
         value = self.claims.get("bpn")

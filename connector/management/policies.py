@@ -40,8 +40,8 @@ router = APIRouter(prefix="/v3/policydefinitions", route_class=ManagementRoute, 
 SCOPES = ("catalog", "contract.negotiation", "transfer.process")
 
 
-def read_definition(body: Any, *, update: bool, path_id: str | None = None,
-                    profile: str = "catena-x") -> tuple[str, Policy, dict]:
+def read_definition(body: Any, *, update: bool, path_id: str | None = None, profile: str = "catena-x",
+                    dataspace: str | None = None, gaiax: bool = False) -> tuple[str, Policy, dict]:
     node = expand_body(body, "PolicyDefinition", "PolicyDefinitionDto")
     body_id = node_id(node)
     if path_id is not None and body_id is not None and body_id != path_id:
@@ -54,18 +54,20 @@ def read_definition(body: Any, *, update: bool, path_id: str | None = None,
     policy_node = child(node, "policy", required=True)
     policy, _ = read_policy(policy_node, "policy", ("Set", "Policy"))
     refuse_violations(written_violations(normalize(policy_node)))
-    check_profile(policy, profile)
+    check_profile(policy, profile, dataspace, gaiax)
     return policy_id, policy, properties(node, "privateProperties")
 
 
-def check_profile(policy: Policy, profile: str) -> None:
+def check_profile(policy: Policy, profile: str, dataspace: str | None = None, gaiax: bool = False) -> None:
     """Refuse, before anything is stored, a policy the configured profile does not allow.
 
     ``catena-x``: the whole 2025-09 profile. ``lenient``: unknown operands, wrong operators and
     wrong right-operand types are still refused, but not the profile's structure rules (such as
     two constraints per usage permission), for data spaces that are not Catena-X.
+    An unknown operand is answered with the closest of ``dataspace`` (``[profile] dataspace``, and
+    Gaia-X's with ``gaiax``) first, as the console's editor answers (connector.policy.suggest).
     """
-    violations = validate(policy)
+    violations = validate(policy, dataspace=dataspace, gaiax=gaiax)
     if profile == "lenient":
         violations = [v for v in violations if v.code in LENIENT_CODES]
     refuse_violations(violations)
@@ -82,6 +84,12 @@ def refuse_violations(violations: list[Violation]) -> None:
         raise error
 
 
+def _reading(settings: Any) -> dict[str, Any]:
+    """How this connector reads a policy definition: its policy profile and its data spaces."""
+    return {"profile": settings.policy_profile, "dataspace": settings.profile.dataspace,
+            "gaiax": settings.gaiax is not None}
+
+
 def render_definition(row: PolicyDefinition) -> dict:
     return with_context({
         "@id": row.id,
@@ -95,7 +103,7 @@ def render_definition(row: PolicyDefinition) -> dict:
 @router.post("")
 async def create_policy(body: Body, definitions: Definitions, services: Services) -> JSONResponse:
     def work() -> dict:
-        row = definitions.create_policy(*read_definition(body, update=False, profile=services.settings.policy_profile))
+        row = definitions.create_policy(*read_definition(body, update=False, **_reading(services.settings)))
         return id_response(row.id, row.created_at)
 
     return JSONResponse(await run_in_threadpool(work))
@@ -103,8 +111,8 @@ async def create_policy(body: Body, definitions: Definitions, services: Services
 
 @router.put("")
 async def update_policy_in_body(body: Body, definitions: Definitions, services: Services) -> Response:
-    profile = services.settings.policy_profile
-    await run_in_threadpool(lambda: definitions.update_policy(*read_definition(body, update=True, profile=profile)))
+    reading = _reading(services.settings)
+    await run_in_threadpool(lambda: definitions.update_policy(*read_definition(body, update=True, **reading)))
     return Response(status_code=204)
 
 
@@ -123,9 +131,9 @@ async def get_policy(policy_id: str, definitions: Definitions) -> JSONResponse:
 
 @router.put("/{policy_id}")
 async def update_policy(policy_id: str, body: Body, definitions: Definitions, services: Services) -> Response:
-    profile = services.settings.policy_profile
+    reading = _reading(services.settings)
     await run_in_threadpool(lambda: definitions.update_policy(
-        *read_definition(body, update=True, path_id=policy_id, profile=profile)))
+        *read_definition(body, update=True, path_id=policy_id, **reading)))
     return Response(status_code=204)
 
 

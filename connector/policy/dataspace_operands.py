@@ -7,6 +7,10 @@
   requester holds a (Fx)MembershipCredential, or claim ``fxMembership`` is true or "active".
 - ``FxCertificationType`` (``fx-policy:CertificationType`` eq/neq): claim ``certificationTypes``
   (the ``certificationType`` of the requester's CertificationCredentials) includes the value.
+- ``BusinessPartnerDID`` (``fx-policy:BusinessPartnerDID`` eq/neq one DID, isAnyOf/isNoneOf a list): the
+  caller's DID, claim ``did``: the participant id the connector authenticated (in dcp mode the verified
+  issuer of the self-issued token, with static tokens the configured peer's id; see
+  ``connector.identity.auth.Participant``). It asks the identity itself, so no credential is needed.
 
 Each factory takes (constraint, operator name) and returns (test, explain) like those of
 ``connector.policy.evaluation``; ``ctx`` is its ``EvaluationContext``.
@@ -25,6 +29,7 @@ from .profile import plain, show
 LEVELS = ("SC", "L1", "L2", "L3")
 CLAIM_LEVEL, CLAIM_VALID_UNTIL = "gaiaxLabelLevel", "gaiaxLabelValidUntil"
 CLAIM_FX_MEMBERSHIP, CLAIM_CERTIFICATIONS, CLAIM_CREDENTIALS = "fxMembership", "certificationTypes", "credentials"
+CLAIM_DID = "did"
 _COMPARE = {"eq": _op.eq, "neq": _op.ne, "lt": _op.lt, "lteq": _op.le, "gt": _op.gt, "gteq": _op.ge}
 Check = tuple[Callable[[Any], bool], Callable[[Any], tuple[bool, Any, bool, str]]]
 
@@ -116,5 +121,28 @@ def fx_certification(c: AtomicConstraint, op: str) -> Check:
     return test, explain
 
 
+def fx_business_partner_did(c: AtomicConstraint, op: str) -> Check:
+    right = plain(c.right_operand)
+    listed = tuple(str(r) for r in (right if isinstance(right, list) else [right]))
+    if not listed or not all(d.startswith("did:") for d in listed):
+        raise ValueError("expected a DID (did:method:id) or a list of DIDs")
+    admitted = frozenset(listed)
+    wanted = op in ("eq", "isAnyOf")
+    policy_says = ("admits " if wanted else "excludes ") + ", ".join(listed)
+
+    def test(ctx: Any) -> bool:
+        did = ctx.claims.get(CLAIM_DID)
+        return isinstance(did, str) and (did in admitted) is wanted
+
+    def explain(ctx: Any) -> tuple[bool, Any, bool, str]:
+        did = ctx.claims.get(CLAIM_DID)
+        if not isinstance(did, str):
+            return False, did, True, f"the caller's DID is not known, the policy {policy_says}"
+        return test(ctx), did, False, f"the caller is {did}, the policy {policy_says}"
+
+    return test, explain
+
+
 FACTORIES: dict[str, Callable[[AtomicConstraint, str], Check]] = {
-    "GaiaxLabelLevel": gaiax_label_level, "FxMembership": fx_membership, "FxCertificationType": fx_certification}
+    "GaiaxLabelLevel": gaiax_label_level, "FxMembership": fx_membership, "FxCertificationType": fx_certification,
+    "BusinessPartnerDID": fx_business_partner_did}

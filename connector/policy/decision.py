@@ -5,7 +5,9 @@ Claim keys read from ``EvaluationContext.claims`` (the verified identity, see co
 ``"bpn"`` (the requester's BPNL); ``"membership"`` (True or "active"); ``"frameworkAgreements"``
 ({"DataExchangeGovernance": "1.0"}: agreement name -> signed contract version); and
 ``"credentials"`` (types held, e.g. ["MembershipCredential", "DataExchangeGovernanceCredential"]:
-a type alone satisfies Membership, and FrameworkAgreement unless a version claim disagrees).
+a type alone satisfies Membership, and FrameworkAgreement unless a version claim disagrees); and
+``"did"`` (the participant id the connector authenticated, set by ``connector.identity.auth.Participant``;
+Factory-X BusinessPartnerDID reads it). The other data spaces' keys are in ``dataspace_operands``.
 """
 
 from __future__ import annotations

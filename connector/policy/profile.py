@@ -46,7 +46,8 @@ PolicyKind = Literal["access", "usage"]
 RuleKind = Literal["permission", "prohibition", "obligation"]
 Place = tuple[PolicyKind, RuleKind]
 CheckKind = Literal["claim", "time", "duration", "agreed"]
-ValueType = Literal["string", "integer", "list", "dateTime", "duration"]
+# "strings": one string for eq/neq, a list of them for isAnyOf/isNoneOf (BusinessPartnerDID)
+ValueType = Literal["string", "integer", "list", "strings", "dateTime", "duration"]
 
 SCOPES = ("catalog", "contract.negotiation", "transfer.process")
 
@@ -70,6 +71,7 @@ USE_ACTION = odrl("use")
 # The date pattern every CX end-date operand uses (seconds and a zone are required).
 CX_DATE_PATTERN = r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:\d{2}))$"
 BPNL_PATTERN = r"^BPNL[0-9A-Z]{12}$"
+DID_PATTERN = r"^did:[a-z0-9]+:[A-Za-z0-9._:%/-]+$"  # W3C DID syntax (method, then method-specific id)
 XSD_DATETIME = "http://www.w3.org/2001/XMLSchema#dateTime"
 XSD_DURATION = "http://www.w3.org/2001/XMLSchema#duration"
 
@@ -215,6 +217,10 @@ SPECS: tuple[OperandSpec, ...] = (
     OperandSpec("FxCertificationType", FX_POLICY_NS + "CertificationType", ("eq", "neq"), "string", _AP, "claim",
                 free_text=True, source="factory-x",
                 how="claim 'certificationTypes' (from CertificationCredential) does (not) include the value"),
+    OperandSpec("BusinessPartnerDID", FX_POLICY_NS + "BusinessPartnerDID", ("eq", "neq", "isAnyOf", "isNoneOf"),
+                "strings", _AP, "claim", pattern=DID_PATTERN, unique=True, source="factory-x",
+                how="the caller's authenticated DID (claim 'did': the DCP token's verified issuer, or the "
+                    "static-token peer's configured id) is (not) the DID or one of the listed DIDs"),
 )
 
 BY_NAME: dict[str, OperandSpec] = {s.name: s for s in SPECS}
@@ -228,6 +234,8 @@ ALIASES: dict[str, str] = {
     # later Factory-X EDC code spells it FxMembership (research gaiax.md §4.4): accept both
     FX_POLICY_NS + "FxMembership": "FxMembership",
     "pontis:GaiaxLabelLevel": "GaiaxLabelLevel",
+    # the fx-policy-v1.jsonld context's compact form, when a body keeps it unexpanded
+    "fx-policy:BusinessPartnerDID": "BusinessPartnerDID",
 }
 for _alias, _name in ALIASES.items():
     BY_IRI.setdefault(_alias, BY_NAME[_name])

@@ -36,6 +36,7 @@ from .model import AtomicConstraint, Constraint, LogicalConstraint, Policy, Rule
 from .profile import (
     ACCESS_ACTIONS,
     ACCESS_PERMISSION,
+    DID_PATTERN,
     LEGACY_NAMESPACES,
     PLACE_NAMES,
     SPECS,
@@ -55,6 +56,7 @@ from .profile import (
     parse_duration,
     show,
 )
+from .suggest import unknown_operand_expected
 from .vocabulary import compact_iri
 
 Kind = Literal["access", "usage"]
@@ -85,18 +87,22 @@ def infer_kind(policy: Policy) -> Kind:
     return "usage"
 
 
-def validate(policy: Policy, *, kind: Kind | None = None, extensions: bool = True) -> list[Violation]:
+def validate(policy: Policy, *, kind: Kind | None = None, extensions: bool = True,
+             dataspace: str | None = None, gaiax: bool = False) -> list[Violation]:
     """All violations of the CX 2025-09 profile in ``policy``; [] when it is valid.
 
     ``kind`` is "access" or "usage"; None infers it from the actions (``infer_kind``).
     ``extensions=False`` rejects what the profile's schemas do not list (or/xone/
     andSequence, odrl:dateTime/elapsedTime), for policies that must pass any CX validator.
+    ``dataspace`` (``[profile] dataspace``, with ``gaiax`` when ``[gaiax]`` is set): an unknown left
+    operand is answered with the closest operand of those data spaces first (``suggest``'s rule,
+    as the console's editor answers); None names the closest operands of every data space.
     """
     if kind is None:
         kind = infer_kind(policy)
     if kind not in ("access", "usage"):
         raise ValueError(f'kind must be "access", "usage" or None, got {kind!r}')
-    v = _Validator(extensions)
+    v = _Validator(extensions, dataspace, gaiax)
     if kind == "access":
         v.access(policy)
     else:
@@ -115,8 +121,8 @@ def _names(specs: tuple[OperandSpec, ...] | list[OperandSpec]) -> str:
 
 
 class _Validator:
-    def __init__(self, extensions: bool) -> None:
-        self.extensions = extensions
+    def __init__(self, extensions: bool, dataspace: str | None = None, gaiax: bool = False) -> None:
+        self.extensions, self.dataspace, self.gaiax = extensions, dataspace, gaiax
         self.out: list[Violation] = []
 
     def add(self, path: str, found: str, expected: str, code: str) -> None:
@@ -201,7 +207,7 @@ class _Validator:
         if c.operator not in spec.operator_iris:
             self.add(f"{path}.operator", f'"{op}" for {spec.name}',
                      " or ".join(f'"{o}"' for o in spec.operators), "operator")
-        self.right(spec, c.right_operand, f"{path}.rightOperand")
+        self.right(spec, c.right_operand, f"{path}.rightOperand", op)
 
     def unknown(self, c: AtomicConstraint, path: str, place: Place, here: tuple[Any, ...], spec: OperandSpec | None) -> None:
         name = local_name(c.left_operand)
@@ -210,23 +216,31 @@ class _Validator:
             self.add(f"{path}.leftOperand", f"{name} (an ODRL operand outside the Catena-X 2025-09 profile) in {text}",
                      f"a profile operand; allowed here: {_names(here)}", "unknown-operand")
             return
+        found = f"unknown left operand {c.left_operand!r} in the constraint {text}"
+        legacy = c.left_operand.startswith(LEGACY_NAMESPACES)
+        if self.dataspace is not None and self.extensions and not legacy:
+            self.add(f"{path}.leftOperand", found, unknown_operand_expected(c.left_operand, self.dataspace, self.gaiax),
+                     "unknown-operand")
+            return
         candidates = [s.name for s in SPECS if s.source == "cx" or self.extensions]
         close = _suggest(name, candidates)
         hint = f"closest: {', '.join(close)}" if close else f"allowed here: {_names(here)}"
-        if c.left_operand.startswith(LEGACY_NAMESPACES):
+        if legacy:
             hint += "; the 2025-09 profile's namespace is https://w3id.org/catenax/2025/9/policy/"
-        self.add(f"{path}.leftOperand", f"unknown left operand {c.left_operand!r} in the constraint {text}",
-                 f"a Catena-X 2025-09 left operand ({hint})", "unknown-operand")
+        self.add(f"{path}.leftOperand", found, f"a Catena-X 2025-09 left operand ({hint})", "unknown-operand")
 
-    def right(self, spec: OperandSpec, value: Any, path: str) -> None:
-        if spec.value == "list":
-            if not isinstance(value, tuple) or not value:
-                self.add(path, f"{_kind_of(value)} {show(value)}", f"a non-empty list for {spec.name}", "right-operand")
+    def right(self, spec: OperandSpec, value: Any, path: str, op: str = "") -> None:
+        if spec.value == "strings":  # one value for eq/neq, a list for the set operators
+            if op in ("eq", "neq") and isinstance(value, tuple):
+                self.add(path, f"the list {show(value)}", f'one value for "{op}" with {spec.name} '
+                         '(isAnyOf/isNoneOf take a list)', "right-operand")
                 return
-            for i, item in enumerate(value):
-                if value.index(item) != i and spec.unique:
-                    self.add(f"{path}[{i}]", f"the duplicate {item!r}", f"distinct values for {spec.name}", "right-operand")
-                self.string(spec, item, f"{path}[{i}]")
+            if isinstance(value, tuple) or op in ("isAnyOf", "isNoneOf"):
+                self.right_list(spec, value, path)
+            else:
+                self.string(spec, value, path)
+        elif spec.value == "list":
+            self.right_list(spec, value, path)
         elif spec.value == "string":
             self.string(spec, value, path)
         elif spec.value == "integer":
@@ -239,6 +253,15 @@ class _Validator:
         elif spec.value == "duration":
             self.temporal(spec, value, path, XSD_DURATION, parse_duration)
 
+    def right_list(self, spec: OperandSpec, value: Any, path: str) -> None:
+        if not isinstance(value, tuple) or not value:
+            self.add(path, f"{_kind_of(value)} {show(value)}", f"a non-empty list for {spec.name}", "right-operand")
+            return
+        for i, item in enumerate(value):
+            if value.index(item) != i and spec.unique:
+                self.add(f"{path}[{i}]", f"the duplicate {item!r}", f"distinct values for {spec.name}", "right-operand")
+            self.string(spec, item, f"{path}[{i}]")
+
     def string(self, spec: OperandSpec, value: Any, path: str) -> None:
         if not isinstance(value, str):
             self.add(path, f"{_kind_of(value)} {show(value)}", f"a string for {spec.name}", "right-operand")
@@ -248,7 +271,9 @@ class _Validator:
             hint = f" (closest: {close[0]})" if close else ""
             self.add(path, f"{value!r}", f"one of {', '.join(sorted(spec.values))}{hint}", "right-operand")
         if spec.pattern and re.fullmatch(spec.pattern.strip("^$"), value, re.ASCII) is None:
-            self.add(path, f"{value!r}", f"a value matching {spec.pattern} for {spec.name}", "right-operand")
+            what = "a DID (did:method:id, e.g. did:web:example.com)" if spec.pattern == DID_PATTERN else \
+                f"a value matching {spec.pattern}"
+            self.add(path, f"{value!r}", f"{what} for {spec.name}", "right-operand")
 
     def temporal(self, spec: OperandSpec, value: Any, path: str, datatype: str, parse: Callable[[str], Any]) -> None:
         # The CX operands take a bare string (their schema says so); the ODRL ones may also

@@ -16,11 +16,11 @@ allow-all rule and the Catena-X profile, each problem a ``Violation`` with its f
 
 from __future__ import annotations
 
-import difflib
 from typing import Any, Literal
 
 from ._compact_in import lift_policy
 from .errors import PolicyFormatError
+from .suggest import closest as closest  # re-exported: management.peers uses it
 from .validation import Kind, Violation, validate
 from .vocabulary import ODRL_NS
 
@@ -53,13 +53,6 @@ def _marker_value(values: Any) -> Any:
     if len(items) == 1 and isinstance(items[0], dict) and "@value" in items[0]:
         return items[0]["@value"]
     return items[0] if len(items) == 1 else items
-
-
-def closest(word: str, choices: tuple[str, ...] | list[str]) -> str | None:
-    """The valid choice closest to ``word`` (case-insensitive), or None when nothing is close."""
-    lowered = {c.lower(): c for c in choices}
-    found = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.5)
-    return lowered[found[0]] if found else None
 
 
 def _expected(word: str, choices: tuple[str, ...]) -> str:

@@ -34,7 +34,8 @@ class Explainer:
             return self.gate.last_claims[participant_id], "last proved to this connector"
         peer = self.peers.by_id(participant_id) if self.peers is not None else self.settings.peer_by_id(participant_id)
         if peer is not None:
-            return {"bpn": peer.bpn, **peer.claims}, "the peer entry"
+            # the peer's id is the DID it authenticates with (connector.identity.auth.Participant)
+            return {"bpn": peer.bpn, **peer.claims, "did": peer.id}, "the peer entry"
         return {}, "none known: the participant has not called this connector"
 
     def policy(self, policy_id: str, participant_id: str, scope: str | None = None,

@@ -13,33 +13,20 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from connector.policy.profile import SPECS
-from connector.policy.written import closest
+from connector.policy.suggest import (
+    OPERANDS,
+    SPACES,
+    operands_for,
+    profile_operands,
+    spaces_of,
+    unknown_operand_expected,
+)
 
 _TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 CONSTRAINT_PARTS = ("leftOperand", "operator", "rightOperand")
 RULE_KINDS = ("permission", "prohibition", "obligation")
-OPERANDS = tuple(spec.name for spec in SPECS)
-# the operands and template files of each data space ([profile] dataspace; Gaia-X when [gaiax] is set)
-SPACES = {"factory-x": ("Factory-X", "factory-x", "fx-"), "gaia-x": ("Gaia-X", "gaia-x", "gx-"),
-          "catena-x": ("Catena-X 2025-09", "cx", "")}
-
-
-def spaces_of(dataspace: str, gaiax: bool) -> list[str]:
-    """The data spaces whose operands come first, in order: the profile's, then Gaia-X's when configured."""
-    order = {"factory-x": ["factory-x"], "both": ["factory-x", "catena-x"]}.get(dataspace, ["catena-x"])
-    return order[:1] + (["gaia-x"] if gaiax else []) + order[1:]
-
-
-def profile_operands(dataspace: str, gaiax: bool = False) -> tuple[str, ...]:
-    """The left operands of the configured data spaces (what a typo is matched against first)."""
-    sources = [SPACES[space][1] for space in spaces_of(dataspace, gaiax)]
-    return tuple(spec.name for source in sources for spec in SPECS if spec.source == source)
-
-
-def operands_for(dataspace: str, gaiax: bool = False) -> tuple[str, ...]:
-    """Every left operand the editor offers, those of the configured data spaces first."""
-    return tuple(dict.fromkeys((*profile_operands(dataspace, gaiax), *OPERANDS)))
+# the operand ordering lives in connector.policy.suggest (the management API uses it too)
+__all__ = ["OPERANDS", "operands_for", "profile_operands", "templates_for", "with_profile_hints"]
 
 
 def templates_for(names: list[str], dataspace: str, gaiax: bool = False) -> list[str]:
@@ -54,20 +41,17 @@ def templates_for(names: list[str], dataspace: str, gaiax: bool = False) -> list
 
 def with_profile_hints(problems: list[dict], policy: dict, dataspace: str, gaiax: bool = False) -> list[dict]:
     """Unknown-operand refusals pointing at the closest operand of the configured data space
-    (then of any data space this connector speaks)."""
+    (then of any data space this connector speaks): ``connector.policy.suggest``'s rule."""
     fields = flatten(policy)
-    mine = profile_operands(dataspace, gaiax)
-    names = " and ".join(SPACES[space][0] for space in spaces_of(dataspace, gaiax))
     out = []
     for problem in problems:
         written = fields.get(problem.get("path") or "")
         if problem.get("code") == "unknown-operand" and isinstance(written, str):
-            word = written.rsplit("/", 1)[-1].rsplit(":", 1)[-1]
-            near = closest(word, mine) or closest(word, OPERANDS)
-            hint = f"closest: {near}" if near else f"the {names} operands: {', '.join(mine)}"
-            problem = {**problem, "expected": f"a {names} left operand ({hint})"}
+            problem = {**problem, "expected": unknown_operand_expected(written, dataspace, gaiax)}
         out.append(problem)
     return out
+
+
 OPERATORS = ("eq", "neq", "lt", "lteq", "gt", "gteq", "isAnyOf", "isAllOf", "isNoneOf", "isPartOf", "hasPart",
              "isA")
 

@@ -43,7 +43,8 @@ def test_a_valid_token_yields_the_callers_did_and_claims(auth, consumer, provide
     assert participant.id == consumer.did
     assert participant.claims == {
         "bpn": BPN_A, "membership": "active", "frameworkAgreements": {"DataExchangeGovernance": "1.0"},
-        "credentials": ["BpnCredential", "DataExchangeGovernanceCredential", "MembershipCredential"]}
+        "credentials": ["BpnCredential", "DataExchangeGovernanceCredential", "MembershipCredential"],
+        "did": consumer.did}  # the verified issuer, for Factory-X BusinessPartnerDID
     assert participant.bpn == BPN_A
 
 

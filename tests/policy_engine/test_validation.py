@@ -47,6 +47,7 @@ VALID = {
     "GaiaxLabelLevel": ("gteq", "L1"),
     "FxMembership": ("eq", "active"),
     "FxCertificationType": ("eq", "ISO9001"),
+    "BusinessPartnerDID": ("isAnyOf", ["did:web:a.test", "did:web:b.test"]),
 }
 
 # Wrong right operands per operand (each must be rejected at ...rightOperand...).
@@ -85,6 +86,7 @@ INVALID_RIGHT = {
     "GaiaxLabelLevel": ["L7", "sc", 1],
     "FxMembership": ["inactive", True],
     "FxCertificationType": [5],
+    "BusinessPartnerDID": [["BPNL00000003AYRE", "did:web:a.test"], ["did:web:a.test", "did:web:a.test"], [7, "did:x:y"]],
 }
 
 
@@ -148,7 +150,8 @@ def test_unknown_left_operand_names_constraint_and_closest():
     assert v.path == "permission[0].constraint[0].and[1].leftOperand"
     assert v.code == "unknown-operand"
     assert v.found == "unknown left operand 'BusinessPartnerNumbr' in the constraint BusinessPartnerNumbr isAnyOf [BPNL00000003AYRE]"
-    assert v.expected == "a Catena-X 2025-09 left operand (closest: BusinessPartnerNumber, BusinessPartnerGroup)"
+    assert v.expected == ("a Catena-X 2025-09 left operand (closest: BusinessPartnerNumber, BusinessPartnerGroup, "
+                          "BusinessPartnerDID)")
 
 
 def test_unknown_left_operand_without_close_match_lists_operands_allowed_here():

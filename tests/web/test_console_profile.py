@@ -32,13 +32,14 @@ def _hint(word: str, dataspace: str, gaiax: bool = False) -> str:
 
 
 def test_each_profile_offers_its_own_operands_first() -> None:
-    assert profile_operands("factory-x") == ("FxMembership", "FxCertificationType")
-    assert operands_for("factory-x")[:2] == ("FxMembership", "FxCertificationType")
-    assert operands_for("factory-x", gaiax=True)[:3] == ("FxMembership", "FxCertificationType", "GaiaxLabelLevel")
+    assert profile_operands("factory-x") == ("FxMembership", "FxCertificationType", "BusinessPartnerDID")
+    assert operands_for("factory-x")[:3] == ("FxMembership", "FxCertificationType", "BusinessPartnerDID")
+    assert operands_for("factory-x", gaiax=True)[:4] == ("FxMembership", "FxCertificationType", "BusinessPartnerDID",
+                                                         "GaiaxLabelLevel")
     assert operands_for("catena-x")[:4] == ("Membership", "FrameworkAgreement", "BusinessPartnerNumber",
                                             "BusinessPartnerGroup")
     assert operands_for("catena-x", gaiax=True).index("GaiaxLabelLevel") < operands_for("catena-x").index("FxMembership")
-    assert operands_for("both")[:3] == ("FxMembership", "FxCertificationType", "Membership")
+    assert operands_for("both")[:4] == ("FxMembership", "FxCertificationType", "BusinessPartnerDID", "Membership")
     for dataspace in ("catena-x", "factory-x", "both"):  # nothing is taken away, only ordered
         assert sorted(operands_for(dataspace, True)) == sorted(operands_for("catena-x"))
     names = ["bpn-restricted-access", "fx-member-access", "member-access"]
@@ -53,7 +54,8 @@ def test_an_unknown_operand_is_answered_with_the_closest_of_the_profile() -> Non
     assert _hint("LabelLevel", "catena-x", gaiax=True) == \
         "a Catena-X 2025-09 and Gaia-X left operand (closest: GaiaxLabelLevel)"
     assert _hint("Zzzz", "factory-x") == "a Factory-X left operand (the Factory-X operands: FxMembership, " \
-                                         "FxCertificationType)"
+                                         "FxCertificationType, BusinessPartnerDID)"
+    assert _hint("BusinessPartnerDid", "factory-x") == "a Factory-X left operand (closest: BusinessPartnerDID)"
 
 
 @pytest.fixture
@@ -71,7 +73,8 @@ def test_the_factory_x_console_leads_with_factory_x(fx_console: Console) -> None
     page = fx_console.client.get("/ui/policies/new?template=fx-member-access").text
     datalist = re.search(r'<datalist id="operands">(.*?)</datalist>', page, re.S)
     assert datalist is not None
-    assert re.findall(r'<option value="([^"]+)">', datalist.group(1))[:2] == ["FxMembership", "FxCertificationType"]
+    assert re.findall(r'<option value="([^"]+)">', datalist.group(1))[:3] == ["FxMembership", "FxCertificationType",
+                                                                            "BusinessPartnerDID"]
     chips = re.findall(r'href="/ui/policies/new\?template=([^"]+)"', page)
     assert chips[0] == "fx-member-access"
     csrf = fx_console.csrf("/ui/policies/new")
