@@ -33,6 +33,14 @@ class Authenticator(Protocol):
         """The Authorization header value to send to a peer."""
 
 
+def presented_token(authorization: str | None) -> str | None:
+    """The bare token of an Authorization header (with or without ``Bearer``), or None."""
+    if not authorization:
+        return None
+    token = authorization.strip()
+    return token[7:].strip() if token.lower().startswith("bearer ") else token
+
+
 class StaticTokenAuthenticator:
     """Maps configured tokens to participant ids. For dev, tests and the TCK profile only."""
 
@@ -41,12 +49,8 @@ class StaticTokenAuthenticator:
         self._own_token = own_token
 
     def authenticate(self, authorization: str | None) -> Participant | None:
-        if not authorization:
-            return None
-        token = authorization.strip()
-        if token.lower().startswith("bearer "):
-            token = token[7:].strip()
-        return self.participant_for(token)
+        token = presented_token(authorization)
+        return self.participant_for(token) if token else None
 
     def participant_for(self, token: str) -> Participant | None:
         """The participant a bare token names (subclasses look elsewhere, e.g. the peer directory)."""

@@ -26,7 +26,7 @@ from typing import Any
 from sqlmodel import select
 
 from connector.config import DSP_PATH, Peer
-from connector.identity.auth import Participant, StaticTokenAuthenticator
+from connector.identity.auth import Participant, StaticTokenAuthenticator, presented_token
 from connector.services.errors import Conflict, InvalidRequest, NotFound
 from connector.store import Database
 from connector.store.models import StoredPeer
@@ -260,12 +260,8 @@ class PeerTokenAuthenticator(StaticTokenAuthenticator):
     def known_in_memory(self, authorization: str | None) -> Participant | None:
         """The caller, when the peer directory's fresh snapshot names its token: no store read, so
         the DSP edge asks on its event loop. None: ``authenticate`` decides (it may read the store)."""
-        if not authorization:
-            return None
-        token = authorization.strip()
-        if token.lower().startswith("bearer "):
-            token = token[7:].strip()
-        peer = self.directory.by_token_in_memory(token)
+        token = presented_token(authorization)
+        peer = self.directory.by_token_in_memory(token) if token else None
         return peer.participant() if peer is not None else None
 
 
